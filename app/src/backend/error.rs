@@ -1,0 +1,86 @@
+//! The one error type of the server-side core. The JSON API and the server functions
+//! each turn it into their own responses in one place.
+
+use crate::domain::{OrderStatus, ValidationErrors};
+use dapr::workflow::WorkflowError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("{0}")]
+    NotFound(String),
+    /// The order exists but cannot take this request in its current state.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        status: Option<OrderStatus>,
+        decided_by: Option<String>,
+    },
+    /// The Dapr sidecar cannot be reached; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Logged with its context where it happens; shown outward only as "internal error".
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "read model error");
+        Self::Internal(format!("database: {e}"))
+    }
+}
+
+/// How a Dapr workflow call failed, from the gRPC status code where there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaprFailure {
+    NotFound,
+    AlreadyExists,
+    /// The sidecar is down, restarting, or has no worker connected yet: worth a retry.
+    Transient,
+    Other,
+}
+
+pub fn classify(e: &WorkflowError) -> DaprFailure {
+    use tonic::Code;
+    match e {
+        WorkflowError::InstanceNotFound { .. } => DaprFailure::NotFound,
+        WorkflowError::ConnectionFailed(_) | WorkflowError::Timeout => DaprFailure::Transient,
+        WorkflowError::GrpcError(status) => match status.code() {
+            Code::NotFound => DaprFailure::NotFound,
+            Code::AlreadyExists => DaprFailure::AlreadyExists,
+            Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::Cancelled => {
+                DaprFailure::Transient
+            }
+            // daprd answers "actor type … not registered" (no dedicated code) while our
+            // worker is (re)connecting after a restart.
+            _ if status.message().contains("not registered") => DaprFailure::Transient,
+            // daprd reports an unknown instance on raise-event as an internal error
+            // whose message names it; there is no better code to go by.
+            _ if status.message().contains("no such instance") => DaprFailure::NotFound,
+            _ => DaprFailure::Other,
+        },
+        _ => DaprFailure::Other,
+    }
+}
+
+impl ServiceError {
+    /// Maps a Dapr failure that has no more specific meaning to the caller.
+    pub fn from_dapr(context: &str, e: &WorkflowError) -> Self {
+        match classify(e) {
+            DaprFailure::Transient => {
+                tracing::warn!(error = %e, "{context}: Dapr sidecar unavailable");
+                Self::Unavailable(
+                    "The workflow engine (Dapr sidecar) is not reachable right now; nothing \
+                     was changed. Try again in a few seconds."
+                        .into(),
+                )
+            }
+            _ => {
+                tracing::error!(error = %e, "{context}");
+                Self::Internal(format!("{context}: {e}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The read model: one row per order/workflow instance in SQL, because Dapr cannot list
+//! instances. Written only by the start path, the workflow's activities, the decision
+//! claim and the reconciler; every write is idempotent or conditional so that a
+//! replayed activity or a race cannot move an order backwards.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::domain::{cents_to_dollars, NewOrder, OrderStatus, OrderView};
+
+pub type Db = SqlitePool;
+
+/// Opens (creating if needed) the SQLite database behind `url`.
+pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .min_connections(1)
+        .connect_with(options)
+        .await
+}
+
+pub fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+/// A row as stored; turned into [`OrderView`] for the outside world.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderRow {
+    pub instance_id: String,
+    pub order_id: String,
+    pub product: String,
+    pub quantity: i64,
+    pub unit_cost_cents: i64,
+    pub total_cents: i64,
+    pub status: String,
+    pub created_at: i64,
+    pub deadline: Option<i64>,
+    pub decision: Option<String>,
+    pub decided_by: Option<String>,
+    pub claimed_at: Option<i64>,
+    pub decided_at: Option<i64>,
+    pub failure: Option<String>,
+    pub updated_at: i64,
+}
+
+impl OrderRow {
+    pub fn status(&self) -> OrderStatus {
+        // The CHECK constraint admits only known statuses.
+        OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Failed)
+    }
+
+    pub fn view(&self) -> OrderView {
+        let status = self.status();
+        OrderView {
+            instance_id: self.instance_id.clone(),
+            order_id: self.order_id.clone(),
+            product: self.product.clone(),
+            quantity: self.quantity,
+            unit_cost: cents_to_dollars(self.unit_cost_cents),
+            total: cents_to_dollars(self.total_cents),
+            status,
+            created_at: from_ms(self.created_at),
+            approval_deadline: self.deadline.map(from_ms),
+            // A claim is not a decision until the workflow confirms it.
+            decided_by: status.is_final().then(|| self.decided_by.clone()).flatten(),
+            decided_at: self.decided_at.map(from_ms),
+        }
+    }
+}
+
+/// The order data an activity carries, so a row that is missing (lost insert,
+/// compensated start) is recreated rather than silently skipped.
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    pub instance_id: String,
+    pub order_id: String,
+    pub product: String,
+    pub quantity: i64,
+    pub unit_cost_cents: i64,
+}
+
+impl OrderFacts {
+    pub fn from_new(order: &NewOrder) -> Self {
+        Self {
+            instance_id: order.instance_id(),
+            order_id: order.order_id.to_string(),
+            product: order.product.clone(),
+            quantity: order.quantity,
+            unit_cost_cents: order.unit_cost_cents,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("an order with this id already exists")]
+    Duplicate,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const FINAL_STATUSES: &str = "('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')";
+
+/// Records an accepted order before its workflow is scheduled: the unique key is what
+/// turns a repeated order id into a conflict, even when two arrive at once.
+pub async fn insert_submitted(db: &Db, facts: &OrderFacts, now: i64) -> Result<(), InsertError> {
+    let result = sqlx::query(
+        "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
+            total_cents, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+    )
+    .bind(&facts.instance_id)
+    .bind(&facts.order_id)
+    .bind(&facts.product)
+    .bind(facts.quantity)
+    .bind(facts.unit_cost_cents)
+    .bind(facts.unit_cost_cents * facts.quantity)
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(InsertError::Duplicate),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Undoes [`insert_submitted`] when the workflow could not be scheduled.
+pub async fn delete_submitted(db: &Db, instance_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM orders WHERE instance_id = ? AND status = 'submitted'")
+        .bind(instance_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The workflow asked for approval: the order now waits until `deadline`.
+pub async fn mark_awaiting(
+    db: &Db,
+    facts: &OrderFacts,
+    deadline: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
+            total_cents, status, created_at, deadline, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', ?, ?, ?)
+         ON CONFLICT (instance_id) DO UPDATE
+            SET status = 'awaiting_approval', deadline = excluded.deadline,
+                updated_at = excluded.updated_at
+          WHERE orders.status = 'submitted'",
+    )
+    .bind(&facts.instance_id)
+    .bind(&facts.order_id)
+    .bind(&facts.product)
+    .bind(facts.quantity)
+    .bind(facts.unit_cost_cents)
+    .bind(facts.unit_cost_cents * facts.quantity)
+    .bind(now)
+    .bind(deadline)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records the workflow's outcome. A final row is never overwritten, so replays and the
+/// reconciler can call this as often as they like.
+pub async fn record_outcome(
+    db: &Db,
+    facts: &OrderFacts,
+    status: OrderStatus,
+    decided_by: Option<&str>,
+    decided_at: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(&format!(
+        "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
+            total_cents, status, created_at, decided_by, decided_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (instance_id) DO UPDATE
+            SET status = excluded.status, decided_by = excluded.decided_by,
+                decided_at = excluded.decided_at, updated_at = excluded.updated_at
+          WHERE orders.status NOT IN {FINAL_STATUSES}"
+    ))
+    .bind(&facts.instance_id)
+    .bind(&facts.order_id)
+    .bind(&facts.product)
+    .bind(facts.quantity)
+    .bind(facts.unit_cost_cents)
+    .bind(facts.unit_cost_cents * facts.quantity)
+    .bind(status.as_str())
+    .bind(now)
+    .bind(decided_by)
+    .bind(decided_at)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Same as [`record_outcome`] for a row we already hold (reconciler, auto-approval).
+pub async fn finish(
+    db: &Db,
+    instance_id: &str,
+    status: OrderStatus,
+    decided_by: Option<&str>,
+    decided_at: Option<i64>,
+    failure: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(&format!(
+        "UPDATE orders SET status = ?, decided_by = COALESCE(?, decided_by),
+            decided_at = ?, failure = ?, updated_at = ?
+          WHERE instance_id = ? AND status NOT IN {FINAL_STATUSES}"
+    ))
+    .bind(status.as_str())
+    .bind(decided_by)
+    .bind(decided_at)
+    .bind(failure)
+    .bind(now)
+    .bind(instance_id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Claims the single decision an order may receive. Returns false when someone else
+/// (a manager, or the deadline) got there first.
+pub async fn claim_decision(
+    db: &Db,
+    instance_id: &str,
+    approve: bool,
+    by: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE orders SET decision = ?, decided_by = ?, claimed_at = ?, updated_at = ?
+          WHERE instance_id = ? AND status = 'awaiting_approval' AND decision IS NULL
+            AND (deadline IS NULL OR deadline > ?)",
+    )
+    .bind(if approve { "approve" } else { "reject" })
+    .bind(by)
+    .bind(now)
+    .bind(now)
+    .bind(instance_id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Gives a claim back when its event provably never reached the workflow.
+pub async fn release_claim(db: &Db, instance_id: &str, by: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET decision = NULL, decided_by = NULL, claimed_at = NULL
+          WHERE instance_id = ? AND status = 'awaiting_approval' AND decided_by = ?",
+    )
+    .bind(instance_id)
+    .bind(by)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, instance_id: &str) -> Result<Option<OrderRow>, sqlx::Error> {
+    sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE instance_id = ?")
+        .bind(instance_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// A page of orders. Pending orders come soonest deadline first (what a manager should
+/// look at next); everything else newest first.
+pub async fn list(
+    db: &Db,
+    status: Option<OrderStatus>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
+    match status {
+        Some(OrderStatus::AwaitingApproval) => {
+            sqlx::query_as::<_, OrderRow>(
+                "SELECT * FROM orders WHERE status = 'awaiting_approval'
+                  ORDER BY deadline, instance_id LIMIT ? OFFSET ?",
+            )
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(db)
+            .await
+        }
+        Some(status) => {
+            sqlx::query_as::<_, OrderRow>(
+                "SELECT * FROM orders WHERE status = ?
+                  ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
+            )
+            .bind(status.as_str())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(db)
+            .await
+        }
+        None => {
+            sqlx::query_as::<_, OrderRow>(
+                "SELECT * FROM orders ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
+            )
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(db)
+            .await
+        }
+    }
+}
+
+pub async fn count(db: &Db, status: Option<OrderStatus>) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = match status {
+        Some(status) => {
+            sqlx::query_as("SELECT COUNT(*) FROM orders WHERE status = ?")
+                .bind(status.as_str())
+                .fetch_one(db)
+                .await?
+        }
+        None => {
+            sqlx::query_as("SELECT COUNT(*) FROM orders")
+                .fetch_one(db)
+                .await?
+        }
+    };
+    Ok(n)
+}
+
+/// Rows the reconciler should compare with the workflow state, in pages keyed by
+/// instance id. With `everything`, all unfinished rows (start-up); otherwise only those
+/// that look stuck: submitted, claimed or past their deadline before `stuck_before`.
+pub async fn unsettled(
+    db: &Db,
+    everything: bool,
+    stuck_before: i64,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
+    sqlx::query_as::<_, OrderRow>(
+        "SELECT * FROM orders
+          WHERE status IN ('submitted', 'awaiting_approval') AND instance_id > ?
+            AND (? OR (status = 'submitted' AND updated_at < ?)
+                   OR claimed_at < ? OR deadline < ?)
+          ORDER BY instance_id LIMIT ?",
+    )
+    .bind(after)
+    .bind(everything)
+    .bind(stuck_before)
+    .bind(stuck_before)
+    .bind(stuck_before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,150 @@
+//! Names and payloads the workflow, its activities and its clients agree on. They keep
+//! the seed's JSON shapes so a client written for the seed keeps working.
+
+use serde::{Deserialize, Serialize};
+
+pub const WORKFLOW_NAME: &str = "PurchaseOrderApprovalWorkflow";
+pub const SEND_APPROVAL_REQUEST_ACTIVITY: &str = "send_approval_request_activity";
+pub const PLACE_ORDER_ACTIVITY: &str = "place_order_activity";
+/// Records a rejection or a timeout in the read model (the seed leaves this optional).
+pub const RECORD_OUTCOME_ACTIVITY: &str = "record_outcome_activity";
+pub const APPROVAL_EVENT: &str = "approval_event";
+
+pub const STATUS_AUTO_APPROVED: &str = "Auto-Approved";
+pub const STATUS_TIMED_OUT: &str = "Cancelled due to timeout";
+const APPROVED_PREFIX: &str = "Approved by ";
+const REJECTED_PREFIX: &str = "Rejected by ";
+
+/// Workflow input: the seed's `Order`, plus the approval timeout chosen at start so a
+/// configuration change never alters the history of a running instance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkflowOrder {
+    pub order_id: String,
+    pub cost: f64,
+    pub product: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub approval_timeout_ms: Option<u64>,
+}
+
+impl WorkflowOrder {
+    /// Cents, exactly: `cost` carries at most two decimals (validated at the edge).
+    pub fn total_cents(&self) -> i64 {
+        (self.cost * 100.0).round() as i64 * self.quantity
+    }
+}
+
+/// The `approval_event` payload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Approval {
+    #[cfg_attr(feature = "ssr", schema(example = "ManagerX"))]
+    pub approver_name: String,
+    pub approved: bool,
+}
+
+/// What the workflow returns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WorkflowOutput {
+    pub status: String,
+    pub order_id: String,
+}
+
+/// The outcome a workflow output string stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    AutoApproved,
+    Approved(String),
+    Rejected(String),
+    TimedOut,
+}
+
+impl Outcome {
+    pub fn status_text(&self) -> String {
+        match self {
+            Self::AutoApproved => STATUS_AUTO_APPROVED.to_owned(),
+            Self::Approved(by) => format!("{APPROVED_PREFIX}{by}"),
+            Self::Rejected(by) => format!("{REJECTED_PREFIX}{by}"),
+            Self::TimedOut => STATUS_TIMED_OUT.to_owned(),
+        }
+    }
+
+    pub fn parse(status: &str) -> Option<Self> {
+        if status == STATUS_AUTO_APPROVED {
+            Some(Self::AutoApproved)
+        } else if status == STATUS_TIMED_OUT {
+            Some(Self::TimedOut)
+        } else if let Some(by) = status.strip_prefix(APPROVED_PREFIX) {
+            Some(Self::Approved(by.to_owned()))
+        } else {
+            status
+                .strip_prefix(REJECTED_PREFIX)
+                .map(|by| Self::Rejected(by.to_owned()))
+        }
+    }
+
+    pub fn order_status(&self) -> crate::domain::OrderStatus {
+        use crate::domain::OrderStatus;
+        match self {
+            Self::AutoApproved => OrderStatus::AutoApproved,
+            Self::Approved(_) => OrderStatus::Approved,
+            Self::Rejected(_) => OrderStatus::Rejected,
+            Self::TimedOut => OrderStatus::TimedOut,
+        }
+    }
+
+    pub fn decided_by(&self) -> Option<&str> {
+        match self {
+            Self::Approved(by) | Self::Rejected(by) => Some(by),
+            Self::AutoApproved | Self::TimedOut => None,
+        }
+    }
+}
+
+/// Input of `send_approval_request_activity`: the order and the deadline the workflow
+/// computed from its own clock.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApprovalRequest {
+    pub order: WorkflowOrder,
+    pub deadline_ms: i64,
+}
+
+/// Input of `place_order_activity` and `record_outcome_activity`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutcomeRecord {
+    pub order: WorkflowOrder,
+    /// The workflow's output status text (`Approved by …`, `Cancelled due to timeout`).
+    pub status: String,
+    /// Workflow clock at the decision.
+    pub decided_at_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_text_round_trips() {
+        for outcome in [
+            Outcome::AutoApproved,
+            Outcome::Approved("bob".into()),
+            Outcome::Rejected("carol".into()),
+            Outcome::TimedOut,
+        ] {
+            assert_eq!(Outcome::parse(&outcome.status_text()), Some(outcome));
+        }
+        assert_eq!(Outcome::parse("Something else"), None);
+    }
+
+    #[test]
+    fn total_is_exact_in_cents() {
+        let order = WorkflowOrder {
+            order_id: "x".into(),
+            cost: 0.1,
+            product: "p".into(),
+            quantity: 10_000,
+            approval_timeout_ms: None,
+        };
+        assert_eq!(order.total_cents(), 100_000);
+    }
+}

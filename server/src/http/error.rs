@@ -1,0 +1,123 @@
+//! Every API error becomes an HTTP response here, and only here. 4xx answers carry a
+//! message a person can act on; 5xx are logged where they happen and say little outward.
+
+use app::backend::ServiceError;
+use app::domain::{FieldError, OrderStatus};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in words.
+    pub error: String,
+    /// Field-by-field validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The order's current status, for conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<OrderStatus>,
+    /// Who decided the order, when a decision lost a race.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Service(ServiceError),
+    /// A body or query that could not be read at all.
+    BadRequest(StatusCode, String),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self::Service(e)
+    }
+}
+
+impl From<app::domain::ValidationErrors> for ApiError {
+    fn from(e: app::domain::ValidationErrors) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+fn body(error: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        error: error.into(),
+        errors: Vec::new(),
+        status: None,
+        decided_by: None,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, body) = match self {
+            Self::BadRequest(code, message) => (code, body(message)),
+            Self::Service(e) => match e {
+                ServiceError::Invalid(errors) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorBody {
+                        errors: errors.0.clone(),
+                        ..body(format!("The request has invalid fields: {errors}"))
+                    },
+                ),
+                ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, body(m)),
+                ServiceError::Conflict {
+                    message,
+                    status,
+                    decided_by,
+                } => (
+                    StatusCode::CONFLICT,
+                    ErrorBody {
+                        status,
+                        decided_by,
+                        ..body(message)
+                    },
+                ),
+                ServiceError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, body(m)),
+                // Already logged with its context; the details stay inside.
+                ServiceError::Internal(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, body("internal error"))
+                }
+            },
+        };
+        (code, Json(body)).into_response()
+    }
+}
+
+/// `Json` whose rejections speak our error format.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let message = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => {
+                        "Send the body as JSON with the header Content-Type: application/json."
+                            .to_owned()
+                    }
+                    JsonRejection::JsonSyntaxError(_) => {
+                        format!("The body is not valid JSON: {}", rejection.body_text())
+                    }
+                    _ => format!(
+                        "The body does not match what this endpoint expects: {}",
+                        rejection.body_text()
+                    ),
+                };
+                Err(ApiError::BadRequest(rejection.status(), message))
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The HTTP surface besides the Leptos pages: the seed-compatible JSON API, the order
+//! list, health and the OpenAPI document with Swagger UI.
+
+pub mod error;
+pub mod orders;
+
+use app::backend::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Approvals",
+        description = "Purchase-order approvals driven by a Dapr workflow. Orders of $1000 \
+            or more wait for a manager's decision or the approval timeout."
+    ),
+    paths(
+        orders::start_purchase_order,
+        orders::signal_approval,
+        orders::status,
+        orders::list_orders
+    ),
+    tags((name = "orders", description = "Purchase orders and their workflows"))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/start-purchase-order", post(orders::start_purchase_order))
+        .route(
+            "/signal-approval/{instance_id}",
+            post(orders::signal_approval),
+        )
+        .route("/status/{instance_id}", get(orders::status))
+        .route("/api/orders", get(orders::list_orders))
+        .route("/healthz", get(health))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}
+
+/// Ready when the read model answers.
+async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match sqlx::query("SELECT 1").execute(&state.db).await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

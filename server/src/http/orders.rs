@@ -1,0 +1,151 @@
+//! The seed-compatible JSON API, plus the list the seed lacks.
+
+use app::backend::orders::{Decided, Started, WorkflowState};
+use app::backend::workflow_types::Approval;
+use app::backend::{read_model, AppState};
+use app::domain::{NewOrder, OrderStatus, OrderView, StartOrderRequest};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiJson, ErrorBody};
+
+/// Start the approval workflow for a purchase order.
+#[utoipa::path(
+    post, path = "/start-purchase-order", tag = "orders",
+    request_body = StartOrderRequest,
+    responses(
+        (status = 200, description = "Workflow started", body = Started),
+        (status = 409, description = "An order with this id exists", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 503, description = "Dapr sidecar unavailable; nothing was recorded", body = ErrorBody),
+    )
+)]
+pub async fn start_purchase_order(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<StartOrderRequest>,
+) -> Result<Json<Started>, ApiError> {
+    let order = NewOrder::parse(&request)?;
+    Ok(Json(state.orders.start(order).await?))
+}
+
+/// Approve or reject an order that waits for a decision. Exactly one decision wins.
+#[utoipa::path(
+    post, path = "/signal-approval/{instance_id}", tag = "orders",
+    params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
+    request_body = Approval,
+    responses(
+        (status = 200, description = "Decision applied and confirmed by the workflow", body = Decided),
+        (status = 202, description = "Decision accepted; the workflow has not confirmed it yet", body = Decided),
+        (status = 404, description = "Unknown instance", body = ErrorBody),
+        (status = 409, description = "Not awaiting approval, or already decided", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 503, description = "Dapr sidecar unavailable", body = ErrorBody),
+    )
+)]
+pub async fn signal_approval(
+    State(state): State<AppState>,
+    Path(instance_id): Path<String>,
+    ApiJson(approval): ApiJson<Approval>,
+) -> Result<(StatusCode, Json<Decided>), ApiError> {
+    let decided = state.orders.decide(&instance_id, approval).await?;
+    let code = if decided.confirmed {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((code, Json(decided)))
+}
+
+/// The workflow instance's state, straight from Dapr (the seed's shape).
+#[utoipa::path(
+    get, path = "/status/{instance_id}", tag = "orders",
+    params(("instance_id" = String, Path, description = "Workflow instance id")),
+    responses(
+        (status = 200, body = WorkflowState),
+        (status = 404, description = "Unknown instance", body = ErrorBody),
+        (status = 503, description = "Dapr sidecar unavailable", body = ErrorBody),
+    )
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    Path(instance_id): Path<String>,
+) -> Result<Json<WorkflowState>, ApiError> {
+    Ok(Json(state.orders.workflow_state(&instance_id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// One of submitted, awaiting_approval, auto_approved, approved, rejected,
+    /// timed_out, failed.
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    /// Orders matching the filter, across all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Orders from the read model. Awaiting orders come soonest deadline first, others
+/// newest first.
+#[utoipa::path(
+    get, path = "/api/orders", tag = "orders",
+    params(ListQuery),
+    responses((status = 200, body = OrderPage), (status = 400, body = ErrorBody))
+)]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<OrderPage>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::BadRequest(
+            StatusCode::BAD_REQUEST,
+            format!("Bad query: {}", e.body_text()),
+        )
+    })?;
+    let status = match query.status.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {
+            let known: Vec<_> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::BadRequest(
+                StatusCode::BAD_REQUEST,
+                format!("Unknown status {raw:?}; use one of {}.", known.join(", ")),
+            )
+        })?),
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=app::api::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be from 1 to {}.", app::api::MAX_PAGE),
+        ));
+    }
+    let offset = query.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::BadRequest(
+            StatusCode::BAD_REQUEST,
+            "offset cannot be negative.".into(),
+        ));
+    }
+    let db = &state.db;
+    let (rows, total) = tokio::try_join!(
+        read_model::list(db, status, limit, offset),
+        read_model::count(db, status)
+    )
+    .map_err(app::backend::ServiceError::from)?;
+    Ok(Json(OrderPage {
+        orders: rows.iter().map(|r| r.view()).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}

@@ -1,0 +1,355 @@
+//! The seed's scenarios and the races around them, against a real daprd, a real SQLite
+//! file and our real server binary.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::{order, output_status, Stack};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_rejection_auto_approval_and_bad_requests() {
+    let stack = Stack::start("120s").await;
+
+    // Scenario 1 of the seed: approval.
+    let (code, started) = stack
+        .post("/start-purchase-order", order("order123", 500.0, 2))
+        .await;
+    assert_eq!(code, 200, "{started}");
+    assert_eq!(started["instance_id"], "po-order123");
+    let waiting = stack
+        .wait_for_status("po-order123", "awaiting_approval", WAIT)
+        .await;
+    assert!(waiting["approval_deadline"].is_string(), "{waiting}");
+    assert_eq!(waiting["total"], 1000.0);
+    let (code, decided) = stack
+        .post(
+            "/signal-approval/po-order123",
+            json!({"approver_name": "ManagerX", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 200, "{decided}");
+    assert_eq!(decided["status"], "approved");
+    let state = stack.wait_for_completion("po-order123", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by ManagerX");
+    assert_eq!(state["name"], "PurchaseOrderApprovalWorkflow");
+    assert!(state["serialized_input"]
+        .as_str()
+        .is_some_and(|s| s.contains("order123")));
+    let row = stack.wait_for_status("po-order123", "approved", WAIT).await;
+    assert_eq!(row["decided_by"], "ManagerX");
+
+    // A second decision on a decided order is refused with its status.
+    let (code, refused) = stack
+        .post(
+            "/signal-approval/po-order123",
+            json!({"approver_name": "ManagerY", "approved": false}),
+        )
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    assert_eq!(refused["status"], "approved");
+
+    // Scenario 2: rejection.
+    let (code, _) = stack
+        .post("/start-purchase-order", order("order456", 600.0, 2))
+        .await;
+    assert_eq!(code, 200);
+    let (code, decided) = stack
+        .post(
+            "/signal-approval/po-order456",
+            json!({"approver_name": "ManagerY", "approved": false}),
+        )
+        .await;
+    assert_eq!(code, 200, "{decided}");
+    let state = stack.wait_for_completion("po-order456", WAIT).await;
+    assert_eq!(output_status(&state), "Rejected by ManagerY");
+    stack.wait_for_status("po-order456", "rejected", WAIT).await;
+
+    // Below $1000: approved without anyone, and the approval endpoint says so.
+    let (code, _) = stack
+        .post("/start-purchase-order", order("small-1", 999.99, 1))
+        .await;
+    assert_eq!(code, 200);
+    let state = stack.wait_for_completion("po-small-1", WAIT).await;
+    assert_eq!(output_status(&state), "Auto-Approved");
+    stack
+        .wait_for_status("po-small-1", "auto_approved", WAIT)
+        .await;
+    let (code, refused) = stack
+        .post(
+            "/signal-approval/po-small-1",
+            json!({"approver_name": "ManagerX", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    assert_eq!(refused["status"], "auto_approved");
+
+    // Exactly $1000 needs approval (10,000 × $0.10 too: money is exact).
+    let (code, _) = stack
+        .post("/start-purchase-order", order("dimes", 0.1, 10_000))
+        .await;
+    assert_eq!(code, 200);
+    stack
+        .wait_for_status("po-dimes", "awaiting_approval", WAIT)
+        .await;
+
+    // A repeated order id is a conflict, and the original order is untouched.
+    let (code, refused) = stack
+        .post("/start-purchase-order", order("order123", 1.0, 1))
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    assert_eq!(
+        stack.order("po-order123").await.expect("row")["status"],
+        "approved"
+    );
+
+    // Unknown instances.
+    let (code, body) = stack.get("/status/po-nope").await;
+    assert_eq!(code, 404, "{body}");
+    let (code, body) = stack
+        .post(
+            "/signal-approval/po-nope",
+            json!({"approver_name": "ManagerX", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 404, "{body}");
+
+    // Bad input: a 4xx that names the problem, and nothing recorded.
+    for (body, field) in [
+        (order("", 10.0, 1), "order_id"),
+        (order(&"x".repeat(65), 10.0, 1), "order_id"),
+        (order("has space", 10.0, 1), "order_id"),
+        (order("neg", -5.0, 1), "cost"),
+        (order("zero", 0.0, 1), "cost"),
+        (order("absurd", 1e15, 1), "cost"),
+        (order("fraction", 0.001, 1), "cost"),
+        (order("qty0", 10.0, 0), "quantity"),
+        (order("qtybig", 10.0, 1_000_001), "quantity"),
+        (
+            json!({"order_id": "noproduct", "cost": 1.0, "product": "", "quantity": 1}),
+            "product",
+        ),
+        (
+            json!({"order_id": "longproduct", "cost": 1.0, "product": "p".repeat(201), "quantity": 1}),
+            "product",
+        ),
+    ] {
+        let (code, error) = stack.post("/start-purchase-order", body.clone()).await;
+        assert_eq!(code, 422, "{body} -> {error}");
+        let fields: Vec<_> = error["errors"]
+            .as_array()
+            .expect("errors list")
+            .iter()
+            .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(fields, vec![field.to_owned()], "{error}");
+    }
+    for (content_type, body, expected) in [
+        ("application/json", "{not json", 400),
+        (
+            "application/json",
+            r#"{"order_id": "q", "cost": 1, "product": "p", "quantity": 2.5}"#,
+            422,
+        ),
+        (
+            "application/json",
+            r#"{"order_id": "q", "cost": "ten", "product": "p", "quantity": 2}"#,
+            422,
+        ),
+        ("application/json", r#"{"order_id": "q"}"#, 422),
+        ("text/plain", "hello", 415),
+    ] {
+        let (code, error) = stack
+            .post_raw("/start-purchase-order", content_type, body)
+            .await;
+        assert_eq!(code, expected, "{body} -> {error}");
+        assert!(
+            error["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "{error}"
+        );
+    }
+    let (code, error) = stack
+        .post(
+            "/signal-approval/po-dimes",
+            json!({"approver_name": "  ", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 422, "{error}");
+    let (code, page) = stack.get("/api/orders?limit=200").await;
+    assert_eq!(code, 200);
+    assert_eq!(page["total"], 4, "only the four valid orders exist: {page}");
+    let (code, _) = stack.get("/api/orders?status=bogus").await;
+    assert_eq!(code, 400);
+    let (code, page) = stack.get("/api/orders?status=awaiting_approval").await;
+    assert_eq!(code, 200);
+    assert_eq!(page["orders"][0]["instance_id"], "po-dimes", "{page}");
+    assert_eq!(page["total"], 1);
+
+    // The OpenAPI document and Swagger UI are served locally.
+    let (code, doc) = stack.get("/openapi.json").await;
+    assert_eq!(code, 200);
+    assert!(doc["paths"]["/signal-approval/{instance_id}"].is_object());
+    let ui = stack
+        .http
+        .get(format!("{}/docs/", stack.base))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(ui.status().as_u16(), 200);
+    assert!(ui.text().await.unwrap_or_default().contains("swagger"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_simultaneous_decisions_one_wins() {
+    let stack = Stack::start("120s").await;
+    for round in 0..3 {
+        let id = format!("race-{round}");
+        let instance = format!("po-{id}");
+        let (code, _) = stack
+            .post("/start-purchase-order", order(&id, 2000.0, 1))
+            .await;
+        assert_eq!(code, 200);
+        stack
+            .wait_for_status(&instance, "awaiting_approval", WAIT)
+            .await;
+        let path = format!("/signal-approval/{instance}");
+        let (a, b) = tokio::join!(
+            stack.post(&path, json!({"approver_name": "bob", "approved": true})),
+            stack.post(&path, json!({"approver_name": "carol", "approved": false})),
+        );
+        let mut codes = [a.0, b.0];
+        codes.sort();
+        assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+        let (winner, loser) = if a.0 == 200 { (a.1, b.1) } else { (b.1, a.1) };
+        assert_eq!(loser["decided_by"], winner["decided_by"], "{loser}");
+        let state = stack.wait_for_completion(&instance, WAIT).await;
+        let expected = if winner["decided_by"] == "bob" {
+            "Approved by bob"
+        } else {
+            "Rejected by carol"
+        };
+        assert_eq!(output_status(&state), expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_cancels_and_late_approval_is_refused() {
+    let stack = Stack::start("3s").await;
+    // Scenario 3 of the seed: nobody answers.
+    let (code, _) = stack
+        .post("/start-purchase-order", order("order789", 700.0, 2))
+        .await;
+    assert_eq!(code, 200);
+    let waiting = stack
+        .wait_for_status("po-order789", "awaiting_approval", WAIT)
+        .await;
+    let created =
+        chrono::DateTime::parse_from_rfc3339(waiting["created_at"].as_str().unwrap_or_default())
+            .expect("created_at");
+    let deadline = chrono::DateTime::parse_from_rfc3339(
+        waiting["approval_deadline"].as_str().unwrap_or_default(),
+    )
+    .expect("deadline");
+    let window = (deadline - created).num_milliseconds();
+    assert!(
+        (2_000..=4_000).contains(&window),
+        "deadline {window} ms after creation"
+    );
+
+    let state = stack.wait_for_completion("po-order789", WAIT).await;
+    assert_eq!(output_status(&state), "Cancelled due to timeout");
+    stack
+        .wait_for_status("po-order789", "timed_out", WAIT)
+        .await;
+
+    let (code, refused) = stack
+        .post(
+            "/signal-approval/po-order789",
+            json!({"approver_name": "ManagerX", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    assert_eq!(refused["status"], "timed_out");
+    let (_, state) = stack.get("/status/po-order789").await;
+    assert_eq!(output_status(&state), "Cancelled due to timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_survive_a_server_crash() {
+    let mut stack = Stack::start("12s").await;
+    for id in ["crash-approve", "crash-timeout"] {
+        let (code, _) = stack
+            .post("/start-purchase-order", order(id, 5000.0, 1))
+            .await;
+        assert_eq!(code, 200);
+        stack
+            .wait_for_status(&format!("po-{id}"), "awaiting_approval", WAIT)
+            .await;
+    }
+    stack.kill_server();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stack.start_server().await;
+
+    let (code, decided) = stack
+        .post(
+            "/signal-approval/po-crash-approve",
+            json!({"approver_name": "bob", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 200, "{decided}");
+    let state = stack.wait_for_completion("po-crash-approve", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob");
+
+    // Its timer was set before the crash and still fires after it.
+    let state = stack.wait_for_completion("po-crash-timeout", WAIT).await;
+    assert_eq!(output_status(&state), "Cancelled due to timeout");
+    stack
+        .wait_for_status("po-crash-timeout", "timed_out", WAIT)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidecar_down_gives_503_and_records_nothing() {
+    let mut stack = Stack::start("120s").await;
+    let (code, _) = stack
+        .post("/start-purchase-order", order("before", 5000.0, 1))
+        .await;
+    assert_eq!(code, 200);
+    stack
+        .wait_for_status("po-before", "awaiting_approval", WAIT)
+        .await;
+    stack.stop_sidecar();
+
+    let (code, error) = stack
+        .post("/start-purchase-order", order("while-down", 10.0, 1))
+        .await;
+    assert_eq!(code, 503, "{error}");
+    assert!(
+        error["error"].as_str().is_some_and(|m| m.contains("Dapr")),
+        "{error}"
+    );
+    let (code, error) = stack
+        .post(
+            "/signal-approval/po-before",
+            json!({"approver_name": "bob", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 503, "{error}");
+    let (code, _) = stack.get("/status/po-before").await;
+    assert_eq!(code, 503);
+
+    let (_, page) = stack.get("/api/orders").await;
+    assert_eq!(
+        page["total"], 1,
+        "the failed start left nothing behind: {page}"
+    );
+    let row = stack.order("po-before").await.expect("row");
+    assert_eq!(row["status"], "awaiting_approval");
+    assert!(
+        row["decided_by"].is_null(),
+        "the failed decision was released: {row}"
+    );
+}

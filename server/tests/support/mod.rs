@@ -1,0 +1,295 @@
+//! Starts a real stack for a test: `placement`, `scheduler` and `daprd` (through
+//! `dapr/start-sidecar.sh`, the same script `make run` uses) and our server binary, all
+//! on free loopback ports with a fresh data directory.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Stack {
+    pub base: String,
+    pub http: reqwest::Client,
+    dir: tempfile::TempDir,
+    sidecar: Option<Child>,
+    server: Option<Child>,
+    dapr_grpc_port: u16,
+    site_port: u16,
+    timeout: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Sends SIGTERM (so the sidecar script stops its children) and waits; SIGKILL after.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Stack {
+    /// A stack whose orders time out after `approval_timeout` (e.g. `"60s"`).
+    pub async fn start(approval_timeout: &str) -> Stack {
+        let bin_dir = std::env::var("DAPR_BIN_DIR").unwrap_or_default();
+        assert!(
+            Path::new(&bin_dir).join("daprd").exists(),
+            "DAPR_BIN_DIR must name a folder with daprd, placement and scheduler \
+             (run the tests with `make test`, which builds them); got {bin_dir:?}"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dapr_grpc_port = free_port();
+        let mut sidecar_cmd = Command::new("bash");
+        sidecar_cmd
+            .arg(repo_root().join("dapr/start-sidecar.sh"))
+            .env("DAPR_BIN_DIR", &bin_dir)
+            .env("DATA_DIR", dir.path())
+            .env("DAPR_GRPC_PORT", dapr_grpc_port.to_string())
+            .env("WATCH_PARENT", "1");
+        for var in [
+            "DAPR_HTTP_PORT",
+            "DAPR_INTERNAL_GRPC_PORT",
+            "PLACEMENT_PORT",
+            "PLACEMENT_HEALTH_PORT",
+            "SCHEDULER_PORT",
+            "SCHEDULER_HEALTH_PORT",
+            "SCHEDULER_ETCD_CLIENT_PORT",
+            "SCHEDULER_ETCD_PEER_PORT",
+            "DAPR_HEALTH_PORT",
+            "DAPR_METRICS_PORT",
+            "PLACEMENT_METRICS_PORT",
+            "SCHEDULER_METRICS_PORT",
+        ] {
+            sidecar_cmd.env(var, free_port().to_string());
+        }
+        let sidecar = sidecar_cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start dapr/start-sidecar.sh");
+        let mut stack = Stack {
+            base: String::new(),
+            http: reqwest::Client::new(),
+            dir,
+            sidecar: Some(sidecar),
+            server: None,
+            dapr_grpc_port,
+            site_port: free_port(),
+            timeout: approval_timeout.to_owned(),
+        };
+        stack.base = format!("http://127.0.0.1:{}", stack.site_port);
+        stack.wait_for_sidecar().await;
+        stack.start_server().await;
+        stack
+    }
+
+    async fn wait_for_sidecar(&mut self) {
+        // The script prints nothing on stdout until all three processes answer their
+        // health checks; it writes a marker file when ready.
+        let ready = self.dir.path().join("sidecar.ready");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !ready.exists() {
+            if let Some(child) = self.sidecar.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "the Dapr sidecar script exited ({status}); logs in {}",
+                        self.dir.path().join("logs").display()
+                    );
+                }
+            }
+            assert!(Instant::now() < deadline, "Dapr sidecar not ready in 120 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn start_server(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("server.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .current_dir(repo_root())
+            .env(
+                "DATABASE_URL",
+                format!(
+                    "sqlite://{}",
+                    self.dir.path().join("approvals.db").display()
+                ),
+            )
+            .env("DAPR_GRPC_PORT", self.dapr_grpc_port.to_string())
+            .env_remove("DAPR_GRPC_ENDPOINT")
+            .env("APPROVAL_TIMEOUT", &self.timeout)
+            .env("RECONCILE_INTERVAL", "2s")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.site_port))
+            .env("LEPTOS_OUTPUT_NAME", "approvals")
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("RUST_LOG", "info,dapr_durabletask=warn")
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start the server binary");
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.http.get(format!("{}/healthz", self.base)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            if let Some(Ok(Some(status))) = self.server.as_mut().map(Child::try_wait) {
+                panic!("server exited early ({status}):\n{}", self.server_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not healthy in 60 s:\n{}",
+                self.server_log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills our server the hard way, as a crash would.
+    pub fn kill_server(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the Dapr processes (placement, scheduler, daprd).
+    pub fn stop_sidecar(&mut self) {
+        if let Some(mut child) = self.sidecar.take() {
+            stop(&mut child);
+        }
+    }
+
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The read-model row of one order, from the list API.
+    pub async fn order(&self, instance_id: &str) -> Option<Value> {
+        let (status, page) = self.get("/api/orders?limit=200").await;
+        assert_eq!(status, 200, "{page}");
+        page["orders"]
+            .as_array()
+            .and_then(|orders| orders.iter().find(|o| o["instance_id"] == instance_id))
+            .cloned()
+    }
+
+    /// Polls the read model until the order reaches `status`.
+    pub async fn wait_for_status(
+        &self,
+        instance_id: &str,
+        status: &str,
+        within: Duration,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let order = self.order(instance_id).await;
+            if let Some(order) = &order {
+                if order["status"] == status {
+                    return order.clone();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{instance_id} did not reach {status} within {within:?}; last seen {order:?}\n{}",
+                self.server_log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls Dapr (through `/status`) until the workflow completes; returns its state.
+    pub async fn wait_for_completion(&self, instance_id: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let (code, state) = self.get(&format!("/status/{instance_id}")).await;
+            if code == 200 && state["runtime_status"] == "COMPLETED" {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{instance_id} not completed within {within:?}: {code} {state}\n{}",
+                self.server_log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.kill_server();
+        self.stop_sidecar();
+    }
+}
+
+pub fn order(order_id: &str, cost: f64, quantity: i64) -> Value {
+    serde_json::json!({"order_id": order_id, "cost": cost, "product": "Widget", "quantity": quantity})
+}
+
+/// The workflow's output status text from a `/status` answer.
+pub fn output_status(state: &Value) -> String {
+    let output: Value = state["serialized_output"]
+        .as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    output["status"].as_str().unwrap_or_default().to_owned()
+}
