@@ -53,11 +53,12 @@ pub fn classify(e: &WorkflowError) -> DaprFailure {
             Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::Cancelled => {
                 DaprFailure::Transient
             }
-            // daprd answers "actor type … not registered" (no dedicated code) while our
-            // worker is (re)connecting after a restart.
+            // While no workflow worker is connected (our server restarting) daprd
+            // answers "did not find address for actor …" as a failed precondition.
+            Code::FailedPrecondition => DaprFailure::Transient,
             _ if status.message().contains("not registered") => DaprFailure::Transient,
-            // daprd reports an unknown instance on raise-event as an internal error
-            // whose message names it; there is no better code to go by.
+            // daprd reports an unknown instance on raise-event as UNKNOWN "no such
+            // instance exists"; there is no better code to go by.
             _ if status.message().contains("no such instance") => DaprFailure::NotFound,
             _ => DaprFailure::Other,
         },

@@ -29,6 +29,7 @@ const CONFIRM_WAIT: Duration = Duration::from_secs(5);
 const AWAIT_REQUEST_WAIT: Duration = Duration::from_secs(5);
 /// Transient failures (sidecar restarting, worker reconnecting) are retried this long.
 const RETRY_FOR: Duration = Duration::from_secs(8);
+const SCHEDULE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_APPROVER_LEN: usize = 100;
 
 #[derive(Clone)]

@@ -72,21 +72,19 @@ impl Stack {
             "DAPR_HTTP_PORT",
             "DAPR_INTERNAL_GRPC_PORT",
             "PLACEMENT_PORT",
-            "PLACEMENT_HEALTH_PORT",
+            "PLACEMENT_HEALTHZ_PORT",
+            "PLACEMENT_RAFT_PORT",
             "SCHEDULER_PORT",
-            "SCHEDULER_HEALTH_PORT",
+            "SCHEDULER_HEALTHZ_PORT",
             "SCHEDULER_ETCD_CLIENT_PORT",
             "SCHEDULER_ETCD_PEER_PORT",
-            "DAPR_HEALTH_PORT",
-            "DAPR_METRICS_PORT",
-            "PLACEMENT_METRICS_PORT",
-            "SCHEDULER_METRICS_PORT",
         ] {
             sidecar_cmd.env(var, free_port().to_string());
         }
+        let sidecar_log = std::fs::File::create(dir.path().join("sidecar.log")).expect("log file");
         let sidecar = sidecar_cmd
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(sidecar_log)
             .spawn()
             .expect("start dapr/start-sidecar.sh");
         let mut stack = Stack {
@@ -114,8 +112,9 @@ impl Stack {
             if let Some(child) = self.sidecar.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     panic!(
-                        "the Dapr sidecar script exited ({status}); logs in {}",
-                        self.dir.path().join("logs").display()
+                        "the Dapr sidecar script exited ({status}):\n{}",
+                        std::fs::read_to_string(self.dir.path().join("sidecar.log"))
+                            .unwrap_or_default()
                     );
                 }
             }

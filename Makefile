@@ -1,0 +1,25 @@
+# Approvals: `make run` sets up everything missing and starts the app; `make test` runs
+# every test. See README.md.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: run test setup build-release check bench
+
+## Install what is missing, build (release) and run the app with its Dapr sidecar.
+run: setup build-release
+	APP_DEMO_USERS=$${APP_DEMO_USERS:-1} scripts/run.sh
+
+## Format, lint, unit, integration (real daprd) and end-to-end (Chromium) tests.
+test: setup
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+build-release:
+	cargo leptos build --release
+
+check:
+	cargo fmt --all --check
+	cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs Approvals in the foreground: the Dapr processes (placement, scheduler, daprd)
+# and the release server on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}. Ctrl-C stops
+# everything this script started. Expects `cargo leptos build --release` to have run
+# (`make run` does both).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export DATA_DIR=${DATA_DIR:-$PWD/data}
+mkdir -p "$DATA_DIR"
+export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
+export DAPR_GRPC_PORT=${DAPR_GRPC_PORT:-50001}
+export DATABASE_URL=${DATABASE_URL:-sqlite://$DATA_DIR/approvals.db}
+export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
+export LEPTOS_OUTPUT_NAME=approvals
+export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
+export LEPTOS_SITE_PKG_DIR=pkg
+export LEPTOS_ENV=${LEPTOS_ENV:-PROD}
+export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
+
+server_bin=${SERVER_BIN:-target/release/server}
+[ -x "$server_bin" ] || { echo "missing $server_bin: run 'make run' (it builds first)" >&2; exit 1; }
+
+sidecar= server=
+stop() {
+  trap - INT TERM EXIT
+  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "$sidecar" ] && kill -TERM "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
+  return 0
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+rm -f "$DATA_DIR/sidecar.ready"
+bash dapr/start-sidecar.sh &
+sidecar=$!
+for _ in $(seq 1 1200); do
+  [ -e "$DATA_DIR/sidecar.ready" ] && break
+  kill -0 "$sidecar" 2>/dev/null || { echo "the Dapr sidecar failed; see $DATA_DIR/logs" >&2; exit 1; }
+  sleep 0.1
+done
+[ -e "$DATA_DIR/sidecar.ready" ] || { echo "the Dapr sidecar was not ready in 120 s" >&2; exit 1; }
+
+"$server_bin" &
+server=$!
+echo "Approvals: http://$LEPTOS_SITE_ADDR  (API docs: http://$LEPTOS_SITE_ADDR/docs; Ctrl-C stops)" >&2
+# Whichever stops first takes the other down with it.
+wait -n "$server" "$sidecar" || true

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, the WASM bundle's dependency boundary, unit tests,
+# integration tests against real Dapr processes, and the browser tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
+
+step "format"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "no server crate in the WASM bundle"
+leaks=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
+  | grep -E '^(dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
+if [ -n "$leaks" ]; then
+  echo "server crates reach the WASM bundle:" >&2
+  echo "$leaks" >&2
+  exit 1
+fi
+echo "none"
+
+step "site build (server + hydrating WASM)"
+cargo leptos build
+
+step "unit tests"
+cargo test -p app --features ssr
+
+step "integration tests (real placement, scheduler, daprd)"
+cargo test -p server
