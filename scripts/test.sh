@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+started=$SECONDS
+step() { printf '\n\033[1m== %s\033[0m (at %ds)\n' "$*" "$((SECONDS - started))"; }
 
 export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
 
@@ -34,3 +35,5 @@ cargo test -p app --features ssr
 
 step "integration tests (real placement, scheduler, daprd)"
 cargo test -p server
+
+step "done"

@@ -292,6 +292,10 @@ pub struct OrderView {
     pub approval_deadline: Option<chrono::DateTime<chrono::Utc>>,
     pub decided_by: Option<String>,
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who submitted the order (absent for orders from before accounts existed).
+    pub requested_by: Option<String>,
+    /// The deciding manager's comment, if any.
+    pub comment: Option<String>,
 }
 
 impl OrderView {
@@ -329,6 +333,66 @@ fn group_thousands(n: i64) -> String {
     } else {
         out
     }
+}
+
+/// What a signed-in person may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Submits orders and follows their own.
+    Requester,
+    /// Also decides other people's orders.
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requester => "requester",
+            Self::Manager => "manager",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "requester" => Some(Self::Requester),
+            "manager" => Some(Self::Manager),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in person, as pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    pub role: Role,
+}
+
+impl UserView {
+    pub fn is_manager(&self) -> bool {
+        self.role == Role::Manager
+    }
+}
+
+pub const MAX_USERNAME_LEN: usize = 32;
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+pub fn parse_username(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > MAX_USERNAME_LEN {
+        return Err(format!(
+            "Use 1 to {MAX_USERNAME_LEN} characters for the username."
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err("Use only lowercase letters, digits, '.', '_' and '-' in usernames.".into());
+    }
+    Ok(name.to_owned())
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ pub struct Config {
     pub approval_timeout: Duration,
     /// `RECONCILE_INTERVAL`: how often unfinished orders are compared with Dapr.
     pub reconcile_interval: Duration,
+    /// `APP_DEMO_USERS=1`: create demo accounts in an empty database.
+    pub demo_users: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,7 @@ impl Config {
             dapr_grpc_endpoint,
             approval_timeout: duration("APPROVAL_TIMEOUT", "24h")?,
             reconcile_interval: duration("RECONCILE_INTERVAL", "30s")?,
+            demo_users: var("APP_DEMO_USERS").is_some_and(|v| v == "1" || v == "true"),
         })
     }
 }

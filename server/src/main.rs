@@ -1,6 +1,7 @@
 //! The Approvals server: one process that is at once the web server (Leptos SSR,
 //! server functions, JSON API), the Dapr workflow worker and the read-model owner.
 
+mod cli;
 mod config;
 mod http;
 mod reconciler;
@@ -37,6 +38,10 @@ enum StartupError {
     Listen(std::net::SocketAddr, std::io::Error),
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Cli(#[from] cli::CliError),
+    #[error("demo accounts: {0}")]
+    Demo(#[from] app::backend::accounts::AccountError),
 }
 
 #[tokio::main]
@@ -47,7 +52,11 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("info,dapr_durabletask=warn,sqlx=warn")),
         )
         .init();
-    match serve().await {
+    let result = match cli::parse(std::env::args().skip(1).collect()) {
+        cli::Command::Serve => serve().await,
+        cli::Command::Admin(args) => admin(&args).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -86,11 +95,26 @@ fn ensure_sqlite_dir(url: &str) {
     }
 }
 
-async fn serve() -> Result<(), StartupError> {
-    let config = Config::from_env()?;
+async fn open_database(config: &Config) -> Result<read_model::Db, StartupError> {
     ensure_sqlite_dir(&config.database_url);
     let db = read_model::connect(&config.database_url).await?;
     sqlx::migrate!("../migrations").run(&db).await?;
+    Ok(db)
+}
+
+async fn admin(args: &[String]) -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    cli::run(&db, args).await?;
+    Ok(())
+}
+
+async fn serve() -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    if config.demo_users && app::backend::accounts::ensure_demo_users(&db).await? {
+        tracing::info!("created demo accounts alice, bob and carol (APP_DEMO_USERS=1)");
+    }
 
     let mut client = connect_dapr(&config.dapr_grpc_endpoint).await?;
     workflow::register(&mut client, db.clone());

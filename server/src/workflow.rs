@@ -135,6 +135,7 @@ fn facts(order: &WorkflowOrder) -> dapr::workflow::Result<OrderFacts> {
         product: order.product.clone(),
         quantity: order.quantity,
         unit_cost_cents: (order.cost * 100.0).round() as i64,
+        requested_by: order.requested_by.clone(),
     })
 }
 

@@ -16,7 +16,11 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
 
     // Scenario 1 of the seed: approval.
     let (code, started) = stack
-        .post("/start-purchase-order", order("order123", 500.0, 2))
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("order123", 500.0, 2),
+        )
         .await;
     assert_eq!(code, 200, "{started}");
     assert_eq!(started["instance_id"], "po-order123");
@@ -27,26 +31,28 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
     assert_eq!(waiting["total"], 1000.0);
     let (code, decided) = stack
         .post(
+            "bob",
             "/signal-approval/po-order123",
-            json!({"approver_name": "ManagerX", "approved": true}),
+            json!({"approver_name": "bob", "approved": true}),
         )
         .await;
     assert_eq!(code, 200, "{decided}");
     assert_eq!(decided["status"], "approved");
     let state = stack.wait_for_completion("po-order123", WAIT).await;
-    assert_eq!(output_status(&state), "Approved by ManagerX");
+    assert_eq!(output_status(&state), "Approved by bob");
     assert_eq!(state["name"], "PurchaseOrderApprovalWorkflow");
     assert!(state["serialized_input"]
         .as_str()
         .is_some_and(|s| s.contains("order123")));
     let row = stack.wait_for_status("po-order123", "approved", WAIT).await;
-    assert_eq!(row["decided_by"], "ManagerX");
+    assert_eq!(row["decided_by"], "bob");
 
     // A second decision on a decided order is refused with its status.
     let (code, refused) = stack
         .post(
+            "carol",
             "/signal-approval/po-order123",
-            json!({"approver_name": "ManagerY", "approved": false}),
+            json!({"approver_name": "carol", "approved": false}),
         )
         .await;
     assert_eq!(code, 409, "{refused}");
@@ -54,23 +60,32 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
 
     // Scenario 2: rejection.
     let (code, _) = stack
-        .post("/start-purchase-order", order("order456", 600.0, 2))
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("order456", 600.0, 2),
+        )
         .await;
     assert_eq!(code, 200);
     let (code, decided) = stack
         .post(
+            "carol",
             "/signal-approval/po-order456",
-            json!({"approver_name": "ManagerY", "approved": false}),
+            json!({"approver_name": "carol", "approved": false}),
         )
         .await;
     assert_eq!(code, 200, "{decided}");
     let state = stack.wait_for_completion("po-order456", WAIT).await;
-    assert_eq!(output_status(&state), "Rejected by ManagerY");
+    assert_eq!(output_status(&state), "Rejected by carol");
     stack.wait_for_status("po-order456", "rejected", WAIT).await;
 
     // Below $1000: approved without anyone, and the approval endpoint says so.
     let (code, _) = stack
-        .post("/start-purchase-order", order("small-1", 999.99, 1))
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("small-1", 999.99, 1),
+        )
         .await;
     assert_eq!(code, 200);
     let state = stack.wait_for_completion("po-small-1", WAIT).await;
@@ -80,8 +95,9 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
         .await;
     let (code, refused) = stack
         .post(
+            "bob",
             "/signal-approval/po-small-1",
-            json!({"approver_name": "ManagerX", "approved": true}),
+            json!({"approver_name": "bob", "approved": true}),
         )
         .await;
     assert_eq!(code, 409, "{refused}");
@@ -89,7 +105,11 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
 
     // Exactly $1000 needs approval (10,000 × $0.10 too: money is exact).
     let (code, _) = stack
-        .post("/start-purchase-order", order("dimes", 0.1, 10_000))
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("dimes", 0.1, 10_000),
+        )
         .await;
     assert_eq!(code, 200);
     stack
@@ -98,7 +118,7 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
 
     // A repeated order id is a conflict, and the original order is untouched.
     let (code, refused) = stack
-        .post("/start-purchase-order", order("order123", 1.0, 1))
+        .post("alice", "/start-purchase-order", order("order123", 1.0, 1))
         .await;
     assert_eq!(code, 409, "{refused}");
     assert_eq!(
@@ -107,12 +127,13 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
     );
 
     // Unknown instances.
-    let (code, body) = stack.get("/status/po-nope").await;
+    let (code, body) = stack.get("carol", "/status/po-nope").await;
     assert_eq!(code, 404, "{body}");
     let (code, body) = stack
         .post(
+            "bob",
             "/signal-approval/po-nope",
-            json!({"approver_name": "ManagerX", "approved": true}),
+            json!({"approver_name": "bob", "approved": true}),
         )
         .await;
     assert_eq!(code, 404, "{body}");
@@ -137,7 +158,9 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
             "product",
         ),
     ] {
-        let (code, error) = stack.post("/start-purchase-order", body.clone()).await;
+        let (code, error) = stack
+            .post("alice", "/start-purchase-order", body.clone())
+            .await;
         assert_eq!(code, 422, "{body} -> {error}");
         let fields: Vec<_> = error["errors"]
             .as_array()
@@ -163,7 +186,7 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
         ("text/plain", "hello", 415),
     ] {
         let (code, error) = stack
-            .post_raw("/start-purchase-order", content_type, body)
+            .post_raw("alice", "/start-purchase-order", content_type, body)
             .await;
         assert_eq!(code, expected, "{body} -> {error}");
         assert!(
@@ -173,23 +196,26 @@ async fn approval_rejection_auto_approval_and_bad_requests() {
     }
     let (code, error) = stack
         .post(
+            "bob",
             "/signal-approval/po-dimes",
-            json!({"approver_name": "  ", "approved": true}),
+            json!({"approved": true, "comment": "x".repeat(501)}),
         )
         .await;
     assert_eq!(code, 422, "{error}");
-    let (code, page) = stack.get("/api/orders?limit=200").await;
+    let (code, page) = stack.get("carol", "/api/orders?limit=200").await;
     assert_eq!(code, 200);
     assert_eq!(page["total"], 4, "only the four valid orders exist: {page}");
-    let (code, _) = stack.get("/api/orders?status=bogus").await;
+    let (code, _) = stack.get("carol", "/api/orders?status=bogus").await;
     assert_eq!(code, 400);
-    let (code, page) = stack.get("/api/orders?status=awaiting_approval").await;
+    let (code, page) = stack
+        .get("carol", "/api/orders?status=awaiting_approval")
+        .await;
     assert_eq!(code, 200);
     assert_eq!(page["orders"][0]["instance_id"], "po-dimes", "{page}");
     assert_eq!(page["total"], 1);
 
     // The OpenAPI document and Swagger UI are served locally.
-    let (code, doc) = stack.get("/openapi.json").await;
+    let (code, doc) = stack.get("carol", "/openapi.json").await;
     assert_eq!(code, 200);
     assert!(doc["paths"]["/signal-approval/{instance_id}"].is_object());
     let ui = stack
@@ -209,7 +235,7 @@ async fn two_simultaneous_decisions_one_wins() {
         let id = format!("race-{round}");
         let instance = format!("po-{id}");
         let (code, _) = stack
-            .post("/start-purchase-order", order(&id, 2000.0, 1))
+            .post("alice", "/start-purchase-order", order(&id, 2000.0, 1))
             .await;
         assert_eq!(code, 200);
         stack
@@ -217,8 +243,16 @@ async fn two_simultaneous_decisions_one_wins() {
             .await;
         let path = format!("/signal-approval/{instance}");
         let (a, b) = tokio::join!(
-            stack.post(&path, json!({"approver_name": "bob", "approved": true})),
-            stack.post(&path, json!({"approver_name": "carol", "approved": false})),
+            stack.post(
+                "bob",
+                &path,
+                json!({"approver_name": "bob", "approved": true})
+            ),
+            stack.post(
+                "carol",
+                &path,
+                json!({"approver_name": "carol", "approved": false})
+            ),
         );
         let mut codes = [a.0, b.0];
         codes.sort();
@@ -240,7 +274,11 @@ async fn timeout_cancels_and_late_approval_is_refused() {
     let stack = Stack::start("3s").await;
     // Scenario 3 of the seed: nobody answers.
     let (code, _) = stack
-        .post("/start-purchase-order", order("order789", 700.0, 2))
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("order789", 700.0, 2),
+        )
         .await;
     assert_eq!(code, 200);
     let waiting = stack
@@ -267,13 +305,14 @@ async fn timeout_cancels_and_late_approval_is_refused() {
 
     let (code, refused) = stack
         .post(
+            "bob",
             "/signal-approval/po-order789",
-            json!({"approver_name": "ManagerX", "approved": true}),
+            json!({"approver_name": "bob", "approved": true}),
         )
         .await;
     assert_eq!(code, 409, "{refused}");
     assert_eq!(refused["status"], "timed_out");
-    let (_, state) = stack.get("/status/po-order789").await;
+    let (_, state) = stack.get("carol", "/status/po-order789").await;
     assert_eq!(output_status(&state), "Cancelled due to timeout");
 }
 
@@ -282,7 +321,7 @@ async fn orders_survive_a_server_crash() {
     let mut stack = Stack::start("12s").await;
     for id in ["crash-approve", "crash-timeout"] {
         let (code, _) = stack
-            .post("/start-purchase-order", order(id, 5000.0, 1))
+            .post("alice", "/start-purchase-order", order(id, 5000.0, 1))
             .await;
         assert_eq!(code, 200);
         stack
@@ -295,6 +334,7 @@ async fn orders_survive_a_server_crash() {
 
     let (code, decided) = stack
         .post(
+            "bob",
             "/signal-approval/po-crash-approve",
             json!({"approver_name": "bob", "approved": true}),
         )
@@ -315,7 +355,7 @@ async fn orders_survive_a_server_crash() {
 async fn sidecar_down_gives_503_and_records_nothing() {
     let mut stack = Stack::start("120s").await;
     let (code, _) = stack
-        .post("/start-purchase-order", order("before", 5000.0, 1))
+        .post("alice", "/start-purchase-order", order("before", 5000.0, 1))
         .await;
     assert_eq!(code, 200);
     stack
@@ -324,7 +364,11 @@ async fn sidecar_down_gives_503_and_records_nothing() {
     stack.stop_sidecar();
 
     let (code, error) = stack
-        .post("/start-purchase-order", order("while-down", 10.0, 1))
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("while-down", 10.0, 1),
+        )
         .await;
     assert_eq!(code, 503, "{error}");
     assert!(
@@ -333,15 +377,16 @@ async fn sidecar_down_gives_503_and_records_nothing() {
     );
     let (code, error) = stack
         .post(
+            "bob",
             "/signal-approval/po-before",
             json!({"approver_name": "bob", "approved": true}),
         )
         .await;
     assert_eq!(code, 503, "{error}");
-    let (code, _) = stack.get("/status/po-before").await;
+    let (code, _) = stack.get("carol", "/status/po-before").await;
     assert_eq!(code, 503);
 
-    let (_, page) = stack.get("/api/orders").await;
+    let (_, page) = stack.get("carol", "/api/orders").await;
     assert_eq!(
         page["total"], 1,
         "the failed start left nothing behind: {page}"
@@ -351,5 +396,143 @@ async fn sidecar_down_gives_503_and_records_nothing() {
     assert!(
         row["decided_by"].is_null(),
         "the failed decision was released: {row}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_roles_and_the_audit_trail() {
+    let stack = Stack::start("120s").await;
+    let (code, _) = stack
+        .post("alice", "/start-purchase-order", order("auth-1", 3000.0, 1))
+        .await;
+    assert_eq!(code, 200);
+    stack
+        .wait_for_status("po-auth-1", "awaiting_approval", WAIT)
+        .await;
+    let row = stack.order("po-auth-1").await.expect("row");
+    assert_eq!(row["requested_by"], "alice");
+    let approve = json!({"approved": true});
+
+    // No credentials, a wrong password, an unknown token: 401 with a challenge.
+    let response = stack
+        .http
+        .post(format!("{}/start-purchase-order", stack.base))
+        .json(&order("anon", 5.0, 1))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let wrong = stack
+        .http
+        .get(format!("{}/api/orders", stack.base))
+        .basic_auth("bob", Some("not-the-password"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status().as_u16(), 401);
+    let (code, _) = stack.get("apv_not-a-token", "/api/orders").await;
+    assert_eq!(code, 401);
+    let (code, _) = stack.get("", "/status/po-auth-1").await;
+    assert_eq!(code, 401);
+
+    // A requester cannot decide; a manager cannot claim another name or decide their own.
+    let (code, body) = stack
+        .post("alice", "/signal-approval/po-auth-1", approve.clone())
+        .await;
+    assert_eq!(code, 403, "{body}");
+    let (code, body) = stack
+        .post(
+            "bob",
+            "/signal-approval/po-auth-1",
+            json!({"approver_name": "carol", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
+    let (code, _) = stack
+        .post("bob", "/start-purchase-order", order("bobs-own", 3000.0, 1))
+        .await;
+    assert_eq!(code, 200);
+    stack
+        .wait_for_status("po-bobs-own", "awaiting_approval", WAIT)
+        .await;
+    let (code, body) = stack
+        .post("bob", "/signal-approval/po-bobs-own", approve.clone())
+        .await;
+    assert_eq!(code, 403, "{body}");
+
+    // Accounts and tokens from the command line.
+    let (ok, out) = stack.admin(
+        &["user", "add", "--name", "dave", "--role", "manager"],
+        "dave-password\n",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = stack.admin(
+        &["user", "add", "--name", "dave", "--role", "manager"],
+        "dave-password\n",
+    );
+    assert!(!ok, "a second dave must be refused: {out}");
+    let (ok, out) = stack.admin(
+        &["user", "add", "--name", "eve", "--role", "boss"],
+        "whatever-pass\n",
+    );
+    assert!(!ok && out.contains("unknown role"), "{out}");
+    let (ok, out) = stack.admin(&["user", "list"], "");
+    assert!(ok && out.contains("dave") && out.contains("alice"), "{out}");
+    let (ok, out) = stack.admin(&["token", "create", "--user", "dave"], "");
+    assert!(ok, "{out}");
+    let token = out
+        .lines()
+        .find(|l| l.starts_with("apv_"))
+        .expect("token line")
+        .to_owned();
+    let (code, decided) = stack
+        .post(
+            &token,
+            "/signal-approval/po-auth-1",
+            json!({"approved": true, "comment": "Budget ok"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{decided}");
+    let row = stack.wait_for_status("po-auth-1", "approved", WAIT).await;
+    assert_eq!(row["decided_by"], "dave");
+    assert_eq!(row["comment"], "Budget ok");
+    let (ok, out) = stack.admin(&["token", "revoke", "--id", "1"], "");
+    assert!(ok, "{out}");
+    let (code, _) = stack.get(&token, "/api/orders").await;
+    assert_eq!(code, 401, "a revoked token no longer works");
+    let (ok, out) = stack.admin(&["user", "remove", "--name", "dave"], "");
+    assert!(ok, "{out}");
+
+    // Every attempt is in the audit trail, refused ones with their reason.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", stack.db_path().display()))
+        .await
+        .expect("open the read model");
+    let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT instance_id, actor, accepted, reason FROM decision_audit ORDER BY id",
+    )
+    .fetch_all(&db)
+    .await
+    .expect("audit rows");
+    let summary: Vec<_> = rows
+        .iter()
+        .map(|(i, a, ok, _)| (i.as_str(), a.as_str(), *ok))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("po-auth-1", "alice", false),
+            ("po-auth-1", "bob", false),
+            ("po-bobs-own", "bob", false),
+            ("po-auth-1", "dave", true),
+        ],
+        "{rows:?}"
+    );
+    assert!(
+        rows[2]
+            .3
+            .as_deref()
+            .is_some_and(|r| r.contains("your own order")),
+        "{rows:?}"
     );
 }

@@ -10,6 +10,9 @@ pub enum ServiceError {
     Invalid(#[from] ValidationErrors),
     #[error("{0}")]
     NotFound(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The order exists but cannot take this request in its current state.
     #[error("{message}")]
     Conflict {

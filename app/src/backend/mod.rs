@@ -2,6 +2,7 @@
 //! worker: the read model, the Dapr workflow client and the rules for starting and
 //! deciding orders. Compiled only with the `ssr` feature.
 
+pub mod accounts;
 pub mod error;
 pub mod orders;
 pub mod read_model;

@@ -11,12 +11,13 @@ use dapr::workflow::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::accounts::{self, User};
 use super::error::{classify, DaprFailure, ServiceError};
 use super::read_model::{self, to_ms, Db, OrderFacts, OrderRow};
 use super::workflow_types::{
     Approval, Outcome, WorkflowOrder, WorkflowOutput, APPROVAL_EVENT, WORKFLOW_NAME,
 };
-use crate::domain::{cents_to_dollars, NewOrder, OrderStatus, ValidationErrors};
+use crate::domain::{cents_to_dollars, FieldError, NewOrder, OrderStatus, ValidationErrors};
 
 pub fn now_ms() -> i64 {
     to_ms(Utc::now())
@@ -30,7 +31,7 @@ const AWAIT_REQUEST_WAIT: Duration = Duration::from_secs(5);
 /// Transient failures (sidecar restarting, worker reconnecting) are retried this long.
 const RETRY_FOR: Duration = Duration::from_secs(8);
 const SCHEDULE_TIMEOUT: Duration = Duration::from_secs(10);
-pub const MAX_APPROVER_LEN: usize = 100;
+pub const MAX_COMMENT_LEN: usize = 500;
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -131,6 +132,7 @@ fn workflow_input(row: &OrderRow, timeout: Duration) -> WorkflowOrder {
         product: row.product.clone(),
         quantity: row.quantity,
         approval_timeout_ms: Some(timeout.as_millis() as u64),
+        requested_by: row.requested_by.clone(),
     }
 }
 
@@ -161,24 +163,6 @@ fn conflict_for(row: &OrderRow) -> ServiceError {
     }
 }
 
-/// Validates the approver's name: it ends up in the workflow's output.
-pub fn parse_approver(raw: &str) -> Result<String, ValidationErrors> {
-    let name = raw.trim();
-    let message = if name.is_empty() {
-        "Enter the approver's name."
-    } else if name.chars().count() > MAX_APPROVER_LEN {
-        "Use at most 100 characters for the approver's name."
-    } else if name.chars().any(char::is_control) {
-        "The approver's name cannot contain control characters."
-    } else {
-        return Ok(name.to_owned());
-    };
-    Err(ValidationErrors(vec![crate::domain::FieldError {
-        field: "approver_name".into(),
-        message: message.into(),
-    }]))
-}
-
 impl OrderService {
     pub fn new(db: Db, workflows: WorkflowSchedulingClient, approval_timeout: Duration) -> Self {
         Self {
@@ -202,8 +186,8 @@ impl OrderService {
 
     /// Records the order, then schedules its workflow. If scheduling fails the record is
     /// removed again, so a failed start leaves nothing behind.
-    pub async fn start(&self, order: NewOrder) -> Result<Started, ServiceError> {
-        let facts = OrderFacts::from_new(&order);
+    pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
+        let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
         match read_model::insert_submitted(&self.db, &facts, now_ms()).await {
             Ok(()) => {}
@@ -265,9 +249,14 @@ impl OrderService {
         let options = ScheduleOptions::new()
             .with_instance_id(row.instance_id.clone())
             .try_with_input(workflow_input(row, self.approval_timeout))?;
-        self.client()
-            .schedule_workflow(WORKFLOW_NAME, options)
-            .await
+        // With no worker connected daprd holds a schedule call open indefinitely and
+        // creates nothing; bound it so the caller gets a clear 503.
+        tokio::time::timeout(
+            SCHEDULE_TIMEOUT,
+            self.client().schedule_workflow(WORKFLOW_NAME, options),
+        )
+        .await
+        .unwrap_or(Err(dapr::workflow::WorkflowError::Timeout))
     }
 
     async fn follow_to_completion(&self, instance_id: &str) {
@@ -347,15 +336,65 @@ impl OrderService {
         .await?)
     }
 
-    /// Applies one manager's decision: claim it in the read model (exactly one claim can
-    /// win), raise the event, then wait briefly for the workflow to confirm.
+    /// Applies one manager's decision, and records the attempt (accepted or refused, and
+    /// why) in the audit trail.
     pub async fn decide(
         &self,
         instance_id: &str,
-        approval: Approval,
+        decider: &User,
+        approved: bool,
+        comment: Option<&str>,
     ) -> Result<Decided, ServiceError> {
-        let approver = parse_approver(&approval.approver_name)?;
+        let result = self
+            .try_decide(instance_id, decider, approved, comment)
+            .await;
+        let refusal = result.as_ref().err().map(|e| match e {
+            ServiceError::Internal(_) => "internal error".to_owned(),
+            e => e.to_string(),
+        });
+        if let Err(e) = accounts::audit(
+            &self.db,
+            instance_id,
+            &decider.name,
+            approved,
+            refusal.as_deref(),
+        )
+        .await
+        {
+            tracing::error!(%instance_id, error = %e, "writing the decision audit");
+        }
+        result
+    }
+
+    /// Claim the decision in the read model (exactly one claim can win), raise the
+    /// event, then wait briefly for the workflow to confirm.
+    async fn try_decide(
+        &self,
+        instance_id: &str,
+        decider: &User,
+        approved: bool,
+        comment: Option<&str>,
+    ) -> Result<Decided, ServiceError> {
+        if !decider.is_manager() {
+            return Err(ServiceError::Forbidden(
+                "Only managers can approve or reject orders.".into(),
+            ));
+        }
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
+            return Err(ValidationErrors(vec![FieldError {
+                field: "comment".into(),
+                message: format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
+            }])
+            .into());
+        }
+        let approver = decider.name.clone();
         let mut row = self.get_row(instance_id).await?;
+        if row.requested_by.as_deref() == Some(approver.as_str()) {
+            return Err(ServiceError::Forbidden(
+                "You cannot approve or reject your own order.".into(),
+            ));
+        }
         let waiting_since = tokio::time::Instant::now();
         while row.status() == OrderStatus::Submitted && waiting_since.elapsed() < AWAIT_REQUEST_WAIT
         {
@@ -368,8 +407,9 @@ impl OrderService {
         let claimed = read_model::claim_decision(
             &self.db,
             instance_id,
-            approval.approved,
+            approved,
             &approver,
+            comment,
             now_ms(),
         )
         .await?;
@@ -379,7 +419,7 @@ impl OrderService {
 
         let event = Approval {
             approver_name: approver.clone(),
-            approved: approval.approved,
+            approved,
         };
         if let Err(e) = self.raise_with_retry(instance_id, &event).await {
             // The event never reached the workflow: give the claim back so the order
@@ -393,8 +433,7 @@ impl OrderService {
                 _ => ServiceError::from_dapr("raising approval event", &e),
             });
         }
-        self.confirm(instance_id, &approver, approval.approved)
-            .await
+        self.confirm(instance_id, &approver, approved).await
     }
 
     async fn raise_with_retry(

@@ -56,6 +56,8 @@ pub struct OrderRow {
     pub decided_at: Option<i64>,
     pub failure: Option<String>,
     pub updated_at: i64,
+    pub requested_by: Option<String>,
+    pub decision_comment: Option<String>,
 }
 
 impl OrderRow {
@@ -79,6 +81,11 @@ impl OrderRow {
             // A claim is not a decision until the workflow confirms it.
             decided_by: status.is_final().then(|| self.decided_by.clone()).flatten(),
             decided_at: self.decided_at.map(from_ms),
+            requested_by: self.requested_by.clone(),
+            comment: status
+                .is_final()
+                .then(|| self.decision_comment.clone())
+                .flatten(),
         }
     }
 }
@@ -92,16 +99,18 @@ pub struct OrderFacts {
     pub product: String,
     pub quantity: i64,
     pub unit_cost_cents: i64,
+    pub requested_by: Option<String>,
 }
 
 impl OrderFacts {
-    pub fn from_new(order: &NewOrder) -> Self {
+    pub fn from_new(order: &NewOrder, requested_by: &str) -> Self {
         Self {
             instance_id: order.instance_id(),
             order_id: order.order_id.to_string(),
             product: order.product.clone(),
             quantity: order.quantity,
             unit_cost_cents: order.unit_cost_cents,
+            requested_by: Some(requested_by.to_owned()),
         }
     }
 }
@@ -121,8 +130,8 @@ const FINAL_STATUSES: &str = "('auto_approved', 'approved', 'rejected', 'timed_o
 pub async fn insert_submitted(db: &Db, facts: &OrderFacts, now: i64) -> Result<(), InsertError> {
     let result = sqlx::query(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
-            total_cents, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+            total_cents, status, created_at, updated_at, requested_by)
+         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?)",
     )
     .bind(&facts.instance_id)
     .bind(&facts.order_id)
@@ -132,6 +141,7 @@ pub async fn insert_submitted(db: &Db, facts: &OrderFacts, now: i64) -> Result<(
     .bind(facts.unit_cost_cents * facts.quantity)
     .bind(now)
     .bind(now)
+    .bind(&facts.requested_by)
     .execute(db)
     .await;
     match result {
@@ -159,8 +169,8 @@ pub async fn mark_awaiting(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
-            total_cents, status, created_at, deadline, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', ?, ?, ?)
+            total_cents, status, created_at, deadline, updated_at, requested_by)
+         VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', ?, ?, ?, ?)
          ON CONFLICT (instance_id) DO UPDATE
             SET status = 'awaiting_approval', deadline = excluded.deadline,
                 updated_at = excluded.updated_at
@@ -175,6 +185,7 @@ pub async fn mark_awaiting(
     .bind(now)
     .bind(deadline)
     .bind(now)
+    .bind(&facts.requested_by)
     .execute(db)
     .await?;
     Ok(())
@@ -192,8 +203,8 @@ pub async fn record_outcome(
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(&format!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
-            total_cents, status, created_at, decided_by, decided_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            total_cents, status, created_at, decided_by, decided_at, updated_at, requested_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (instance_id) DO UPDATE
             SET status = excluded.status, decided_by = excluded.decided_by,
                 decided_at = excluded.decided_at, updated_at = excluded.updated_at
@@ -210,6 +221,7 @@ pub async fn record_outcome(
     .bind(decided_by)
     .bind(decided_at)
     .bind(now)
+    .bind(&facts.requested_by)
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
@@ -248,15 +260,18 @@ pub async fn claim_decision(
     instance_id: &str,
     approve: bool,
     by: &str,
+    comment: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE orders SET decision = ?, decided_by = ?, claimed_at = ?, updated_at = ?
+        "UPDATE orders SET decision = ?, decided_by = ?, decision_comment = ?, claimed_at = ?,
+                updated_at = ?
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decision IS NULL
             AND (deadline IS NULL OR deadline > ?)",
     )
     .bind(if approve { "approve" } else { "reject" })
     .bind(by)
+    .bind(comment)
     .bind(now)
     .bind(now)
     .bind(instance_id)
@@ -269,7 +284,8 @@ pub async fn claim_decision(
 /// Gives a claim back when its event provably never reached the workflow.
 pub async fn release_claim(db: &Db, instance_id: &str, by: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE orders SET decision = NULL, decided_by = NULL, claimed_at = NULL
+        "UPDATE orders SET decision = NULL, decided_by = NULL, decision_comment = NULL,
+                claimed_at = NULL
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decided_by = ?",
     )
     .bind(instance_id)

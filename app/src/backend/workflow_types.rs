@@ -25,6 +25,8 @@ pub struct WorkflowOrder {
     pub quantity: i64,
     #[serde(default)]
     pub approval_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub requested_by: Option<String>,
 }
 
 impl WorkflowOrder {
@@ -144,6 +146,7 @@ mod tests {
             product: "p".into(),
             quantity: 10_000,
             approval_timeout_ms: None,
+            requested_by: None,
         };
         assert_eq!(order.total_cents(), 100_000);
     }

@@ -28,6 +28,8 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub enum ApiError {
     Service(ServiceError),
+    /// No credentials, or wrong ones.
+    Unauthorized,
     /// A body or query that could not be read at all.
     BadRequest(StatusCode, String),
 }
@@ -56,6 +58,21 @@ fn body(error: impl Into<String>) -> ErrorBody {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, body) = match self {
+            Self::Unauthorized => {
+                let body = body(
+                    "Sign in with HTTP Basic (username and password) or a bearer token from \
+                     `server token create --user NAME`.",
+                );
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(
+                        axum::http::header::WWW_AUTHENTICATE,
+                        r#"Basic realm="Approvals", charset="UTF-8""#,
+                    )],
+                    Json(body),
+                )
+                    .into_response();
+            }
             Self::BadRequest(code, message) => (code, body(message)),
             Self::Service(e) => match e {
                 ServiceError::Invalid(errors) => (
@@ -66,6 +83,7 @@ impl IntoResponse for ApiError {
                     },
                 ),
                 ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, body(m)),
+                ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, body(m)),
                 ServiceError::Conflict {
                     message,
                     status,

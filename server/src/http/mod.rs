@@ -1,6 +1,7 @@
 //! The HTTP surface besides the Leptos pages: the seed-compatible JSON API, the order
 //! list, health and the OpenAPI document with Swagger UI.
 
+pub mod auth;
 pub mod error;
 pub mod orders;
 
@@ -25,9 +26,37 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::status,
         orders::list_orders
     ),
-    tags((name = "orders", description = "Purchase orders and their workflows"))
+    tags((name = "orders", description = "Purchase orders and their workflows")),
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("An account's username and password"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from `server token create --user NAME`"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

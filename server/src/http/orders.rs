@@ -1,7 +1,6 @@
 //! The seed-compatible JSON API, plus the list the seed lacks.
 
 use app::backend::orders::{Decided, Started, WorkflowState};
-use app::backend::workflow_types::Approval;
 use app::backend::{read_model, AppState};
 use app::domain::{NewOrder, OrderStatus, OrderView, StartOrderRequest};
 use axum::extract::{Path, Query, State};
@@ -9,14 +8,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ErrorBody};
 
 /// Start the approval workflow for a purchase order.
 #[utoipa::path(
     post, path = "/start-purchase-order", tag = "orders",
     request_body = StartOrderRequest,
+    security(("basic" = []), ("bearer" = [])),
     responses(
-        (status = 200, description = "Workflow started", body = Started),
+        (status = 200, description = "Workflow started; the caller is recorded as requester", body = Started),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
         (status = 409, description = "An order with this id exists", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 503, description = "Dapr sidecar unavailable; nothing was recorded", body = ErrorBody),
@@ -24,20 +26,36 @@ use super::error::{ApiError, ApiJson, ErrorBody};
 )]
 pub async fn start_purchase_order(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiJson(request): ApiJson<StartOrderRequest>,
 ) -> Result<Json<Started>, ApiError> {
     let order = NewOrder::parse(&request)?;
-    Ok(Json(state.orders.start(order).await?))
+    Ok(Json(state.orders.start(order, &caller).await?))
 }
 
-/// Approve or reject an order that waits for a decision. Exactly one decision wins.
+/// A decision. The approver is always the caller; `approver_name` is accepted for
+/// compatibility with the seed and must name the caller.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignalApproval {
+    #[schema(example = "bob")]
+    pub approver_name: Option<String>,
+    pub approved: bool,
+    /// Optional note kept with the decision.
+    pub comment: Option<String>,
+}
+
+/// Approve or reject an order that waits for a decision (managers only, never their own
+/// order). Exactly one decision wins.
 #[utoipa::path(
     post, path = "/signal-approval/{instance_id}", tag = "orders",
     params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
-    request_body = Approval,
+    request_body = SignalApproval,
+    security(("basic" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Decision applied and confirmed by the workflow", body = Decided),
         (status = 202, description = "Decision accepted; the workflow has not confirmed it yet", body = Decided),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
+        (status = 403, description = "Not a manager, own order, or approver_name is not the caller", body = ErrorBody),
         (status = 404, description = "Unknown instance", body = ErrorBody),
         (status = 409, description = "Not awaiting approval, or already decided", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -46,10 +64,36 @@ pub async fn start_purchase_order(
 )]
 pub async fn signal_approval(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(instance_id): Path<String>,
-    ApiJson(approval): ApiJson<Approval>,
+    ApiJson(signal): ApiJson<SignalApproval>,
 ) -> Result<(StatusCode, Json<Decided>), ApiError> {
-    let decided = state.orders.decide(&instance_id, approval).await?;
+    if let Some(name) = signal.approver_name.as_deref().map(str::trim) {
+        if !name.is_empty() && name != caller.name {
+            let reason = format!(
+                "approver_name {name:?} is not you ({}); the approver is always the caller.",
+                caller.name
+            );
+            app::backend::accounts::audit(
+                &state.db,
+                &instance_id,
+                &caller.name,
+                signal.approved,
+                Some(&reason),
+            )
+            .await?;
+            return Err(app::backend::ServiceError::Forbidden(reason).into());
+        }
+    }
+    let decided = state
+        .orders
+        .decide(
+            &instance_id,
+            &caller,
+            signal.approved,
+            signal.comment.as_deref(),
+        )
+        .await?;
     let code = if decided.confirmed {
         StatusCode::OK
     } else {
@@ -62,14 +106,17 @@ pub async fn signal_approval(
 #[utoipa::path(
     get, path = "/status/{instance_id}", tag = "orders",
     params(("instance_id" = String, Path, description = "Workflow instance id")),
+    security(("basic" = []), ("bearer" = [])),
     responses(
         (status = 200, body = WorkflowState),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
         (status = 404, description = "Unknown instance", body = ErrorBody),
         (status = 503, description = "Dapr sidecar unavailable", body = ErrorBody),
     )
 )]
 pub async fn status(
     State(state): State<AppState>,
+    _caller: Caller,
     Path(instance_id): Path<String>,
 ) -> Result<Json<WorkflowState>, ApiError> {
     Ok(Json(state.orders.workflow_state(&instance_id).await?))
@@ -100,10 +147,16 @@ pub struct OrderPage {
 #[utoipa::path(
     get, path = "/api/orders", tag = "orders",
     params(ListQuery),
-    responses((status = 200, body = OrderPage), (status = 400, body = ErrorBody))
+    security(("basic" = []), ("bearer" = [])),
+    responses(
+        (status = 200, body = OrderPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody)
+    )
 )]
 pub async fn list_orders(
     State(state): State<AppState>,
+    _caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<OrderPage>, ApiError> {
     let Query(query) = query.map_err(|e| {

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub const DEMO_PASSWORD: &str = "approvals-demo";
+/// The account the helpers below read with.
+const WATCHER: &str = "carol";
+
 pub struct Stack {
     pub base: String,
     pub http: reqwest::Client,
@@ -142,6 +146,7 @@ impl Stack {
             .env("LEPTOS_OUTPUT_NAME", "approvals")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("RUST_LOG", "info,dapr_durabletask=warn")
+            .env("APP_DEMO_USERS", "1")
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
@@ -185,10 +190,50 @@ impl Stack {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    fn request(&self, method: reqwest::Method, who: &str, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match who {
+            "" => request,
+            token if token.starts_with("apv_") => request.bearer_auth(token),
+            name => request.basic_auth(name, Some(DEMO_PASSWORD)),
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("approvals.db")
+    }
+
+    /// Runs an account command of the server binary against this stack's database.
+    pub fn admin(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env(
+                "DATABASE_URL",
+                format!(
+                    "sqlite://{}",
+                    self.dir.path().join("approvals.db").display()
+                ),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the server binary");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        let output = child.wait_with_output().expect("server command output");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    }
+
+    pub async fn post(&self, who: &str, path: &str, body: Value) -> (u16, Value) {
         let response = self
-            .http
-            .post(format!("{}{path}", self.base))
+            .request(reqwest::Method::POST, who, path)
             .json(&body)
             .send()
             .await
@@ -197,10 +242,15 @@ impl Stack {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    pub async fn post_raw(
+        &self,
+        who: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (u16, Value) {
         let response = self
-            .http
-            .post(format!("{}{path}", self.base))
+            .request(reqwest::Method::POST, who, path)
             .header("content-type", content_type)
             .body(body.to_owned())
             .send()
@@ -210,10 +260,9 @@ impl Stack {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    pub async fn get(&self, who: &str, path: &str) -> (u16, Value) {
         let response = self
-            .http
-            .get(format!("{}{path}", self.base))
+            .request(reqwest::Method::GET, who, path)
             .send()
             .await
             .expect("request");
@@ -223,7 +272,7 @@ impl Stack {
 
     /// The read-model row of one order, from the list API.
     pub async fn order(&self, instance_id: &str) -> Option<Value> {
-        let (status, page) = self.get("/api/orders?limit=200").await;
+        let (status, page) = self.get(WATCHER, "/api/orders?limit=200").await;
         assert_eq!(status, 200, "{page}");
         page["orders"]
             .as_array()
@@ -259,7 +308,7 @@ impl Stack {
     pub async fn wait_for_completion(&self, instance_id: &str, within: Duration) -> Value {
         let deadline = Instant::now() + within;
         loop {
-            let (code, state) = self.get(&format!("/status/{instance_id}")).await;
+            let (code, state) = self.get(WATCHER, &format!("/status/{instance_id}")).await;
             if code == 200 && state["runtime_status"] == "COMPLETED" {
                 return state;
             }

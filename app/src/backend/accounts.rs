@@ -1,0 +1,340 @@
+//! Accounts, sessions, API tokens and the decision audit trail. Passwords are hashed
+//! with argon2 on the blocking pool; session and API tokens are random and only their
+//! SHA-256 is stored.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use base64::Engine;
+use rand_core::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::FromRow;
+
+use super::error::ServiceError;
+use super::orders::now_ms;
+use super::read_model::Db;
+use crate::domain::{parse_username, Role, UserView, MIN_PASSWORD_LEN};
+
+pub const SESSION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+pub const DEMO_PASSWORD: &str = "approvals-demo";
+const DEMO_USERS: [(&str, Role); 3] = [
+    ("alice", Role::Requester),
+    ("bob", Role::Manager),
+    ("carol", Role::Manager),
+];
+
+#[derive(Debug, Clone, FromRow)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Requester)
+    }
+
+    pub fn is_manager(&self) -> bool {
+        self.role() == Role::Manager
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            name: self.name.clone(),
+            role: self.role(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a user named {0:?} already exists")]
+    Exists(String),
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing task: {e}")))
+}
+
+pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Internal(format!("hashing password: {e}")))
+    })
+    .await?
+}
+
+async fn verify_password(hash: String, password: String) -> Result<bool, ServiceError> {
+    blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+}
+
+pub async fn add_user(
+    db: &Db,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<User, AccountError> {
+    let name = parse_username(name).map_err(AccountError::Invalid)?;
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AccountError::Invalid(format!(
+            "Use a password of at least {MIN_PASSWORD_LEN} characters."
+        )));
+    }
+    let hash = hash_password(password.to_owned()).await?;
+    let inserted = sqlx::query_as::<_, User>(
+        "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)
+         RETURNING id, name, role, created_at",
+    )
+    .bind(&name)
+    .bind(role.as_str())
+    .bind(hash)
+    .bind(now_ms())
+    .fetch_one(db)
+    .await;
+    match inserted {
+        Ok(user) => Ok(user),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AccountError::Exists(name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<User>, ServiceError> {
+    Ok(
+        sqlx::query_as::<_, User>("SELECT id, name, role, created_at FROM users ORDER BY name")
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+pub async fn remove_user(db: &Db, name: &str) -> Result<(), AccountError> {
+    let result = sqlx::query("DELETE FROM users WHERE name = ?")
+        .bind(name)
+        .execute(db)
+        .await?;
+    if result.rows_affected() == 0 {
+        return Err(AccountError::NoSuchUser(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Creates alice, bob and carol, but only in a database without any account.
+pub async fn ensure_demo_users(db: &Db) -> Result<bool, AccountError> {
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await?;
+    if count > 0 {
+        return Ok(false);
+    }
+    for (name, role) in DEMO_USERS {
+        add_user(db, name, role, DEMO_PASSWORD).await?;
+    }
+    Ok(true)
+}
+
+pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM users WHERE name IN ('alice', 'bob', 'carol')")
+            .fetch_one(db)
+            .await?;
+    Ok(count > 0)
+}
+
+/// Checks a username and password. Unknown names cost as much as wrong passwords, so
+/// timing does not reveal which accounts exist.
+pub async fn authenticate(
+    db: &Db,
+    name: &str,
+    password: &str,
+) -> Result<Option<User>, ServiceError> {
+    let found: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+        "SELECT id, name, role, created_at, password_hash FROM users WHERE name = ?",
+    )
+    .bind(name.trim())
+    .fetch_optional(db)
+    .await?;
+    let (user, hash) = match found {
+        Some((id, name, role, created_at, hash)) => (
+            Some(User {
+                id,
+                name,
+                role,
+                created_at,
+            }),
+            hash,
+        ),
+        None => (None, dummy_hash().to_owned()),
+    };
+    let ok = verify_password(hash, password.to_owned()).await?;
+    Ok(user.filter(|_| ok))
+}
+
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"not a real password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError> {
+    let token = new_token("");
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash(&token))
+    .bind(user.id)
+    .bind(now)
+    .bind(now + SESSION_TTL_MS)
+    .execute(db)
+    .await?;
+    // Expired sessions are swept here, where sessions are created anyway.
+    sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(token)
+}
+
+pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
+    Ok(sqlx::query_as::<_, User>(
+        "SELECT u.id, u.name, u.role, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.token_hash = ? AND s.expires_at > ?",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash(token))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Creates an API token for `user_name`; the token itself is shown once, never stored.
+pub async fn create_api_token(db: &Db, user_name: &str) -> Result<(i64, String), AccountError> {
+    let user: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE name = ?")
+        .bind(user_name)
+        .fetch_optional(db)
+        .await?;
+    let (user_id,) = user.ok_or_else(|| AccountError::NoSuchUser(user_name.to_owned()))?;
+    let token = new_token("apv_");
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(now_ms())
+    .fetch_one(db)
+    .await?;
+    Ok((id, token))
+}
+
+pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
+    let result =
+        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(db)
+            .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// `(id, user, created_at, revoked_at)` of every token.
+pub async fn list_api_tokens(
+    db: &Db,
+) -> Result<Vec<(i64, String, i64, Option<i64>)>, ServiceError> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, u.name, t.created_at, t.revoked_at FROM api_tokens t
+           JOIN users u ON u.id = t.user_id ORDER BY t.id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
+    Ok(sqlx::query_as::<_, User>(
+        "SELECT u.id, u.name, u.role, u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+          WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Records a decision attempt, accepted or not, and why.
+pub async fn audit(
+    db: &Db,
+    instance_id: &str,
+    actor: &str,
+    approved: bool,
+    refusal: Option<&str>,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+        "INSERT INTO decision_audit (instance_id, actor, approved, accepted, reason, at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(instance_id)
+    .bind(actor)
+    .bind(approved)
+    .bind(refusal.is_none())
+    .bind(refusal)
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Account management from the command line:
+//!
+//! ```text
+//! server user add --name NAME --role requester|manager   (password on stdin)
+//! server user list
+//! server user remove --name NAME
+//! server token create --user NAME                         (prints the token once)
+//! server token list
+//! server token revoke --id ID
+//! ```
+
+use std::io::BufRead;
+
+use app::backend::accounts::{self, AccountError};
+use app::backend::read_model::{from_ms, Db};
+use app::domain::Role;
+
+pub const USAGE: &str = "usage:
+  server [serve]                                   run the web server and workflow worker
+  server user add --name NAME --role requester|manager   (reads the password from stdin)
+  server user list
+  server user remove --name NAME
+  server token create --user NAME                  (prints a new API token once)
+  server token list
+  server token revoke --id ID";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}\n\n{USAGE}")]
+    Usage(String),
+    #[error("{0}")]
+    Account(#[from] AccountError),
+    #[error("{0}")]
+    Service(#[from] app::backend::ServiceError),
+    #[error("reading the password from stdin: {0}")]
+    Stdin(std::io::Error),
+}
+
+/// What the command line asks for.
+pub enum Command {
+    Serve,
+    Admin(Vec<String>),
+}
+
+pub fn parse(args: Vec<String>) -> Command {
+    match args.first().map(String::as_str) {
+        None | Some("serve") => Command::Serve,
+        _ => Command::Admin(args),
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Result<String, CliError> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .filter(|v| !v.starts_with("--"))
+        .cloned()
+        .ok_or_else(|| CliError::Usage(format!("missing {name}")))
+}
+
+fn read_password() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Stdin)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn when(ms: i64) -> String {
+    from_ms(ms).format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
+    let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
+    match words.as_slice() {
+        ["user", "add"] => {
+            let name = flag(args, "--name")?;
+            let role_raw = flag(args, "--role")?;
+            let role = Role::parse(&role_raw).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown role {role_raw:?}: use requester or manager"
+                ))
+            })?;
+            let password = read_password()?;
+            let user = accounts::add_user(db, &name, role, &password).await?;
+            println!("added {} ({})", user.name, user.role);
+        }
+        ["user", "list"] => {
+            for user in accounts::list_users(db).await? {
+                println!(
+                    "{:<32} {:<10} since {}",
+                    user.name,
+                    user.role,
+                    when(user.created_at)
+                );
+            }
+        }
+        ["user", "remove"] => {
+            let name = flag(args, "--name")?;
+            accounts::remove_user(db, &name).await?;
+            println!("removed {name} (their sessions and tokens are gone too)");
+        }
+        ["token", "create"] => {
+            let user = flag(args, "--user")?;
+            let (id, token) = accounts::create_api_token(db, &user).await?;
+            eprintln!("token {id} for {user}; it is shown only now:");
+            println!("{token}");
+        }
+        ["token", "list"] => {
+            for (id, user, created, revoked) in accounts::list_api_tokens(db).await? {
+                let state = revoked.map_or("active".to_owned(), |t| format!("revoked {}", when(t)));
+                println!("{id:>5}  {user:<32} created {}  {state}", when(created));
+            }
+        }
+        ["token", "revoke"] => {
+            let raw = flag(args, "--id")?;
+            let id: i64 = raw
+                .parse()
+                .map_err(|_| CliError::Usage(format!("--id {raw:?} is not a number")))?;
+            if accounts::revoke_api_token(db, id).await? {
+                println!("revoked token {id}");
+            } else {
+                return Err(CliError::Usage(format!("no active token with id {id}")));
+            }
+        }
+        ["help"] | ["--help"] | ["-h"] => println!("{USAGE}"),
+        _ => {
+            return Err(CliError::Usage(format!(
+                "unknown command {:?}",
+                args.join(" ")
+            )))
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! Who is calling the JSON API: HTTP Basic with an account's username and password, or
+//! a bearer token created with `server token create`.
+
+use app::backend::accounts::{self, User};
+use app::backend::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+
+use super::error::ApiError;
+
+/// The authenticated caller; rejects with 401 when credentials are missing or wrong.
+pub struct Caller(pub User);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let (scheme, value) = header.split_once(' ').ok_or(ApiError::Unauthorized)?;
+        let user = if scheme.eq_ignore_ascii_case("bearer") {
+            accounts::token_user(&state.db, value.trim()).await?
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(ApiError::Unauthorized)?;
+            let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
+            accounts::authenticate(&state.db, name, password).await?
+        } else {
+            None
+        };
+        user.map(Caller).ok_or(ApiError::Unauthorized)
+    }
+}
