@@ -26,7 +26,11 @@ CREATE TABLE api_tokens (
 
 ALTER TABLE orders ADD COLUMN requested_by TEXT;
 ALTER TABLE orders ADD COLUMN decision_comment TEXT;
+-- For the order's timeline: when the workflow asked for approval and placed the order.
+ALTER TABLE orders ADD COLUMN approval_requested_at INTEGER;
+ALTER TABLE orders ADD COLUMN placed_at INTEGER;
 CREATE INDEX orders_by_requester ON orders (requested_by, created_at);
+CREATE INDEX orders_by_decided ON orders (decided_at);
 
 CREATE TABLE decision_audit (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,25 +1,390 @@
-//! Server functions: the browser calls these; their bodies run on the server and reach
-//! the read model and Dapr directly.
+//! Server functions: the pages call these; their bodies run on the server and reach the
+//! read model and Dapr directly (never HTTP to ourselves). Errors are typed and carry
+//! the HTTP status they deserve.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
-use crate::domain::{OrderStatus, OrderView};
+use crate::domain::{OrderView, UserView, ValidationErrors};
 
 pub const MAX_PAGE: i64 = 200;
+pub const PAGE_SIZE: i64 = 25;
 
-#[server]
-pub async fn list_orders(
-    status: Option<OrderStatus>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<OrderView>, ServerFnError> {
-    use crate::backend::{read_model, AppState};
-    let state = expect_context::<AppState>();
-    let rows = read_model::list(&state.db, status, limit.clamp(1, MAX_PAGE), offset.max(0))
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        decided_by: Option<String>,
+    },
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("Something went wrong on our side; please try again.")]
+    Internal,
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+impl AppError {
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid(errors) => errors.for_field(name).map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+/// A page of orders plus the server's clock, so countdowns can correct for the
+/// difference between the viewer's clock and ours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    pub total: i64,
+    pub offset: i64,
+    pub server_now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub label: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: OrderView,
+    pub timeline: Vec<TimelineEntry>,
+    pub server_now_ms: i64,
+    /// Whether the viewer may decide this order (a manager, not its requester).
+    pub can_decide: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionResult {
+    pub message: String,
+    pub confirmed: bool,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use crate::backend::accounts::User;
+    use crate::backend::{AppState, ServiceError};
+    use axum::http::StatusCode;
+
+    pub fn state() -> AppState {
+        expect_context::<AppState>()
+    }
+
+    use leptos::prelude::expect_context;
+
+    /// Sets the HTTP status of the server function's response to match the error.
+    pub fn fail(error: AppError) -> AppError {
+        let status = match &error {
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+        error
+    }
+
+    impl From<ServiceError> for AppError {
+        fn from(e: ServiceError) -> Self {
+            match e {
+                ServiceError::Invalid(errors) => Self::Invalid(errors),
+                ServiceError::NotFound(m) => Self::NotFound(m),
+                ServiceError::Forbidden(m) => Self::Forbidden(m),
+                ServiceError::Conflict {
+                    message,
+                    decided_by,
+                    ..
+                } => Self::Conflict {
+                    message,
+                    decided_by,
+                },
+                ServiceError::Unavailable(m) => Self::Unavailable(m),
+                ServiceError::Internal(_) => Self::Internal,
+            }
+        }
+    }
+
+    pub fn service(e: ServiceError) -> AppError {
+        fail(e.into())
+    }
+
+    pub fn db_error(e: sqlx::Error) -> AppError {
+        service(e.into())
+    }
+
+    pub async fn current_user() -> Result<Option<User>, AppError> {
+        let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+        let Some(parts) = parts else {
+            return Ok(None);
+        };
+        crate::backend::session::user_from_headers(&state().db, &parts.headers)
+            .await
+            .map_err(service)
+    }
+
+    pub async fn require_user() -> Result<User, AppError> {
+        current_user()
+            .await?
+            .ok_or_else(|| fail(AppError::Unauthorized))
+    }
+
+    pub async fn require_manager() -> Result<User, AppError> {
+        let user = require_user().await?;
+        if !user.is_manager() {
+            return Err(fail(AppError::Forbidden(
+                "Only managers can see the inbox and decide orders.".into(),
+            )));
+        }
+        Ok(user)
+    }
+
+    pub fn now_ms() -> i64 {
+        crate::backend::orders::now_ms()
+    }
+
+    pub async fn page_of(
+        query: &crate::backend::read_model::OrderQuery,
+        offset: i64,
+    ) -> Result<super::OrderPage, AppError> {
+        use crate::backend::read_model;
+        let db = &state().db;
+        let offset = offset.max(0);
+        let (rows, total) = tokio::try_join!(
+            read_model::list(db, query, super::PAGE_SIZE, offset),
+            read_model::count(db, query)
+        )
+        .map_err(db_error)?;
+        Ok(super::OrderPage {
+            orders: rows.iter().map(|r| r.view()).collect(),
+            total,
+            offset,
+            server_now_ms: now_ms(),
+        })
+    }
+}
+
+/// Who is signed in, if anyone.
+#[server(endpoint = "me")]
+pub async fn me() -> Result<Option<UserView>, AppError> {
+    Ok(ssr::current_user().await?.map(|u| u.view()))
+}
+
+/// Whether the demo accounts exist (the sign-in page then says how to use them).
+#[server(endpoint = "demo_accounts")]
+pub async fn demo_accounts() -> Result<bool, AppError> {
+    crate::backend::accounts::demo_users_present(&ssr::state().db)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "listing orders");
-            ServerFnError::new("internal error")
+        .map_err(ssr::service)
+}
+
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    use crate::backend::{accounts, session};
+    let state = ssr::state();
+    let user = accounts::authenticate(&state.db, &username, &password)
+        .await
+        .map_err(ssr::service)?
+        .ok_or_else(|| {
+            ssr::fail(AppError::Invalid(ValidationErrors(vec![
+                crate::domain::FieldError {
+                    field: "password".into(),
+                    message: "That username and password do not match an account.".into(),
+                },
+            ])))
         })?;
-    Ok(rows.iter().map(|r| r.view()).collect())
+    let token = accounts::create_session(&state.db, &user)
+        .await
+        .map_err(ssr::service)?;
+    let parts = expect_context::<axum::http::request::Parts>();
+    expect_context::<leptos_axum::ResponseOptions>()
+        .insert_header(session::SET_COOKIE_HEADER, session::cookie(&parts, &token));
+    leptos_axum::redirect(if user.is_manager() { "/" } else { "/orders" });
+    Ok(())
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::backend::{accounts, session};
+    let parts = expect_context::<axum::http::request::Parts>();
+    if let Some(token) = session::session_token(&parts.headers) {
+        accounts::end_session(&ssr::state().db, &token)
+            .await
+            .map_err(ssr::service)?;
+    }
+    expect_context::<leptos_axum::ResponseOptions>()
+        .insert_header(session::SET_COOKIE_HEADER, session::cookie(&parts, ""));
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Submits an order from the form; an empty order id gets a generated one.
+#[server(endpoint = "submit_order")]
+pub async fn submit_order(
+    product: String,
+    unit_cost: String,
+    quantity: String,
+    order_id: String,
+) -> Result<String, AppError> {
+    use crate::domain::parse_form;
+    let user = ssr::require_user().await?;
+    let order_id = if order_id.trim().is_empty() {
+        generated_order_id()
+    } else {
+        order_id
+    };
+    let order = parse_form(&order_id, &product, &unit_cost, &quantity)
+        .map_err(|e| ssr::fail(AppError::Invalid(e)))?;
+    let started = ssr::state()
+        .orders
+        .start(order, &user)
+        .await
+        .map_err(ssr::service)?;
+    leptos_axum::redirect(&format!("/orders/{}", started.instance_id));
+    Ok(started.instance_id)
+}
+
+#[cfg(feature = "ssr")]
+fn generated_order_id() -> String {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 4];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "PO-{}-{:08X}",
+        chrono::Utc::now().format("%Y%m%d"),
+        u32::from_be_bytes(bytes)
+    )
+}
+
+#[server(endpoint = "get_order")]
+pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
+    use crate::backend::read_model::{self, from_ms};
+    let user = ssr::require_user().await?;
+    let row = read_model::get(&ssr::state().db, &instance_id)
+        .await
+        .map_err(ssr::db_error)?
+        .ok_or_else(|| ssr::fail(AppError::NotFound(format!("No order {instance_id}."))))?;
+    let own = row.requested_by.as_deref() == Some(user.name.as_str());
+    if !own && !user.is_manager() {
+        // Requesters see only their own orders; say "not found" rather than confirm it.
+        return Err(ssr::fail(AppError::NotFound(format!(
+            "No order {instance_id}."
+        ))));
+    }
+    let order = row.view();
+    let mut timeline = vec![TimelineEntry {
+        label: "Submitted".into(),
+        at: from_ms(row.created_at),
+    }];
+    if let Some(at) = row.approval_requested_at {
+        timeline.push(TimelineEntry {
+            label: "Approval requested".into(),
+            at: from_ms(at),
+        });
+    }
+    if let (true, Some(at)) = (order.status.is_final(), row.decided_at) {
+        timeline.push(TimelineEntry {
+            label: order.status_label(),
+            at: from_ms(at),
+        });
+    }
+    if let Some(at) = row.placed_at {
+        timeline.push(TimelineEntry {
+            label: "Order placed".into(),
+            at: from_ms(at),
+        });
+    }
+    Ok(OrderDetail {
+        can_decide: user.is_manager() && !own,
+        order,
+        timeline,
+        server_now_ms: ssr::now_ms(),
+    })
+}
+
+/// The requester's own orders, newest first.
+#[server(endpoint = "my_orders")]
+pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
+    use crate::backend::read_model::OrderQuery;
+    let user = ssr::require_user().await?;
+    let query = OrderQuery {
+        requested_by: Some(user.name),
+        ..Default::default()
+    };
+    ssr::page_of(&query, offset).await
+}
+
+/// Orders waiting for a decision, soonest deadline first (managers only).
+#[server(endpoint = "inbox")]
+pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
+    use crate::backend::read_model::OrderQuery;
+    use crate::domain::OrderStatus;
+    ssr::require_manager().await?;
+    let query = OrderQuery {
+        status: Some(OrderStatus::AwaitingApproval),
+        text: Some(text),
+        ..Default::default()
+    };
+    ssr::page_of(&query, offset).await
+}
+
+/// Recent outcomes, most recently decided first (managers only).
+#[server(endpoint = "decided")]
+pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
+    use crate::backend::read_model::OrderQuery;
+    ssr::require_manager().await?;
+    let query = OrderQuery {
+        decided_only: true,
+        text: Some(text),
+        ..Default::default()
+    };
+    ssr::page_of(&query, offset).await
+}
+
+/// Approves or rejects an order as the signed-in manager. Refused with 403 for
+/// requesters and for the manager's own orders, 409 when someone else decided first.
+#[server(endpoint = "decide")]
+pub async fn decide(
+    instance_id: String,
+    approve: bool,
+    comment: Option<String>,
+) -> Result<DecisionResult, AppError> {
+    let user = ssr::require_user().await?;
+    let decided = ssr::state()
+        .orders
+        .decide(&instance_id, &user, approve, comment.as_deref())
+        .await
+        .map_err(ssr::service)?;
+    Ok(DecisionResult {
+        message: decided.message,
+        confirmed: decided.confirmed,
+    })
 }

@@ -206,6 +206,64 @@ impl NewOrder {
     }
 }
 
+/// Parses the order form's text fields, reporting every problem at once with the same
+/// rules as the JSON API.
+pub fn parse_form(
+    order_id: &str,
+    product: &str,
+    unit_cost: &str,
+    quantity: &str,
+) -> Result<NewOrder, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let cost_text: String = unit_cost
+        .trim()
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    let cost = match cost_text.trim().parse::<f64>() {
+        Ok(cost) => cost,
+        Err(_) => {
+            errors.push(
+                "cost",
+                if cost_text.trim().is_empty() {
+                    "Enter the unit cost, e.g. 12.50."
+                } else {
+                    "Enter the unit cost as a number, e.g. 12.50."
+                },
+            );
+            f64::NAN
+        }
+    };
+    let quantity = match quantity.trim().parse::<i64>() {
+        Ok(q) => q,
+        Err(_) => {
+            errors.push(
+                "quantity",
+                format!(
+                    "The quantity must be a whole number from 1 to {}.",
+                    group_thousands(MAX_QUANTITY)
+                ),
+            );
+            1
+        }
+    };
+    let request = StartOrderRequest {
+        order_id: order_id.to_owned(),
+        cost: if cost.is_nan() { 1.0 } else { cost },
+        product: product.to_owned(),
+        quantity,
+    };
+    match NewOrder::parse(&request) {
+        Ok(order) if errors.0.is_empty() => Ok(order),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.0.extend(more.0);
+            Err(errors)
+        }
+    }
+}
+
 /// Where an order stands in the read model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -462,6 +520,16 @@ mod tests {
         assert!(parse_product(&"p".repeat(200)).is_ok());
         assert!(parse_product(&"p".repeat(201)).is_err());
         assert!(parse_product("tab\tname").is_err());
+    }
+
+    #[test]
+    fn form_reports_every_field() {
+        let errors = parse_form("bad id", "", "ten", "2.5").expect_err("invalid");
+        for field in ["order_id", "product", "cost", "quantity"] {
+            assert!(errors.for_field(field).is_some(), "{field}: {errors}");
+        }
+        let order = parse_form("po1", "Desk", "$1,250.50", " 2 ").expect("valid");
+        assert_eq!(order.total_cents(), 250_100);
     }
 
     #[test]

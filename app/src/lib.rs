@@ -5,6 +5,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod components;
 pub mod domain;
 pub mod pages;
 
@@ -12,8 +13,11 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    hooks::use_location,
+    ParamSegment, StaticSegment,
 };
+
+use components::layout::MeResource;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -41,11 +45,29 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/approvals.css"/>
         <Title text="Approvals"/>
         <Router>
-            <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=pages::home::HomePage/>
-                </Routes>
-            </main>
+            <Frame/>
         </Router>
+    }
+}
+
+/// Everything inside the router: who is signed in is re-read on every navigation, so
+/// signing in or out shows at once.
+#[component]
+fn Frame() -> impl IntoView {
+    let location = use_location();
+    let me: MeResource = Resource::new(move || location.pathname.get(), |_| api::me());
+    provide_context(me);
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <components::Header/>
+        <main id="main">
+            <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=pages::inbox::InboxPage/>
+                <Route path=StaticSegment("login") view=pages::login::LoginPage/>
+                <Route path=StaticSegment("orders") view=pages::my_orders::MyOrdersPage/>
+                <Route path=(StaticSegment("orders"), StaticSegment("new")) view=pages::new_order::NewOrderPage/>
+                <Route path=(StaticSegment("orders"), ParamSegment("id")) view=pages::order::OrderPage/>
+            </Routes>
+        </main>
     }
 }

@@ -1,6 +1,7 @@
 //! The Approvals server: one process that is at once the web server (Leptos SSR,
 //! server functions, JSON API), the Dapr workflow worker and the read-model owner.
 
+mod changes;
 mod cli;
 mod config;
 mod http;
@@ -129,10 +130,13 @@ async fn serve() -> Result<(), StartupError> {
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
     let addr = leptos_options.site_addr;
+    let changes = changes::channel();
+    tokio::spawn(changes::run(db.clone(), changes.clone()));
     let state = AppState {
         leptos_options: leptos_options.clone(),
         db,
         orders: orders.clone(),
+        changes,
     };
     tokio::spawn(reconciler::run(orders, config.reconcile_interval));
 

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod error;
 pub mod orders;
 pub mod read_model;
+pub mod session;
 pub mod state;
 pub mod workflow_types;
 

@@ -58,6 +58,8 @@ pub struct OrderRow {
     pub updated_at: i64,
     pub requested_by: Option<String>,
     pub decision_comment: Option<String>,
+    pub approval_requested_at: Option<i64>,
+    pub placed_at: Option<i64>,
 }
 
 impl OrderRow {
@@ -169,11 +171,13 @@ pub async fn mark_awaiting(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
-            total_cents, status, created_at, deadline, updated_at, requested_by)
-         VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', ?, ?, ?, ?)
+            total_cents, status, created_at, deadline, updated_at, requested_by,
+            approval_requested_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', ?, ?, ?, ?, ?)
          ON CONFLICT (instance_id) DO UPDATE
             SET status = 'awaiting_approval', deadline = excluded.deadline,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at,
+                approval_requested_at = excluded.approval_requested_at
           WHERE orders.status = 'submitted'",
     )
     .bind(&facts.instance_id)
@@ -186,6 +190,7 @@ pub async fn mark_awaiting(
     .bind(deadline)
     .bind(now)
     .bind(&facts.requested_by)
+    .bind(now)
     .execute(db)
     .await?;
     Ok(())
@@ -203,11 +208,13 @@ pub async fn record_outcome(
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(&format!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
-            total_cents, status, created_at, decided_by, decided_at, updated_at, requested_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            total_cents, status, created_at, decided_by, decided_at, updated_at, requested_by,
+            placed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (instance_id) DO UPDATE
             SET status = excluded.status, decided_by = excluded.decided_by,
-                decided_at = excluded.decided_at, updated_at = excluded.updated_at
+                decided_at = excluded.decided_at, updated_at = excluded.updated_at,
+                placed_at = excluded.placed_at
           WHERE orders.status NOT IN {FINAL_STATUSES}"
     ))
     .bind(&facts.instance_id)
@@ -222,6 +229,7 @@ pub async fn record_outcome(
     .bind(decided_at)
     .bind(now)
     .bind(&facts.requested_by)
+    .bind((status == OrderStatus::Approved).then_some(now))
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
@@ -302,62 +310,83 @@ pub async fn get(db: &Db, instance_id: &str) -> Result<Option<OrderRow>, sqlx::E
         .await
 }
 
-/// A page of orders. Pending orders come soonest deadline first (what a manager should
-/// look at next); everything else newest first.
-pub async fn list(
-    db: &Db,
-    status: Option<OrderStatus>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<OrderRow>, sqlx::Error> {
-    match status {
-        Some(OrderStatus::AwaitingApproval) => {
-            sqlx::query_as::<_, OrderRow>(
-                "SELECT * FROM orders WHERE status = 'awaiting_approval'
-                  ORDER BY deadline, instance_id LIMIT ? OFFSET ?",
-            )
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(db)
-            .await
+/// Which orders a page or the list API wants.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    /// Only orders that have reached a final status.
+    pub decided_only: bool,
+    pub requested_by: Option<String>,
+    /// Case-insensitive text in the order id, product or requester.
+    pub text: Option<String>,
+}
+
+impl OrderQuery {
+    fn push_filters(&self, q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>) {
+        q.push(" WHERE 1 = 1");
+        if let Some(status) = self.status {
+            q.push(" AND status = ").push_bind(status.as_str());
         }
-        Some(status) => {
-            sqlx::query_as::<_, OrderRow>(
-                "SELECT * FROM orders WHERE status = ?
-                  ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
-            )
-            .bind(status.as_str())
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(db)
-            .await
+        if self.decided_only {
+            q.push(format!(" AND status IN {FINAL_STATUSES}"));
         }
-        None => {
-            sqlx::query_as::<_, OrderRow>(
-                "SELECT * FROM orders ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
-            )
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(db)
-            .await
+        if let Some(who) = &self.requested_by {
+            q.push(" AND requested_by = ").push_bind(who.clone());
+        }
+        if let Some(text) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            q.push(" AND (order_id LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR product LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR requested_by LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+    }
+
+    /// Pending orders come soonest deadline first (what a manager should look at next),
+    /// decided ones most recently decided first, everything else newest first.
+    fn order_by(&self) -> &'static str {
+        if self.status == Some(OrderStatus::AwaitingApproval) {
+            " ORDER BY deadline, instance_id"
+        } else if self.decided_only {
+            " ORDER BY decided_at DESC, instance_id"
+        } else {
+            " ORDER BY created_at DESC, instance_id"
         }
     }
 }
 
-pub async fn count(db: &Db, status: Option<OrderStatus>) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) = match status {
-        Some(status) => {
-            sqlx::query_as("SELECT COUNT(*) FROM orders WHERE status = ?")
-                .bind(status.as_str())
-                .fetch_one(db)
-                .await?
-        }
-        None => {
-            sqlx::query_as("SELECT COUNT(*) FROM orders")
-                .fetch_one(db)
-                .await?
-        }
-    };
+pub async fn list(
+    db: &Db,
+    query: &OrderQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::new("SELECT * FROM orders");
+    query.push_filters(&mut q);
+    q.push(query.order_by());
+    q.push(" LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    q.build_query_as::<OrderRow>().fetch_all(db).await
+}
+
+pub async fn count(db: &Db, query: &OrderQuery) -> Result<i64, sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM orders");
+    query.push_filters(&mut q);
+    let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
     Ok(n)
 }
 
@@ -387,3 +416,14 @@ pub async fn unsettled(
     .fetch_all(db)
     .await
 }
+
+/// One entry of the change feed (`order_changes`).
+#[derive(Debug, Clone, serde::Serialize, FromRow)]
+pub struct OrderChange {
+    #[serde(skip)]
+    pub id: i64,
+    pub instance_id: String,
+    pub status: String,
+}
+
+pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;

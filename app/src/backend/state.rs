@@ -13,4 +13,6 @@ pub struct AppState {
     pub db: Db,
     /// Starting, deciding and inspecting orders through Dapr.
     pub orders: OrderService,
+    /// Batches of order changes, for server-sent events.
+    pub changes: tokio::sync::broadcast::Sender<super::read_model::ChangeBatch>,
 }

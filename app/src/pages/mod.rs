@@ -1,1 +1,7 @@
-pub mod home;
+//! One page per file.
+
+pub mod inbox;
+pub mod login;
+pub mod my_orders;
+pub mod new_order;
+pub mod order;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod orders;
 
 use app::backend::AppState;
@@ -68,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .route("/status/{instance_id}", get(orders::status))
         .route("/api/orders", get(orders::list_orders))
         .route("/healthz", get(health))
+        .route("/events", get(events::events))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
 }
 

@@ -190,9 +190,13 @@ pub async fn list_orders(
         ));
     }
     let db = &state.db;
+    let filter = read_model::OrderQuery {
+        status,
+        ..Default::default()
+    };
     let (rows, total) = tokio::try_join!(
-        read_model::list(db, status, limit, offset),
-        read_model::count(db, status)
+        read_model::list(db, &filter, limit, offset),
+        read_model::count(db, &filter)
     )
     .map_err(app::backend::ServiceError::from)?;
     Ok(Json(OrderPage {

@@ -1,0 +1,91 @@
+//! Time on screen. Countdowns tick in the browser every second from the server's
+//! deadline, corrected by the difference between the viewer's clock and the server's;
+//! times are shown in the viewer's locale once hydrated (UTC before).
+
+use leptos::prelude::*;
+
+/// Milliseconds since the epoch on this side of the wire.
+pub fn local_now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// The server's "now", ticking every second. `server_now_ms` is the server clock at the
+/// moment the data was produced; the offset to the local clock is measured when it
+/// arrives.
+pub fn use_server_clock(server_now_ms: Signal<Option<i64>>) -> Signal<i64> {
+    let offset = Memo::new(move |_| {
+        server_now_ms
+            .get()
+            .map(|server| server - local_now_ms())
+            .unwrap_or(0)
+    });
+    let (tick, set_tick) = signal(local_now_ms());
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || set_tick.set(local_now_ms()),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_tick;
+    Signal::derive(move || tick.get() + offset.get())
+}
+
+pub fn format_left(ms: i64) -> String {
+    let secs = (ms.max(0) + 999) / 1000;
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Time left until `deadline_ms` as h:mm:ss, "Expired" once it passes.
+#[component]
+pub fn Countdown(deadline_ms: i64, now: Signal<i64>) -> impl IntoView {
+    let left = move || deadline_ms - now.get();
+    view! {
+        <span role="timer" class="countdown" class:expired=move || left() <= 0
+            aria-label="Time left to decide">
+            {move || if left() <= 0 { "Expired".to_owned() } else { format_left(left()) }}
+        </span>
+    }
+}
+
+/// A point in time, in the viewer's locale once the page is live.
+#[component]
+pub fn LocalTime(at: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    let iso = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let utc = at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let (text, set_text) = signal(utc);
+    #[cfg(feature = "hydrate")]
+    {
+        let iso = iso.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&iso));
+            let local: String = date
+                .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+                .into();
+            set_text.set(local);
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_text;
+    view! { <time datetime=iso>{text}</time> }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_left_rounds_up_to_whole_seconds() {
+        assert_eq!(super::format_left(3_723_000), "1:02:03");
+        assert_eq!(super::format_left(1), "0:00:01");
+        assert_eq!(super::format_left(-5), "0:00:00");
+    }
+}

@@ -1,0 +1,69 @@
+//! The page frame: header with navigation, and the guard that sends signed-out people to
+//! the sign-in page.
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+
+use crate::api::Logout;
+use crate::domain::UserView;
+
+pub type MeResource = Resource<Result<Option<UserView>, crate::api::AppError>>;
+
+pub fn use_me() -> MeResource {
+    expect_context::<MeResource>()
+}
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let me = use_me();
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="top">
+            <a class="brand" href="/">"Approvals"</a>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.await.ok().flatten().map(|user| view! {
+                        <nav aria-label="Main">
+                            {user.is_manager().then(|| view! { <A href="/">"Inbox"</A> })}
+                            <A href="/orders">"My orders"</A>
+                            <A href="/orders/new">"New order"</A>
+                        </nav>
+                        <div class="who">
+                            <span>{user.name.clone()} " · " {user.role.as_str()}</span>
+                            <ActionForm action=logout>
+                                <button type="submit" class="link">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    })
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+/// Renders `render` with the signed-in user, or redirects to `/login`.
+#[component]
+pub fn RequireUser<F, IV>(render: F) -> impl IntoView
+where
+    F: Fn(UserView) -> IV + Send + Sync + Clone + 'static,
+    IV: IntoView + 'static,
+{
+    let me = use_me();
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {
+                let render = render.clone();
+                move || {
+                    let render = render.clone();
+                    Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(user)) => render(user).into_any(),
+                            Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }
+            }
+        </Transition>
+    }
+}

@@ -1,0 +1,77 @@
+//! `/orders/new`: the requester's form. Validation messages appear next to the fields;
+//! after submitting, the order's own page opens.
+
+use leptos::prelude::*;
+
+use crate::api::SubmitOrder;
+use crate::components::RequireUser;
+
+#[component]
+pub fn NewOrderPage() -> impl IntoView {
+    view! { <RequireUser render=|_| view! { <NewOrderForm/> }/> }
+}
+
+#[component]
+fn NewOrderForm() -> impl IntoView {
+    let submit = ServerAction::<SubmitOrder>::new();
+    let error_for = move |field: &'static str| {
+        move || {
+            submit
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.field(field))
+        }
+    };
+    let general = move || {
+        submit
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .filter(|e| !matches!(e, crate::api::AppError::Invalid(_)))
+            .map(|e| e.to_string())
+    };
+    let field_error = move |id: &'static str, field: &'static str| {
+        let message = error_for(field);
+        view! {
+            {move || message().map(|m| view! { <p class="error" id=id>{m}</p> })}
+        }
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"New purchase order"</h1>
+            <p class="muted">"Orders of $1,000.00 or more wait for a manager's approval."</p>
+            <ActionForm action=submit attr:class="stack" attr:novalidate=true>
+                <label for="product">"Product"</label>
+                <input id="product" name="product" maxlength="200" required
+                    aria-invalid=move || error_for("product")().is_some().to_string()
+                    aria-describedby="product-error"/>
+                {field_error("product-error", "product")}
+
+                <label for="unit_cost">"Unit cost"</label>
+                <input id="unit_cost" name="unit_cost" inputmode="decimal" placeholder="0.00" required
+                    aria-invalid=move || error_for("cost")().is_some().to_string()
+                    aria-describedby="cost-error"/>
+                {field_error("cost-error", "cost")}
+
+                <label for="quantity">"Quantity"</label>
+                <input id="quantity" name="quantity" inputmode="numeric" value="1" required
+                    aria-invalid=move || error_for("quantity")().is_some().to_string()
+                    aria-describedby="quantity-error"/>
+                {field_error("quantity-error", "quantity")}
+
+                <label for="order_id">"Order ID " <span class="muted">"(optional)"</span></label>
+                <input id="order_id" name="order_id" maxlength="64"
+                    placeholder="Generated when empty"
+                    aria-invalid=move || error_for("order_id")().is_some().to_string()
+                    aria-describedby="order_id-error"/>
+                {field_error("order_id-error", "order_id")}
+
+                {move || general().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" class="primary" disabled=move || submit.pending().get()>
+                    {move || if submit.pending().get() { "Submitting…" } else { "Submit order" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,94 @@
+//! `/orders/{instance_id}`: one order, its status in words, a live countdown while it
+//! waits, and the timeline of what happened.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{get_order, OrderDetail};
+use crate::components::{
+    money, use_live_changes, use_server_clock, Countdown, DecisionForm, LocalTime, RequireUser,
+};
+use crate::domain::OrderStatus;
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    view! { <RequireUser render=|_| view! { <OrderView/> }/> }
+}
+
+#[component]
+fn OrderView() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let live = use_live_changes();
+    let (refresh, set_refresh) = signal(0u64);
+    let detail = Resource::new(
+        move || (id(), live.get(), refresh.get()),
+        |(id, _, _)| get_order(id),
+    );
+    let server_now =
+        Signal::derive(move || detail.get().and_then(|r| r.ok()).map(|d| d.server_now_ms));
+    let now = use_server_clock(server_now);
+    let (notice, set_notice) = signal(None::<(bool, String)>);
+    let on_done = Callback::new(move |result: Result<String, crate::api::AppError>| {
+        set_notice.set(Some(match result {
+            Ok(message) => (true, message),
+            Err(e) => (false, e.to_string()),
+        }));
+        set_refresh.update(|n| *n += 1);
+    });
+    view! {
+        <div aria-live="polite" class="notices">
+            {move || notice.get().map(|(ok, message)| view! {
+                <p class=if ok { "notice ok" } else { "notice error" } role=(!ok).then_some("alert")>{message}</p>
+            })}
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <Detail detail=d now on_done/> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(
+    detail: OrderDetail,
+    now: Signal<i64>,
+    on_done: Callback<Result<String, crate::api::AppError>>,
+) -> impl IntoView {
+    let o = detail.order;
+    let waiting = o.status == OrderStatus::AwaitingApproval;
+    let deadline = o.approval_deadline.map(|d| d.timestamp_millis());
+    let expired = Signal::derive(move || deadline.is_some_and(|d| now.get() >= d));
+    let label = o.status_label();
+    view! {
+        <article class="card order">
+            <h1>"Order " {o.order_id.clone()}</h1>
+            <p class=format!("status big {}", o.status.as_str()) data-testid="order-status">{label}</p>
+            <dl class="facts">
+                <dt>"Product"</dt><dd>{o.product.clone()}</dd>
+                <dt>"Quantity"</dt><dd>{o.quantity}</dd>
+                <dt>"Unit cost"</dt><dd class="money">{money(o.unit_cost)}</dd>
+                <dt>"Total"</dt><dd class="money">{money(o.total)}</dd>
+                <dt>"Requester"</dt><dd>{o.requested_by.clone().unwrap_or_else(|| "—".into())}</dd>
+                {o.comment.clone().map(|c| view! { <dt>"Comment"</dt><dd>{c}</dd> })}
+                {(waiting).then(|| o.approval_deadline.map(|d| view! {
+                    <dt>"Deadline"</dt>
+                    <dd><LocalTime at=d/> " · " <Countdown deadline_ms=d.timestamp_millis() now/> " left"</dd>
+                }))}
+            </dl>
+            {(waiting && detail.can_decide).then(|| view! {
+                <DecisionForm instance_id=o.instance_id.clone() expired on_done/>
+            })}
+            <h2>"Timeline"</h2>
+            <ol class="timeline">
+                {detail.timeline.into_iter().map(|t| view! {
+                    <li><span>{t.label}</span> " " <LocalTime at=t.at/></li>
+                }).collect_view()}
+            </ol>
+        </article>
+    }
+}
