@@ -36,4 +36,16 @@ cargo test -p app --features ssr
 step "integration tests (real placement, scheduler, daprd)"
 cargo test -p server
 
+step "browser tests (Playwright, Debian chromium)"
+set +e
+(cd end2end && npx playwright test)
+e2e=$?
+set -e
+# One plain summary line for CI, from Playwright's JSON report.
+node -e '
+  const r = require("./target/e2e/results.json").stats;
+  console.log(`playwright: ${r.expected} passed, ${r.unexpected + r.flaky} failed, ${r.skipped} skipped`);
+' || echo "playwright: no report written"
+[ "$e2e" = 0 ] || exit "$e2e"
+
 step "done"

@@ -25,7 +25,7 @@ pub enum AppError {
         message: String,
         decided_by: Option<String>,
     },
-    #[error("{0}")]
+    #[error("{}", messages(.0))]
     Invalid(ValidationErrors),
     #[error("{0}")]
     Unavailable(String),
@@ -33,6 +33,15 @@ pub enum AppError {
     Internal,
     #[error("Could not reach the server: {0}")]
     Transport(String),
+}
+
+fn messages(errors: &ValidationErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl FromServerFnError for AppError {
@@ -88,29 +97,102 @@ mod ssr {
     use super::AppError;
     use crate::backend::accounts::User;
     use crate::backend::{AppState, ServiceError};
+    use axum::http::request::Parts;
     use axum::http::StatusCode;
+    use leptos::prelude::{expect_context, use_context};
+    use leptos_axum::ResponseOptions;
 
-    pub fn state() -> AppState {
-        expect_context::<AppState>()
+    /// What a server function needs from its request, taken before its first `.await`:
+    /// Leptos contexts are not reachable once a server function has yielded.
+    pub struct Ctx {
+        pub state: AppState,
+        pub parts: Option<Parts>,
+        response: Option<ResponseOptions>,
     }
 
-    use leptos::prelude::expect_context;
-
-    /// Sets the HTTP status of the server function's response to match the error.
-    pub fn fail(error: AppError) -> AppError {
-        let status = match &error {
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(status);
+    impl Ctx {
+        pub fn new() -> Self {
+            Self {
+                state: expect_context::<AppState>(),
+                parts: use_context::<Parts>(),
+                response: use_context::<ResponseOptions>(),
+            }
         }
-        error
+
+        pub fn response(&self) -> Option<&ResponseOptions> {
+            self.response.as_ref()
+        }
+
+        /// Sets the HTTP status of the server function's response to match the error.
+        pub fn fail(&self, error: AppError) -> AppError {
+            let status = match &error {
+                AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+                AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                AppError::Conflict { .. } => StatusCode::CONFLICT,
+                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            if let Some(response) = &self.response {
+                response.set_status(status);
+            }
+            error
+        }
+
+        pub fn service(&self, e: ServiceError) -> AppError {
+            self.fail(e.into())
+        }
+
+        pub fn db_error(&self, e: sqlx::Error) -> AppError {
+            self.service(e.into())
+        }
+
+        pub async fn current_user(&self) -> Result<Option<User>, AppError> {
+            let Some(parts) = &self.parts else {
+                return Ok(None);
+            };
+            crate::backend::session::user_from_headers(&self.state.db, &parts.headers)
+                .await
+                .map_err(|e| self.service(e))
+        }
+
+        pub async fn require_user(&self) -> Result<User, AppError> {
+            self.current_user()
+                .await?
+                .ok_or_else(|| self.fail(AppError::Unauthorized))
+        }
+
+        pub async fn require_manager(&self) -> Result<User, AppError> {
+            let user = self.require_user().await?;
+            if !user.is_manager() {
+                return Err(self.fail(AppError::Forbidden(
+                    "Only managers can see the inbox and decide orders.".into(),
+                )));
+            }
+            Ok(user)
+        }
+
+        pub async fn page_of(
+            &self,
+            query: &crate::backend::read_model::OrderQuery,
+            offset: i64,
+        ) -> Result<super::OrderPage, AppError> {
+            use crate::backend::read_model;
+            let db = &self.state.db;
+            let offset = offset.max(0);
+            let (rows, total) = tokio::try_join!(
+                read_model::list(db, query, super::PAGE_SIZE, offset),
+                read_model::count(db, query)
+            )
+            .map_err(|e| self.db_error(e))?;
+            Ok(super::OrderPage {
+                orders: rows.iter().map(|r| r.view()).collect(),
+                total,
+                offset,
+                server_now_ms: now_ms(),
+            })
+        }
     }
 
     impl From<ServiceError> for AppError {
@@ -133,88 +215,37 @@ mod ssr {
         }
     }
 
-    pub fn service(e: ServiceError) -> AppError {
-        fail(e.into())
-    }
-
-    pub fn db_error(e: sqlx::Error) -> AppError {
-        service(e.into())
-    }
-
-    pub async fn current_user() -> Result<Option<User>, AppError> {
-        let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
-        let Some(parts) = parts else {
-            return Ok(None);
-        };
-        crate::backend::session::user_from_headers(&state().db, &parts.headers)
-            .await
-            .map_err(service)
-    }
-
-    pub async fn require_user() -> Result<User, AppError> {
-        current_user()
-            .await?
-            .ok_or_else(|| fail(AppError::Unauthorized))
-    }
-
-    pub async fn require_manager() -> Result<User, AppError> {
-        let user = require_user().await?;
-        if !user.is_manager() {
-            return Err(fail(AppError::Forbidden(
-                "Only managers can see the inbox and decide orders.".into(),
-            )));
-        }
-        Ok(user)
-    }
-
     pub fn now_ms() -> i64 {
         crate::backend::orders::now_ms()
-    }
-
-    pub async fn page_of(
-        query: &crate::backend::read_model::OrderQuery,
-        offset: i64,
-    ) -> Result<super::OrderPage, AppError> {
-        use crate::backend::read_model;
-        let db = &state().db;
-        let offset = offset.max(0);
-        let (rows, total) = tokio::try_join!(
-            read_model::list(db, query, super::PAGE_SIZE, offset),
-            read_model::count(db, query)
-        )
-        .map_err(db_error)?;
-        Ok(super::OrderPage {
-            orders: rows.iter().map(|r| r.view()).collect(),
-            total,
-            offset,
-            server_now_ms: now_ms(),
-        })
     }
 }
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<UserView>, AppError> {
-    Ok(ssr::current_user().await?.map(|u| u.view()))
+    let ctx = ssr::Ctx::new();
+    Ok(ctx.current_user().await?.map(|u| u.view()))
 }
 
 /// Whether the demo accounts exist (the sign-in page then says how to use them).
 #[server(endpoint = "demo_accounts")]
 pub async fn demo_accounts() -> Result<bool, AppError> {
-    crate::backend::accounts::demo_users_present(&ssr::state().db)
+    let ctx = ssr::Ctx::new();
+    crate::backend::accounts::demo_users_present(&ctx.state.db)
         .await
-        .map_err(ssr::service)
+        .map_err(|e| ctx.service(e))
 }
 
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::backend::{accounts, session};
-    let state = ssr::state();
+    let state = &ctx.state;
     let user = accounts::authenticate(&state.db, &username, &password)
         .await
-        .map_err(ssr::service)?
+        .map_err(|e| ctx.service(e))?
         .ok_or_else(|| {
-            ssr::fail(AppError::Invalid(ValidationErrors(vec![
+            ctx.fail(AppError::Invalid(ValidationErrors(vec![
                 crate::domain::FieldError {
                     field: "password".into(),
                     message: "That username and password do not match an account.".into(),
@@ -223,25 +254,29 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
         })?;
     let token = accounts::create_session(&state.db, &user)
         .await
-        .map_err(ssr::service)?;
-    let parts = expect_context::<axum::http::request::Parts>();
-    expect_context::<leptos_axum::ResponseOptions>()
-        .insert_header(session::SET_COOKIE_HEADER, session::cookie(&parts, &token));
+        .map_err(|e| ctx.service(e))?;
+    if let (Some(parts), Some(response)) = (&ctx.parts, ctx.response()) {
+        response.insert_header(session::SET_COOKIE_HEADER, session::cookie(parts, &token));
+    }
     leptos_axum::redirect(if user.is_manager() { "/" } else { "/orders" });
     Ok(())
 }
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::backend::{accounts, session};
-    let parts = expect_context::<axum::http::request::Parts>();
+    let Some(parts) = &ctx.parts else {
+        return Err(AppError::Internal);
+    };
     if let Some(token) = session::session_token(&parts.headers) {
-        accounts::end_session(&ssr::state().db, &token)
+        accounts::end_session(&ctx.state.db, &token)
             .await
-            .map_err(ssr::service)?;
+            .map_err(|e| ctx.service(e))?;
     }
-    expect_context::<leptos_axum::ResponseOptions>()
-        .insert_header(session::SET_COOKIE_HEADER, session::cookie(&parts, ""));
+    if let Some(response) = ctx.response() {
+        response.insert_header(session::SET_COOKIE_HEADER, session::cookie(parts, ""));
+    }
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -254,20 +289,22 @@ pub async fn submit_order(
     quantity: String,
     order_id: String,
 ) -> Result<String, AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::domain::parse_form;
-    let user = ssr::require_user().await?;
+    let user = ctx.require_user().await?;
     let order_id = if order_id.trim().is_empty() {
         generated_order_id()
     } else {
         order_id
     };
     let order = parse_form(&order_id, &product, &unit_cost, &quantity)
-        .map_err(|e| ssr::fail(AppError::Invalid(e)))?;
-    let started = ssr::state()
+        .map_err(|e| ctx.fail(AppError::Invalid(e)))?;
+    let started = ctx
+        .state
         .orders
         .start(order, &user)
         .await
-        .map_err(ssr::service)?;
+        .map_err(|e| ctx.service(e))?;
     leptos_axum::redirect(&format!("/orders/{}", started.instance_id));
     Ok(started.instance_id)
 }
@@ -286,18 +323,17 @@ fn generated_order_id() -> String {
 
 #[server(endpoint = "get_order")]
 pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::backend::read_model::{self, from_ms};
-    let user = ssr::require_user().await?;
-    let row = read_model::get(&ssr::state().db, &instance_id)
+    let user = ctx.require_user().await?;
+    let row = read_model::get(&ctx.state.db, &instance_id)
         .await
-        .map_err(ssr::db_error)?
-        .ok_or_else(|| ssr::fail(AppError::NotFound(format!("No order {instance_id}."))))?;
+        .map_err(|e| ctx.db_error(e))?
+        .ok_or_else(|| ctx.fail(AppError::NotFound(format!("No order {instance_id}."))))?;
     let own = row.requested_by.as_deref() == Some(user.name.as_str());
     if !own && !user.is_manager() {
         // Requesters see only their own orders; say "not found" rather than confirm it.
-        return Err(ssr::fail(AppError::NotFound(format!(
-            "No order {instance_id}."
-        ))));
+        return Err(ctx.fail(AppError::NotFound(format!("No order {instance_id}."))));
     }
     let order = row.view();
     let mut timeline = vec![TimelineEntry {
@@ -333,40 +369,43 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
 /// The requester's own orders, newest first.
 #[server(endpoint = "my_orders")]
 pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::backend::read_model::OrderQuery;
-    let user = ssr::require_user().await?;
+    let user = ctx.require_user().await?;
     let query = OrderQuery {
         requested_by: Some(user.name),
         ..Default::default()
     };
-    ssr::page_of(&query, offset).await
+    ctx.page_of(&query, offset).await
 }
 
 /// Orders waiting for a decision, soonest deadline first (managers only).
 #[server(endpoint = "inbox")]
 pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::backend::read_model::OrderQuery;
     use crate::domain::OrderStatus;
-    ssr::require_manager().await?;
+    ctx.require_manager().await?;
     let query = OrderQuery {
         status: Some(OrderStatus::AwaitingApproval),
         text: Some(text),
         ..Default::default()
     };
-    ssr::page_of(&query, offset).await
+    ctx.page_of(&query, offset).await
 }
 
 /// Recent outcomes, most recently decided first (managers only).
 #[server(endpoint = "decided")]
 pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
+    let ctx = ssr::Ctx::new();
     use crate::backend::read_model::OrderQuery;
-    ssr::require_manager().await?;
+    ctx.require_manager().await?;
     let query = OrderQuery {
         decided_only: true,
         text: Some(text),
         ..Default::default()
     };
-    ssr::page_of(&query, offset).await
+    ctx.page_of(&query, offset).await
 }
 
 /// Approves or rejects an order as the signed-in manager. Refused with 403 for
@@ -377,12 +416,14 @@ pub async fn decide(
     approve: bool,
     comment: Option<String>,
 ) -> Result<DecisionResult, AppError> {
-    let user = ssr::require_user().await?;
-    let decided = ssr::state()
+    let ctx = ssr::Ctx::new();
+    let user = ctx.require_user().await?;
+    let decided = ctx
+        .state
         .orders
         .decide(&instance_id, &user, approve, comment.as_deref())
         .await
-        .map_err(ssr::service)?;
+        .map_err(|e| ctx.service(e))?;
     Ok(DecisionResult {
         message: decided.message,
         confirmed: decided.confirmed,

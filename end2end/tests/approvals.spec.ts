@@ -1,0 +1,153 @@
+import { test, expect } from '@playwright/test';
+import { inboxRow, seconds, signIn, submitOrder, uniqueProduct } from './helpers';
+
+test('a manager approves an order and the requester sees "Approved by bob" live', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const product = uniqueProduct('Standing desk');
+  const id = await submitOrder(alice.page, product, '650', '2');
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Waiting for approval');
+  await expect(alice.page.getByText('$1,300.00')).toBeVisible();
+
+  const bob = await signIn(browser, testInfo, 'bob');
+  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+  const row = inboxRow(bob.page, id);
+  await expect(row).toBeVisible();
+  await expect(row).toContainText('alice');
+  const timer = row.getByRole('timer');
+  const start = seconds(await timer.textContent());
+  expect(start).toBeGreaterThan(60);
+  // The countdown ticks in the browser: proof the page hydrated.
+  await expect.poll(async () => seconds(await timer.textContent()), { timeout: 5_000 }).toBeLessThan(start);
+  await bob.page.screenshot({ path: testInfo.outputPath('inbox.png'), fullPage: true });
+  await testInfo.attach('inbox', { path: testInfo.outputPath('inbox.png'), contentType: 'image/png' });
+
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await expect(row).toHaveCount(0);
+  // No reload on alice's side: the order page follows the change.
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Approved by bob');
+  await expect(alice.page.getByText('Order placed')).toBeVisible();
+  await alice.page.screenshot({ path: testInfo.outputPath('order.png'), fullPage: true });
+  await testInfo.attach('order page', { path: testInfo.outputPath('order.png'), contentType: 'image/png' });
+
+  await alice.page.goto('/orders');
+  await expect(inboxRow(alice.page, id)).toContainText('Approved by bob');
+  expect(alice.unexpected).toEqual([]);
+  expect(bob.unexpected).toEqual([]);
+});
+
+test('carol rejects an order with a comment', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const product = uniqueProduct('Espresso machine');
+  const id = await submitOrder(alice.page, product, '1200', '1');
+
+  const carol = await signIn(browser, testInfo, 'carol');
+  await carol.page.goto(`/?q=${encodeURIComponent(product)}`);
+  const row = inboxRow(carol.page, id);
+  await row.getByLabel('Comment').fill('Not in this budget');
+  await row.getByRole('button', { name: 'Reject' }).click();
+  await expect(row).toHaveCount(0);
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Rejected by carol');
+  await expect(alice.page.getByText('Not in this budget')).toBeVisible();
+
+  await carol.page.goto(`/?tab=decided&q=${encodeURIComponent(product)}`);
+  await expect(inboxRow(carol.page, id)).toContainText('Rejected by carol');
+  expect(alice.unexpected).toEqual([]);
+  expect(carol.unexpected).toEqual([]);
+});
+
+test('an order under $1000 is approved at once', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  await submitOrder(alice.page, uniqueProduct('Stapler'), '12.50', '4');
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Auto-approved');
+  expect(alice.unexpected).toEqual([]);
+});
+
+test('when one manager decides, the row leaves the other manager\'s inbox', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const product = uniqueProduct('Monitor arm');
+  const id = await submitOrder(alice.page, product, '500', '2');
+
+  const bob = await signIn(browser, testInfo, 'bob');
+  const carol = await signIn(browser, testInfo, 'carol');
+  for (const manager of [bob, carol]) {
+    await manager.page.goto(`/?q=${encodeURIComponent(product)}`);
+    await expect(inboxRow(manager.page, id)).toBeVisible();
+  }
+  await inboxRow(bob.page, id).getByRole('button', { name: 'Approve' }).click();
+  await expect(inboxRow(bob.page, id)).toHaveCount(0);
+  await expect(inboxRow(carol.page, id)).toHaveCount(0, { timeout: 5_000 });
+  expect(bob.unexpected).toEqual([]);
+  expect(carol.unexpected).toEqual([]);
+});
+
+test('a new order appears in an open inbox without a reload', async ({ browser }, testInfo) => {
+  const product = uniqueProduct('Laptop');
+  const bob = await signIn(browser, testInfo, 'bob');
+  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+  await expect(bob.page.getByText('Nothing is waiting for a decision.')).toBeVisible();
+
+  const alice = await signIn(browser, testInfo, 'alice');
+  const id = await submitOrder(alice.page, product, '2400', '1');
+  await expect(inboxRow(bob.page, id)).toBeVisible({ timeout: 10_000 });
+  expect(bob.unexpected).toEqual([]);
+});
+
+test('a requester has no inbox and cannot decide, even by calling the server', async ({ browser }, testInfo) => {
+  const carol = await signIn(browser, testInfo, 'carol');
+  const id = await submitOrder(carol.page, uniqueProduct('Printer'), '1500', '1');
+
+  const alice = await signIn(browser, testInfo, 'alice', [403]);
+  await alice.page.goto('/');
+  await expect(alice.page).toHaveURL(/\/orders$/);
+  await expect(alice.page.getByRole('link', { name: 'Inbox' })).toHaveCount(0);
+  const response = await alice.page.request.post('/api/decide', {
+    form: { instance_id: id, approve: 'true' },
+  });
+  expect(response.status()).toBe(403);
+  const inbox = await alice.page.request.post('/api/inbox', { form: { text: '', offset: '0' } });
+  expect(inbox.status()).toBe(403);
+});
+
+test('a manager cannot approve their own order', async ({ browser }, testInfo) => {
+  const bob = await signIn(browser, testInfo, 'bob', [403]);
+  const product = uniqueProduct('Conference chairs');
+  const id = await submitOrder(bob.page, product, '300', '5');
+  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+  const row = inboxRow(bob.page, id);
+  await expect(row).toContainText('Your order');
+  await expect(row.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+  const response = await bob.page.request.post('/api/decide', {
+    form: { instance_id: id, approve: 'true' },
+  });
+  expect(response.status()).toBe(403);
+  expect(await response.text()).toContain('your own order');
+});
+
+test('the order form explains what is wrong, next to each field', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice', [422]);
+  await alice.page.goto('/orders/new');
+  await alice.page.getByLabel('Unit cost').fill('abc');
+  await alice.page.getByLabel('Quantity').fill('0');
+  await alice.page.getByLabel('Order ID').fill('has spaces');
+  await alice.page.getByRole('button', { name: 'Submit order' }).click();
+  await expect(alice.page.locator('#product-error')).toHaveText('Enter the product name.');
+  await expect(alice.page.locator('#cost-error')).toHaveText('Enter the unit cost as a number, e.g. 12.50.');
+  await expect(alice.page.locator('#quantity-error')).toContainText('from 1 to 1,000,000');
+  await expect(alice.page.locator('#order_id-error')).toContainText("Use only letters, digits");
+  await expect(alice.page).toHaveURL(/\/orders\/new$/);
+  expect(alice.unexpected).toEqual([]);
+});
+
+test('a wrong password is refused', async ({ browser }, testInfo) => {
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await expect(page.getByText('Demo mode')).toBeVisible();
+  await page.getByLabel('Username').fill('bob');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('That username and password do not match an account.');
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+});

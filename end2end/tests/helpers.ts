@@ -1,0 +1,53 @@
+import { Browser, Page, expect, TestInfo } from '@playwright/test';
+
+export const PASSWORD = 'approvals-demo';
+
+/** A unique product name per test run, so tests can filter the shared inbox. */
+export function uniqueProduct(label: string): string {
+  return `${label} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** Fails the test on any 4xx/5xx response the story did not expect. */
+export function watchResponses(page: Page, allowed: number[] = []): string[] {
+  const unexpected: string[] = [];
+  page.on('response', (response) => {
+    const url = response.url();
+    if (response.status() >= 400 && !allowed.includes(response.status()) && !url.endsWith('/favicon.ico')) {
+      unexpected.push(`${response.status()} ${url}`);
+    }
+  });
+  return unexpected;
+}
+
+export async function signIn(browser: Browser, testInfo: TestInfo, name: string, allowed: number[] = []) {
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+  const page = await context.newPage();
+  const unexpected = watchResponses(page, allowed);
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).not.toHaveURL(/\/login/);
+  return { page, unexpected };
+}
+
+/** Submits the new-order form and returns the instance id of the order's page. */
+export async function submitOrder(page: Page, product: string, unitCost: string, quantity: string) {
+  await page.goto('/orders/new');
+  await page.getByLabel('Product').fill(product);
+  await page.getByLabel('Unit cost').fill(unitCost);
+  await page.getByLabel('Quantity').fill(quantity);
+  await page.getByRole('button', { name: 'Submit order' }).click();
+  await page.waitForURL(/\/orders\/po-/);
+  return decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+}
+
+/** h:mm:ss → seconds. */
+export function seconds(text: string | null): number {
+  const [h, m, s] = (text ?? '').trim().split(':').map(Number);
+  return h * 3600 + m * 60 + s;
+}
+
+export function inboxRow(page: Page, instanceId: string) {
+  return page.locator(`tr[data-instance="${instanceId}"]`);
+}
