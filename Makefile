@@ -2,6 +2,7 @@
 # every test. See README.md.
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export LEPTOS_OUTPUT_NAME := approvals
 
 .PHONY: run test setup build-release check bench
 
@@ -18,6 +19,10 @@ setup:
 
 build-release:
 	cargo leptos build --release
+
+## Benchmarks (release build, fresh stack) into BENCHMARKS.md; BENCH_SCALE shrinks or grows N.
+bench: setup
+	scripts/bench.sh
 
 check:
 	cargo fmt --all --check

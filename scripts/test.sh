@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+# Every build of the server sees what cargo-leptos sets, so `cargo test` and
+# `cargo leptos build` share one binary (Leptos reads this at compile time).
+export LEPTOS_OUTPUT_NAME=approvals
 
 started=$SECONDS
 step() { printf '\n\033[1m== %s\033[0m (at %ds)\n' "$*" "$((SECONDS - started))"; }
@@ -27,14 +30,21 @@ if [ -n "$leaks" ]; then
 fi
 echo "none"
 
-step "site build (server + hydrating WASM)"
-cargo leptos build
-
 step "unit tests"
 cargo test -p app --features ssr
+cargo test -p bench
 
 step "integration tests (real placement, scheduler, daprd)"
 cargo test -p server
+
+# After `cargo test`: cargo-leptos builds the server with its own flags, and the
+# browser tests and the benchmark smoke run need that very binary to match the WASM.
+step "site build (server + hydrating WASM)"
+cargo leptos build
+
+step "benchmark harness smoke run (tiny N, debug build; numbers not kept)"
+BENCH_PROFILE=debug BENCH_SCALE=0.01 BENCH_REPORT=target/bench/BENCHMARKS.smoke.md scripts/bench.sh
+grep -q "## 6. The limit" target/bench/BENCHMARKS.smoke.md
 
 step "browser tests (Playwright, Debian chromium)"
 set +e

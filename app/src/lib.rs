@@ -2,6 +2,8 @@
 //! browser share. Everything that touches Dapr, SQL or axum sits in [`backend`], which
 //! only exists with the `ssr` feature.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;

@@ -6,7 +6,8 @@ mod cli;
 mod config;
 mod http;
 mod reconciler;
-mod workflow;
+
+use server::workflow;
 
 use std::process::ExitCode;
 use std::time::Duration;

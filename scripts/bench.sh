@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `make bench`: a release build, a fresh stack on its own ports (real placement,
+# scheduler, daprd), the load generator in bench/, and BENCHMARKS.md.
+#   BENCH_SCALE   multiplies every N (default 1)
+#   BENCH_PROFILE release (default) or debug (the smoke run in `make test`)
+#   BENCH_REPORT  where the report goes (default BENCHMARKS.md)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+# Every build of the server sees what cargo-leptos sets, so `cargo test` and
+# `cargo leptos build` share one binary (Leptos reads this at compile time).
+export LEPTOS_OUTPUT_NAME=approvals
+
+profile=${BENCH_PROFILE:-release}
+export BENCH_SCALE=${BENCH_SCALE:-1}
+export BENCH_OUT=$PWD/target/bench
+export BENCH_REPORT=${BENCH_REPORT:-$PWD/BENCHMARKS.md}
+if [ "$profile" = release ]; then
+  cargo leptos build --release
+  cargo build --release -p bench
+else
+  cargo build -p bench
+fi
+server_bin=$PWD/target/$profile/server
+bench_bin=$PWD/target/$profile/bench
+
+export DATA_DIR=$BENCH_OUT/data
+rm -rf "$DATA_DIR"
+mkdir -p "$DATA_DIR"
+base=24300
+export DAPR_HTTP_PORT=$base DAPR_GRPC_PORT=$((base + 1)) DAPR_INTERNAL_GRPC_PORT=$((base + 2))
+export PLACEMENT_PORT=$((base + 3)) SCHEDULER_PORT=$((base + 4))
+export PLACEMENT_HEALTHZ_PORT=$((base + 5)) SCHEDULER_HEALTHZ_PORT=$((base + 6))
+export PLACEMENT_RAFT_PORT=$((base + 7))
+export SCHEDULER_ETCD_CLIENT_PORT=$((base + 8)) SCHEDULER_ETCD_PEER_PORT=$((base + 9))
+export DAPR_LOG_LEVEL=warn
+export DATABASE_URL=sqlite://$DATA_DIR/approvals.db
+export LEPTOS_SITE_ADDR=127.0.0.1:3200 LEPTOS_OUTPUT_NAME=approvals LEPTOS_SITE_ROOT=target/site
+export LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD APP_DEMO_USERS=1 APPROVAL_TIMEOUT=24h
+export RUST_LOG=warn
+
+sidecar= server=
+cleanup() {
+  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "$sidecar" ] && kill -TERM "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
+  return 0
+}
+trap cleanup EXIT
+
+bash dapr/start-sidecar.sh >/dev/null 2>"$BENCH_OUT/sidecar.log" &
+sidecar=$!
+for _ in $(seq 1 1200); do
+  [ -e "$DATA_DIR/sidecar.ready" ] && break
+  kill -0 "$sidecar" 2>/dev/null || { cat "$BENCH_OUT/sidecar.log" >&2; exit 1; }
+  sleep 0.1
+done
+"$server_bin" >"$BENCH_OUT/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 600); do
+  curl -fsS -o /dev/null "http://$LEPTOS_SITE_ADDR/healthz" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat "$BENCH_OUT/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+export SERVER_PID=$server
+export DAPRD_PID=$(pgrep -f "daprd .*--dapr-grpc-port $DAPR_GRPC_PORT" | head -n1)
+export BENCH_BASE_URL=http://$LEPTOS_SITE_ADDR
+export BENCH_DB=$DATA_DIR/approvals.db
+export BENCH_ALICE_TOKEN=$("$server_bin" token create --user alice 2>/dev/null | tail -n1)
+export BENCH_BOB_TOKEN=$("$server_bin" token create --user bob 2>/dev/null | tail -n1)
+
+echo "bench: scenarios 1-4 against $BENCH_BASE_URL (scale $BENCH_SCALE)" >&2
+"$bench_bin" api
+
+# Scenario 6 needs the sidecar to itself: our server's worker would share the work.
+kill -TERM "$server" && wait "$server" 2>/dev/null || true
+server=
+echo "bench: scenario 6, the workflow alone" >&2
+DAPR_GRPC_ENDPOINT=http://127.0.0.1:$DAPR_GRPC_PORT "$bench_bin" bare
+cleanup
+sidecar=
+
+wasm=target/site/pkg/approvals.wasm
+export WASM_RAW_BYTES=$(stat -c %s "$wasm")
+export WASM_GZIP_BYTES=$(gzip -9 -c "$wasm" | wc -c)
+export BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export BENCH_MACHINE="$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
+export BENCH_DAPR="daprd $("$(dapr/build.sh 2>/dev/null)/daprd" --version 2>/dev/null || echo 1.18.2)"
+"$bench_bin" report >/dev/null
+echo "bench: wrote $BENCH_REPORT" >&2
