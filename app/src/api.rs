@@ -98,8 +98,9 @@ mod ssr {
     use crate::backend::accounts::User;
     use crate::backend::{AppState, ServiceError};
     use axum::http::request::Parts;
-    use axum::http::StatusCode;
+    use axum::http::{header, StatusCode};
     use leptos::prelude::{expect_context, use_context};
+    use leptos::server_fn::error::ServerFnUrlError;
     use leptos_axum::ResponseOptions;
 
     /// What a server function needs from its request, taken before its first `.await`:
@@ -135,9 +136,47 @@ mod ssr {
                 AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             if let Some(response) = &self.response {
-                response.set_status(status);
+                match self.form_post_origin() {
+                    Some(back) => redirect_with_error(response, &back, &error),
+                    None => response.set_status(status),
+                }
             }
             error
+        }
+
+        /// After a plain form post succeeded, sends the browser back to its page without
+        /// the error an earlier attempt may have left in the query.
+        pub fn back_to_form(&self) {
+            let (Some(response), Some((_, referer))) = (&self.response, self.form_post_origin())
+            else {
+                return;
+            };
+            let mut back = referer;
+            ServerFnUrlError::<AppError>::strip_error_info(&mut back);
+            if let Ok(value) = header::HeaderValue::from_str(&back) {
+                response.set_status(StatusCode::SEE_OTHER);
+                response.insert_header(header::LOCATION, value);
+            }
+        }
+
+        /// The page a plain HTML form was posted from, when the browser posted it
+        /// itself (before the WASM app took over, or without JavaScript). Such a
+        /// browser shows whatever body comes back, so it must be sent back to the page
+        /// instead, carrying the error for the page to show.
+        fn form_post_origin(&self) -> Option<(String, String)> {
+            let parts = self.parts.as_ref()?;
+            // Pages rendered on the server share this context with a GET; only a posted
+            // form is sent back.
+            if parts.method != axum::http::Method::POST {
+                return None;
+            }
+            let accepts_html = parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+            accepts_html.then(|| (parts.uri.path().to_owned(), referer.to_owned()))
         }
 
         pub fn service(&self, e: ServiceError) -> AppError {
@@ -192,6 +231,27 @@ mod ssr {
                 offset,
                 server_now_ms: now_ms(),
             })
+        }
+    }
+
+    /// 303 back to the form's page with `__path`/`__err` in the query: Leptos hands that
+    /// error to the page's `ServerAction` as its value, so the page renders it as if the
+    /// call had been made from the browser.
+    fn redirect_with_error(response: &ResponseOptions, back: &(String, String), error: &AppError) {
+        let (path, referer) = back;
+        // Drop the error of an earlier attempt so the query never piles up.
+        let mut base = referer.clone();
+        ServerFnUrlError::<AppError>::strip_error_info(&mut base);
+        let Ok(url) = ServerFnUrlError::new(path, error.clone()).to_url(&base) else {
+            response.set_status(StatusCode::BAD_REQUEST);
+            return;
+        };
+        match header::HeaderValue::from_str(url.as_str()) {
+            Ok(value) => {
+                response.set_status(StatusCode::SEE_OTHER);
+                response.insert_header(header::LOCATION, value);
+            }
+            Err(_) => response.set_status(StatusCode::BAD_REQUEST),
         }
     }
 
@@ -424,6 +484,7 @@ pub async fn decide(
         .decide(&instance_id, &user, approve, comment.as_deref())
         .await
         .map_err(|e| ctx.service(e))?;
+    ctx.back_to_form();
     Ok(DecisionResult {
         message: decided.message,
         confirmed: decided.confirmed,

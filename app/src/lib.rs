@@ -16,7 +16,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     hooks::use_location,
-    ParamSegment, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 use components::layout::MeResource;
@@ -43,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    components::clock::provide_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/approvals.css"/>
         <Title text="Approvals"/>
@@ -53,7 +54,9 @@ pub fn App() -> impl IntoView {
 }
 
 /// Everything inside the router: who is signed in is re-read on every navigation, so
-/// signing in or out shows at once.
+/// signing in or out shows at once. Pages render whole on the server (`SsrMode::Async`)
+/// rather than streaming fallbacks first: the HTML is complete without JavaScript, and
+/// a page's HTTP status (404 for an unknown order) can still be set by its data.
 #[component]
 fn Frame() -> impl IntoView {
     let location = use_location();
@@ -64,11 +67,11 @@ fn Frame() -> impl IntoView {
         <components::Header/>
         <main id="main">
             <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=pages::inbox::InboxPage/>
-                <Route path=StaticSegment("login") view=pages::login::LoginPage/>
-                <Route path=StaticSegment("orders") view=pages::my_orders::MyOrdersPage/>
-                <Route path=(StaticSegment("orders"), StaticSegment("new")) view=pages::new_order::NewOrderPage/>
-                <Route path=(StaticSegment("orders"), ParamSegment("id")) view=pages::order::OrderPage/>
+                <Route path=StaticSegment("") ssr=SsrMode::Async view=pages::inbox::InboxPage/>
+                <Route path=StaticSegment("login") ssr=SsrMode::Async view=pages::login::LoginPage/>
+                <Route path=StaticSegment("orders") ssr=SsrMode::Async view=pages::my_orders::MyOrdersPage/>
+                <Route path=(StaticSegment("orders"), StaticSegment("new")) ssr=SsrMode::Async view=pages::new_order::NewOrderPage/>
+                <Route path=(StaticSegment("orders"), ParamSegment("id")) ssr=SsrMode::Async view=pages::order::OrderPage/>
             </Routes>
         </main>
     }

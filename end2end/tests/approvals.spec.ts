@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { inboxRow, seconds, signIn, submitOrder, uniqueProduct } from './helpers';
+import { PASSWORD, inboxRow, seconds, signIn, submitOrder, uniqueProduct, watchResponses } from './helpers';
 
 test('a manager approves an order and the requester sees "Approved by bob" live', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
@@ -22,6 +22,7 @@ test('a manager approves an order and the requester sees "Approved by bob" live'
   await testInfo.attach('inbox', { path: testInfo.outputPath('inbox.png'), contentType: 'image/png' });
 
   await row.getByRole('button', { name: 'Approve' }).click();
+  await expect(bob.page.locator('.notice.ok')).toHaveText(/Approved by bob/);
   await expect(row).toHaveCount(0);
   // No reload on alice's side: the order page follows the change.
   await expect(alice.page.getByTestId('order-status')).toHaveText('Approved by bob');
@@ -147,7 +148,62 @@ test('a wrong password is refused', async ({ browser }, testInfo) => {
   await page.getByLabel('Password').fill('wrong-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toHaveText('That username and password do not match an account.');
-  await expect(page).toHaveURL(/\/login$/);
+  // Before the WASM app takes over, the browser posts the form itself and is sent back
+  // here with the error in the query; either way the person stays on the sign-in page.
+  await expect(page).toHaveURL(/\/login(\?|$)/);
   await page.goto('/');
   await expect(page).toHaveURL(/\/login$/);
+});
+
+test('without JavaScript, every form still works and explains what is wrong', async ({ browser }, testInfo) => {
+  const noScript = { javaScriptEnabled: false };
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ...noScript });
+  const page = await context.newPage();
+  const unexpected = watchResponses(page);
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('That username and password do not match an account.');
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/orders$/);
+
+  await page.goto('/orders/new');
+  await page.getByLabel('Unit cost').fill('abc');
+  await page.getByRole('button', { name: 'Submit order' }).click();
+  await expect(page.locator('#product-error')).toHaveText('Enter the product name.');
+  await expect(page.locator('#cost-error')).toHaveText('Enter the unit cost as a number, e.g. 12.50.');
+  const product = uniqueProduct('Scanner');
+  const id = await submitOrder(page, product, '1100', '1');
+  await expect(page.getByTestId('order-status')).toHaveText('Waiting for approval');
+
+  const carol = await signIn(browser, testInfo, 'carol', [], noScript);
+  const inbox = `/?q=${encodeURIComponent(product)}`;
+  // A second tab opened before the decision: without scripts it cannot update itself.
+  const stale = await carol.page.context().newPage();
+  const staleUnexpected = watchResponses(stale);
+  await stale.goto(inbox);
+  await carol.page.goto(inbox);
+  await inboxRow(carol.page, id).getByRole('button', { name: 'Approve' }).click();
+  await expect(carol.page).toHaveURL(/\?q=/);
+  await expect(inboxRow(carol.page, id)).toHaveCount(0);
+  // The late decision from the stale tab is refused, and that tab says why.
+  await inboxRow(stale, id).getByRole('button', { name: 'Reject' }).click();
+  await expect(stale.locator('.notice.error')).toContainText('not awaiting approval: Approved by carol');
+  await expect(inboxRow(stale, id)).toHaveCount(0);
+
+  await page.reload();
+  await expect(page.getByTestId('order-status')).toHaveText('Approved by carol');
+  expect(unexpected).toEqual([]);
+  expect(carol.unexpected).toEqual([]);
+  expect(staleUnexpected).toEqual([]);
+});
+
+test('an unknown order has a page that says so, with status 404', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice', [404]);
+  const response = await alice.page.goto('/orders/po-does-not-exist');
+  expect(response?.status()).toBe(404);
+  await expect(alice.page.getByRole('alert')).toHaveText('No order po-does-not-exist.');
 });

@@ -1,4 +1,4 @@
-import { Browser, Page, expect, TestInfo } from '@playwright/test';
+import { Browser, BrowserContextOptions, Page, expect, TestInfo } from '@playwright/test';
 
 export const PASSWORD = 'approvals-demo';
 
@@ -7,7 +7,8 @@ export function uniqueProduct(label: string): string {
   return `${label} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-/** Fails the test on any 4xx/5xx response the story did not expect. */
+/** Fails the test on any 4xx/5xx response the story did not expect, and on any script
+ * error in the page (a panic in the WASM app freezes the page without a visible sign). */
 export function watchResponses(page: Page, allowed: number[] = []): string[] {
   const unexpected: string[] = [];
   page.on('response', (response) => {
@@ -16,11 +17,23 @@ export function watchResponses(page: Page, allowed: number[] = []): string[] {
       unexpected.push(`${response.status()} ${url}`);
     }
   });
+  page.on('pageerror', (error) => unexpected.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().includes('Failed to load resource')) {
+      unexpected.push(`console error: ${message.text()}`);
+    }
+  });
   return unexpected;
 }
 
-export async function signIn(browser: Browser, testInfo: TestInfo, name: string, allowed: number[] = []) {
-  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+export async function signIn(
+  browser: Browser,
+  testInfo: TestInfo,
+  name: string,
+  allowed: number[] = [],
+  contextOptions: BrowserContextOptions = {},
+) {
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ...contextOptions });
   const page = await context.newPage();
   const unexpected = watchResponses(page, allowed);
   await page.goto('/login');

@@ -58,26 +58,55 @@ pub fn Countdown(deadline_ms: i64, now: Signal<i64>) -> impl IntoView {
     }
 }
 
-/// A point in time, in the viewer's locale once the page is live.
+/// Whether the page is live in the browser yet. Provided once at the root, so that
+/// components rendered again on every refetch need no signals or effects of their own:
+/// a node owned by a view that is being replaced can still be read by the old view's
+/// effects, which panics and stops the whole WASM app.
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+pub fn provide_hydrated() {
+    let (hydrated, set_hydrated) = signal(false);
+    // Effects only run in the browser, after hydration.
+    Effect::new(move |_| set_hydrated.set(true));
+    provide_context(Hydrated(hydrated));
+}
+
+/// A point in time, in the viewer's locale once the page is live (UTC before, so the
+/// server's HTML and the first client render agree).
 #[component]
 pub fn LocalTime(at: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let iso = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let utc = at.format("%Y-%m-%d %H:%M UTC").to_string();
-    let (text, set_text) = signal(utc);
-    #[cfg(feature = "hydrate")]
-    {
+    let hydrated = use_context::<Hydrated>().map(|h| h.0);
+    let text = {
         let iso = iso.clone();
-        Effect::new(move |_| {
-            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&iso));
-            let local: String = date
-                .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
-                .into();
-            set_text.set(local);
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = set_text;
+        move || {
+            if hydrated.is_some_and(|h| h.get()) {
+                locale_string(&iso).unwrap_or_else(|| utc_string(at))
+            } else {
+                utc_string(at)
+            }
+        }
+    };
     view! { <time datetime=iso>{text}</time> }
+}
+
+fn utc_string(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(feature = "hydrate")]
+fn locale_string(iso: &str) -> Option<String> {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(iso));
+    Some(
+        date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+            .into(),
+    )
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn locale_string(_iso: &str) -> Option<String> {
+    None
 }
 
 #[cfg(test)]

@@ -1,50 +1,101 @@
 //! Approve / Reject with an optional comment. Shows progress and disables itself while
-//! the decision is in flight or once the deadline has passed; a decision that lost a
+//! a decision is in flight or once the deadline has passed; a decision that lost a
 //! race says who decided first.
+//!
+//! The action and its outcome belong to the page, not to the form: a live update can
+//! re-render or remove the form while its request is in flight (the row leaves the
+//! inbox as soon as the workflow records the decision), and the answer must still be
+//! announced. The form itself creates no reactive nodes for the same reason.
 
 use leptos::prelude::*;
 
-use crate::api::{AppError, Decide};
+use crate::api::Decide;
+
+/// What the last decision on a page came to: `(succeeded, message)`.
+pub type DecisionNotice = Signal<Option<(bool, String)>>;
+
+/// The page's decision action and its notice. Every outcome also bumps `refresh`, so
+/// the page refetches what it shows. The notice derives from the action's value, so an
+/// error handed back to a page posted without JavaScript shows in its HTML too.
+pub fn use_decisions(refresh: WriteSignal<u64>) -> (ServerAction<Decide>, DecisionNotice) {
+    let decide = ServerAction::<Decide>::new();
+    let notice = Signal::derive(move || {
+        decide.value().get().map(|result| match result {
+            Ok(r) => (true, r.message),
+            Err(e) => (false, e.to_string()),
+        })
+    });
+    Effect::new(move |_| {
+        if decide.version().get() > 0 {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    (decide, notice)
+}
+
+/// `Some(approve)` while a decision on `instance_id` is in flight.
+fn in_flight(decide: ServerAction<Decide>, instance_id: &str) -> Option<bool> {
+    decide.input().with(|input| {
+        input
+            .as_ref()
+            .filter(|d| d.instance_id == instance_id)
+            .map(|d| d.approve)
+    })
+}
 
 #[component]
 pub fn DecisionForm(
     instance_id: String,
-    /// True once the countdown reached zero (the timeout outcome is on its way).
-    expired: Signal<bool>,
-    /// Told about every outcome, so the page can refetch and announce it.
-    on_done: Callback<Result<String, AppError>>,
+    decide: ServerAction<Decide>,
+    /// When the approval window closes (the timeout outcome is on its way after it).
+    deadline_ms: Option<i64>,
+    now: Signal<i64>,
 ) -> impl IntoView {
-    let decide = ServerAction::<Decide>::new();
-    let pressed = RwSignal::new(None::<bool>);
-    Effect::new(move |_| {
-        if let Some(result) = decide.value().get() {
-            on_done.run(result.map(|r| r.message));
-        }
-    });
-    let busy = move || decide.pending().get();
-    let label = move |approve: bool| {
-        move || match (busy() && pressed.get() == Some(approve), approve) {
-            (true, true) => "Approving…",
-            (true, false) => "Rejecting…",
-            (false, true) => "Approve",
-            (false, false) => "Reject",
+    let expired = move || deadline_ms.is_some_and(|d| now.get() >= d);
+    // One decision at a time per page keeps the announced outcome unambiguous.
+    let disabled = move || decide.pending().get() || expired();
+    let button = {
+        let instance_id = instance_id.clone();
+        move |approve: bool| {
+            let id = instance_id.clone();
+            let busy = move || in_flight(decide, &id) == Some(approve);
+            let label = {
+                let busy = busy.clone();
+                move || match (busy(), approve) {
+                    (true, true) => "Approving…",
+                    (true, false) => "Rejecting…",
+                    (false, true) => "Approve",
+                    (false, false) => "Reject",
+                }
+            };
+            view! {
+                <button type="submit" name="approve" value=approve.to_string()
+                    class=if approve { "approve" } else { "reject" }
+                    aria-busy=move || busy().to_string()
+                    disabled=disabled>{label}</button>
+            }
         }
     };
     let comment_id = format!("comment-{instance_id}");
     view! {
         <ActionForm action=decide attr:class="decide">
-            <input type="hidden" name="instance_id" value=instance_id/>
+            <input type="hidden" name="instance_id" value=instance_id.clone()/>
             <label class="sr-only" for=comment_id.clone()>"Comment"</label>
             <input id=comment_id name="comment" placeholder="Comment (optional)" maxlength="500"
-                disabled=move || expired.get()/>
-            <button type="submit" name="approve" value="true" class="approve"
-                aria-busy=move || (busy() && pressed.get() == Some(true)).to_string()
-                on:click=move |_| pressed.set(Some(true))
-                disabled=move || busy() || expired.get()>{label(true)}</button>
-            <button type="submit" name="approve" value="false" class="reject"
-                aria-busy=move || (busy() && pressed.get() == Some(false)).to_string()
-                on:click=move |_| pressed.set(Some(false))
-                disabled=move || busy() || expired.get()>{label(false)}</button>
+                disabled=expired/>
+            {button(true)}
+            {button(false)}
         </ActionForm>
+    }
+}
+
+#[component]
+pub fn Notice(notice: DecisionNotice) -> impl IntoView {
+    view! {
+        <div aria-live="polite" class="notices">
+            {move || notice.get().map(|(ok, message)| view! {
+                <p class=if ok { "notice ok" } else { "notice error" } role=(!ok).then_some("alert")>{message}</p>
+            })}
+        </div>
     }
 }

@@ -7,10 +7,19 @@ pub mod layout;
 pub mod live;
 
 pub use clock::{use_server_clock, Countdown, LocalTime};
-pub use decision::DecisionForm;
+pub use decision::{use_decisions, DecisionForm, Notice};
 pub use layout::{Header, RequireUser};
 pub use live::use_live_changes;
 
 pub fn money(dollars: f64) -> String {
     crate::domain::format_money((dollars * 100.0).round() as i64)
+}
+
+/// The 1-based `page` query parameter (1 when absent or not a number).
+pub fn page_param(query: &leptos_router::params::ParamsMap) -> i64 {
+    query
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1)
 }

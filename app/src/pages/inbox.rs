@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use leptos_router::components::{Form, Redirect, A};
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{decided, inbox, OrderPage, PAGE_SIZE};
+use crate::api::{decided, inbox, AppError, Decide, OrderPage, PAGE_SIZE};
 use crate::components::{
-    money, use_live_changes, use_server_clock, Countdown, DecisionForm, LocalTime, RequireUser,
+    money, page_param, use_decisions, use_live_changes, use_server_clock, Countdown, DecisionForm,
+    LocalTime, Notice, RequireUser,
 };
 use crate::domain::{OrderView, UserView};
 
@@ -23,43 +24,48 @@ pub fn InboxPage() -> impl IntoView {
     }
 }
 
+/// What the results area shows. Only a change of shape re-renders the table; rows come
+/// and go through a keyed list, so a live update never disturbs a comment being typed
+/// or a decision in flight on another row.
+#[derive(Clone, PartialEq)]
+enum Shape {
+    Failed(String),
+    Empty { decided: bool },
+    Rows { decided: bool },
+}
+
+/// One fetched page of the inbox, tagged with the tab it belongs to (while the next
+/// tab loads, the last one stays on screen as it was).
+type Listing = Result<(bool, OrderPage), AppError>;
+
 #[component]
 fn Inbox(me: String) -> impl IntoView {
     let query = use_query_map();
     let tab_decided = move || query.read().get("tab").as_deref() == Some("decided");
     let text = move || query.read().get("q").unwrap_or_default();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(1)
-            .max(1)
-    };
+    let page = move || page_param(&query.read());
     let live = use_live_changes();
     let (refresh, set_refresh) = signal(0u64);
-    let orders = Resource::new(
+    let orders: Resource<Listing> = Resource::new(
         move || (tab_decided(), text(), page(), live.get(), refresh.get()),
         |(decided_tab, text, page, _, _)| async move {
             let offset = (page - 1) * PAGE_SIZE;
-            if decided_tab {
+            let listing = if decided_tab {
                 decided(text, offset).await
             } else {
                 inbox(text, offset).await
-            }
+            };
+            listing.map(|p| (decided_tab, p))
         },
     );
-    let server_now =
-        Signal::derive(move || orders.get().and_then(|r| r.ok()).map(|p| p.server_now_ms));
-    let now = use_server_clock(server_now);
-    let (notice, set_notice) = signal(None::<(bool, String)>);
-    let on_done = Callback::new(move |result: Result<String, crate::api::AppError>| {
-        set_notice.set(Some(match result {
-            Ok(message) => (true, message),
-            Err(e) => (false, e.to_string()),
-        }));
-        set_refresh.update(|n| *n += 1);
+    let server_now = Signal::derive(move || {
+        orders
+            .get()
+            .and_then(|r| r.ok())
+            .map(|(_, p)| p.server_now_ms)
     });
+    let now = use_server_clock(server_now);
+    let (decide, notice) = use_decisions(set_refresh);
 
     view! {
         <h1>"Inbox"</h1>
@@ -73,22 +79,79 @@ fn Inbox(me: String) -> impl IntoView {
             <input id="q" name="q" type="search" value=text placeholder="Order, product or requester"/>
             <button type="submit">"Apply"</button>
         </Form>
-        <div aria-live="polite" class="notices">
-            {move || notice.get().map(|(ok, message)| view! {
-                <p class=if ok { "notice ok" } else { "notice error" } role=(!ok).then_some("alert")>{message}</p>
-            })}
-        </div>
+        <Notice notice/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let me = me.clone();
-                Suspend::new(async move {
-                match orders.await {
-                    Ok(page) if tab_decided() => view! { <DecidedTable page/> }.into_any(),
-                    Ok(page) => view! { <PendingTable page me=me.clone() now on_done/> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
-                }
-            })}}
+            <Results orders me now decide/>
         </Transition>
+    }
+}
+
+/// Rendered once inside the `Transition`; reading the resource here registers it with
+/// the transition, so the server waits for it and the browser keeps old rows on screen
+/// while new ones load.
+#[component]
+fn Results(
+    orders: Resource<Listing>,
+    me: String,
+    now: Signal<i64>,
+    decide: ServerAction<Decide>,
+) -> impl IntoView {
+    let shape = Memo::new(move |_| {
+        orders.get().map(|listing| match listing {
+            Err(e) => Shape::Failed(e.to_string()),
+            Ok((decided, p)) if p.orders.is_empty() => Shape::Empty { decided },
+            Ok((decided, _)) => Shape::Rows { decided },
+        })
+    });
+    let page = move || orders.get().and_then(|r| r.ok()).map(|(_, p)| p);
+    let rows = move || page().map(|p| p.orders).unwrap_or_default();
+    let pager = move || {
+        page().map(|p| view! { <Pager total=p.total offset=p.offset shown=p.orders.len()/> })
+    };
+    move || {
+        let me = me.clone();
+        shape.get().map(|shape| match shape {
+            Shape::Failed(message) => view! { <p role="alert" class="error">{message}</p> }.into_any(),
+            Shape::Empty { decided: false } => {
+                view! { <p class="empty">"Nothing is waiting for a decision."</p> }.into_any()
+            }
+            Shape::Empty { decided: true } => view! { <p class="empty">"No decisions yet."</p> }.into_any(),
+            Shape::Rows { decided: false } => view! {
+                <div class="table-wrap">
+                <table class="orders inbox">
+                    <thead><tr>
+                        <th scope="col">"Order"</th><th scope="col">"Product"</th>
+                        <th scope="col" class="num">"Qty"</th><th scope="col" class="num">"Total"</th>
+                        <th scope="col">"Requester"</th><th scope="col">"Submitted"</th>
+                        <th scope="col">"Time left"</th><th scope="col">"Decision"</th>
+                    </tr></thead>
+                    <tbody>
+                        <For each=rows key=|o| o.instance_id.clone() let:order>
+                            <PendingRow order me=me.clone() now decide/>
+                        </For>
+                    </tbody>
+                </table>
+                </div>
+                {pager}
+            }.into_any(),
+            Shape::Rows { decided: true } => view! {
+                <div class="table-wrap">
+                <table class="orders">
+                    <thead><tr>
+                        <th scope="col">"Order"</th><th scope="col">"Product"</th>
+                        <th scope="col" class="num">"Total"</th><th scope="col">"Requester"</th>
+                        <th scope="col">"Outcome"</th><th scope="col">"When"</th>
+                    </tr></thead>
+                    <tbody>
+                        <For each=rows key=|o| o.instance_id.clone() let:order>
+                            <DecidedRow order/>
+                        </For>
+                    </tbody>
+                </table>
+                </div>
+                {pager}
+            }.into_any(),
+        })
     }
 }
 
@@ -131,47 +194,13 @@ fn urlencode(text: &str) -> String {
 }
 
 #[component]
-fn PendingTable(
-    page: OrderPage,
-    me: String,
-    now: Signal<i64>,
-    on_done: Callback<Result<String, crate::api::AppError>>,
-) -> impl IntoView {
-    if page.orders.is_empty() {
-        return view! { <p class="empty">"Nothing is waiting for a decision."</p> }.into_any();
-    }
-    let shown = page.orders.len();
-    view! {
-        <div class="table-wrap">
-        <table class="orders inbox">
-            <thead><tr>
-                <th scope="col">"Order"</th><th scope="col">"Product"</th>
-                <th scope="col" class="num">"Qty"</th><th scope="col" class="num">"Total"</th>
-                <th scope="col">"Requester"</th><th scope="col">"Submitted"</th>
-                <th scope="col">"Time left"</th><th scope="col">"Decision"</th>
-            </tr></thead>
-            <tbody>
-                {page.orders.into_iter().map(|o| view! { <PendingRow order=o me=me.clone() now on_done/> }).collect_view()}
-            </tbody>
-        </table>
-        </div>
-        <Pager total=page.total offset=page.offset shown/>
-    }
-    .into_any()
-}
-
-#[component]
 fn PendingRow(
     order: OrderView,
     me: String,
     now: Signal<i64>,
-    on_done: Callback<Result<String, crate::api::AppError>>,
+    decide: ServerAction<Decide>,
 ) -> impl IntoView {
-    let deadline = order
-        .approval_deadline
-        .map(|d| d.timestamp_millis())
-        .unwrap_or(i64::MAX);
-    let expired = Signal::derive(move || now.get() >= deadline);
+    let deadline_ms = order.approval_deadline.map(|d| d.timestamp_millis());
     let href = format!("/orders/{}", order.instance_id);
     // Nobody decides their own order; the server refuses it too.
     let own = order.requested_by.as_deref() == Some(me.as_str());
@@ -183,48 +212,27 @@ fn PendingRow(
             <td class="num">{money(order.total)}</td>
             <td>{order.requested_by.clone().unwrap_or_default()}</td>
             <td><LocalTime at=order.created_at/></td>
-            <td>{order.approval_deadline.map(|d| view! { <Countdown deadline_ms=d.timestamp_millis() now/> })}</td>
+            <td>{deadline_ms.map(|deadline_ms| view! { <Countdown deadline_ms now/> })}</td>
             <td>{if own {
                 view! { <span class="muted">"Your order"</span> }.into_any()
             } else {
-                view! { <DecisionForm instance_id=order.instance_id.clone() expired on_done/> }.into_any()
+                view! { <DecisionForm instance_id=order.instance_id.clone() decide deadline_ms now/> }.into_any()
             }}</td>
         </tr>
     }
 }
 
 #[component]
-fn DecidedTable(page: OrderPage) -> impl IntoView {
-    if page.orders.is_empty() {
-        return view! { <p class="empty">"No decisions yet."</p> }.into_any();
-    }
-    let shown = page.orders.len();
+fn DecidedRow(order: OrderView) -> impl IntoView {
+    let label = order.status_label();
     view! {
-        <div class="table-wrap">
-        <table class="orders">
-            <thead><tr>
-                <th scope="col">"Order"</th><th scope="col">"Product"</th>
-                <th scope="col" class="num">"Total"</th><th scope="col">"Requester"</th>
-                <th scope="col">"Outcome"</th><th scope="col">"When"</th>
-            </tr></thead>
-            <tbody>
-                {page.orders.into_iter().map(|o| {
-                    let label = o.status_label();
-                    view! {
-                        <tr data-instance=o.instance_id.clone()>
-                            <td><a href=format!("/orders/{}", o.instance_id)>{o.order_id}</a></td>
-                            <td>{o.product}</td>
-                            <td class="num">{money(o.total)}</td>
-                            <td>{o.requested_by.unwrap_or_default()}</td>
-                            <td><span class=format!("status {}", o.status.as_str())>{label}</span></td>
-                            <td>{o.decided_at.map(|at| view! { <LocalTime at/> })}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-        </div>
-        <Pager total=page.total offset=page.offset shown/>
+        <tr data-instance=order.instance_id.clone()>
+            <td><a href=format!("/orders/{}", order.instance_id)>{order.order_id}</a></td>
+            <td>{order.product}</td>
+            <td class="num">{money(order.total)}</td>
+            <td>{order.requested_by.unwrap_or_default()}</td>
+            <td><span class=format!("status {}", order.status.as_str())>{label}</span></td>
+            <td>{order.decided_at.map(|at| view! { <LocalTime at/> })}</td>
+        </tr>
     }
-    .into_any()
 }

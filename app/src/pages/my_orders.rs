@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{my_orders, PAGE_SIZE};
-use crate::components::{money, use_live_changes, LocalTime, RequireUser};
+use crate::components::{money, page_param, use_live_changes, LocalTime, RequireUser};
 
 #[component]
 pub fn MyOrdersPage() -> impl IntoView {
@@ -14,14 +14,7 @@ pub fn MyOrdersPage() -> impl IntoView {
 #[component]
 fn MyOrders() -> impl IntoView {
     let query = use_query_map();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(1)
-            .max(1)
-    };
+    let page = move || page_param(&query.read());
     let live = use_live_changes();
     let orders = Resource::new(
         move || (page(), live.get()),

@@ -4,9 +4,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_order, OrderDetail};
+use crate::api::{get_order, Decide, OrderDetail};
 use crate::components::{
-    money, use_live_changes, use_server_clock, Countdown, DecisionForm, LocalTime, RequireUser,
+    money, use_decisions, use_live_changes, use_server_clock, Countdown, DecisionForm, LocalTime,
+    Notice, RequireUser,
 };
 use crate::domain::OrderStatus;
 
@@ -28,24 +29,13 @@ fn OrderView() -> impl IntoView {
     let server_now =
         Signal::derive(move || detail.get().and_then(|r| r.ok()).map(|d| d.server_now_ms));
     let now = use_server_clock(server_now);
-    let (notice, set_notice) = signal(None::<(bool, String)>);
-    let on_done = Callback::new(move |result: Result<String, crate::api::AppError>| {
-        set_notice.set(Some(match result {
-            Ok(message) => (true, message),
-            Err(e) => (false, e.to_string()),
-        }));
-        set_refresh.update(|n| *n += 1);
-    });
+    let (decide, notice) = use_decisions(set_refresh);
     view! {
-        <div aria-live="polite" class="notices">
-            {move || notice.get().map(|(ok, message)| view! {
-                <p class=if ok { "notice ok" } else { "notice error" } role=(!ok).then_some("alert")>{message}</p>
-            })}
-        </div>
+        <Notice notice/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <Detail detail=d now on_done/> }.into_any(),
+                    Ok(d) => view! { <Detail detail=d now decide/> }.into_any(),
                     Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -53,16 +43,13 @@ fn OrderView() -> impl IntoView {
     }
 }
 
+/// Rendered afresh on every refetch, so it owns no signals or effects (see
+/// [`crate::components::decision`]).
 #[component]
-fn Detail(
-    detail: OrderDetail,
-    now: Signal<i64>,
-    on_done: Callback<Result<String, crate::api::AppError>>,
-) -> impl IntoView {
+fn Detail(detail: OrderDetail, now: Signal<i64>, decide: ServerAction<Decide>) -> impl IntoView {
     let o = detail.order;
     let waiting = o.status == OrderStatus::AwaitingApproval;
-    let deadline = o.approval_deadline.map(|d| d.timestamp_millis());
-    let expired = Signal::derive(move || deadline.is_some_and(|d| now.get() >= d));
+    let deadline_ms = o.approval_deadline.map(|d| d.timestamp_millis());
     let label = o.status_label();
     view! {
         <article class="card order">
@@ -81,7 +68,7 @@ fn Detail(
                 }))}
             </dl>
             {(waiting && detail.can_decide).then(|| view! {
-                <DecisionForm instance_id=o.instance_id.clone() expired on_done/>
+                <DecisionForm instance_id=o.instance_id.clone() decide deadline_ms now/>
             })}
             <h2>"Timeline"</h2>
             <ol class="timeline">
