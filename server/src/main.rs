@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use app::backend::{read_model, AppState, OrderService};
 use app::{shell, App};
+use axum::serve::ListenerExt;
 use axum::Router;
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
@@ -158,9 +159,16 @@ async fn serve() -> Result<(), StartupError> {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
 
+    // Pages are written in several chunks; without TCP_NODELAY the last one waits for the
+    // client's delayed ACK (40 ms on Linux) behind Nagle's algorithm.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| StartupError::Listen(addr, e))?;
+        .map_err(|e| StartupError::Listen(addr, e))?
+        .tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
     tracing::info!(
         "listening on http://{addr} (approval timeout {})",
         humantime::format_duration(config.approval_timeout)

@@ -42,6 +42,9 @@ pub enum DaprFailure {
     AlreadyExists,
     /// The sidecar is down, restarting, or has no worker connected yet: worth a retry.
     Transient,
+    /// daprd's state store could not take the write in time (SQLite busy under load);
+    /// the call did nothing and can be repeated as it was.
+    Busy,
     Other,
 }
 
@@ -60,6 +63,11 @@ pub fn classify(e: &WorkflowError) -> DaprFailure {
             // answers "did not find address for actor …" as a failed precondition.
             Code::FailedPrecondition => DaprFailure::Transient,
             _ if status.message().contains("not registered") => DaprFailure::Transient,
+            _ if status.message().contains("database is locked")
+                || status.message().contains("SQLITE_BUSY") =>
+            {
+                DaprFailure::Busy
+            }
             // daprd reports an unknown instance on raise-event as UNKNOWN "no such
             // instance exists"; there is no better code to go by.
             _ if status.message().contains("no such instance") => DaprFailure::NotFound,
@@ -78,6 +86,14 @@ impl ServiceError {
                 Self::Unavailable(
                     "The workflow engine (Dapr sidecar) is not reachable right now; nothing \
                      was changed. Try again in a few seconds."
+                        .into(),
+                )
+            }
+            DaprFailure::Busy => {
+                tracing::warn!(error = %e, "{context}: Dapr state store busy");
+                Self::Unavailable(
+                    "The workflow engine is too busy to take this right now; nothing was \
+                     changed. Try again in a moment."
                         .into(),
                 )
             }

@@ -246,17 +246,34 @@ impl OrderService {
     }
 
     async fn schedule(&self, row: &OrderRow) -> dapr::workflow::Result<String> {
-        let options = ScheduleOptions::new()
-            .with_instance_id(row.instance_id.clone())
-            .try_with_input(workflow_input(row, self.approval_timeout))?;
-        // With no worker connected daprd holds a schedule call open indefinitely and
-        // creates nothing; bound it so the caller gets a clear 503.
-        tokio::time::timeout(
-            SCHEDULE_TIMEOUT,
-            self.client().schedule_workflow(WORKFLOW_NAME, options),
-        )
-        .await
-        .unwrap_or(Err(dapr::workflow::WorkflowError::Timeout))
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let options = ScheduleOptions::new()
+                .with_instance_id(row.instance_id.clone())
+                .try_with_input(workflow_input(row, self.approval_timeout))?;
+            // With no worker connected daprd holds a schedule call open indefinitely and
+            // creates nothing; bound it so the caller gets a clear 503.
+            let left = SCHEDULE_TIMEOUT.saturating_sub(started.elapsed());
+            let attempt = tokio::time::timeout(
+                left,
+                self.client().schedule_workflow(WORKFLOW_NAME, options),
+            )
+            .await
+            .unwrap_or(Err(dapr::workflow::WorkflowError::Timeout));
+            match attempt {
+                // A busy state store created nothing: the same call can simply be repeated.
+                Err(e)
+                    if classify(&e) == DaprFailure::Busy
+                        && started.elapsed() + delay < SCHEDULE_TIMEOUT =>
+                {
+                    tracing::debug!(instance_id = %row.instance_id, error = %e, "schedule: state store busy, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn follow_to_completion(&self, instance_id: &str) {
@@ -452,7 +469,8 @@ impl OrderService {
             {
                 Ok(()) => return Ok(()),
                 Err(e)
-                    if classify(&e) == DaprFailure::Transient && started.elapsed() < RETRY_FOR =>
+                    if matches!(classify(&e), DaprFailure::Transient | DaprFailure::Busy)
+                        && started.elapsed() < RETRY_FOR =>
                 {
                     tracing::debug!(%instance_id, error = %e, "raise event: retrying");
                     tokio::time::sleep(delay).await;
@@ -480,7 +498,7 @@ impl OrderService {
             .await;
         let state = match waited {
             Ok(state) => state,
-            Err(e) if classify(&e) == DaprFailure::Transient => {
+            Err(e) if matches!(classify(&e), DaprFailure::Transient | DaprFailure::Busy) => {
                 return Ok(Decided {
                     instance_id: instance_id.to_owned(),
                     message: format!(

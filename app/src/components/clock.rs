@@ -91,8 +91,17 @@ pub fn LocalTime(at: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     view! { <time datetime=iso>{text}</time> }
 }
 
+/// Written out by hand: chrono's `format` brings its whole strftime parser into the WASM.
 fn utc_string(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
 }
 
 #[cfg(feature = "hydrate")]
@@ -111,6 +120,18 @@ fn locale_string(_iso: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn utc_fallback_matches_the_strftime_form() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-04T05:06:07Z")
+            .expect("valid time")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            super::utc_string(at),
+            at.format("%Y-%m-%d %H:%M UTC").to_string()
+        );
+        assert_eq!(super::utc_string(at), "2026-03-04 05:06 UTC");
+    }
+
     #[test]
     fn time_left_rounds_up_to_whole_seconds() {
         assert_eq!(super::format_left(3_723_000), "1:02:03");
