@@ -77,6 +77,8 @@ spec:
       value: "$DATA_DIR/dapr-state.db"
     - name: actorStateStore
       value: "true"
+    # Under bursts of workflow starts SQLite's 2 s default let writes fail with
+    # "database is locked"; waiting longer is better than failing.
     - name: busyTimeout
       value: "10s"
 EOF

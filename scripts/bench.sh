@@ -82,7 +82,7 @@ sidecar=
 wasm=target/site/pkg/approvals.wasm
 export WASM_RAW_BYTES=$(stat -c %s "$wasm")
 export WASM_GZIP_BYTES=$(gzip -9 -c "$wasm" | wc -c)
-export BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export BENCH_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown)
 export BENCH_MACHINE="$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
 export BENCH_DAPR="daprd $("$(dapr/build.sh 2>/dev/null)/daprd" --version 2>/dev/null || echo 1.18.2)"
 "$bench_bin" report >/dev/null

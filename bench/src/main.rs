@@ -166,16 +166,19 @@ async fn api() -> Result<()> {
          $1000, auto-approved; half waiting for approval), median of {REPS} runs.\n\n\
          | concurrency | accepted orders/s | auto-approved workflows completed/s |\n|---:|---:|---:|\n"
     );
-    for concurrency in [1usize, 8, 32] {
+    // The last row is the same workload as scenario 6 (all auto-approved, concurrency
+    // 32), so the two can be compared as they are.
+    for (concurrency, all_auto) in [(1usize, false), (8, false), (32, false), (32, true)] {
         let (mut accepted, mut completed) = (Vec::new(), Vec::new());
         for rep in 0..REPS {
-            let prefix = format!("s1-{run}-c{concurrency}-r{rep}");
+            let mix = if all_auto { "auto" } else { "mixed" };
+            let prefix = format!("s1-{run}-{mix}-c{concurrency}-r{rep}");
             let t0 = chrono::Utc::now().timestamp_millis();
             let started = Instant::now();
             let results: Vec<_> = stream::iter(0..n)
                 .map(|i| {
                     let id = format!("{prefix}-{i}");
-                    let cost = if i % 2 == 0 { 10.0 } else { 2000.0 };
+                    let cost = if all_auto || i % 2 == 0 { 10.0 } else { 2000.0 };
                     let api = &api;
                     async move { api.start_order(&id, cost).await }
                 })
@@ -188,7 +191,7 @@ async fn api() -> Result<()> {
                 return Err(format!("{failures} starts failed, e.g. {e}").into());
             }
             accepted.push(n as f64 / elapsed);
-            let autos = n.div_ceil(2) as i64;
+            let autos = if all_auto { n } else { n.div_ceil(2) } as i64;
             let last = api
                 .wait_for(&format!("{prefix}-%"), "auto_approved", autos)
                 .await?
@@ -196,9 +199,14 @@ async fn api() -> Result<()> {
             completed.push(autos as f64 / ((last - t0).max(1) as f64 / 1000.0));
         }
         let (a, c) = (median(&mut accepted), median(&mut completed));
-        md += &format!("| {concurrency} | {a:.0} | {c:.0} |\n");
-        figures.insert(format!("start_c{concurrency}_accepted"), a);
-        figures.insert(format!("start_c{concurrency}_completed"), c);
+        if all_auto {
+            md += &format!("| {concurrency}, all auto-approved | {a:.0} | {c:.0} |\n");
+            figures.insert("start_auto_c32_completed".into(), c);
+        } else {
+            md += &format!("| {concurrency} | {a:.0} | {c:.0} |\n");
+            figures.insert(format!("start_c{concurrency}_accepted"), a);
+            figures.insert(format!("start_c{concurrency}_completed"), c);
+        }
     }
     memory += &memory_row("after scenario 1");
 
@@ -280,7 +288,13 @@ async fn api() -> Result<()> {
             }
         }
     }
-    memory += &memory_row(&format!("with {pending} pending"));
+    memory += &memory_row(&format!(
+        "with {pending} pending, right after the inbox load"
+    ));
+    // The steady state with that many orders waiting: the allocator returns the load's
+    // peak within a few seconds.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    memory += &memory_row(&format!("with {pending} pending, 5 s after the load"));
     if let Some(rss) = pids().0.and_then(rss_mib) {
         figures.insert("server_rss_pending_mib".into(), rss);
     }
@@ -489,14 +503,14 @@ fn report() -> Result<()> {
         wasm_gzip / 1024.0
     );
     md += &std::fs::read_to_string(dir.join("bare.md")).unwrap_or_default();
-    let ours = get(&api, "start_c32_completed");
+    let ours = get(&api, "start_auto_c32_completed");
     let limit = get(&bare, "bare_workflows_per_s");
     let mark = |ok: bool| if ok { "met" } else { "missed" };
     md += "\n## Targets\n\n| target | measured | |\n|---|---:|---|\n";
     if let (Some(ours), Some(limit)) = (ours, limit) {
         let ratio = ours / limit;
         md += &format!(
-            "| end-to-end ≥ 90% of the bare workflow rate | {:.0}% ({ours:.0} vs {limit:.0} workflows/s) | {} |\n",
+            "| end-to-end ≥ 90% of the bare workflow rate (all auto-approved, concurrency 32) | {:.0}% ({ours:.0} vs {limit:.0} workflows/s) | {} |\n",
             ratio * 100.0,
             mark(ratio >= 0.9)
         );
@@ -528,7 +542,7 @@ fn report() -> Result<()> {
     );
     if let Some(rss) = get(&api, "server_rss_pending_mib") {
         md += &format!(
-            "| server RSS ≤ 80 MiB with 10,000 pending | {rss:.1} MiB | {} |\n",
+            "| server RSS ≤ 80 MiB with 10,000 pending (5 s after the inbox load) | {rss:.1} MiB | {} |\n",
             mark(rss <= 80.0)
         );
     }

@@ -23,6 +23,9 @@ use tracing_subscriber::EnvFilter;
 
 use config::Config;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, thiserror::Error)]
 enum StartupError {
     #[error("configuration: {0}")]
