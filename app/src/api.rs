@@ -176,7 +176,11 @@ mod ssr {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("text/html"));
             let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
-            accepts_html.then(|| (parts.uri.path().to_owned(), referer.to_owned()))
+            // Only ever back to a page of ours: never an open redirect.
+            let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+            let referer_host = referer.split_once("://")?.1.split('/').next()?;
+            (accepts_html && referer_host == host)
+                .then(|| (parts.uri.path().to_owned(), referer.to_owned()))
         }
 
         pub fn service(&self, e: ServiceError) -> AppError {

@@ -1,15 +1,17 @@
 //! Pieces the pages share: the header, the sign-in guard, clocks and countdowns, local
-//! times, money, and the live-update feed.
+//! times, money, the orders table, and the live-update feed.
 
 pub mod clock;
 pub mod decision;
 pub mod layout;
 pub mod live;
+pub mod table;
 
 pub use clock::{use_server_clock, Countdown, LocalTime};
 pub use decision::{use_decisions, DecisionForm, Notice};
 pub use layout::{Header, RequireUser};
 pub use live::use_live_changes;
+pub use table::{Column, OrderTable};
 
 pub fn money(dollars: f64) -> String {
     crate::domain::format_money((dollars * 100.0).round() as i64)

@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{decided, inbox, AppError, Decide, OrderPage, PAGE_SIZE};
 use crate::components::{
-    money, page_param, use_decisions, use_live_changes, use_server_clock, Countdown, DecisionForm,
-    LocalTime, Notice, RequireUser,
+    money, page_param, use_decisions, use_live_changes, use_server_clock, Column, Countdown,
+    DecisionForm, LocalTime, Notice, OrderTable, RequireUser,
 };
 use crate::domain::{OrderView, UserView};
 
@@ -33,6 +33,26 @@ enum Shape {
     Empty { decided: bool },
     Rows { decided: bool },
 }
+
+const PENDING_COLUMNS: &[Column] = &[
+    ("Order", false),
+    ("Product", false),
+    ("Qty", true),
+    ("Total", true),
+    ("Requester", false),
+    ("Submitted", false),
+    ("Time left", false),
+    ("Decision", false),
+];
+
+const DECIDED_COLUMNS: &[Column] = &[
+    ("Order", false),
+    ("Product", false),
+    ("Total", true),
+    ("Requester", false),
+    ("Outcome", false),
+    ("When", false),
+];
 
 /// One fetched page of the inbox, tagged with the tab it belongs to (while the next
 /// tab loads, the last one stays on screen as it was).
@@ -111,46 +131,33 @@ fn Results(
     move || {
         let me = me.clone();
         shape.get().map(|shape| match shape {
-            Shape::Failed(message) => view! { <p role="alert" class="error">{message}</p> }.into_any(),
+            Shape::Failed(message) => {
+                view! { <p role="alert" class="error">{message}</p> }.into_any()
+            }
             Shape::Empty { decided: false } => {
                 view! { <p class="empty">"Nothing is waiting for a decision."</p> }.into_any()
             }
-            Shape::Empty { decided: true } => view! { <p class="empty">"No decisions yet."</p> }.into_any(),
+            Shape::Empty { decided: true } => {
+                view! { <p class="empty">"No decisions yet."</p> }.into_any()
+            }
             Shape::Rows { decided: false } => view! {
-                <div class="table-wrap">
-                <table class="orders inbox">
-                    <thead><tr>
-                        <th scope="col">"Order"</th><th scope="col">"Product"</th>
-                        <th scope="col" class="num">"Qty"</th><th scope="col" class="num">"Total"</th>
-                        <th scope="col">"Requester"</th><th scope="col">"Submitted"</th>
-                        <th scope="col">"Time left"</th><th scope="col">"Decision"</th>
-                    </tr></thead>
-                    <tbody>
-                        <For each=rows key=|o| o.instance_id.clone() let:order>
-                            <PendingRow order me=me.clone() now decide/>
-                        </For>
-                    </tbody>
-                </table>
-                </div>
+                <OrderTable class="inbox" columns=PENDING_COLUMNS>
+                    <For each=rows key=|o| o.instance_id.clone() let:order>
+                        <PendingRow order me=me.clone() now decide/>
+                    </For>
+                </OrderTable>
                 {pager}
-            }.into_any(),
+            }
+            .into_any(),
             Shape::Rows { decided: true } => view! {
-                <div class="table-wrap">
-                <table class="orders">
-                    <thead><tr>
-                        <th scope="col">"Order"</th><th scope="col">"Product"</th>
-                        <th scope="col" class="num">"Total"</th><th scope="col">"Requester"</th>
-                        <th scope="col">"Outcome"</th><th scope="col">"When"</th>
-                    </tr></thead>
-                    <tbody>
-                        <For each=rows key=|o| o.instance_id.clone() let:order>
-                            <DecidedRow order/>
-                        </For>
-                    </tbody>
-                </table>
-                </div>
+                <OrderTable columns=DECIDED_COLUMNS>
+                    <For each=rows key=|o| o.instance_id.clone() let:order>
+                        <DecidedRow order/>
+                    </For>
+                </OrderTable>
                 {pager}
-            }.into_any(),
+            }
+            .into_any(),
         })
     }
 }

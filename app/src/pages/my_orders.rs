@@ -4,7 +4,18 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{my_orders, PAGE_SIZE};
-use crate::components::{money, page_param, use_live_changes, LocalTime, RequireUser};
+use crate::components::{
+    money, page_param, use_live_changes, Column, LocalTime, OrderTable, RequireUser,
+};
+
+const COLUMNS: &[Column] = &[
+    ("Order", false),
+    ("Product", false),
+    ("Qty", true),
+    ("Total", true),
+    ("Submitted", false),
+    ("Status", false),
+];
 
 #[component]
 pub fn MyOrdersPage() -> impl IntoView {
@@ -35,30 +46,21 @@ fn MyOrders() -> impl IntoView {
                         let page_no = p.offset / PAGE_SIZE + 1;
                         let more = p.offset + (p.orders.len() as i64) < p.total;
                         view! {
-                            <div class="table-wrap">
-                            <table class="orders">
-                                <thead><tr>
-                                    <th scope="col">"Order"</th><th scope="col">"Product"</th>
-                                    <th scope="col" class="num">"Qty"</th><th scope="col" class="num">"Total"</th>
-                                    <th scope="col">"Submitted"</th><th scope="col">"Status"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {p.orders.into_iter().map(|o| {
-                                        let label = o.status_label();
-                                        view! {
-                                            <tr data-instance=o.instance_id.clone()>
-                                                <td><a href=format!("/orders/{}", o.instance_id)>{o.order_id}</a></td>
-                                                <td>{o.product}</td>
-                                                <td class="num">{o.quantity}</td>
-                                                <td class="num">{money(o.total)}</td>
-                                                <td><LocalTime at=o.created_at/></td>
-                                                <td><span class=format!("status {}", o.status.as_str())>{label}</span></td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            </div>
+                            <OrderTable columns=COLUMNS>
+                                {p.orders.into_iter().map(|o| {
+                                    let label = o.status_label();
+                                    view! {
+                                        <tr data-instance=o.instance_id.clone()>
+                                            <td><a href=format!("/orders/{}", o.instance_id)>{o.order_id}</a></td>
+                                            <td>{o.product}</td>
+                                            <td class="num">{o.quantity}</td>
+                                            <td class="num">{money(o.total)}</td>
+                                            <td><LocalTime at=o.created_at/></td>
+                                            <td><span class=format!("status {}", o.status.as_str())>{label}</span></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </OrderTable>
                             <nav class="pager" aria-label="Pages">
                                 {(page_no > 1).then(|| view! { <a href=format!("/orders?page={}", page_no - 1)>"Previous"</a> })}
                                 {more.then(|| view! { <a href=format!("/orders?page={}", page_no + 1)>"Next"</a> })}
