@@ -9,11 +9,8 @@ name=$1 port=$2 timeout=$3 base=$4
 export DATA_DIR=$PWD/target/e2e/$name
 rm -rf "$DATA_DIR"
 mkdir -p "$DATA_DIR"
-export DAPR_HTTP_PORT=$base DAPR_GRPC_PORT=$((base + 1)) DAPR_INTERNAL_GRPC_PORT=$((base + 2))
-export PLACEMENT_PORT=$((base + 3)) SCHEDULER_PORT=$((base + 4))
-export PLACEMENT_HEALTHZ_PORT=$((base + 5)) SCHEDULER_HEALTHZ_PORT=$((base + 6))
-export PLACEMENT_RAFT_PORT=$((base + 7))
-export SCHEDULER_ETCD_CLIENT_PORT=$((base + 8)) SCHEDULER_ETCD_PEER_PORT=$((base + 9))
+source scripts/stack-lib.sh
+dapr_ports "$base"
 export LEPTOS_SITE_ADDR=127.0.0.1:$port APPROVAL_TIMEOUT=$timeout APP_DEMO_USERS=1
 export LEPTOS_ENV=DEV SERVER_BIN=${SERVER_BIN:-target/debug/server} RECONCILE_INTERVAL=5s
 exec scripts/run.sh

@@ -27,12 +27,8 @@ bench_bin=$PWD/target/$profile/bench
 export DATA_DIR=$BENCH_OUT/data
 rm -rf "$DATA_DIR"
 mkdir -p "$DATA_DIR"
-base=24300
-export DAPR_HTTP_PORT=$base DAPR_GRPC_PORT=$((base + 1)) DAPR_INTERNAL_GRPC_PORT=$((base + 2))
-export PLACEMENT_PORT=$((base + 3)) SCHEDULER_PORT=$((base + 4))
-export PLACEMENT_HEALTHZ_PORT=$((base + 5)) SCHEDULER_HEALTHZ_PORT=$((base + 6))
-export PLACEMENT_RAFT_PORT=$((base + 7))
-export SCHEDULER_ETCD_CLIENT_PORT=$((base + 8)) SCHEDULER_ETCD_PEER_PORT=$((base + 9))
+source scripts/stack-lib.sh
+dapr_ports 24300
 export DAPR_LOG_LEVEL=warn
 export DATABASE_URL=sqlite://$DATA_DIR/approvals.db
 export LEPTOS_SITE_ADDR=127.0.0.1:3200 LEPTOS_OUTPUT_NAME=approvals LEPTOS_SITE_ROOT=target/site
@@ -49,11 +45,7 @@ trap cleanup EXIT
 
 bash dapr/start-sidecar.sh >/dev/null 2>"$BENCH_OUT/sidecar.log" &
 sidecar=$!
-for _ in $(seq 1 1200); do
-  [ -e "$DATA_DIR/sidecar.ready" ] && break
-  kill -0 "$sidecar" 2>/dev/null || { cat "$BENCH_OUT/sidecar.log" >&2; exit 1; }
-  sleep 0.1
-done
+wait_for_sidecar "$sidecar" "$BENCH_OUT/sidecar.log"
 "$server_bin" >"$BENCH_OUT/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 600); do

@@ -5,6 +5,7 @@
 # (`make run` does both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/stack-lib.sh
 
 export DATA_DIR=${DATA_DIR:-$PWD/data}
 mkdir -p "$DATA_DIR"
@@ -34,12 +35,7 @@ trap stop EXIT
 rm -f "$DATA_DIR/sidecar.ready"
 bash dapr/start-sidecar.sh &
 sidecar=$!
-for _ in $(seq 1 1200); do
-  [ -e "$DATA_DIR/sidecar.ready" ] && break
-  kill -0 "$sidecar" 2>/dev/null || { echo "the Dapr sidecar failed; see $DATA_DIR/logs" >&2; exit 1; }
-  sleep 0.1
-done
-[ -e "$DATA_DIR/sidecar.ready" ] || { echo "the Dapr sidecar was not ready in 120 s" >&2; exit 1; }
+wait_for_sidecar "$sidecar" "$DATA_DIR/logs"
 
 "$server_bin" &
 server=$!

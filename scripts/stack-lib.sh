@@ -1,0 +1,31 @@
+# Shared by the scripts that start a stack (run.sh, bench.sh, end2end/stack.sh); source it.
+
+# Every Dapr port from one base, so several stacks can run side by side:
+# dapr_ports BASE uses BASE … BASE+9.
+dapr_ports() {
+  local base=$1
+  export DAPR_HTTP_PORT=$base DAPR_GRPC_PORT=$((base + 1)) DAPR_INTERNAL_GRPC_PORT=$((base + 2))
+  export PLACEMENT_PORT=$((base + 3)) SCHEDULER_PORT=$((base + 4))
+  export PLACEMENT_HEALTHZ_PORT=$((base + 5)) SCHEDULER_HEALTHZ_PORT=$((base + 6))
+  export PLACEMENT_RAFT_PORT=$((base + 7))
+  export SCHEDULER_ETCD_CLIENT_PORT=$((base + 8)) SCHEDULER_ETCD_PEER_PORT=$((base + 9))
+}
+
+# wait_for_sidecar PID LOG: waits (up to 120 s) for dapr/start-sidecar.sh, running as
+# PID, to touch $DATA_DIR/sidecar.ready. Fails if it dies first or never gets there,
+# showing LOG when that is a file and naming it otherwise.
+wait_for_sidecar() {
+  local pid=$1 log=$2
+  for _ in $(seq 1 1200); do
+    [ -e "$DATA_DIR/sidecar.ready" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "the Dapr sidecar was not ready in 120 s; see $log" >&2
+  else
+    echo "the Dapr sidecar failed; see $log" >&2
+  fi
+  if [ -f "$log" ]; then cat "$log" >&2; fi
+  return 1
+}
