@@ -74,6 +74,7 @@ pub struct OrderPage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub label: String,
+    #[serde(deserialize_with = "crate::domain::rfc3339::de")]
     pub at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -331,6 +331,30 @@ impl fmt::Display for OrderStatus {
     }
 }
 
+/// Times on the wire are RFC 3339, as chrono writes them. They are read back with
+/// chrono's RFC 3339 parser rather than its general one (`FromStr`), which would bring
+/// the whole format-string machinery into the WASM bundle for no gain.
+pub mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    pub fn de<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        parse(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
+
+    pub fn de_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| parse(&s).map_err(D::Error::custom))
+            .transpose()
+    }
+
+    fn parse(s: &str) -> Result<DateTime<Utc>, String> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("not an RFC 3339 time ({e}): {s:?}"))
+    }
+}
+
 /// An order as the API and the pages show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -344,11 +368,14 @@ pub struct OrderView {
     /// Dollars: unit cost × quantity.
     pub total: f64,
     pub status: OrderStatus,
+    #[serde(deserialize_with = "rfc3339::de")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the workflow's approval timer fires (workflow clock); only for orders that
     /// needed approval.
+    #[serde(default, deserialize_with = "rfc3339::de_opt")]
     pub approval_deadline: Option<chrono::DateTime<chrono::Utc>>,
     pub decided_by: Option<String>,
+    #[serde(default, deserialize_with = "rfc3339::de_opt")]
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Who submitted the order (absent for orders from before accounts existed).
     pub requested_by: Option<String>,
@@ -455,6 +482,30 @@ pub fn parse_username(raw: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_read_back_exactly_as_chrono_writes_them() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct T {
+            #[serde(deserialize_with = "super::rfc3339::de")]
+            at: chrono::DateTime<chrono::Utc>,
+            #[serde(default, deserialize_with = "super::rfc3339::de_opt")]
+            maybe: Option<chrono::DateTime<chrono::Utc>>,
+        }
+        let t = T {
+            at: chrono::DateTime::from_timestamp_millis(1_790_000_000_123).expect("in range"),
+            maybe: None,
+        };
+        let json = serde_json::to_string(&t).expect("serialises");
+        assert_eq!(serde_json::from_str::<T>(&json).expect("reads back"), t);
+        let offset: T = serde_json::from_str(
+            r#"{"at":"2026-03-04T07:06:07+02:00","maybe":"2026-03-04T05:06:07Z"}"#,
+        )
+        .expect("offsets are understood");
+        assert_eq!(Some(offset.at), offset.maybe);
+        let bad = serde_json::from_str::<T>(r#"{"at":"yesterday"}"#).expect_err("refused");
+        assert!(bad.to_string().contains("not an RFC 3339 time"), "{bad}");
+    }
+
     use super::*;
 
     fn request(order_id: &str, cost: f64, product: &str, quantity: i64) -> StartOrderRequest {

@@ -15,7 +15,6 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    hooks::use_location,
     ParamSegment, SsrMode, StaticSegment,
 };
 
@@ -30,7 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -43,7 +42,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    components::clock::provide_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/approvals.css"/>
         <Title text="Approvals"/>
@@ -53,14 +51,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Everything inside the router: who is signed in is re-read on every navigation, so
-/// signing in or out shows at once. Pages render whole on the server (`SsrMode::Async`)
-/// rather than streaming fallbacks first: the HTML is complete without JavaScript, and
-/// a page's HTTP status (404 for an unknown order) can still be set by its data.
+/// Everything inside the router. The router runs on the server only: every navigation
+/// is a page load, and only the islands (the live lists, countdowns and forms) hydrate
+/// in the browser. Pages render whole (`SsrMode::Async`) rather than streaming
+/// fallbacks first: the HTML is complete without JavaScript, and a page's HTTP status
+/// (404 for an unknown order) can still be set by its data.
 #[component]
 fn Frame() -> impl IntoView {
-    let location = use_location();
-    let me: MeResource = Resource::new(move || location.pathname.get(), |_| api::me());
+    let me: MeResource = Resource::new(|| (), |_| api::me());
     provide_context(me);
     view! {
         <a class="skip" href="#main">"Skip to content"</a>

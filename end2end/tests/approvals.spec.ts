@@ -127,6 +127,8 @@ test('a manager cannot approve their own order', async ({ browser }, testInfo) =
 test('the order form explains what is wrong, next to each field', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice', [422]);
   await alice.page.goto('/orders/new');
+  // Once the form is live, a refused order stays on the page with what was typed.
+  await expect(alice.page.locator('form[data-live]')).toBeAttached();
   await alice.page.getByLabel('Unit cost').fill('abc');
   await alice.page.getByLabel('Quantity').fill('0');
   await alice.page.getByLabel('Order ID').fill('has spaces');
@@ -136,23 +138,30 @@ test('the order form explains what is wrong, next to each field', async ({ brows
   await expect(alice.page.locator('#quantity-error')).toContainText('from 1 to 1,000,000');
   await expect(alice.page.locator('#order_id-error')).toContainText("Use only letters, digits");
   await expect(alice.page).toHaveURL(/\/orders\/new$/);
+  await expect(alice.page.getByLabel('Unit cost')).toHaveValue('abc');
+  await expect(alice.page.getByLabel('Quantity')).toHaveValue('0');
+  await expect(alice.page.getByLabel('Order ID')).toHaveValue('has spaces');
   expect(alice.unexpected).toEqual([]);
 });
 
 test('a wrong password is refused', async ({ browser }, testInfo) => {
   const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
   const page = await context.newPage();
+  const unexpected = watchResponses(page, [422]);
   await page.goto('/login');
   await expect(page.getByText('Demo mode')).toBeVisible();
+  await expect(page.locator('form[data-live]')).toBeAttached();
   await page.getByLabel('Username').fill('bob');
   await page.getByLabel('Password').fill('wrong-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toHaveText('That username and password do not match an account.');
-  // Before the WASM app takes over, the browser posts the form itself and is sent back
-  // here with the error in the query; either way the person stays on the sign-in page.
-  await expect(page).toHaveURL(/\/login(\?|$)/);
+  // The live form stays put and keeps the username (the no-JavaScript story below
+  // covers the browser's own post).
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByLabel('Username')).toHaveValue('bob');
   await page.goto('/');
   await expect(page).toHaveURL(/\/login$/);
+  expect(unexpected).toEqual([]);
 });
 
 test('without JavaScript, every form still works and explains what is wrong', async ({ browser }, testInfo) => {

@@ -2,18 +2,37 @@ import { test, expect } from '@playwright/test';
 import { inboxRow, signIn, submitOrder, uniqueProduct } from './helpers';
 
 // This project's stack runs with APPROVAL_TIMEOUT=8s.
-test('nobody decides in time: "Cancelled due to timeout"', async ({ browser }, testInfo) => {
-  const alice = await signIn(browser, testInfo, 'alice');
+test('nobody decides in time: the row says "Expired", then "Cancelled due to timeout"', async ({ browser }, testInfo) => {
   const product = uniqueProduct('Forklift');
+  const bob = await signIn(browser, testInfo, 'bob');
+  // Between the deadline and the workflow's timeout outcome the row shows "Expired" for
+  // well under a second. Bob's browser clock is faked so it can run ahead of the server's.
+  await bob.page.clock.install();
+  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+  await expect(bob.page.getByText('Nothing is waiting for a decision.')).toBeVisible();
+
+  const alice = await signIn(browser, testInfo, 'alice');
   const id = await submitOrder(alice.page, product, '25000', '1');
   await expect(alice.page.getByTestId('order-status')).toHaveText('Waiting for approval');
 
-  const bob = await signIn(browser, testInfo, 'bob');
-  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
-  await expect(inboxRow(bob.page, id)).toBeVisible();
+  // The order arrives live; its countdown still runs and the buttons work.
+  const row = inboxRow(bob.page, id);
+  await expect(row).toBeVisible();
+  const timer = row.getByRole('timer');
+  await expect(timer).toHaveText(/^0:00:0\d$/);
+  await expect(row.getByRole('button', { name: 'Approve' })).toBeEnabled();
 
+  // Past the deadline in bob's browser, before the server's timer has fired.
+  await bob.page.clock.fastForward('00:20');
+  await expect(timer).toHaveText('Expired');
+  await expect(row.getByRole('button', { name: 'Approve' })).toBeDisabled();
+  await expect(row.getByRole('button', { name: 'Reject' })).toBeDisabled();
+  await expect(row.getByLabel('Comment')).toBeDisabled();
+  await expect(alice.page.getByTestId('order-status')).not.toHaveText('Cancelled due to timeout');
+
+  // Then the workflow's timeout outcome arrives and takes the row away.
   await expect(alice.page.getByTestId('order-status')).toHaveText('Cancelled due to timeout', { timeout: 30_000 });
-  await expect(inboxRow(bob.page, id)).toHaveCount(0);
+  await expect(row).toHaveCount(0);
   expect(alice.unexpected).toEqual([]);
   expect(bob.unexpected).toEqual([]);
 });

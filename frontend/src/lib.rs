@@ -1,10 +1,19 @@
-//! The browser half: hydrates the server-rendered page into a live Leptos app.
+//! The browser half: hydrates the islands of the server-rendered page (the live lists,
+//! countdowns and the forms). Everything else on a page is plain HTML and ships no WASM.
 
 // The release (LTO) build computes layouts of the app's deeply nested view types here.
 #![recursion_limit = "256"]
 
+// Links the app crate, whose `#[island]` components export their hydration functions.
+use app as _;
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Without a client-side router, a server function's redirect (after signing in or
+    // submitting an order) is an ordinary page load.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
+        let _ = leptos::prelude::window().location().set_href(to);
+    });
+    leptos::mount::hydrate_islands();
 }

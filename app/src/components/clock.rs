@@ -58,18 +58,19 @@ pub fn Countdown(deadline_ms: i64, now: Signal<i64>) -> impl IntoView {
     }
 }
 
-/// Whether the page is live in the browser yet. Provided once at the root, so that
-/// components rendered again on every refetch need no signals or effects of their own:
-/// a node owned by a view that is being replaced can still be read by the old view's
-/// effects, which panics and stops the whole WASM app.
+/// Whether the island is live in the browser yet. Provided once at the island's root,
+/// so that components rendered again on every refetch need no signals or effects of
+/// their own: a node owned by a view that is being replaced can still be read by the
+/// old view's effects, which panics and stops the whole WASM app.
 #[derive(Clone, Copy)]
 pub struct Hydrated(pub ReadSignal<bool>);
 
-pub fn provide_hydrated() {
+pub fn provide_hydrated() -> ReadSignal<bool> {
     let (hydrated, set_hydrated) = signal(false);
     // Effects only run in the browser, after hydration.
     Effect::new(move |_| set_hydrated.set(true));
     provide_context(Hydrated(hydrated));
+    hydrated
 }
 
 /// A point in time, in the viewer's locale once the page is live (UTC before, so the

@@ -8,7 +8,9 @@
 //! announced. The form itself creates no reactive nodes for the same reason.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
+use super::form::{field, submit_through, submitter_value};
 use crate::api::Decide;
 
 /// What the last decision on a page came to: `(succeeded, message)`.
@@ -77,15 +79,30 @@ pub fn DecisionForm(
         }
     };
     let comment_id = format!("comment-{instance_id}");
+    let on_submit = {
+        let instance_id = instance_id.clone();
+        submit_through(decide, move |ev| {
+            let approve = match submitter_value(ev)?.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            };
+            Some(Decide {
+                instance_id: instance_id.clone(),
+                approve,
+                comment: Some(field(ev, "comment")),
+            })
+        })
+    };
     view! {
-        <ActionForm action=decide attr:class="decide">
+        <form method="post" action=Decide::url() class="decide" on:submit=on_submit>
             <input type="hidden" name="instance_id" value=instance_id.clone()/>
             <label class="sr-only" for=comment_id.clone()>"Comment"</label>
             <input id=comment_id name="comment" placeholder="Comment (optional)" maxlength="500"
                 disabled=expired/>
             {button(true)}
             {button(false)}
-        </ActionForm>
+        </form>
     }
 }
 

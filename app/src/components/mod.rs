@@ -1,8 +1,10 @@
 //! Pieces the pages share: the header, the sign-in guard, clocks and countdowns, local
-//! times, money, the orders table, and the live-update feed.
+//! times, money, the orders table, forms that post to server functions, and the
+//! live-update feed.
 
 pub mod clock;
 pub mod decision;
+pub mod form;
 pub mod layout;
 pub mod live;
 pub mod table;

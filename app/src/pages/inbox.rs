@@ -3,10 +3,11 @@
 //! page through thousands. Requesters are sent to their own orders.
 
 use leptos::prelude::*;
-use leptos_router::components::{Form, Redirect, A};
+use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{decided, inbox, AppError, Decide, OrderPage, PAGE_SIZE};
+use crate::components::clock::provide_hydrated;
 use crate::components::{
     money, page_param, use_decisions, use_live_changes, use_server_clock, Column, Countdown,
     DecisionForm, LocalTime, Notice, OrderTable, RequireUser,
@@ -30,8 +31,8 @@ pub fn InboxPage() -> impl IntoView {
 #[derive(Clone, PartialEq)]
 enum Shape {
     Failed(String),
-    Empty { decided: bool },
-    Rows { decided: bool },
+    Empty,
+    Rows,
 }
 
 const PENDING_COLUMNS: &[Column] = &[
@@ -54,54 +55,63 @@ const DECIDED_COLUMNS: &[Column] = &[
     ("When", false),
 ];
 
-/// One fetched page of the inbox, tagged with the tab it belongs to (while the next
-/// tab loads, the last one stays on screen as it was).
-type Listing = Result<(bool, OrderPage), AppError>;
-
+/// The page's static frame (heading, tabs, filter) is plain HTML; only the results are
+/// an island. Changing tab, filter or page is a navigation, so the island gets them once.
 #[component]
 fn Inbox(me: String) -> impl IntoView {
     let query = use_query_map();
-    let tab_decided = move || query.read().get("tab").as_deref() == Some("decided");
-    let text = move || query.read().get("q").unwrap_or_default();
-    let page = move || page_param(&query.read());
-    let live = use_live_changes();
-    let (refresh, set_refresh) = signal(0u64);
-    let orders: Resource<Listing> = Resource::new(
-        move || (tab_decided(), text(), page(), live.get(), refresh.get()),
-        |(decided_tab, text, page, _, _)| async move {
-            let offset = (page - 1) * PAGE_SIZE;
-            let listing = if decided_tab {
-                decided(text, offset).await
-            } else {
-                inbox(text, offset).await
-            };
-            listing.map(|p| (decided_tab, p))
-        },
-    );
-    let server_now = Signal::derive(move || {
-        orders
-            .get()
-            .and_then(|r| r.ok())
-            .map(|(_, p)| p.server_now_ms)
+    let (decided_tab, text, page) = query.with_untracked(|q| {
+        (
+            q.get("tab").as_deref() == Some("decided"),
+            q.get("q").unwrap_or_default(),
+            page_param(q),
+        )
     });
-    let now = use_server_clock(server_now);
-    let (decide, notice) = use_decisions(set_refresh);
-
     view! {
         <h1>"Inbox"</h1>
         <nav class="tabs" aria-label="Inbox sections">
-            <A href="/" attr:aria-current=move || (!tab_decided()).then_some("page")>"Pending"</A>
-            <A href="/?tab=decided" attr:aria-current=move || tab_decided().then_some("page")>"Decided"</A>
+            <a href="/" aria-current=(!decided_tab).then_some("page")>"Pending"</a>
+            <a href="/?tab=decided" aria-current=decided_tab.then_some("page")>"Decided"</a>
         </nav>
-        <Form method="GET" action="" attr:class="filter" attr:role="search">
-            {move || tab_decided().then(|| view! { <input type="hidden" name="tab" value="decided"/> })}
+        <form method="get" action="/" class="filter" role="search">
+            {decided_tab.then(|| view! { <input type="hidden" name="tab" value="decided"/> })}
             <label for="q">"Filter"</label>
-            <input id="q" name="q" type="search" value=text placeholder="Order, product or requester"/>
+            <input id="q" name="q" type="search" value=text.clone() placeholder="Order, product or requester"/>
             <button type="submit">"Apply"</button>
-        </Form>
+        </form>
+        <InboxResults me decided_tab text page/>
+    }
+}
+
+/// The live part of the inbox: refetches on every change anywhere, ticks the
+/// countdowns, and carries the decisions.
+#[island]
+fn InboxResults(me: String, decided_tab: bool, text: String, page: i64) -> impl IntoView {
+    provide_hydrated();
+    let live = use_live_changes();
+    let (refresh, set_refresh) = signal(0u64);
+    let pager_query = pager_query(decided_tab, &text);
+    let orders: Resource<Result<OrderPage, AppError>> = Resource::new(
+        move || (live.get(), refresh.get()),
+        move |_| {
+            let (text, offset) = (text.clone(), (page - 1) * PAGE_SIZE);
+            async move {
+                if decided_tab {
+                    decided(text, offset).await
+                } else {
+                    inbox(text, offset).await
+                }
+            }
+        },
+    );
+    let server_now =
+        Signal::derive(move || orders.get().and_then(|r| r.ok()).map(|p| p.server_now_ms));
+    let now = use_server_clock(server_now);
+    let (decide, notice) = use_decisions(set_refresh);
+    view! {
         <Notice notice/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            <Results orders me now decide/>
+            <Results orders decided_tab me now decide pager_query=pager_query.clone()/>
         </Transition>
     }
 }
@@ -111,22 +121,25 @@ fn Inbox(me: String) -> impl IntoView {
 /// while new ones load.
 #[component]
 fn Results(
-    orders: Resource<Listing>,
+    orders: Resource<Result<OrderPage, AppError>>,
+    decided_tab: bool,
     me: String,
     now: Signal<i64>,
     decide: ServerAction<Decide>,
+    pager_query: String,
 ) -> impl IntoView {
     let shape = Memo::new(move |_| {
         orders.get().map(|listing| match listing {
             Err(e) => Shape::Failed(e.to_string()),
-            Ok((decided, p)) if p.orders.is_empty() => Shape::Empty { decided },
-            Ok((decided, _)) => Shape::Rows { decided },
+            Ok(p) if p.orders.is_empty() => Shape::Empty,
+            Ok(_) => Shape::Rows,
         })
     });
-    let page = move || orders.get().and_then(|r| r.ok()).map(|(_, p)| p);
+    let page = move || orders.get().and_then(|r| r.ok());
     let rows = move || page().map(|p| p.orders).unwrap_or_default();
     let pager = move || {
-        page().map(|p| view! { <Pager total=p.total offset=p.offset shown=p.orders.len()/> })
+        let query = pager_query.clone();
+        page().map(|p| view! { <Pager total=p.total offset=p.offset shown=p.orders.len() query/> })
     };
     move || {
         let me = me.clone();
@@ -134,49 +147,51 @@ fn Results(
             Shape::Failed(message) => {
                 view! { <p role="alert" class="error">{message}</p> }.into_any()
             }
-            Shape::Empty { decided: false } => {
-                view! { <p class="empty">"Nothing is waiting for a decision."</p> }.into_any()
-            }
-            Shape::Empty { decided: true } => {
+            Shape::Empty if decided_tab => {
                 view! { <p class="empty">"No decisions yet."</p> }.into_any()
             }
-            Shape::Rows { decided: false } => view! {
-                <OrderTable class="inbox" columns=PENDING_COLUMNS>
-                    <For each=rows key=|o| o.instance_id.clone() let:order>
-                        <PendingRow order me=me.clone() now decide/>
-                    </For>
-                </OrderTable>
-                {pager}
+            Shape::Empty => {
+                view! { <p class="empty">"Nothing is waiting for a decision."</p> }.into_any()
             }
-            .into_any(),
-            Shape::Rows { decided: true } => view! {
+            Shape::Rows if decided_tab => view! {
                 <OrderTable columns=DECIDED_COLUMNS>
                     <For each=rows key=|o| o.instance_id.clone() let:order>
                         <DecidedRow order/>
                     </For>
                 </OrderTable>
-                {pager}
+                {pager.clone()}
+            }
+            .into_any(),
+            Shape::Rows => view! {
+                <OrderTable class="inbox" columns=PENDING_COLUMNS>
+                    <For each=rows key=|o| o.instance_id.clone() let:order>
+                        <PendingRow order me=me.clone() now decide/>
+                    </For>
+                </OrderTable>
+                {pager.clone()}
             }
             .into_any(),
         })
     }
 }
 
-/// "Showing 26–50 of 10,000" with Previous / Next links that keep the filter.
+/// The tab and filter every pager link keeps, as `&tab=…&q=…`.
+fn pager_query(decided_tab: bool, text: &str) -> String {
+    let mut query = String::new();
+    if decided_tab {
+        query.push_str("&tab=decided");
+    }
+    if !text.is_empty() {
+        query.push_str("&q=");
+        query.push_str(&urlencode(text));
+    }
+    query
+}
+
+/// "Showing 26–50 of 10,000" with Previous / Next links that keep the tab and filter.
 #[component]
-fn Pager(total: i64, offset: i64, shown: usize) -> impl IntoView {
-    let query = use_query_map();
-    let link = move |page: i64| {
-        let q = query.read();
-        let mut params = vec![format!("page={page}")];
-        if let Some(tab) = q.get("tab") {
-            params.push(format!("tab={tab}"));
-        }
-        if let Some(text) = q.get("q").filter(|t| !t.is_empty()) {
-            params.push(format!("q={}", urlencode(&text)));
-        }
-        format!("/?{}", params.join("&"))
-    };
+fn Pager(total: i64, offset: i64, shown: usize, query: String) -> impl IntoView {
+    let link = move |page: i64| format!("/?page={page}{query}");
     let page = offset / PAGE_SIZE + 1;
     let first = if shown == 0 { 0 } else { offset + 1 };
     let last = offset + shown as i64;

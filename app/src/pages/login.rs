@@ -1,20 +1,15 @@
 //! `/login`: sign in with a username and password.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::api::{demo_accounts, Login};
+use crate::components::clock::provide_hydrated;
+use crate::components::form::{field, submit_through};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
     let demo = Resource::new(|| (), |_| demo_accounts());
-    let error = move || {
-        login
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
@@ -29,17 +24,42 @@ pub fn LoginPage() -> impl IntoView {
                     })
                 })}
             </Transition>
-            <ActionForm action=login attr:class="stack">
-                <label for="username">"Username"</label>
-                <input id="username" name="username" autocomplete="username" required/>
-                <label for="password">"Password"</label>
-                <input id="password" name="password" type="password"
-                    autocomplete="current-password" required/>
-                {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <button type="submit" class="primary" disabled=move || login.pending().get()>
-                    {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </ActionForm>
+            <LoginForm/>
         </section>
+    }
+}
+
+/// An island, so that a refused sign-in keeps the username and the button shows progress.
+#[island]
+fn LoginForm() -> impl IntoView {
+    // Marks the form once submits stay on the page (tests wait for it).
+    let live = provide_hydrated();
+    let login = ServerAction::<Login>::new();
+    let on_submit = submit_through(login, |ev| {
+        Some(Login {
+            username: field(ev, "username"),
+            password: field(ev, "password"),
+        })
+    });
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <form method="post" action=Login::url() class="stack"
+            data-live=move || live.get().then_some("") on:submit=on_submit>
+            <label for="username">"Username"</label>
+            <input id="username" name="username" autocomplete="username" required/>
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password"
+                autocomplete="current-password" required/>
+            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button type="submit" class="primary" disabled=move || login.pending().get()>
+                {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </form>
     }
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{my_orders, PAGE_SIZE};
+use crate::components::clock::provide_hydrated;
 use crate::components::{
     money, page_param, use_live_changes, Column, LocalTime, OrderTable, RequireUser,
 };
@@ -25,20 +26,29 @@ pub fn MyOrdersPage() -> impl IntoView {
 #[component]
 fn MyOrders() -> impl IntoView {
     let query = use_query_map();
-    let page = move || page_param(&query.read());
-    let live = use_live_changes();
-    let orders = Resource::new(
-        move || (page(), live.get()),
-        |(page, _)| my_orders((page - 1) * PAGE_SIZE),
-    );
+    let page = query.with_untracked(page_param);
     view! {
         <div class="heading">
             <h1>"My orders"</h1>
             <a class="button primary" href="/orders/new">"New order"</a>
         </div>
+        <MyOrdersList page/>
+    }
+}
+
+/// The list follows every change to the requester's orders without a reload.
+#[island]
+fn MyOrdersList(page: i64) -> impl IntoView {
+    provide_hydrated();
+    let live = use_live_changes();
+    let orders = Resource::new(
+        move || live.get(),
+        move |_| my_orders((page - 1) * PAGE_SIZE),
+    );
+    view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match orders.await {
+            {move || orders.get().map(|listing| {
+                match listing {
                     Ok(p) if p.orders.is_empty() => view! {
                         <p class="empty">"You have not submitted any orders yet."</p>
                     }.into_any(),

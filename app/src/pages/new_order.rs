@@ -2,8 +2,11 @@
 //! after submitting, the order's own page opens.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::api::SubmitOrder;
+use crate::components::clock::provide_hydrated;
+use crate::components::form::{field, submit_through};
 use crate::components::RequireUser;
 
 #[component]
@@ -11,16 +14,27 @@ pub fn NewOrderPage() -> impl IntoView {
     view! { <RequireUser render=|_| view! { <NewOrderForm/> }/> }
 }
 
-#[component]
+/// An island, so that a refused order keeps what was typed and the button shows progress.
+#[island]
 fn NewOrderForm() -> impl IntoView {
+    // Marks the form once submits stay on the page (tests wait for it).
+    let live = provide_hydrated();
     let submit = ServerAction::<SubmitOrder>::new();
-    let error_for = move |field: &'static str| {
+    let on_submit = submit_through(submit, |ev| {
+        Some(SubmitOrder {
+            product: field(ev, "product"),
+            unit_cost: field(ev, "unit_cost"),
+            quantity: field(ev, "quantity"),
+            order_id: field(ev, "order_id"),
+        })
+    });
+    let error_for = move |name: &'static str| {
         move || {
             submit
                 .value()
                 .get()
                 .and_then(|r| r.err())
-                .and_then(|e| e.field(field))
+                .and_then(|e| e.field(name))
         }
     };
     let general = move || {
@@ -31,8 +45,8 @@ fn NewOrderForm() -> impl IntoView {
             .filter(|e| !matches!(e, crate::api::AppError::Invalid(_)))
             .map(|e| e.to_string())
     };
-    let field_error = move |id: &'static str, field: &'static str| {
-        let message = error_for(field);
+    let field_error = move |id: &'static str, name: &'static str| {
+        let message = error_for(name);
         view! {
             {move || message().map(|m| view! { <p class="error" id=id>{m}</p> })}
         }
@@ -41,7 +55,8 @@ fn NewOrderForm() -> impl IntoView {
         <section class="card narrow">
             <h1>"New purchase order"</h1>
             <p class="muted">"Orders of $1,000.00 or more wait for a manager's approval."</p>
-            <ActionForm action=submit attr:class="stack" attr:novalidate=true>
+            <form method="post" action=SubmitOrder::url() class="stack" novalidate
+                data-live=move || live.get().then_some("") on:submit=on_submit>
                 <label for="product">"Product"</label>
                 <input id="product" name="product" maxlength="200" required
                     aria-invalid=move || error_for("product")().is_some().to_string()
@@ -71,7 +86,7 @@ fn NewOrderForm() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || submit.pending().get()>
                     {move || if submit.pending().get() { "Submitting…" } else { "Submit order" }}
                 </button>
-            </ActionForm>
+            </form>
         </section>
     }
 }

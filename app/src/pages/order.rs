@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{get_order, Decide, OrderDetail};
+use crate::components::clock::provide_hydrated;
 use crate::components::{
     money, use_decisions, use_live_changes, use_server_clock, Countdown, DecisionForm, LocalTime,
     Notice, RequireUser,
@@ -19,12 +20,20 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 fn OrderView() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    view! { <OrderLive id/> }
+}
+
+/// The whole order is live: its status, countdown and timeline follow every change, and
+/// a manager can decide on it here.
+#[island]
+fn OrderLive(id: String) -> impl IntoView {
+    provide_hydrated();
     let live = use_live_changes();
     let (refresh, set_refresh) = signal(0u64);
     let detail = Resource::new(
-        move || (id(), live.get(), refresh.get()),
-        |(id, _, _)| get_order(id),
+        move || (live.get(), refresh.get()),
+        move |_| get_order(id.clone()),
     );
     let server_now =
         Signal::derive(move || detail.get().and_then(|r| r.ok()).map(|d| d.server_now_ms));
@@ -33,8 +42,8 @@ fn OrderView() -> impl IntoView {
     view! {
         <Notice notice/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
+            {move || detail.get().map(|detail| {
+                match detail {
                     Ok(d) => view! { <Detail detail=d now decide/> }.into_any(),
                     Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                 }
