@@ -18,6 +18,7 @@ cargo fmt --all --check
 
 step "lints"
 cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "no server crate in the WASM bundle"

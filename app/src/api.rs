@@ -110,6 +110,7 @@ mod ssr {
         pub state: AppState,
         pub parts: Option<Parts>,
         response: Option<ResponseOptions>,
+        kept: Vec<(&'static str, String)>,
     }
 
     impl Ctx {
@@ -118,7 +119,15 @@ mod ssr {
                 state: expect_context::<AppState>(),
                 parts: use_context::<Parts>(),
                 response: use_context::<ResponseOptions>(),
+                kept: Vec::new(),
             }
+        }
+
+        /// Fields a plain form post gets back in the query when it fails, so the page
+        /// can show them again and nothing typed is lost. Never a password.
+        pub fn keeping(mut self, fields: &[(&'static str, &str)]) -> Self {
+            self.kept = fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            self
         }
 
         pub fn response(&self) -> Option<&ResponseOptions> {
@@ -138,7 +147,7 @@ mod ssr {
             };
             if let Some(response) = &self.response {
                 match self.form_post_origin() {
-                    Some(back) => redirect_with_error(response, &back, &error),
+                    Some(back) => redirect_with_error(response, &back, &error, &self.kept),
                     None => response.set_status(status),
                 }
             }
@@ -241,16 +250,33 @@ mod ssr {
 
     /// 303 back to the form's page with `__path`/`__err` in the query: Leptos hands that
     /// error to the page's `ServerAction` as its value, so the page renders it as if the
-    /// call had been made from the browser.
-    fn redirect_with_error(response: &ResponseOptions, back: &(String, String), error: &AppError) {
+    /// call had been made from the browser. `kept` fields go along to fill the form in.
+    fn redirect_with_error(
+        response: &ResponseOptions,
+        back: &(String, String),
+        error: &AppError,
+        kept: &[(&'static str, String)],
+    ) {
         let (path, referer) = back;
         // Drop the error of an earlier attempt so the query never piles up.
         let mut base = referer.clone();
         ServerFnUrlError::<AppError>::strip_error_info(&mut base);
-        let Ok(url) = ServerFnUrlError::new(path, error.clone()).to_url(&base) else {
+        let Ok(mut url) = ServerFnUrlError::new(path, error.clone()).to_url(&base) else {
             response.set_status(StatusCode::BAD_REQUEST);
             return;
         };
+        if !kept.is_empty() {
+            // Fields kept from an earlier attempt are replaced, not repeated.
+            let others: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(name, _)| !kept.iter().any(|(k, _)| k == name))
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(others)
+                .extend_pairs(kept.iter().map(|(k, v)| (*k, v.as_str())));
+        }
         match header::HeaderValue::from_str(url.as_str()) {
             Ok(value) => {
                 response.set_status(StatusCode::SEE_OTHER);
@@ -303,7 +329,7 @@ pub async fn demo_accounts() -> Result<bool, AppError> {
 
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    let ctx = ssr::Ctx::new();
+    let ctx = ssr::Ctx::new().keeping(&[("username", &username)]);
     use crate::backend::{accounts, session};
     let state = &ctx.state;
     let user = accounts::authenticate(&state.db, &username, &password)
@@ -354,7 +380,12 @@ pub async fn submit_order(
     quantity: String,
     order_id: String,
 ) -> Result<String, AppError> {
-    let ctx = ssr::Ctx::new();
+    let ctx = ssr::Ctx::new().keeping(&[
+        ("product", &product),
+        ("unit_cost", &unit_cost),
+        ("quantity", &quantity),
+        ("order_id", &order_id),
+    ]);
     use crate::domain::parse_form;
     let user = ctx.require_user().await?;
     let order_id = if order_id.trim().is_empty() {

@@ -174,16 +174,27 @@ test('without JavaScript, every form still works and explains what is wrong', as
   await page.getByLabel('Password').fill('wrong-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toHaveText('That username and password do not match an account.');
-  await page.getByLabel('Username').fill('alice');
+  // What was typed comes back with the error; the password never does.
+  await expect(page.getByLabel('Username')).toHaveValue('alice');
+  await expect(page.getByLabel('Password')).toHaveValue('');
+  expect(page.url()).not.toContain('wrong-password');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/orders$/);
 
   await page.goto('/orders/new');
   await page.getByLabel('Unit cost').fill('abc');
+  await page.getByLabel('Quantity').fill('3');
   await page.getByRole('button', { name: 'Submit order' }).click();
   await expect(page.locator('#product-error')).toHaveText('Enter the product name.');
   await expect(page.locator('#cost-error')).toHaveText('Enter the unit cost as a number, e.g. 12.50.');
+  await expect(page.getByLabel('Unit cost')).toHaveValue('abc');
+  await expect(page.getByLabel('Quantity')).toHaveValue('3');
+  // A second refusal replaces the kept values instead of repeating them.
+  await page.getByLabel('Unit cost').fill('xyz');
+  await page.getByRole('button', { name: 'Submit order' }).click();
+  await expect(page.getByLabel('Unit cost')).toHaveValue('xyz');
+  expect(new URL(page.url()).searchParams.getAll('unit_cost')).toEqual(['xyz']);
   const product = uniqueProduct('Scanner');
   const id = await submitOrder(page, product, '1100', '1');
   await expect(page.getByTestId('order-status')).toHaveText('Waiting for approval');

@@ -326,13 +326,20 @@ pub struct OrderQuery {
 }
 
 impl OrderQuery {
-    fn push_filters(&self, q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>) {
+    /// `listing`: the rows themselves are wanted, in [`Self::order_by`] order (not a
+    /// count).
+    fn push_filters(&self, q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, listing: bool) {
         q.push(" WHERE 1 = 1");
         if let Some(status) = self.status {
             q.push(" AND status = ").push_bind(status.as_str());
         }
         if self.decided_only {
-            q.push(format!(" AND status IN {FINAL_STATUSES}"));
+            // For a listing, `+status` keeps SQLite off the status index: walking
+            // `orders_by_decided` in order and skipping pending rows beats sorting every
+            // decided order for each page (measured 35 ms → 0.1 ms for a first page at
+            // 18,000 decided). A count is fastest on the status index.
+            let column = if listing { "+status" } else { "status" };
+            q.push(format!(" AND {column} IN {FINAL_STATUSES}"));
         }
         if let Some(who) = &self.requested_by {
             q.push(" AND requested_by = ").push_bind(who.clone());
@@ -358,15 +365,25 @@ impl OrderQuery {
         }
     }
 
+    /// `select` with this query's filters and order.
+    fn listing(&self, select: &str) -> sqlx::QueryBuilder<'_, sqlx::Sqlite> {
+        let mut q = sqlx::QueryBuilder::new(select);
+        self.push_filters(&mut q, true);
+        q.push(self.order_by());
+        q
+    }
+
     /// Pending orders come soonest deadline first (what a manager should look at next),
-    /// decided ones most recently decided first, everything else newest first.
+    /// decided ones most recently decided first, everything else newest first. Ties go
+    /// by instance id in the same direction, so each order matches one index
+    /// (see the `list_indexes` migration).
     fn order_by(&self) -> &'static str {
         if self.status == Some(OrderStatus::AwaitingApproval) {
             " ORDER BY deadline, instance_id"
         } else if self.decided_only {
-            " ORDER BY decided_at DESC, instance_id"
+            " ORDER BY decided_at DESC, instance_id DESC"
         } else {
-            " ORDER BY created_at DESC, instance_id"
+            " ORDER BY created_at DESC, instance_id DESC"
         }
     }
 }
@@ -377,9 +394,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
-    let mut q = sqlx::QueryBuilder::new("SELECT * FROM orders");
-    query.push_filters(&mut q);
-    q.push(query.order_by());
+    let mut q = query.listing("SELECT * FROM orders");
     q.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
@@ -389,7 +404,7 @@ pub async fn list(
 
 pub async fn count(db: &Db, query: &OrderQuery) -> Result<i64, sqlx::Error> {
     let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM orders");
-    query.push_filters(&mut q);
+    query.push_filters(&mut q, false);
     let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
     Ok(n)
 }
@@ -431,3 +446,149 @@ pub struct OrderChange {
 }
 
 pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fresh_db(name: &str) -> Db {
+        let path = std::env::temp_dir().join(format!(
+            "approvals-read-model-{name}-{}.db",
+            std::process::id()
+        ));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let db = connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("database opens");
+        sqlx::migrate!("../migrations")
+            .run(&db)
+            .await
+            .expect("migrations apply");
+        db
+    }
+
+    fn facts(i: i64, requester: &str) -> OrderFacts {
+        OrderFacts {
+            instance_id: format!("po-{i:03}"),
+            order_id: format!("{i:03}"),
+            product: format!("Product {i}"),
+            quantity: 1,
+            unit_cost_cents: 200_000,
+            requested_by: Some(requester.into()),
+        }
+    }
+
+    /// 60 waiting orders (deadlines in tied groups of 20) and 40 decided ones (decision
+    /// times in tied groups of 10), from two requesters.
+    async fn seeded(name: &str) -> Db {
+        let db = fresh_db(name).await;
+        for i in 0..100 {
+            let f = facts(i, if i % 2 == 0 { "alice" } else { "dave" });
+            // Creation times tie in groups of 5.
+            let created = 1_000 + i / 5;
+            mark_awaiting(&db, &f, 50_000 + i % 3, created)
+                .await
+                .expect("waits");
+            if i >= 60 {
+                record_outcome(
+                    &db,
+                    &f,
+                    OrderStatus::Approved,
+                    Some("bob"),
+                    60_000 + i % 4,
+                    60_000,
+                )
+                .await
+                .expect("decided");
+            }
+        }
+        db
+    }
+
+    fn queries() -> Vec<(&'static str, OrderQuery)> {
+        vec![
+            (
+                "pending",
+                OrderQuery {
+                    status: Some(OrderStatus::AwaitingApproval),
+                    ..Default::default()
+                },
+            ),
+            (
+                "decided",
+                OrderQuery {
+                    decided_only: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                "approved",
+                OrderQuery {
+                    status: Some(OrderStatus::Approved),
+                    ..Default::default()
+                },
+            ),
+            (
+                "one requester",
+                OrderQuery {
+                    requested_by: Some("alice".into()),
+                    ..Default::default()
+                },
+            ),
+            ("everything", OrderQuery::default()),
+        ]
+    }
+
+    #[tokio::test]
+    async fn paging_visits_every_order_once_in_order() {
+        let db = seeded("paging").await;
+        for (name, query) in queries() {
+            let total = count(&db, &query).await.expect("counts");
+            let all = list(&db, &query, 1_000, 0).await.expect("lists");
+            assert_eq!(all.len() as i64, total, "{name}");
+            // Pending: soonest deadline first, ties by instance id. The rest: latest
+            // first, ties by instance id descending.
+            let mut expected = all.clone();
+            expected.sort_by(|a, b| match name {
+                "pending" => (a.deadline, &a.instance_id).cmp(&(b.deadline, &b.instance_id)),
+                "decided" => (b.decided_at, &b.instance_id).cmp(&(a.decided_at, &a.instance_id)),
+                _ => (b.created_at, &b.instance_id).cmp(&(a.created_at, &a.instance_id)),
+            });
+            let ids = |rows: &[OrderRow]| {
+                rows.iter()
+                    .map(|r| r.instance_id.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ids(&all), ids(&expected), "{name}: order");
+            let mut paged = Vec::new();
+            for offset in (0..total).step_by(7) {
+                paged.extend(list(&db, &query, 7, offset).await.expect("pages"));
+            }
+            assert_eq!(ids(&paged), ids(&all), "{name}: pages");
+        }
+    }
+
+    /// Each list is read in order straight off an index: no per-request sort of the
+    /// whole set, and OFFSET skips index entries. (SQLite plans the same for 10 rows as
+    /// for 10,000 here: no ANALYZE statistics are kept.)
+    #[tokio::test]
+    async fn every_list_reads_its_order_off_an_index() {
+        let db = seeded("plans").await;
+        for (name, query) in queries() {
+            let mut q = query.listing("EXPLAIN QUERY PLAN SELECT * FROM orders");
+            let plan: Vec<(i64, i64, i64, String)> =
+                q.build_query_as().fetch_all(&db).await.expect("explains");
+            let plan: Vec<String> = plan.into_iter().map(|(_, _, _, step)| step).collect();
+            assert!(
+                plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+                "{name} sorts per request: {plan:?}"
+            );
+            assert!(
+                plan.iter().any(|step| step.contains("INDEX")),
+                "{name} scans the table: {plan:?}"
+            );
+        }
+    }
+}

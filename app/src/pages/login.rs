@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::{demo_accounts, Login};
 use crate::components::clock::provide_hydrated;
@@ -10,6 +11,8 @@ use crate::components::form::{field, submit_through};
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let demo = Resource::new(|| (), |_| demo_accounts());
+    // A refused sign-in the browser posted itself comes back with the username.
+    let username = use_query_map().with_untracked(|q| q.get("username").unwrap_or_default());
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
@@ -24,14 +27,14 @@ pub fn LoginPage() -> impl IntoView {
                     })
                 })}
             </Transition>
-            <LoginForm/>
+            <LoginForm username/>
         </section>
     }
 }
 
 /// An island, so that a refused sign-in keeps the username and the button shows progress.
 #[island]
-fn LoginForm() -> impl IntoView {
+fn LoginForm(username: String) -> impl IntoView {
     // Marks the form once submits stay on the page (tests wait for it).
     let live = provide_hydrated();
     let login = ServerAction::<Login>::new();
@@ -52,7 +55,7 @@ fn LoginForm() -> impl IntoView {
         <form method="post" action=Login::url() class="stack"
             data-live=move || live.get().then_some("") on:submit=on_submit>
             <label for="username">"Username"</label>
-            <input id="username" name="username" autocomplete="username" required/>
+            <input id="username" name="username" value=username autocomplete="username" required/>
             <label for="password">"Password"</label>
             <input id="password" name="password" type="password"
                 autocomplete="current-password" required/>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::SubmitOrder;
 use crate::components::clock::provide_hydrated;
@@ -11,12 +12,29 @@ use crate::components::RequireUser;
 
 #[component]
 pub fn NewOrderPage() -> impl IntoView {
-    view! { <RequireUser render=|_| view! { <NewOrderForm/> }/> }
+    // A form the browser posted itself comes back with what was typed when it was
+    // refused (see `Ctx::keeping`).
+    let typed = use_query_map().with_untracked(|q| {
+        let get = |name| q.get(name).unwrap_or_default();
+        let quantity = q.get("quantity").unwrap_or_else(|| "1".into());
+        (get("product"), get("unit_cost"), quantity, get("order_id"))
+    });
+    view! {
+        <RequireUser render=move |_| {
+            let (product, unit_cost, quantity, order_id) = typed.clone();
+            view! { <NewOrderForm product unit_cost quantity order_id/> }
+        }/>
+    }
 }
 
 /// An island, so that a refused order keeps what was typed and the button shows progress.
 #[island]
-fn NewOrderForm() -> impl IntoView {
+fn NewOrderForm(
+    product: String,
+    unit_cost: String,
+    quantity: String,
+    order_id: String,
+) -> impl IntoView {
     // Marks the form once submits stay on the page (tests wait for it).
     let live = provide_hydrated();
     let submit = ServerAction::<SubmitOrder>::new();
@@ -58,25 +76,25 @@ fn NewOrderForm() -> impl IntoView {
             <form method="post" action=SubmitOrder::url() class="stack" novalidate
                 data-live=move || live.get().then_some("") on:submit=on_submit>
                 <label for="product">"Product"</label>
-                <input id="product" name="product" maxlength="200" required
+                <input id="product" name="product" value=product maxlength="200" required
                     aria-invalid=move || error_for("product")().is_some().to_string()
                     aria-describedby="product-error"/>
                 {field_error("product-error", "product")}
 
                 <label for="unit_cost">"Unit cost"</label>
-                <input id="unit_cost" name="unit_cost" inputmode="decimal" placeholder="0.00" required
+                <input id="unit_cost" name="unit_cost" value=unit_cost inputmode="decimal" placeholder="0.00" required
                     aria-invalid=move || error_for("cost")().is_some().to_string()
                     aria-describedby="cost-error"/>
                 {field_error("cost-error", "cost")}
 
                 <label for="quantity">"Quantity"</label>
-                <input id="quantity" name="quantity" inputmode="numeric" value="1" required
+                <input id="quantity" name="quantity" inputmode="numeric" value=quantity required
                     aria-invalid=move || error_for("quantity")().is_some().to_string()
                     aria-describedby="quantity-error"/>
                 {field_error("quantity-error", "quantity")}
 
                 <label for="order_id">"Order ID " <span class="muted">"(optional)"</span></label>
-                <input id="order_id" name="order_id" maxlength="64"
+                <input id="order_id" name="order_id" value=order_id maxlength="64"
                     placeholder="Generated when empty"
                     aria-invalid=move || error_for("order_id")().is_some().to_string()
                     aria-describedby="order_id-error"/>
