@@ -26,6 +26,6 @@ bench: setup
 
 check:
 	cargo fmt --all --check
-	cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p server -p bench --all-targets -- -D warnings
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -17,7 +17,7 @@ step "format"
 cargo fmt --all --check
 
 step "lints"
-cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p server -p bench --all-targets -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
