@@ -189,8 +189,8 @@ impl OrderService {
     pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
         let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
-        match read_model::insert_submitted(&self.db, &facts, now_ms()).await {
-            Ok(()) => {}
+        let row = match read_model::insert_submitted(&self.db, &facts, now_ms()).await {
+            Ok(row) => row,
             Err(read_model::InsertError::Duplicate) => {
                 let status = read_model::get(&self.db, &instance_id)
                     .await?
@@ -206,10 +206,7 @@ impl OrderService {
                 });
             }
             Err(read_model::InsertError::Db(e)) => return Err(e.into()),
-        }
-        let row = read_model::get(&self.db, &instance_id)
-            .await?
-            .ok_or_else(|| ServiceError::Internal("inserted order vanished".into()))?;
+        };
         if let Err(e) = self.schedule(&row).await {
             if classify(&e) == DaprFailure::AlreadyExists {
                 // An instance with this id survives from an earlier database: keep the

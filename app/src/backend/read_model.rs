@@ -133,11 +133,16 @@ const FINAL_STATUSES: &str = "('auto_approved', 'approved', 'rejected', 'timed_o
 
 /// Records an accepted order before its workflow is scheduled: the unique key is what
 /// turns a repeated order id into a conflict, even when two arrive at once.
-pub async fn insert_submitted(db: &Db, facts: &OrderFacts, now: i64) -> Result<(), InsertError> {
-    let result = sqlx::query(
+pub async fn insert_submitted(
+    db: &Db,
+    facts: &OrderFacts,
+    now: i64,
+) -> Result<OrderRow, InsertError> {
+    let result = sqlx::query_as::<_, OrderRow>(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, updated_at, requested_by)
-         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
+         RETURNING *",
     )
     .bind(&facts.instance_id)
     .bind(&facts.order_id)
@@ -148,10 +153,10 @@ pub async fn insert_submitted(db: &Db, facts: &OrderFacts, now: i64) -> Result<(
     .bind(now)
     .bind(now)
     .bind(&facts.requested_by)
-    .execute(db)
+    .fetch_one(db)
     .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(row) => Ok(row),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(InsertError::Duplicate),
         Err(e) => Err(e.into()),
     }
