@@ -205,29 +205,30 @@ impl Api {
 /// The workload both sides of the overhead comparison run.
 const PAIRED_N: usize = 2000;
 const PAIRED_CONCURRENCY: usize = 32;
-/// Each side first runs this many, untimed, so neither pays for its worker's start-up.
+/// Each side first waits and runs this many, untimed, so neither pays for its worker's
+/// start-up.
 const WARMUP_N: usize = 50;
+const SETTLE: Duration = Duration::from_secs(2);
+/// A run that takes longer has met a stuck workflow: fail instead of hanging.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+async fn within_limit<T>(run: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(RUN_LIMIT, run)
+        .await
+        .map_err(|_| format!("a run took over {} s", RUN_LIMIT.as_secs()))?
+}
 
 /// One run of ours for the overhead comparison: all auto-approved, over HTTP.
 async fn auto() -> Result<()> {
     let api = Api::connect().await?;
     let run = tag();
     // Untimed: a freshly started server's worker is still joining daprd's placement.
-    api.start_run(
-        &format!("warmup-{run}"),
-        scaled(WARMUP_N),
-        PAIRED_CONCURRENCY,
-        true,
-    )
-    .await?;
-    let (_, completed) = api
-        .start_run(
-            &format!("paired-{run}"),
-            scaled(PAIRED_N),
-            PAIRED_CONCURRENCY,
-            true,
-        )
-        .await?;
+    tokio::time::sleep(SETTLE).await;
+    let warmup = format!("warmup-{run}");
+    within_limit(api.start_run(&warmup, scaled(WARMUP_N), PAIRED_CONCURRENCY, true)).await?;
+    let paired = format!("paired-{run}");
+    let (_, completed) =
+        within_limit(api.start_run(&paired, scaled(PAIRED_N), PAIRED_CONCURRENCY, true)).await?;
     append_paired("ours", completed)?;
     println!("ours: {completed:.0} workflows/s");
     Ok(())
@@ -490,10 +491,12 @@ async fn bare() -> Result<()> {
     let scheduler = client.scheduling_client();
     let run = tag();
     // Untimed: the worker is still joining daprd's placement.
-    bare_batch(&scheduler, &format!("bare-warmup-{run}"), scaled(WARMUP_N)).await?;
+    tokio::time::sleep(SETTLE).await;
+    let warmup = format!("bare-warmup-{run}");
+    within_limit(bare_batch(&scheduler, &warmup, scaled(WARMUP_N))).await?;
     let n = scaled(PAIRED_N);
     let started = Instant::now();
-    bare_batch(&scheduler, &format!("bare-{run}"), n).await?;
+    within_limit(bare_batch(&scheduler, &format!("bare-{run}"), n)).await?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
     let _ = worker.shutdown().await;
     append_paired("bare", rate)?;
