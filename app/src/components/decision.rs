@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use super::form::{field, submit_through, submitter_value};
+use super::form::submit_through;
 use crate::api::Decide;
 
 /// What the last decision on a page came to: `(succeeded, message)`.
@@ -81,8 +81,8 @@ pub fn DecisionForm(
     let comment_id = format!("comment-{instance_id}");
     let on_submit = {
         let instance_id = instance_id.clone();
-        submit_through(decide, move |ev| {
-            let approve = match submitter_value(ev)?.as_str() {
+        submit_through(decide, move |form| {
+            let approve = match form.submitter_value()? {
                 "true" => true,
                 "false" => false,
                 _ => return None,
@@ -90,7 +90,7 @@ pub fn DecisionForm(
             Some(Decide {
                 instance_id: instance_id.clone(),
                 approve,
-                comment: Some(field(ev, "comment")),
+                comment: Some(form.field("comment")),
             })
         })
     };

@@ -14,11 +14,11 @@ use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{FormData, HtmlFormElement};
 
 /// The `on:submit` handler of a form posting to `action`'s server function. `args`
-/// reads the arguments from the submit; when it cannot, the browser's own post goes
-/// ahead and the server explains what is missing.
+/// reads the arguments from what was submitted; when it cannot, the browser's own post
+/// goes ahead and the server explains what is missing.
 pub fn submit_through<S>(
     action: ServerAction<S>,
-    args: impl Fn(&SubmitEvent) -> Option<S> + 'static,
+    args: impl Fn(&Submitted) -> Option<S> + 'static,
 ) -> impl Fn(SubmitEvent) + 'static
 where
     S: ServerFn + Clone + Send + Sync + 'static,
@@ -26,23 +26,40 @@ where
     S::Error: Send + Sync + 'static,
 {
     move |ev: SubmitEvent| {
-        if let Some(input) = args(&ev) {
+        if let Some(input) = args(&Submitted::read(&ev)) {
             ev.prevent_default();
             action.dispatch(input);
         }
     }
 }
 
-/// One text field of the submitted form (empty when absent, as a posted form has it).
-pub fn field(ev: &SubmitEvent, name: &str) -> String {
-    ev.target()
-        .and_then(|target| target.dyn_into::<HtmlFormElement>().ok())
-        .and_then(|form| FormData::new_with_form(&form).ok())
-        .and_then(|data| data.get(name).as_string())
-        .unwrap_or_default()
+/// What a submit posts, read once per submit: the form's fields and the button pressed.
+pub struct Submitted {
+    fields: Option<FormData>,
+    submitter: Option<String>,
 }
 
-/// The `value` of the button that submitted the form.
-pub fn submitter_value(ev: &SubmitEvent) -> Option<String> {
-    ev.submitter()?.get_attribute("value")
+impl Submitted {
+    fn read(ev: &SubmitEvent) -> Self {
+        Self {
+            fields: ev
+                .target()
+                .and_then(|target| target.dyn_into::<HtmlFormElement>().ok())
+                .and_then(|form| FormData::new_with_form(&form).ok()),
+            submitter: ev.submitter().and_then(|b| b.get_attribute("value")),
+        }
+    }
+
+    /// One text field (empty when absent, as a posted form has it).
+    pub fn field(&self, name: &str) -> String {
+        self.fields
+            .as_ref()
+            .and_then(|data| data.get(name).as_string())
+            .unwrap_or_default()
+    }
+
+    /// The `value` of the button that submitted the form.
+    pub fn submitter_value(&self) -> Option<&str> {
+        self.submitter.as_deref()
+    }
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{demo_accounts, Login};
 use crate::components::clock::provide_hydrated;
-use crate::components::form::{field, submit_through};
+use crate::components::form::submit_through;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -38,10 +38,10 @@ fn LoginForm(username: String) -> impl IntoView {
     // Marks the form once submits stay on the page (tests wait for it).
     let live = provide_hydrated();
     let login = ServerAction::<Login>::new();
-    let on_submit = submit_through(login, |ev| {
+    let on_submit = submit_through(login, |form| {
         Some(Login {
-            username: field(ev, "username"),
-            password: field(ev, "password"),
+            username: form.field("username"),
+            password: form.field("password"),
         })
     });
     let error = move || {

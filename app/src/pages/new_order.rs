@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::SubmitOrder;
 use crate::components::clock::provide_hydrated;
-use crate::components::form::{field, submit_through};
+use crate::components::form::submit_through;
 use crate::components::RequireUser;
 
 #[component]
@@ -38,12 +38,12 @@ fn NewOrderForm(
     // Marks the form once submits stay on the page (tests wait for it).
     let live = provide_hydrated();
     let submit = ServerAction::<SubmitOrder>::new();
-    let on_submit = submit_through(submit, |ev| {
+    let on_submit = submit_through(submit, |form| {
         Some(SubmitOrder {
-            product: field(ev, "product"),
-            unit_cost: field(ev, "unit_cost"),
-            quantity: field(ev, "quantity"),
-            order_id: field(ev, "order_id"),
+            product: form.field("product"),
+            unit_cost: form.field("unit_cost"),
+            quantity: form.field("quantity"),
+            order_id: form.field("order_id"),
         })
     });
     let error_for = move |name: &'static str| {
