@@ -1,15 +1,15 @@
-//! Approvals: Leptos components, server functions and the types the server and the
-//! browser share. Everything that touches Dapr, SQL or axum sits in [`backend`], which
-//! only exists with the `ssr` feature.
+//! Approvals' pages: Leptos components and the server functions they call. The types
+//! the server and the browser share live in the `domain` crate; everything that touches
+//! Dapr, SQL or axum is in the `backend` crate, which this one uses only with its `ssr`
+//! feature.
 
 #![recursion_limit = "256"]
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod backend;
 pub mod components;
-pub mod domain;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod state;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -11,9 +11,10 @@
 
 use std::io::BufRead;
 
-use app::backend::accounts::{self, AccountError};
-use app::backend::read_model::{from_ms, Db};
-use app::domain::Role;
+use backend::accounts;
+use backend::clock::from_ms;
+use backend::{Db, ServiceError};
+use domain::Role;
 
 pub const USAGE: &str = "usage:
   server [serve]                                   run the web server and workflow worker
@@ -29,9 +30,7 @@ pub enum CliError {
     #[error("{0}\n\n{USAGE}")]
     Usage(String),
     #[error("{0}")]
-    Account(#[from] AccountError),
-    #[error("{0}")]
-    Service(#[from] app::backend::ServiceError),
+    Service(#[from] ServiceError),
     #[error("reading the password from stdin: {0}")]
     Stdin(std::io::Error),
 }
@@ -84,14 +83,14 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
             })?;
             let password = read_password()?;
             let user = accounts::add_user(db, &name, role, &password).await?;
-            println!("added {} ({})", user.name, user.role);
+            println!("added {} ({})", user.name, user.role.as_str());
         }
         ["user", "list"] => {
             for user in accounts::list_users(db).await? {
                 println!(
                     "{:<32} {:<10} since {}",
                     user.name,
-                    user.role,
+                    user.role.as_str(),
                     when(user.created_at)
                 );
             }
@@ -108,9 +107,16 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
             println!("{token}");
         }
         ["token", "list"] => {
-            for (id, user, created, revoked) in accounts::list_api_tokens(db).await? {
-                let state = revoked.map_or("active".to_owned(), |t| format!("revoked {}", when(t)));
-                println!("{id:>5}  {user:<32} created {}  {state}", when(created));
+            for token in accounts::list_api_tokens(db).await? {
+                let state = token
+                    .revoked_at
+                    .map_or("active".to_owned(), |t| format!("revoked {}", when(t)));
+                println!(
+                    "{:>5}  {:<32} created {}  {state}",
+                    token.id,
+                    token.user_name,
+                    when(token.created_at)
+                );
             }
         }
         ["token", "revoke"] => {

@@ -1,27 +1,18 @@
 //! The Approvals server: one process that is at once the web server (Leptos SSR,
 //! server functions, JSON API), the Dapr workflow worker and the read-model owner.
 
-mod changes;
-mod cli;
-mod config;
-mod http;
-mod reconciler;
-
-use server::workflow;
-
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::{read_model, AppState, OrderService};
-use app::{shell, App};
+use app::state::AppState;
 use axum::serve::ListenerExt;
-use axum::Router;
+use backend::engine::dapr::DaprEngine;
+use backend::{accounts, changes, db, reconcile, workflow, OrderService};
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use server::{cli, config::Config};
 use tracing_subscriber::EnvFilter;
-
-use config::Config;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,11 +20,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, thiserror::Error)]
 enum StartupError {
     #[error("configuration: {0}")]
-    Config(#[from] config::ConfigError),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Config(#[from] server::config::ConfigError),
+    #[error("{0}")]
+    Database(#[from] db::OpenError),
     #[error("Dapr sidecar at {0} did not answer within {1:?}; is daprd running?")]
     Dapr(String, Duration),
     #[error("Dapr workflow worker: {0}")]
@@ -47,7 +36,7 @@ enum StartupError {
     #[error("{0}")]
     Cli(#[from] cli::CliError),
     #[error("demo accounts: {0}")]
-    Demo(#[from] app::backend::accounts::AccountError),
+    Demo(#[from] backend::ServiceError),
 }
 
 #[tokio::main]
@@ -88,48 +77,25 @@ async fn connect_dapr(endpoint: &str) -> Result<WorkflowClient, StartupError> {
     }
 }
 
-fn ensure_sqlite_dir(url: &str) {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|p| p.split('?').next().unwrap_or(p));
-    if let Some(parent) = path.and_then(|p| std::path::Path::new(p).parent()) {
-        if !parent.as_os_str().is_empty() {
-            // A failure surfaces as a clear error when the database is opened.
-            let _ = std::fs::create_dir_all(parent);
-        }
-    }
-}
-
-async fn open_database(config: &Config) -> Result<read_model::Db, StartupError> {
-    ensure_sqlite_dir(&config.database_url);
-    let db = read_model::connect(&config.database_url).await?;
-    sqlx::migrate!("../migrations").run(&db).await?;
-    Ok(db)
-}
-
 async fn admin(args: &[String]) -> Result<(), StartupError> {
     let config = Config::from_env()?;
-    let db = open_database(&config).await?;
+    let db = db::open(&config.database_url).await?;
     cli::run(&db, args).await?;
     Ok(())
 }
 
 async fn serve() -> Result<(), StartupError> {
     let config = Config::from_env()?;
-    let db = open_database(&config).await?;
-    if config.demo_users && app::backend::accounts::ensure_demo_users(&db).await? {
-        tracing::info!("created demo accounts alice, bob and carol (APP_DEMO_USERS=1)");
+    let db = db::open(&config.database_url).await?;
+    if config.demo_users && accounts::ensure_demo_users(&db).await? {
+        tracing::info!("created the demo accounts (APP_DEMO_USERS=1)");
     }
 
     let mut client = connect_dapr(&config.dapr_grpc_endpoint).await?;
     workflow::register(&mut client, db.clone());
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
-    let orders = OrderService::new(
-        db.clone(),
-        client.scheduling_client(),
-        config.approval_timeout,
-    );
+    let engine = Arc::new(DaprEngine::new(client.scheduling_client()));
+    let orders = OrderService::new(db.clone(), engine, config.approval_timeout);
 
     let leptos_options = get_configuration(None)
         .map_err(|e| StartupError::Leptos(e.to_string()))?
@@ -137,30 +103,13 @@ async fn serve() -> Result<(), StartupError> {
     let addr = leptos_options.site_addr;
     let changes = changes::channel();
     tokio::spawn(changes::run(db.clone(), changes.clone()));
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
+    tokio::spawn(reconcile::run(orders.clone(), config.reconcile_interval));
+    let app = server::app(AppState {
+        leptos_options,
         db,
-        orders: orders.clone(),
+        orders,
         changes,
-    };
-    tokio::spawn(reconciler::run(orders, config.reconcile_interval));
-
-    let routes = generate_route_list(App);
-    let context_state = state.clone();
-    let app = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .merge(http::router())
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state);
+    });
 
     // Pages are written in several chunks; without TCP_NODELAY the last one waits for the
     // client's delayed ACK (40 ms on Linux) behind Nagle's algorithm.

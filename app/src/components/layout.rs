@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 
+use super::messages::{ErrorAlert, Loading};
 use crate::api::Logout;
-use crate::domain::UserView;
+use domain::UserView;
 
 pub type MeResource = Resource<Result<Option<UserView>, crate::api::AppError>>;
 
@@ -50,7 +51,7 @@ where
 {
     let me = use_me();
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {
                 let render = render.clone();
                 move || {
@@ -59,7 +60,7 @@ where
                         match me.await {
                             Ok(Some(user)) => render(user).into_any(),
                             Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
                         }
                     })
                 }

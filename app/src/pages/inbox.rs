@@ -7,12 +7,11 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{decided, inbox, AppError, Decide, OrderPage, PAGE_SIZE};
-use crate::components::clock::provide_hydrated;
 use crate::components::{
-    money, page_param, use_decisions, use_live_changes, use_server_clock, Column, Countdown,
-    DecisionForm, LocalTime, Notice, OrderTable, RequireUser,
+    page_param, use_live_resource, Column, Countdown, DecisionForm, ErrorAlert, LiveResource,
+    Loading, LocalTime, Notice, OrderLink, OrderTable, Pager, RequireUser, StatusBadge,
 };
-use crate::domain::{OrderView, UserView};
+use domain::{OrderView, UserView};
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
@@ -87,12 +86,13 @@ fn Inbox(me: String) -> impl IntoView {
 /// countdowns, and carries the decisions.
 #[island]
 fn InboxResults(me: String, decided_tab: bool, text: String, page: i64) -> impl IntoView {
-    provide_hydrated();
-    let live = use_live_changes();
-    let (refresh, set_refresh) = signal(0u64);
     let pager_query = pager_query(decided_tab, &text);
-    let orders: Resource<Result<OrderPage, AppError>> = Resource::new(
-        move || (live.get(), refresh.get()),
+    let LiveResource {
+        data: orders,
+        now,
+        decide,
+        notice,
+    } = use_live_resource(
         move |_| {
             let (text, offset) = (text.clone(), (page - 1) * PAGE_SIZE);
             async move {
@@ -103,14 +103,11 @@ fn InboxResults(me: String, decided_tab: bool, text: String, page: i64) -> impl 
                 }
             }
         },
+        |p: &OrderPage| p.server_now_ms,
     );
-    let server_now =
-        Signal::derive(move || orders.get().and_then(|r| r.ok()).map(|p| p.server_now_ms));
-    let now = use_server_clock(server_now);
-    let (decide, notice) = use_decisions(set_refresh);
     view! {
         <Notice notice/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             <Results orders decided_tab me now decide pager_query=pager_query.clone()/>
         </Transition>
     }
@@ -139,14 +136,12 @@ fn Results(
     let rows = move || page().map(|p| p.orders).unwrap_or_default();
     let pager = move || {
         let query = pager_query.clone();
-        page().map(|p| view! { <Pager total=p.total offset=p.offset shown=p.orders.len() query/> })
+        page().map(|p| view! { <Pager base="/" total=p.total offset=p.offset shown=p.orders.len() query/> })
     };
     move || {
         let me = me.clone();
         shape.get().map(|shape| match shape {
-            Shape::Failed(message) => {
-                view! { <p role="alert" class="error">{message}</p> }.into_any()
-            }
+            Shape::Failed(message) => view! { <ErrorAlert message/> }.into_any(),
             Shape::Empty if decided_tab => {
                 view! { <p class="empty">"No decisions yet."</p> }.into_any()
             }
@@ -188,22 +183,6 @@ fn pager_query(decided_tab: bool, text: &str) -> String {
     query
 }
 
-/// "Showing 26–50 of 10,000" with Previous / Next links that keep the tab and filter.
-#[component]
-fn Pager(total: i64, offset: i64, shown: usize, query: String) -> impl IntoView {
-    let link = move |page: i64| format!("/?page={page}{query}");
-    let page = offset / PAGE_SIZE + 1;
-    let first = if shown == 0 { 0 } else { offset + 1 };
-    let last = offset + shown as i64;
-    view! {
-        <nav class="pager" aria-label="Pages">
-            <span>{format!("Showing {first}–{last} of {total}")}</span>
-            {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"Previous"</a> })}
-            {(last < total).then(|| view! { <a href=link(page + 1) rel="next">"Next"</a> })}
-        </nav>
-    }
-}
-
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -223,15 +202,14 @@ fn PendingRow(
     decide: ServerAction<Decide>,
 ) -> impl IntoView {
     let deadline_ms = order.approval_deadline.map(|d| d.timestamp_millis());
-    let href = format!("/orders/{}", order.instance_id);
     // Nobody decides their own order; the server refuses it too.
     let own = order.requested_by.as_deref() == Some(me.as_str());
     view! {
         <tr data-instance=order.instance_id.clone()>
-            <td><a href=href>{order.order_id.clone()}</a></td>
+            <td><OrderLink instance_id=order.instance_id.clone() order_id=order.order_id.clone()/></td>
             <td>{order.product.clone()}</td>
             <td class="num">{order.quantity}</td>
-            <td class="num">{money(order.total)}</td>
+            <td class="num">{order.total.to_string()}</td>
             <td>{order.requested_by.clone().unwrap_or_default()}</td>
             <td><LocalTime at=order.created_at/></td>
             <td>{deadline_ms.map(|deadline_ms| view! { <Countdown deadline_ms now/> })}</td>
@@ -249,11 +227,11 @@ fn DecidedRow(order: OrderView) -> impl IntoView {
     let label = order.status_label();
     view! {
         <tr data-instance=order.instance_id.clone()>
-            <td><a href=format!("/orders/{}", order.instance_id)>{order.order_id}</a></td>
+            <td><OrderLink instance_id=order.instance_id.clone() order_id=order.order_id/></td>
             <td>{order.product}</td>
-            <td class="num">{money(order.total)}</td>
+            <td class="num">{order.total.to_string()}</td>
             <td>{order.requested_by.unwrap_or_default()}</td>
-            <td><span class=format!("status {}", order.status.as_str())>{label}</span></td>
+            <td><StatusBadge status=order.status label/></td>
             <td>{order.decided_at.map(|at| view! { <LocalTime at/> })}</td>
         </tr>
     }

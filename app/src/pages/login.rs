@@ -7,6 +7,8 @@ use leptos_router::hooks::use_query_map;
 use crate::api::{demo_accounts, Login};
 use crate::components::clock::provide_hydrated;
 use crate::components::form::submit_through;
+use crate::components::ErrorAlert;
+use domain::demo;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -18,17 +20,25 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    demo.await.ok().filter(|d| *d).map(|_| view! {
-                        <p class="hint">
-                            "Demo mode: sign in as " <strong>"alice"</strong> " (requester), "
-                            <strong>"bob"</strong> " or " <strong>"carol"</strong>
-                            " (managers), all with the password " <code>"approvals-demo"</code> "."
-                        </p>
-                    })
+                    demo.await.ok().filter(|d| *d).map(|_| view! { <DemoHint/> })
                 })}
             </Transition>
             <LoginForm username/>
         </section>
+    }
+}
+
+/// The demo accounts, named from the same constants that create them. Each name is the
+/// only child of its element, so the HTML is the same as with the words written in.
+#[component]
+fn DemoHint() -> impl IntoView {
+    let [first_manager, second_manager] = demo::MANAGERS;
+    view! {
+        <p class="hint">
+            "Demo mode: sign in as " <strong>{demo::REQUESTER}</strong> " (requester), "
+            <strong>{first_manager}</strong> " or " <strong>{second_manager}</strong>
+            " (managers), all with the password " <code>{demo::PASSWORD}</code> "."
+        </p>
     }
 }
 
@@ -59,7 +69,7 @@ fn LoginForm(username: String) -> impl IntoView {
             <label for="password">"Password"</label>
             <input id="password" name="password" type="password"
                 autocomplete="current-password" required/>
-            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || error().map(|message| view! { <ErrorAlert message/> })}
             <button type="submit" class="primary" disabled=move || login.pending().get()>
                 {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
             </button>

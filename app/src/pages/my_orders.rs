@@ -6,7 +6,8 @@ use leptos_router::hooks::use_query_map;
 use crate::api::{my_orders, PAGE_SIZE};
 use crate::components::clock::provide_hydrated;
 use crate::components::{
-    money, page_param, use_live_changes, Column, LocalTime, OrderTable, RequireUser,
+    page_param, use_live_changes, Column, ErrorAlert, Loading, LocalTime, OrderLink, OrderTable,
+    Pager, RequireUser, StatusBadge,
 };
 
 const COLUMNS: &[Column] = &[
@@ -46,38 +47,34 @@ fn MyOrdersList(page: i64) -> impl IntoView {
         move |_| my_orders((page - 1) * PAGE_SIZE),
     );
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {move || orders.get().map(|listing| {
                 match listing {
                     Ok(p) if p.orders.is_empty() => view! {
                         <p class="empty">"You have not submitted any orders yet."</p>
                     }.into_any(),
                     Ok(p) => {
-                        let page_no = p.offset / PAGE_SIZE + 1;
-                        let more = p.offset + (p.orders.len() as i64) < p.total;
+                        let (total, offset, shown) = (p.total, p.offset, p.orders.len());
                         view! {
                             <OrderTable columns=COLUMNS>
                                 {p.orders.into_iter().map(|o| {
                                     let label = o.status_label();
                                     view! {
                                         <tr data-instance=o.instance_id.clone()>
-                                            <td><a href=format!("/orders/{}", o.instance_id)>{o.order_id}</a></td>
+                                            <td><OrderLink instance_id=o.instance_id.clone() order_id=o.order_id/></td>
                                             <td>{o.product}</td>
                                             <td class="num">{o.quantity}</td>
-                                            <td class="num">{money(o.total)}</td>
+                                            <td class="num">{o.total.to_string()}</td>
                                             <td><LocalTime at=o.created_at/></td>
-                                            <td><span class=format!("status {}", o.status.as_str())>{label}</span></td>
+                                            <td><StatusBadge status=o.status label/></td>
                                         </tr>
                                     }
                                 }).collect_view()}
                             </OrderTable>
-                            <nav class="pager" aria-label="Pages">
-                                {(page_no > 1).then(|| view! { <a href=format!("/orders?page={}", page_no - 1)>"Previous"</a> })}
-                                {more.then(|| view! { <a href=format!("/orders?page={}", page_no + 1)>"Next"</a> })}
-                            </nav>
+                            <Pager base="/orders" total offset shown/>
                         }.into_any()
                     }
-                    Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
                 }
             })}
         </Transition>

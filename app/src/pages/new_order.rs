@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::SubmitOrder;
 use crate::components::clock::provide_hydrated;
 use crate::components::form::submit_through;
-use crate::components::RequireUser;
+use crate::components::{ErrorAlert, RequireUser};
 
 #[component]
 pub fn NewOrderPage() -> impl IntoView {
@@ -100,7 +100,7 @@ fn NewOrderForm(
                     aria-describedby="order_id-error"/>
                 {field_error("order_id-error", "order_id")}
 
-                {move || general().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {move || general().map(|message| view! { <ErrorAlert message/> })}
                 <button type="submit" class="primary" disabled=move || submit.pending().get()>
                     {move || if submit.pending().get() { "Submitting…" } else { "Submit order" }}
                 </button>

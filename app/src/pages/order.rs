@@ -5,12 +5,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{get_order, Decide, OrderDetail};
-use crate::components::clock::provide_hydrated;
 use crate::components::{
-    money, use_decisions, use_live_changes, use_server_clock, Countdown, DecisionForm, LocalTime,
+    use_live_resource, Countdown, DecisionForm, ErrorAlert, LiveResource, Loading, LocalTime,
     Notice, RequireUser,
 };
-use crate::domain::OrderStatus;
+use domain::OrderStatus;
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
@@ -28,24 +27,22 @@ fn OrderView() -> impl IntoView {
 /// a manager can decide on it here.
 #[island]
 fn OrderLive(id: String) -> impl IntoView {
-    provide_hydrated();
-    let live = use_live_changes();
-    let (refresh, set_refresh) = signal(0u64);
-    let detail = Resource::new(
-        move || (live.get(), refresh.get()),
+    let LiveResource {
+        data: detail,
+        now,
+        decide,
+        notice,
+    } = use_live_resource(
         move |_| get_order(id.clone()),
+        |d: &OrderDetail| d.server_now_ms,
     );
-    let server_now =
-        Signal::derive(move || detail.get().and_then(|r| r.ok()).map(|d| d.server_now_ms));
-    let now = use_server_clock(server_now);
-    let (decide, notice) = use_decisions(set_refresh);
     view! {
         <Notice notice/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {move || detail.get().map(|detail| {
                 match detail {
                     Ok(d) => view! { <Detail detail=d now decide/> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
                 }
             })}
         </Transition>
@@ -67,8 +64,8 @@ fn Detail(detail: OrderDetail, now: Signal<i64>, decide: ServerAction<Decide>) -
             <dl class="facts">
                 <dt>"Product"</dt><dd>{o.product.clone()}</dd>
                 <dt>"Quantity"</dt><dd>{o.quantity}</dd>
-                <dt>"Unit cost"</dt><dd class="money">{money(o.unit_cost)}</dd>
-                <dt>"Total"</dt><dd class="money">{money(o.total)}</dd>
+                <dt>"Unit cost"</dt><dd class="money">{o.unit_cost.to_string()}</dd>
+                <dt>"Total"</dt><dd class="money">{o.total.to_string()}</dd>
                 <dt>"Requester"</dt><dd>{o.requested_by.clone().unwrap_or_else(|| "—".into())}</dd>
                 {o.comment.clone().map(|c| view! { <dt>"Comment"</dt><dd>{c}</dd> })}
                 {(waiting).then(|| o.approval_deadline.map(|d| view! {

@@ -1,11 +1,11 @@
 //! Who is calling the JSON API: HTTP Basic with an account's username and password, or
 //! a bearer token created with `server token create`.
 
-use app::backend::accounts::{self, User};
-use app::backend::AppState;
+use app::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use backend::accounts::{self, User};
 use base64::Engine;
 
 use super::error::ApiError;

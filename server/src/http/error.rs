@@ -1,13 +1,14 @@
 //! Every API error becomes an HTTP response here, and only here. 4xx answers carry a
-//! message a person can act on; 5xx are logged where they happen and say little outward.
+//! message a person can act on; 5xx are logged here, once, with their source, and say
+//! little outward.
 
-use app::backend::ServiceError;
-use app::domain::{FieldError, OrderStatus};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use backend::ServiceError;
+use domain::{FieldError, OrderStatus};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -40,8 +41,14 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl From<app::domain::ValidationErrors> for ApiError {
-    fn from(e: app::domain::ValidationErrors) -> Self {
+impl From<domain::ValidationErrors> for ApiError {
+    fn from(e: domain::ValidationErrors) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
         Self::Service(e.into())
     }
 }
@@ -74,36 +81,45 @@ impl IntoResponse for ApiError {
                     .into_response();
             }
             Self::BadRequest(code, message) => (code, body(message)),
-            Self::Service(e) => match e {
-                ServiceError::Invalid(errors) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorBody {
-                        errors: errors.0.clone(),
-                        ..body(format!("The request has invalid fields: {errors}"))
-                    },
-                ),
-                ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, body(m)),
-                ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, body(m)),
-                ServiceError::Conflict {
-                    message,
-                    status,
-                    decided_by,
-                } => (
-                    StatusCode::CONFLICT,
-                    ErrorBody {
-                        status,
-                        decided_by,
-                        ..body(message)
-                    },
-                ),
-                ServiceError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, body(m)),
-                // Already logged with its context; the details stay inside.
-                ServiceError::Internal(_) => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, body("internal error"))
-                }
-            },
+            Self::Service(e) => {
+                e.log("API");
+                service_response(e)
+            }
         };
         (code, Json(body)).into_response()
+    }
+}
+
+fn service_response(e: ServiceError) -> (StatusCode, ErrorBody) {
+    match e {
+        ServiceError::Invalid(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorBody {
+                errors: errors.0.clone(),
+                ..body(format!("The request has invalid fields: {errors}"))
+            },
+        ),
+        ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, body(m)),
+        ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, body(m)),
+        ServiceError::Conflict {
+            message,
+            status,
+            decided_by,
+        } => (
+            StatusCode::CONFLICT,
+            ErrorBody {
+                status,
+                decided_by,
+                ..body(message)
+            },
+        ),
+        ServiceError::Unavailable { message, .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, body(message))
+        }
+        // Logged above with its source; the details stay inside.
+        ServiceError::Database(_) | ServiceError::Engine { .. } | ServiceError::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, body("internal error"))
+        }
     }
 }
 

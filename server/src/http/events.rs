@@ -4,12 +4,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use app::backend::read_model::ChangeBatch;
-use app::backend::{session, AppState};
+use app::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use backend::read_model::ChangeBatch;
+use backend::session;
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast;
 

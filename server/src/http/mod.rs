@@ -6,7 +6,7 @@ pub mod error;
 pub mod events;
 pub mod orders;
 
-use app::backend::AppState;
+use app::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};

@@ -1,11 +1,13 @@
 //! The seed-compatible JSON API, plus the list the seed lacks.
 
-use app::backend::orders::{Decided, Started, WorkflowState};
-use app::backend::{read_model, AppState};
-use app::domain::{NewOrder, OrderStatus, OrderView, StartOrderRequest};
+use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use backend::orders::{Decided, Started, WorkflowState};
+use backend::read_model;
+use backend::ServiceError;
+use domain::{Decision, NewOrder, OrderStatus, OrderView, StartOrderRequest};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -74,15 +76,12 @@ pub async fn signal_approval(
                 "approver_name {name:?} is not you ({}); the approver is always the caller.",
                 caller.name
             );
-            app::backend::accounts::audit(
-                &state.db,
-                &instance_id,
-                &caller.name,
-                signal.approved,
-                Some(&reason),
-            )
-            .await?;
-            return Err(app::backend::ServiceError::Forbidden(reason).into());
+            let decision = Decision::from_approved(signal.approved);
+            state
+                .orders
+                .audit(&instance_id, &caller.name, decision, Some(&reason))
+                .await;
+            return Err(ServiceError::Forbidden(reason).into());
         }
     }
     let decided = state
@@ -90,7 +89,7 @@ pub async fn signal_approval(
         .decide(
             &instance_id,
             &caller,
-            signal.approved,
+            Decision::from_approved(signal.approved),
             signal.comment.as_deref(),
         )
         .await?;
@@ -197,8 +196,7 @@ pub async fn list_orders(
     let (rows, total) = tokio::try_join!(
         read_model::list(db, &filter, limit, offset),
         read_model::count(db, &filter)
-    )
-    .map_err(app::backend::ServiceError::from)?;
+    )?;
     Ok(Json(OrderPage {
         orders: rows.iter().map(|r| r.view()).collect(),
         total,

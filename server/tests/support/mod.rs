@@ -24,11 +24,19 @@ pub struct Stack {
     timeout: String,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+/// `n` distinct free loopback ports. Every listener is held until all are chosen:
+/// asking one at a time can hand out the same port twice, as the kernel reuses a port
+/// as soon as its listener closes.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
+        .collect();
+    std::array::from_fn(|i| {
+        listeners[i]
+            .local_addr()
+            .map(|a| a.port())
+            .expect("a bound port")
+    })
 }
 
 fn repo_root() -> PathBuf {
@@ -64,7 +72,7 @@ impl Stack {
              (run the tests with `make test`, which builds them); got {bin_dir:?}"
         );
         let dir = tempfile::tempdir().expect("temp dir");
-        let dapr_grpc_port = free_port();
+        let [dapr_grpc_port, site_port, others @ ..] = free_ports::<11>();
         let mut sidecar_cmd = Command::new("bash");
         sidecar_cmd
             .arg(repo_root().join("dapr/start-sidecar.sh"))
@@ -72,7 +80,7 @@ impl Stack {
             .env("DATA_DIR", dir.path())
             .env("DAPR_GRPC_PORT", dapr_grpc_port.to_string())
             .env("WATCH_PARENT", "1");
-        for var in [
+        for (var, port) in [
             "DAPR_HTTP_PORT",
             "DAPR_INTERNAL_GRPC_PORT",
             "PLACEMENT_PORT",
@@ -82,8 +90,11 @@ impl Stack {
             "SCHEDULER_HEALTHZ_PORT",
             "SCHEDULER_ETCD_CLIENT_PORT",
             "SCHEDULER_ETCD_PEER_PORT",
-        ] {
-            sidecar_cmd.env(var, free_port().to_string());
+        ]
+        .into_iter()
+        .zip(others)
+        {
+            sidecar_cmd.env(var, port.to_string());
         }
         let sidecar_log = std::fs::File::create(dir.path().join("sidecar.log")).expect("log file");
         let sidecar = sidecar_cmd
@@ -98,7 +109,7 @@ impl Stack {
             sidecar: Some(sidecar),
             server: None,
             dapr_grpc_port,
-            site_port: free_port(),
+            site_port,
             timeout: approval_timeout.to_owned(),
         };
         stack.base = format!("http://127.0.0.1:{}", stack.site_port);
@@ -235,24 +246,6 @@ impl Stack {
         let response = self
             .request(reqwest::Method::POST, who, path)
             .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn post_raw(
-        &self,
-        who: &str,
-        path: &str,
-        content_type: &str,
-        body: &str,
-    ) -> (u16, Value) {
-        let response = self
-            .request(reqwest::Method::POST, who, path)
-            .header("content-type", content_type)
-            .body(body.to_owned())
             .send()
             .await
             .expect("request");

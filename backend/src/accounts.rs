@@ -1,6 +1,5 @@
-//! Accounts, sessions, API tokens and the decision audit trail. Passwords are hashed
-//! with argon2 on the blocking pool; session and API tokens are random and only their
-//! SHA-256 is stored.
+//! Accounts, sessions and API tokens. Passwords are hashed with argon2 on the blocking
+//! pool; session and API tokens are random and only their SHA-256 is stored.
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -11,60 +10,50 @@ use rand_core::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-use super::error::ServiceError;
-use super::orders::now_ms;
-use super::read_model::Db;
-use crate::domain::{parse_username, Role, UserView, MIN_PASSWORD_LEN};
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::error::ServiceError;
+use domain::{demo, parse_username, Role, UserView, ValidationErrors, MIN_PASSWORD_LEN};
 
 pub const SESSION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-pub const DEMO_PASSWORD: &str = "approvals-demo";
-const DEMO_USERS: [(&str, Role); 3] = [
-    ("alice", Role::Requester),
-    ("bob", Role::Manager),
-    ("carol", Role::Manager),
-];
 
 #[derive(Debug, Clone, FromRow)]
 pub struct User {
     pub id: i64,
     pub name: String,
-    pub role: String,
+    /// An unknown role in the database fails the read rather than demoting anyone.
+    pub role: Role,
     pub created_at: i64,
 }
 
 impl User {
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Requester)
-    }
-
     pub fn is_manager(&self) -> bool {
-        self.role() == Role::Manager
+        self.role == Role::Manager
     }
 
     pub fn view(&self) -> UserView {
         UserView {
             name: self.name.clone(),
-            role: self.role(),
+            role: self.role,
         }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("a user named {0:?} already exists")]
-    Exists(String),
-    #[error("no user named {0:?}")]
-    NoSuchUser(String),
-    #[error(transparent)]
-    Service(#[from] ServiceError),
+/// A user with their password hash, for signing in.
+#[derive(FromRow)]
+struct Credentials {
+    #[sqlx(flatten)]
+    user: User,
+    password_hash: String,
 }
 
-impl From<sqlx::Error> for AccountError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Service(e.into())
-    }
+/// One API token as `server token list` shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -104,12 +93,14 @@ pub async fn add_user(
     name: &str,
     role: Role,
     password: &str,
-) -> Result<User, AccountError> {
-    let name = parse_username(name).map_err(AccountError::Invalid)?;
+) -> Result<User, ServiceError> {
+    let name = parse_username(name).map_err(|m| ValidationErrors::one("name", m))?;
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AccountError::Invalid(format!(
-            "Use a password of at least {MIN_PASSWORD_LEN} characters."
-        )));
+        return Err(ValidationErrors::one(
+            "password",
+            format!("Use a password of at least {MIN_PASSWORD_LEN} characters."),
+        )
+        .into());
     }
     let hash = hash_password(password.to_owned()).await?;
     let inserted = sqlx::query_as::<_, User>(
@@ -117,14 +108,16 @@ pub async fn add_user(
          RETURNING id, name, role, created_at",
     )
     .bind(&name)
-    .bind(role.as_str())
+    .bind(role)
     .bind(hash)
     .bind(now_ms())
     .fetch_one(db)
     .await;
     match inserted {
         Ok(user) => Ok(user),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AccountError::Exists(name)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(ServiceError::conflict(
+            format!("A user named {name:?} already exists."),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -137,36 +130,42 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>, ServiceError> {
     )
 }
 
-pub async fn remove_user(db: &Db, name: &str) -> Result<(), AccountError> {
+pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {
     let result = sqlx::query("DELETE FROM users WHERE name = ?")
         .bind(name)
         .execute(db)
         .await?;
     if result.rows_affected() == 0 {
-        return Err(AccountError::NoSuchUser(name.to_owned()));
+        return Err(no_such_user(name));
     }
     Ok(())
 }
 
-/// Creates alice, bob and carol, but only in a database without any account.
-pub async fn ensure_demo_users(db: &Db) -> Result<bool, AccountError> {
+fn no_such_user(name: &str) -> ServiceError {
+    ServiceError::NotFound(format!("No user named {name:?}."))
+}
+
+/// Creates the demo accounts, but only in a database without any account.
+pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
         .fetch_one(db)
         .await?;
     if count > 0 {
         return Ok(false);
     }
-    for (name, role) in DEMO_USERS {
-        add_user(db, name, role, DEMO_PASSWORD).await?;
+    for (name, role) in demo::USERS {
+        add_user(db, name, role, demo::PASSWORD).await?;
     }
     Ok(true)
 }
 
 pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM users WHERE name IN ('alice', 'bob', 'carol')")
-            .fetch_one(db)
-            .await?;
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE name IN (?, ?, ?)")
+        .bind(demo::USERS[0].0)
+        .bind(demo::USERS[1].0)
+        .bind(demo::USERS[2].0)
+        .fetch_one(db)
+        .await?;
     Ok(count > 0)
 }
 
@@ -177,22 +176,14 @@ pub async fn authenticate(
     name: &str,
     password: &str,
 ) -> Result<Option<User>, ServiceError> {
-    let found: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+    let found: Option<Credentials> = sqlx::query_as(
         "SELECT id, name, role, created_at, password_hash FROM users WHERE name = ?",
     )
     .bind(name.trim())
     .fetch_optional(db)
     .await?;
     let (user, hash) = match found {
-        Some((id, name, role, created_at, hash)) => (
-            Some(User {
-                id,
-                name,
-                role,
-                created_at,
-            }),
-            hash,
-        ),
+        Some(c) => (Some(c.user), c.password_hash),
         None => (None, dummy_hash().to_owned()),
     };
     let ok = verify_password(hash, password.to_owned()).await?;
@@ -266,12 +257,12 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
 }
 
 /// Creates an API token for `user_name`; the token itself is shown once, never stored.
-pub async fn create_api_token(db: &Db, user_name: &str) -> Result<(i64, String), AccountError> {
+pub async fn create_api_token(db: &Db, user_name: &str) -> Result<(i64, String), ServiceError> {
     let user: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE name = ?")
         .bind(user_name)
         .fetch_optional(db)
         .await?;
-    let (user_id,) = user.ok_or_else(|| AccountError::NoSuchUser(user_name.to_owned()))?;
+    let (user_id,) = user.ok_or_else(|| no_such_user(user_name))?;
     let token = new_token("apv_");
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?) RETURNING id",
@@ -294,12 +285,10 @@ pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
     Ok(result.rows_affected() > 0)
 }
 
-/// `(id, user, created_at, revoked_at)` of every token.
-pub async fn list_api_tokens(
-    db: &Db,
-) -> Result<Vec<(i64, String, i64, Option<i64>)>, ServiceError> {
+/// Every token, oldest first.
+pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
     Ok(sqlx::query_as(
-        "SELECT t.id, u.name, t.created_at, t.revoked_at FROM api_tokens t
+        "SELECT t.id, u.name AS user_name, t.created_at, t.revoked_at FROM api_tokens t
            JOIN users u ON u.id = t.user_id ORDER BY t.id",
     )
     .fetch_all(db)
@@ -314,27 +303,4 @@ pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceErr
     .bind(token_hash(token))
     .fetch_optional(db)
     .await?)
-}
-
-/// Records a decision attempt, accepted or not, and why.
-pub async fn audit(
-    db: &Db,
-    instance_id: &str,
-    actor: &str,
-    approved: bool,
-    refusal: Option<&str>,
-) -> Result<(), ServiceError> {
-    sqlx::query(
-        "INSERT INTO decision_audit (instance_id, actor, approved, accepted, reason, at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(instance_id)
-    .bind(actor)
-    .bind(approved)
-    .bind(refusal.is_none())
-    .bind(refusal)
-    .bind(now_ms())
-    .execute(db)
-    .await?;
-    Ok(())
 }

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::read_model::{ChangeBatch, Db, OrderChange};
+use crate::db::Db;
+use crate::read_model::{ChangeBatch, OrderChange};
 use tokio::sync::broadcast;
 
 const POLL: Duration = Duration::from_millis(200);

@@ -3,44 +3,11 @@
 //! claim and the reconciler; every write is idempotent or conditional so that a
 //! replayed activity or a race cannot move an order backwards.
 
-use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::FromRow;
 
-use crate::domain::{cents_to_dollars, NewOrder, OrderStatus, OrderView};
-
-pub type Db = SqlitePool;
-
-/// Opens (creating if needed) the SQLite database behind `url`.
-pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true)
-        // Each connection keeps its own page cache (2 MiB by default) on its own thread;
-        // the kernel already caches the file, so a small one per connection is enough.
-        .pragma("cache_size", "-512");
-    // SQLite runs one writer at a time; four connections keep two cores busy.
-    SqlitePoolOptions::new()
-        .max_connections(4)
-        .min_connections(1)
-        .connect_with(options)
-        .await
-}
-
-pub fn to_ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
-}
+use crate::clock::from_ms;
+use crate::db::Db;
+use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView};
 
 /// A row as stored; turned into [`OrderView`] for the outside world.
 #[derive(Debug, Clone, FromRow)]
@@ -49,12 +16,15 @@ pub struct OrderRow {
     pub order_id: String,
     pub product: String,
     pub quantity: i64,
-    pub unit_cost_cents: i64,
-    pub total_cents: i64,
-    pub status: String,
+    pub unit_cost_cents: Cents,
+    pub total_cents: Cents,
+    /// An unknown status in the database fails the read: the CHECK constraint admits
+    /// only the ones [`OrderStatus`] knows.
+    pub status: OrderStatus,
     pub created_at: i64,
     pub deadline: Option<i64>,
-    pub decision: Option<String>,
+    /// A claimed decision; the order's outcome only once `status` is final.
+    pub decision: Option<Decision>,
     pub decided_by: Option<String>,
     pub claimed_at: Option<i64>,
     pub decided_at: Option<i64>,
@@ -67,20 +37,15 @@ pub struct OrderRow {
 }
 
 impl OrderRow {
-    pub fn status(&self) -> OrderStatus {
-        // The CHECK constraint admits only known statuses.
-        OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Failed)
-    }
-
     pub fn view(&self) -> OrderView {
-        let status = self.status();
+        let status = self.status;
         OrderView {
             instance_id: self.instance_id.clone(),
             order_id: self.order_id.clone(),
             product: self.product.clone(),
             quantity: self.quantity,
-            unit_cost: cents_to_dollars(self.unit_cost_cents),
-            total: cents_to_dollars(self.total_cents),
+            unit_cost: self.unit_cost_cents,
+            total: self.total_cents,
             status,
             created_at: from_ms(self.created_at),
             approval_deadline: self.deadline.map(from_ms),
@@ -104,7 +69,7 @@ pub struct OrderFacts {
     pub order_id: String,
     pub product: String,
     pub quantity: i64,
-    pub unit_cost_cents: i64,
+    pub unit_cost: Cents,
     pub requested_by: Option<String>,
 }
 
@@ -115,7 +80,7 @@ impl OrderFacts {
             order_id: order.order_id.to_string(),
             product: order.product.clone(),
             quantity: order.quantity,
-            unit_cost_cents: order.unit_cost_cents,
+            unit_cost: order.unit_cost,
             requested_by: Some(requested_by.to_owned()),
         }
     }
@@ -129,6 +94,8 @@ pub enum InsertError {
     Db(#[from] sqlx::Error),
 }
 
+/// The statuses [`OrderStatus::is_final`] calls final, as SQL (a test holds the two
+/// together).
 const FINAL_STATUSES: &str = "('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')";
 
 /// Records an accepted order before its workflow is scheduled: the unique key is what
@@ -148,8 +115,8 @@ pub async fn insert_submitted(
     .bind(&facts.order_id)
     .bind(&facts.product)
     .bind(facts.quantity)
-    .bind(facts.unit_cost_cents)
-    .bind(facts.unit_cost_cents * facts.quantity)
+    .bind(facts.unit_cost)
+    .bind(facts.unit_cost.times(facts.quantity))
     .bind(now)
     .bind(now)
     .bind(&facts.requested_by)
@@ -193,8 +160,8 @@ pub async fn mark_awaiting(
     .bind(&facts.order_id)
     .bind(&facts.product)
     .bind(facts.quantity)
-    .bind(facts.unit_cost_cents)
-    .bind(facts.unit_cost_cents * facts.quantity)
+    .bind(facts.unit_cost)
+    .bind(facts.unit_cost.times(facts.quantity))
     .bind(now)
     .bind(deadline)
     .bind(now)
@@ -230,9 +197,9 @@ pub async fn record_outcome(
     .bind(&facts.order_id)
     .bind(&facts.product)
     .bind(facts.quantity)
-    .bind(facts.unit_cost_cents)
-    .bind(facts.unit_cost_cents * facts.quantity)
-    .bind(status.as_str())
+    .bind(facts.unit_cost)
+    .bind(facts.unit_cost.times(facts.quantity))
+    .bind(status)
     .bind(now)
     .bind(decided_by)
     .bind(decided_at)
@@ -259,7 +226,7 @@ pub async fn finish(
             decided_at = ?, failure = ?, updated_at = ?
           WHERE instance_id = ? AND status NOT IN {FINAL_STATUSES}"
     ))
-    .bind(status.as_str())
+    .bind(status)
     .bind(decided_by)
     .bind(decided_at)
     .bind(failure)
@@ -275,7 +242,7 @@ pub async fn finish(
 pub async fn claim_decision(
     db: &Db,
     instance_id: &str,
-    approve: bool,
+    decision: Decision,
     by: &str,
     comment: Option<&str>,
     now: i64,
@@ -286,7 +253,7 @@ pub async fn claim_decision(
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decision IS NULL
             AND (deadline IS NULL OR deadline > ?)",
     )
-    .bind(if approve { "approve" } else { "reject" })
+    .bind(decision)
     .bind(by)
     .bind(comment)
     .bind(now)
@@ -336,7 +303,7 @@ impl OrderQuery {
     fn push_filters(&self, q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, listing: bool) {
         q.push(" WHERE 1 = 1");
         if let Some(status) = self.status {
-            q.push(" AND status = ").push_bind(status.as_str());
+            q.push(" AND status = ").push_bind(status);
         }
         if self.decided_only {
             // For a listing, `+status` keeps SQLite off the status index: walking
@@ -447,7 +414,7 @@ pub struct OrderChange {
     #[serde(skip)]
     pub id: i64,
     pub instance_id: String,
-    pub status: String,
+    pub status: OrderStatus,
 }
 
 pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;
@@ -456,22 +423,8 @@ pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;
 mod tests {
     use super::*;
 
-    async fn fresh_db(name: &str) -> Db {
-        let path = std::env::temp_dir().join(format!(
-            "approvals-read-model-{name}-{}.db",
-            std::process::id()
-        ));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        let db = connect(&format!("sqlite://{}", path.display()))
-            .await
-            .expect("database opens");
-        sqlx::migrate!("../migrations")
-            .run(&db)
-            .await
-            .expect("migrations apply");
-        db
+    async fn fresh_db() -> (Db, tempfile::TempDir) {
+        crate::db::temporary().await.expect("a fresh database")
     }
 
     fn facts(i: i64, requester: &str) -> OrderFacts {
@@ -480,15 +433,15 @@ mod tests {
             order_id: format!("{i:03}"),
             product: format!("Product {i}"),
             quantity: 1,
-            unit_cost_cents: 200_000,
+            unit_cost: Cents(200_000),
             requested_by: Some(requester.into()),
         }
     }
 
     /// 60 waiting orders (deadlines in tied groups of 20) and 40 decided ones (decision
     /// times in tied groups of 10), from two requesters.
-    async fn seeded(name: &str) -> Db {
-        let db = fresh_db(name).await;
+    async fn seeded() -> (Db, tempfile::TempDir) {
+        let (db, dir) = fresh_db().await;
         for i in 0..100 {
             let f = facts(i, if i % 2 == 0 { "alice" } else { "dave" });
             // Creation times tie in groups of 5.
@@ -509,7 +462,7 @@ mod tests {
                 .expect("decided");
             }
         }
-        db
+        (db, dir)
     }
 
     fn queries() -> Vec<(&'static str, OrderQuery)> {
@@ -548,7 +501,7 @@ mod tests {
 
     #[tokio::test]
     async fn paging_visits_every_order_once_in_order() {
-        let db = seeded("paging").await;
+        let (db, _dir) = seeded().await;
         for (name, query) in queries() {
             let total = count(&db, &query).await.expect("counts");
             let all = list(&db, &query, 1_000, 0).await.expect("lists");
@@ -580,7 +533,7 @@ mod tests {
     /// for 10,000 here: no ANALYZE statistics are kept.)
     #[tokio::test]
     async fn every_list_reads_its_order_off_an_index() {
-        let db = seeded("plans").await;
+        let (db, _dir) = seeded().await;
         for (name, query) in queries() {
             let mut q = query.listing("EXPLAIN QUERY PLAN SELECT * FROM orders");
             let plan: Vec<(i64, i64, i64, String)> =
@@ -595,5 +548,37 @@ mod tests {
                 "{name} scans the table: {plan:?}"
             );
         }
+    }
+
+    #[test]
+    fn final_statuses_in_sql_are_the_final_ones() {
+        let expected: Vec<String> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(FINAL_STATUSES, format!("({})", expected.join(", ")));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_status_in_the_database_is_an_error() {
+        let (db, _dir) = fresh_db().await;
+        mark_awaiting(&db, &facts(1, "alice"), 50_000, 1_000)
+            .await
+            .expect("waits");
+        // The CHECK constraint keeps unknown statuses out; a value only a newer build
+        // knows would look like this to us.
+        let mut conn = db.acquire().await.expect("connection");
+        sqlx::query("PRAGMA ignore_check_constraints = ON")
+            .execute(&mut *conn)
+            .await
+            .expect("pragma");
+        sqlx::query("UPDATE orders SET status = 'escalated' WHERE instance_id = 'po-001'")
+            .execute(&mut *conn)
+            .await
+            .expect("written past the check");
+        drop(conn);
+        let read = get(&db, "po-001").await;
+        assert!(read.is_err(), "read as {read:?}");
     }
 }

@@ -1,7 +1,24 @@
-//! Names and payloads the workflow, its activities and its clients agree on. They keep
-//! the seed's JSON shapes so a client written for the seed keeps working.
+//! `PurchaseOrderApprovalWorkflow`: the names and payloads the workflow, its
+//! activities and its clients agree on (here), the orchestration
+//! ([`orchestration`]) and the activities that write the read model ([`activities`]).
+//! The payloads keep the seed's JSON shapes, so a client written for the seed, and an
+//! instance started by an earlier build, keep working.
 
+pub mod activities;
+pub mod orchestration;
+
+use dapr::workflow::{RegistryExt, WorkflowClient};
+use domain::{Cents, OrderStatus};
 use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+
+/// Registers the workflow and its activities on the client's worker registry.
+pub fn register(client: &mut WorkflowClient, db: Db) {
+    let registry = client.registry_mut();
+    registry.add_workflow(WORKFLOW_NAME, orchestration::purchase_order_workflow);
+    activities::register(registry, db);
+}
 
 pub const WORKFLOW_NAME: &str = "PurchaseOrderApprovalWorkflow";
 pub const SEND_APPROVAL_REQUEST_ACTIVITY: &str = "send_approval_request_activity";
@@ -30,17 +47,20 @@ pub struct WorkflowOrder {
 }
 
 impl WorkflowOrder {
-    /// Cents, exactly: `cost` carries at most two decimals (validated at the edge).
-    pub fn total_cents(&self) -> i64 {
-        (self.cost * 100.0).round() as i64 * self.quantity
+    /// `cost` carries at most two decimals (validated at the edge), so this is exact.
+    pub fn unit_cost(&self) -> Cents {
+        Cents::from_dollars(self.cost)
+    }
+
+    pub fn total(&self) -> Cents {
+        self.unit_cost().times(self.quantity)
     }
 }
 
 /// The `approval_event` payload.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Approval {
-    #[cfg_attr(feature = "ssr", schema(example = "ManagerX"))]
+    #[schema(example = "ManagerX")]
     pub approver_name: String,
     pub approved: bool,
 }
@@ -85,8 +105,7 @@ impl Outcome {
         }
     }
 
-    pub fn order_status(&self) -> crate::domain::OrderStatus {
-        use crate::domain::OrderStatus;
+    pub fn order_status(&self) -> OrderStatus {
         match self {
             Self::AutoApproved => OrderStatus::AutoApproved,
             Self::Approved(_) => OrderStatus::Approved,
@@ -148,6 +167,6 @@ mod tests {
             approval_timeout_ms: None,
             requested_by: None,
         };
-        assert_eq!(order.total_cents(), 100_000);
+        assert_eq!(order.total(), Cents(100_000));
     }
 }

@@ -5,9 +5,9 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 
-use super::accounts::{self, User, SESSION_TTL_MS};
-use super::read_model::Db;
-use super::ServiceError;
+use crate::accounts::{self, User, SESSION_TTL_MS};
+use crate::db::Db;
+use crate::error::ServiceError;
 
 pub const COOKIE_NAME: &str = "approvals_session";
 

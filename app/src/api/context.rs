@@ -1,0 +1,214 @@
+//! What a server function's body runs with, on the server: the app's state, its
+//! request, and the one place where an error becomes the response (its HTTP status, or
+//! for a plain form post the redirect back to the form).
+
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use backend::accounts::User;
+use backend::read_model::{self, OrderQuery};
+use backend::{clock, session, ServiceError};
+use leptos::prelude::{expect_context, use_context};
+use leptos::server_fn::error::ServerFnUrlError;
+use leptos_axum::ResponseOptions;
+
+use super::{AppError, OrderPage, PAGE_SIZE};
+use crate::state::AppState;
+
+/// What a server function needs from its request, taken before its first `.await`:
+/// Leptos contexts are not reachable once a server function has yielded.
+pub struct Ctx {
+    pub state: AppState,
+    pub parts: Option<Parts>,
+    response: Option<ResponseOptions>,
+    kept: Vec<(&'static str, String)>,
+}
+
+impl Ctx {
+    pub fn new() -> Self {
+        Self {
+            state: expect_context::<AppState>(),
+            parts: use_context::<Parts>(),
+            response: use_context::<ResponseOptions>(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// Fields a plain form post gets back in the query when it fails, so the page can
+    /// show them again and nothing typed is lost. Never a password.
+    pub fn keeping(mut self, fields: &[(&'static str, &str)]) -> Self {
+        self.kept = fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        self
+    }
+
+    /// Runs a server function's body. Whatever error it ends with sets the response's
+    /// status (or sends a plain form post back to its page) here, once.
+    pub async fn run<T>(
+        self,
+        body: impl AsyncFnOnce(&Ctx) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        match body(&self).await {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    pub fn response(&self) -> Option<&ResponseOptions> {
+        self.response.as_ref()
+    }
+
+    fn fail(&self, error: AppError) -> AppError {
+        let status = match &error {
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Some(response) = &self.response {
+            match self.form_post_origin() {
+                Some(back) => redirect_with_error(response, &back, &error, &self.kept),
+                None => response.set_status(status),
+            }
+        }
+        error
+    }
+
+    /// After a plain form post succeeded, sends the browser back to its page without
+    /// the error an earlier attempt may have left in the query.
+    pub fn back_to_form(&self) {
+        let (Some(response), Some((_, referer))) = (&self.response, self.form_post_origin()) else {
+            return;
+        };
+        let mut back = referer;
+        ServerFnUrlError::<AppError>::strip_error_info(&mut back);
+        if let Ok(value) = header::HeaderValue::from_str(&back) {
+            response.set_status(StatusCode::SEE_OTHER);
+            response.insert_header(header::LOCATION, value);
+        }
+    }
+
+    /// The page a plain HTML form was posted from, when the browser posted it itself
+    /// (before the WASM app took over, or without JavaScript). Such a browser shows
+    /// whatever body comes back, so it must be sent back to the page instead, carrying
+    /// the error for the page to show.
+    fn form_post_origin(&self) -> Option<(String, String)> {
+        let parts = self.parts.as_ref()?;
+        // Pages rendered on the server share this context with a GET; only a posted
+        // form is sent back.
+        if parts.method != axum::http::Method::POST {
+            return None;
+        }
+        let accepts_html = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+        // Only ever back to a page of ours: never an open redirect.
+        let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+        let referer_host = referer.split_once("://")?.1.split('/').next()?;
+        (accepts_html && referer_host == host)
+            .then(|| (parts.uri.path().to_owned(), referer.to_owned()))
+    }
+
+    pub async fn current_user(&self) -> Result<Option<User>, AppError> {
+        let Some(parts) = &self.parts else {
+            return Ok(None);
+        };
+        Ok(session::user_from_headers(&self.state.db, &parts.headers).await?)
+    }
+
+    pub async fn require_user(&self) -> Result<User, AppError> {
+        self.current_user().await?.ok_or(AppError::Unauthorized)
+    }
+
+    pub async fn require_manager(&self) -> Result<User, AppError> {
+        let user = self.require_user().await?;
+        if !user.is_manager() {
+            return Err(AppError::Forbidden(
+                "Only managers can see the inbox and decide orders.".into(),
+            ));
+        }
+        Ok(user)
+    }
+
+    pub async fn page_of(&self, query: &OrderQuery, offset: i64) -> Result<OrderPage, AppError> {
+        let db = &self.state.db;
+        let offset = offset.max(0);
+        let (rows, total) = tokio::try_join!(
+            read_model::list(db, query, PAGE_SIZE, offset),
+            read_model::count(db, query)
+        )
+        .map_err(ServiceError::from)?;
+        Ok(OrderPage {
+            orders: rows.iter().map(|r| r.view()).collect(),
+            total,
+            offset,
+            server_now_ms: clock::now_ms(),
+        })
+    }
+}
+
+/// 303 back to the form's page with `__path`/`__err` in the query: Leptos hands that
+/// error to the page's `ServerAction` as its value, so the page renders it as if the
+/// call had been made from the browser. `kept` fields go along to fill the form in.
+fn redirect_with_error(
+    response: &ResponseOptions,
+    back: &(String, String),
+    error: &AppError,
+    kept: &[(&'static str, String)],
+) {
+    let (path, referer) = back;
+    // Drop the error of an earlier attempt so the query never piles up.
+    let mut base = referer.clone();
+    ServerFnUrlError::<AppError>::strip_error_info(&mut base);
+    let Ok(mut url) = ServerFnUrlError::new(path, error.clone()).to_url(&base) else {
+        response.set_status(StatusCode::BAD_REQUEST);
+        return;
+    };
+    if !kept.is_empty() {
+        // Fields kept from an earlier attempt are replaced, not repeated.
+        let others: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| !kept.iter().any(|(k, _)| k == name))
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(others)
+            .extend_pairs(kept.iter().map(|(k, v)| (*k, v.as_str())));
+    }
+    match header::HeaderValue::from_str(url.as_str()) {
+        Ok(value) => {
+            response.set_status(StatusCode::SEE_OTHER);
+            response.insert_header(header::LOCATION, value);
+        }
+        Err(_) => response.set_status(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// The service's errors as the pages see them; ours (5xx) are logged here, once.
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        e.log("server function");
+        match e {
+            ServiceError::Invalid(errors) => Self::Invalid(errors),
+            ServiceError::NotFound(m) => Self::NotFound(m),
+            ServiceError::Forbidden(m) => Self::Forbidden(m),
+            ServiceError::Conflict {
+                message,
+                decided_by,
+                ..
+            } => Self::Conflict {
+                message,
+                decided_by,
+            },
+            ServiceError::Unavailable { message, .. } => Self::Unavailable(message),
+            ServiceError::Database(_) | ServiceError::Engine { .. } | ServiceError::Internal(_) => {
+                Self::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Server functions: the pages call these; their bodies run on the server and reach the
+//! read model and Dapr directly (never HTTP to ourselves). Errors are typed and carry
+//! the HTTP status they deserve.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use domain::{OrderView, UserView, ValidationErrors};
+
+pub const MAX_PAGE: i64 = 200;
+pub const PAGE_SIZE: i64 = 25;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        decided_by: Option<String>,
+    },
+    #[error("{}", messages(.0))]
+    Invalid(ValidationErrors),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("Something went wrong on our side; please try again.")]
+    Internal,
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+fn messages(errors: &ValidationErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+impl AppError {
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid(errors) => errors.for_field(name).map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+/// A page of orders plus the server's clock, so countdowns can correct for the
+/// difference between the viewer's clock and ours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    pub total: i64,
+    pub offset: i64,
+    pub server_now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub label: String,
+    #[serde(deserialize_with = "domain::rfc3339::de")]
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: OrderView,
+    pub timeline: Vec<TimelineEntry>,
+    pub server_now_ms: i64,
+    /// Whether the viewer may decide this order (a manager, not its requester).
+    pub can_decide: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionResult {
+    pub message: String,
+    pub confirmed: bool,
+}
+
+#[cfg(feature = "ssr")]
+mod context;
+#[cfg(feature = "ssr")]
+use context::Ctx;
+
+/// Who is signed in, if anyone.
+#[server(endpoint = "me")]
+pub async fn me() -> Result<Option<UserView>, AppError> {
+    Ctx::new()
+        .run(async |ctx| Ok(ctx.current_user().await?.map(|u| u.view())))
+        .await
+}
+
+/// Whether the demo accounts exist (the sign-in page then says how to use them).
+#[server(endpoint = "demo_accounts")]
+pub async fn demo_accounts() -> Result<bool, AppError> {
+    Ctx::new()
+        .run(async |ctx| Ok(backend::accounts::demo_users_present(&ctx.state.db).await?))
+        .await
+}
+
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    use backend::{accounts, session};
+    Ctx::new()
+        .keeping(&[("username", &username)])
+        .run(async |ctx| {
+            let db = &ctx.state.db;
+            let user = accounts::authenticate(db, &username, &password)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Invalid(ValidationErrors::one(
+                        "password",
+                        "That username and password do not match an account.",
+                    ))
+                })?;
+            let token = accounts::create_session(db, &user).await?;
+            if let (Some(parts), Some(response)) = (&ctx.parts, ctx.response()) {
+                response.insert_header(session::SET_COOKIE_HEADER, session::cookie(parts, &token));
+            }
+            leptos_axum::redirect(if user.is_manager() { "/" } else { "/orders" });
+            Ok(())
+        })
+        .await
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use backend::{accounts, session};
+    Ctx::new()
+        .run(async |ctx| {
+            let Some(parts) = &ctx.parts else {
+                return Err(AppError::Internal);
+            };
+            if let Some(token) = session::session_token(&parts.headers) {
+                accounts::end_session(&ctx.state.db, &token).await?;
+            }
+            if let Some(response) = ctx.response() {
+                response.insert_header(session::SET_COOKIE_HEADER, session::cookie(parts, ""));
+            }
+            leptos_axum::redirect("/login");
+            Ok(())
+        })
+        .await
+}
+
+/// Submits an order from the form; an empty order id gets a generated one.
+#[server(endpoint = "submit_order")]
+pub async fn submit_order(
+    product: String,
+    unit_cost: String,
+    quantity: String,
+    order_id: String,
+) -> Result<String, AppError> {
+    Ctx::new()
+        .keeping(&[
+            ("product", &product),
+            ("unit_cost", &unit_cost),
+            ("quantity", &quantity),
+            ("order_id", &order_id),
+        ])
+        .run(async |ctx| {
+            let user = ctx.require_user().await?;
+            let order_id = if order_id.trim().is_empty() {
+                generated_order_id()
+            } else {
+                order_id.clone()
+            };
+            let order = domain::parse_form(&order_id, &product, &unit_cost, &quantity)
+                .map_err(AppError::Invalid)?;
+            let started = ctx.state.orders.start(order, &user).await?;
+            leptos_axum::redirect(&format!("/orders/{}", started.instance_id));
+            Ok(started.instance_id)
+        })
+        .await
+}
+
+#[cfg(feature = "ssr")]
+fn generated_order_id() -> String {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 4];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "PO-{}-{:08X}",
+        chrono::Utc::now().format("%Y%m%d"),
+        u32::from_be_bytes(bytes)
+    )
+}
+
+#[server(endpoint = "get_order")]
+pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
+    use backend::clock::{from_ms, now_ms};
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_user().await?;
+            let not_found = || AppError::NotFound(format!("No order {instance_id}."));
+            let row = backend::read_model::get(&ctx.state.db, &instance_id)
+                .await
+                .map_err(backend::ServiceError::from)?
+                .ok_or_else(not_found)?;
+            let own = row.requested_by.as_deref() == Some(user.name.as_str());
+            if !own && !user.is_manager() {
+                // Requesters see only their own orders; say "not found" rather than
+                // confirm it.
+                return Err(not_found());
+            }
+            let order = row.view();
+            let mut timeline = vec![TimelineEntry {
+                label: "Submitted".into(),
+                at: from_ms(row.created_at),
+            }];
+            if let Some(at) = row.approval_requested_at {
+                timeline.push(TimelineEntry {
+                    label: "Approval requested".into(),
+                    at: from_ms(at),
+                });
+            }
+            if let (true, Some(at)) = (order.status.is_final(), row.decided_at) {
+                timeline.push(TimelineEntry {
+                    label: order.status_label(),
+                    at: from_ms(at),
+                });
+            }
+            if let Some(at) = row.placed_at {
+                timeline.push(TimelineEntry {
+                    label: "Order placed".into(),
+                    at: from_ms(at),
+                });
+            }
+            Ok(OrderDetail {
+                can_decide: user.is_manager() && !own,
+                order,
+                timeline,
+                server_now_ms: now_ms(),
+            })
+        })
+        .await
+}
+
+/// The requester's own orders, newest first.
+#[server(endpoint = "my_orders")]
+pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
+    use backend::read_model::OrderQuery;
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_user().await?;
+            let query = OrderQuery {
+                requested_by: Some(user.name),
+                ..Default::default()
+            };
+            ctx.page_of(&query, offset).await
+        })
+        .await
+}
+
+/// Orders waiting for a decision, soonest deadline first (managers only).
+#[server(endpoint = "inbox")]
+pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
+    use backend::read_model::OrderQuery;
+    Ctx::new()
+        .run(async |ctx| {
+            ctx.require_manager().await?;
+            let query = OrderQuery {
+                status: Some(domain::OrderStatus::AwaitingApproval),
+                text: Some(text),
+                ..Default::default()
+            };
+            ctx.page_of(&query, offset).await
+        })
+        .await
+}
+
+/// Recent outcomes, most recently decided first (managers only).
+#[server(endpoint = "decided")]
+pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
+    use backend::read_model::OrderQuery;
+    Ctx::new()
+        .run(async |ctx| {
+            ctx.require_manager().await?;
+            let query = OrderQuery {
+                decided_only: true,
+                text: Some(text),
+                ..Default::default()
+            };
+            ctx.page_of(&query, offset).await
+        })
+        .await
+}
+
+/// Approves or rejects an order as the signed-in manager. Refused with 403 for
+/// requesters and for the manager's own orders, 409 when someone else decided first.
+#[server(endpoint = "decide")]
+pub async fn decide(
+    instance_id: String,
+    approve: bool,
+    comment: Option<String>,
+) -> Result<DecisionResult, AppError> {
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_user().await?;
+            let decided = ctx
+                .state
+                .orders
+                .decide(
+                    &instance_id,
+                    &user,
+                    domain::Decision::from_approved(approve),
+                    comment.as_deref(),
+                )
+                .await?;
+            ctx.back_to_form();
+            Ok(DecisionResult {
+                message: decided.message,
+                confirmed: decided.confirmed,
+            })
+        })
+        .await
+}

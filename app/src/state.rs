@@ -1,0 +1,18 @@
+//! What every request handler and server function can reach (server only).
+
+use axum::extract::FromRef;
+use backend::read_model::ChangeBatch;
+use backend::{Db, OrderService};
+use leptos::config::LeptosOptions;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos site options (output name, site root) for SSR and static files.
+    pub leptos_options: LeptosOptions,
+    /// The read model, accounts and the audit trail.
+    pub db: Db,
+    /// Starting, deciding and inspecting orders through the workflow engine.
+    pub orders: OrderService,
+    /// Batches of order changes, for server-sent events.
+    pub changes: tokio::sync::broadcast::Sender<ChangeBatch>,
+}

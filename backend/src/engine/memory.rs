@@ -1,0 +1,210 @@
+//! An in-memory workflow engine for fast tests of our own logic (HTTP mappings,
+//! permissions, the decision rules). It follows the workflow's shape — auto-approve
+//! under the threshold, otherwise ask, then take the first decision — and runs the
+//! real activities against the real database, but it has no timers, no durability and
+//! no replay. Whatever involves those is tested against a real daprd.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::Cents;
+
+use super::{EngineError, FailureKind, RuntimeStatus, Snapshot, WorkflowEngine};
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::workflow::{
+    activities, Approval, ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, WorkflowOutput,
+    WORKFLOW_NAME,
+};
+
+struct Instance {
+    input: WorkflowOrder,
+    status: RuntimeStatus,
+    output: Option<String>,
+}
+
+pub struct MemoryEngine {
+    db: Db,
+    instances: Mutex<HashMap<String, Instance>>,
+    /// When set, every call fails like an unreachable sidecar.
+    down: Mutex<bool>,
+}
+
+impl MemoryEngine {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            instances: Mutex::new(HashMap::new()),
+            down: Mutex::new(false),
+        }
+    }
+
+    /// Makes every following call fail as `Transient` (or work again).
+    pub fn set_down(&self, down: bool) {
+        if let Ok(mut d) = self.down.lock() {
+            *d = down;
+        }
+    }
+
+    fn check_up(&self) -> Result<(), EngineError> {
+        match self.down.lock().map(|d| *d) {
+            Ok(false) => Ok(()),
+            _ => Err(EngineError::new(
+                FailureKind::Transient,
+                "connection refused (in-memory engine is down)",
+            )),
+        }
+    }
+
+    fn with_instances<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, Instance>) -> T,
+    ) -> Result<T, EngineError> {
+        self.instances
+            .lock()
+            .map(|mut map| f(&mut map))
+            .map_err(|_| EngineError::new(FailureKind::Other, "in-memory engine poisoned"))
+    }
+
+    fn complete(
+        &self,
+        instance_id: &str,
+        order: &WorkflowOrder,
+        outcome: &Outcome,
+    ) -> Result<(), EngineError> {
+        let output = serde_json::to_string(&WorkflowOutput {
+            status: outcome.status_text(),
+            order_id: order.order_id.clone(),
+        })
+        .map_err(|e| EngineError::new(FailureKind::Other, e.to_string()))?;
+        self.with_instances(|map| {
+            if let Some(instance) = map.get_mut(instance_id) {
+                instance.status = RuntimeStatus::Completed;
+                instance.output = Some(output);
+            }
+        })
+    }
+}
+
+fn activity_failed(e: dapr::workflow::WorkflowError) -> EngineError {
+    EngineError::new(FailureKind::Other, e.to_string())
+}
+
+#[async_trait::async_trait]
+impl WorkflowEngine for MemoryEngine {
+    async fn schedule(&self, instance_id: &str, input: &WorkflowOrder) -> Result<(), EngineError> {
+        self.check_up()?;
+        let created = self.with_instances(|map| {
+            if map.contains_key(instance_id) {
+                return false;
+            }
+            map.insert(
+                instance_id.to_owned(),
+                Instance {
+                    input: input.clone(),
+                    status: RuntimeStatus::Running,
+                    output: None,
+                },
+            );
+            true
+        })?;
+        if !created {
+            return Err(EngineError::new(
+                FailureKind::AlreadyExists,
+                format!("an active workflow with ID '{instance_id}' already exists"),
+            ));
+        }
+        if input.total() < Cents::APPROVAL_THRESHOLD {
+            return self.complete(instance_id, input, &Outcome::AutoApproved);
+        }
+        let timeout = input.approval_timeout_ms.unwrap_or(24 * 60 * 60 * 1000);
+        let request = ApprovalRequest {
+            order: input.clone(),
+            deadline_ms: now_ms() + timeout as i64,
+        };
+        activities::request_approval(&self.db, &request)
+            .await
+            .map_err(activity_failed)?;
+        Ok(())
+    }
+
+    async fn raise_approval(
+        &self,
+        instance_id: &str,
+        approval: &Approval,
+    ) -> Result<(), EngineError> {
+        self.check_up()?;
+        let waiting = self.with_instances(|map| {
+            map.get(instance_id)
+                .map(|i| (i.status == RuntimeStatus::Running).then(|| i.input.clone()))
+        })?;
+        let order = match waiting {
+            None => {
+                return Err(EngineError::new(
+                    FailureKind::NotFound,
+                    "no such instance exists",
+                ))
+            }
+            // Like a completed workflow, a finished instance drops the event.
+            Some(None) => return Ok(()),
+            Some(Some(order)) => order,
+        };
+        let outcome = if approval.approved {
+            Outcome::Approved(approval.approver_name.clone())
+        } else {
+            Outcome::Rejected(approval.approver_name.clone())
+        };
+        let record = OutcomeRecord {
+            order: order.clone(),
+            status: outcome.status_text(),
+            decided_at_ms: now_ms(),
+        };
+        activities::record_outcome(&self.db, &record)
+            .await
+            .map_err(activity_failed)?;
+        self.complete(instance_id, &order, &outcome)
+    }
+
+    async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError> {
+        self.check_up()?;
+        self.with_instances(|map| {
+            map.get(instance_id).map(|i| Snapshot {
+                instance_id: instance_id.to_owned(),
+                name: WORKFLOW_NAME.to_owned(),
+                runtime_status: i.status,
+                created_at: Some(Utc::now()),
+                last_updated_at: Some(Utc::now()),
+                serialized_input: serde_json::to_string(&i.input).ok(),
+                serialized_output: i.output.clone(),
+                serialized_custom_status: None,
+                failure: None,
+            })
+        })?
+        .ok_or_else(|| {
+            EngineError::new(
+                FailureKind::NotFound,
+                format!("Orchestration '{instance_id}' not found"),
+            )
+        })
+    }
+
+    async fn wait_for_completion(
+        &self,
+        instance_id: &str,
+        _within: Duration,
+    ) -> Result<Snapshot, EngineError> {
+        // Nothing here runs later than the call that caused it: an instance that is not
+        // finished now never will be without another call.
+        let snapshot = self.fetch(instance_id).await?;
+        if snapshot.runtime_status.is_terminal() {
+            Ok(snapshot)
+        } else {
+            Err(EngineError::new(
+                FailureKind::Transient,
+                "Timeout waiting for orchestration",
+            ))
+        }
+    }
+}

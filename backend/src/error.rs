@@ -1,0 +1,92 @@
+//! The one error type of the server-side core. Each error keeps its source and is
+//! logged once, where it becomes a response: the JSON API (`ApiError`) and the server
+//! functions (`AppError`) each turn it into their own answer in one place.
+
+use domain::{OrderStatus, ValidationErrors};
+
+use crate::engine::{EngineError, FailureKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request cannot be taken in the current state (an order already decided, an
+    /// account name in use).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        status: Option<OrderStatus>,
+        decided_by: Option<String>,
+    },
+    /// The workflow engine cannot take the request right now; nothing was changed.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        source: EngineError,
+    },
+    #[error("read model: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("workflow engine ({context}): {source}")]
+    Engine {
+        context: &'static str,
+        source: EngineError,
+    },
+    /// Shown outward only as "internal error".
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            status: None,
+            decided_by: None,
+        }
+    }
+
+    /// Maps an engine failure that has no more specific meaning to the caller.
+    pub fn from_engine(context: &'static str, source: EngineError) -> Self {
+        let message = match source.kind {
+            FailureKind::Transient => {
+                "The workflow engine (Dapr sidecar) is not reachable right now; nothing was \
+                 changed. Try again in a few seconds."
+            }
+            FailureKind::Busy => {
+                "The workflow engine is too busy to take this right now; nothing was changed. \
+                 Try again in a moment."
+            }
+            _ => return Self::Engine { context, source },
+        };
+        Self::Unavailable {
+            message: message.into(),
+            source,
+        }
+    }
+
+    /// Our fault rather than the caller's: a 5xx that says no more than "internal
+    /// error" outward.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(_) | Self::Engine { .. } | Self::Internal(_)
+        )
+    }
+
+    /// Logs the error with its source, once, where it becomes a response. Refusals of
+    /// the caller's request (4xx) are the caller's business and are not logged.
+    pub fn log(&self, context: &str) {
+        match self {
+            Self::Unavailable { source, .. } => {
+                tracing::warn!(error = %source, "{context}: workflow engine unavailable")
+            }
+            e if e.is_internal() => tracing::error!(error = %e, "{context}"),
+            _ => {}
+        }
+    }
+}

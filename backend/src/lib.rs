@@ -1,0 +1,27 @@
+//! The server-side core of Approvals, shared by the server functions, the JSON API and
+//! the workflow worker. `app` uses it only with its `ssr` feature, so nothing here can
+//! reach the WASM bundle.
+//!
+//! - [`workflow`]: `PurchaseOrderApprovalWorkflow`, its activities and payloads;
+//! - [`engine`]: the workflow engine behind a trait (Dapr, or in memory for tests);
+//! - [`orders`]: the rules for starting and deciding orders;
+//! - [`reconcile`]: repairs the read model after crashes;
+//! - [`read_model`], [`changes`]: the orders as SQL rows, and their change feed;
+//! - [`accounts`], [`session`], [`audit`]: people, sign-in, and the decision trail.
+
+pub mod accounts;
+pub mod audit;
+pub mod changes;
+pub mod clock;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod orders;
+pub mod read_model;
+pub mod reconcile;
+pub mod session;
+pub mod workflow;
+
+pub use db::Db;
+pub use error::ServiceError;
+pub use orders::OrderService;

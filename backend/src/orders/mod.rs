@@ -1,0 +1,416 @@
+//! Starting and deciding purchase orders: the rules both the JSON API and the pages
+//! follow. The read model gates every request (it knows every order); the workflow is
+//! the truth about outcomes.
+
+mod wire;
+
+pub use wire::{Decided, Started, WorkflowFailure, WorkflowState};
+
+use std::time::Duration;
+
+use domain::{Decision, NewOrder, OrderStatus, ValidationErrors};
+
+use crate::accounts::User;
+use crate::audit;
+use crate::clock::{self, SharedClock};
+use crate::db::Db;
+use crate::engine::{Engine, EngineError, FailureKind, RuntimeStatus, Snapshot};
+use crate::error::ServiceError;
+use crate::read_model::{self, OrderFacts, OrderRow};
+use crate::workflow::{Approval, Outcome, WorkflowOrder, WorkflowOutput};
+
+/// How long a decision waits for the workflow to confirm it before answering "accepted,
+/// still processing".
+const CONFIRM_WAIT: Duration = Duration::from_secs(5);
+/// How long a decision on a just-submitted order waits for the workflow to ask for it.
+const AWAIT_REQUEST_WAIT: Duration = Duration::from_secs(5);
+/// How long the auto-approval path watches for its (immediate) completion.
+const FOLLOW_WAIT: Duration = Duration::from_secs(60);
+pub const MAX_COMMENT_LEN: usize = 500;
+
+#[derive(Clone)]
+pub struct OrderService {
+    db: Db,
+    engine: Engine,
+    clock: SharedClock,
+    approval_timeout: Duration,
+}
+
+fn workflow_input(row: &OrderRow, timeout: Duration) -> WorkflowOrder {
+    WorkflowOrder {
+        order_id: row.order_id.clone(),
+        cost: row.unit_cost_cents.dollars(),
+        product: row.product.clone(),
+        quantity: row.quantity,
+        approval_timeout_ms: Some(timeout.as_millis() as u64),
+        requested_by: row.requested_by.clone(),
+    }
+}
+
+fn conflict_for(row: &OrderRow) -> ServiceError {
+    let status = row.status;
+    let message = match status {
+        OrderStatus::AwaitingApproval => match &row.decided_by {
+            Some(by) => format!("Order {} has already been decided by {by}.", row.order_id),
+            None => format!(
+                "Order {} is past its approval deadline and is being cancelled.",
+                row.order_id
+            ),
+        },
+        OrderStatus::Submitted => format!(
+            "Order {} is still being set up; try again in a moment.",
+            row.order_id
+        ),
+        _ => format!(
+            "Order {} is not awaiting approval: {}.",
+            row.order_id,
+            status.label(row.decided_by.as_deref())
+        ),
+    };
+    ServiceError::Conflict {
+        message,
+        status: Some(status),
+        decided_by: row.decided_by.clone(),
+    }
+}
+
+impl OrderService {
+    pub fn new(db: Db, engine: Engine, approval_timeout: Duration) -> Self {
+        Self {
+            db,
+            engine,
+            clock: clock::system(),
+            approval_timeout,
+        }
+    }
+
+    /// The same service reading the time from `clock` (tests).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        Self { clock, ..self }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn approval_timeout(&self) -> Duration {
+        self.approval_timeout
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Records the order, then schedules its workflow. If scheduling fails the record is
+    /// removed again, so a failed start leaves nothing behind.
+    pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
+        let facts = OrderFacts::from_new(&order, &requester.name);
+        let instance_id = facts.instance_id.clone();
+        let row = match read_model::insert_submitted(&self.db, &facts, self.now_ms()).await {
+            Ok(row) => row,
+            Err(read_model::InsertError::Duplicate) => {
+                let status = read_model::get(&self.db, &instance_id)
+                    .await?
+                    .map(|r| r.status);
+                return Err(ServiceError::Conflict {
+                    message: format!(
+                        "Order {} already exists (workflow instance {instance_id}); choose \
+                         another order ID.",
+                        order.order_id
+                    ),
+                    status,
+                    decided_by: None,
+                });
+            }
+            Err(read_model::InsertError::Db(e)) => return Err(e.into()),
+        };
+        if let Err(e) = self.schedule(&row).await {
+            if e.kind == FailureKind::AlreadyExists {
+                // An instance with this id survives from an earlier database: keep the
+                // row so the reconciler mirrors that instance, and refuse the new order.
+                tracing::warn!(%instance_id, "workflow instance already exists in Dapr");
+                return Err(ServiceError::Conflict {
+                    message: format!(
+                        "A workflow for order {} already exists; choose another order ID.",
+                        order.order_id
+                    ),
+                    status: None,
+                    decided_by: None,
+                });
+            }
+            read_model::delete_submitted(&self.db, &instance_id).await?;
+            return Err(ServiceError::from_engine("scheduling workflow", e));
+        }
+        if !order.needs_approval() {
+            // Auto-approval runs no activity, so nothing inside the workflow updates the
+            // read model: watch for the (immediate) completion here; the reconciler
+            // catches what this misses.
+            let service = self.clone();
+            let instance_id = instance_id.clone();
+            tokio::spawn(async move { service.follow_to_completion(&instance_id).await });
+        }
+        Ok(Started {
+            message: format!(
+                "Purchase order workflow started for {}. If approval needed, use \
+                 /signal-approval endpoint.",
+                order.order_id
+            ),
+            instance_id,
+        })
+    }
+
+    /// Creates the workflow of an order we hold (start, or the reconciler for an order
+    /// whose workflow was never created).
+    pub async fn schedule(&self, row: &OrderRow) -> Result<(), EngineError> {
+        self.engine
+            .schedule(
+                &row.instance_id,
+                &workflow_input(row, self.approval_timeout),
+            )
+            .await
+    }
+
+    async fn follow_to_completion(&self, instance_id: &str) {
+        match self
+            .engine
+            .wait_for_completion(instance_id, FOLLOW_WAIT)
+            .await
+        {
+            Ok(state) => {
+                if let Err(e) = self.apply_state(&state).await {
+                    tracing::warn!(%instance_id, error = %e, "recording completion failed");
+                }
+            }
+            Err(e) => tracing::warn!(%instance_id, error = %e, "waiting for completion failed"),
+        }
+    }
+
+    /// Mirrors a terminal workflow state into the read model. Returns true if the row
+    /// changed.
+    pub async fn apply_state(&self, state: &Snapshot) -> Result<bool, ServiceError> {
+        let now = self.now_ms();
+        let at = state.last_updated_at.map_or(now, clock::to_ms);
+        let (status, by, failure) = match state.runtime_status {
+            RuntimeStatus::Completed => {
+                let output = state
+                    .serialized_output
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str::<WorkflowOutput>(s).ok())
+                    .and_then(|o| Outcome::parse(&o.status));
+                match output {
+                    Some(outcome) => (
+                        outcome.order_status(),
+                        outcome.decided_by().map(str::to_owned),
+                        None,
+                    ),
+                    None => (
+                        OrderStatus::Failed,
+                        None,
+                        Some("workflow completed with an unknown output".to_owned()),
+                    ),
+                }
+            }
+            RuntimeStatus::Failed => (
+                OrderStatus::Failed,
+                None,
+                Some(
+                    state
+                        .failure
+                        .as_ref()
+                        .map(|f| f.message.clone())
+                        .unwrap_or_else(|| "workflow failed".into()),
+                ),
+            ),
+            RuntimeStatus::Terminated | RuntimeStatus::Canceled => (
+                OrderStatus::Failed,
+                None,
+                Some("workflow was terminated".to_owned()),
+            ),
+            _ => return Ok(false),
+        };
+        Ok(read_model::finish(
+            &self.db,
+            &state.instance_id,
+            status,
+            by.as_deref(),
+            Some(at),
+            failure.as_deref(),
+            now,
+        )
+        .await?)
+    }
+
+    /// Applies one manager's decision, and records the attempt (accepted or refused, and
+    /// why) in the audit trail.
+    pub async fn decide(
+        &self,
+        instance_id: &str,
+        decider: &User,
+        decision: Decision,
+        comment: Option<&str>,
+    ) -> Result<Decided, ServiceError> {
+        let result = self
+            .try_decide(instance_id, decider, decision, comment)
+            .await;
+        let refusal = result.as_ref().err().map(|e| {
+            if e.is_internal() {
+                "internal error".to_owned()
+            } else {
+                e.to_string()
+            }
+        });
+        self.audit(instance_id, &decider.name, decision, refusal.as_deref())
+            .await;
+        result
+    }
+
+    /// Records a decision attempt. A failure to write it is logged, never the caller's
+    /// problem: the decision itself stands or falls on its own.
+    pub async fn audit(
+        &self,
+        instance_id: &str,
+        actor: &str,
+        decision: Decision,
+        refusal: Option<&str>,
+    ) {
+        if let Err(e) = audit::record(&self.db, instance_id, actor, decision, refusal).await {
+            tracing::error!(%instance_id, error = %e, "writing the decision audit");
+        }
+    }
+
+    /// Claim the decision in the read model (exactly one claim can win), raise the
+    /// event, then wait briefly for the workflow to confirm.
+    async fn try_decide(
+        &self,
+        instance_id: &str,
+        decider: &User,
+        decision: Decision,
+        comment: Option<&str>,
+    ) -> Result<Decided, ServiceError> {
+        if !decider.is_manager() {
+            return Err(ServiceError::Forbidden(
+                "Only managers can approve or reject orders.".into(),
+            ));
+        }
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
+            return Err(ValidationErrors::one(
+                "comment",
+                format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
+            )
+            .into());
+        }
+        let approver = decider.name.clone();
+        let mut row = self.get_row(instance_id).await?;
+        if row.requested_by.as_deref() == Some(approver.as_str()) {
+            return Err(ServiceError::Forbidden(
+                "You cannot approve or reject your own order.".into(),
+            ));
+        }
+        let waiting_since = tokio::time::Instant::now();
+        while row.status == OrderStatus::Submitted && waiting_since.elapsed() < AWAIT_REQUEST_WAIT {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            row = self.get_row(instance_id).await?;
+        }
+        if row.status != OrderStatus::AwaitingApproval || row.decision.is_some() {
+            return Err(conflict_for(&row));
+        }
+        let claimed = read_model::claim_decision(
+            &self.db,
+            instance_id,
+            decision,
+            &approver,
+            comment,
+            self.now_ms(),
+        )
+        .await?;
+        if !claimed {
+            return Err(conflict_for(&self.get_row(instance_id).await?));
+        }
+
+        let event = Approval {
+            approver_name: approver.clone(),
+            approved: decision.approved(),
+        };
+        if let Err(e) = self.engine.raise_approval(instance_id, &event).await {
+            // The event never reached the workflow: give the claim back so the order
+            // can still be decided.
+            read_model::release_claim(&self.db, instance_id, &approver).await?;
+            return Err(match e.kind {
+                FailureKind::NotFound => ServiceError::Internal(format!(
+                    "the read model has order {instance_id}, the workflow engine does not"
+                )),
+                _ => ServiceError::from_engine("raising approval event", e),
+            });
+        }
+        self.confirm(instance_id, &approver, decision).await
+    }
+
+    /// The workflow's outcome is the truth: the timer can still win by a hair.
+    async fn confirm(
+        &self,
+        instance_id: &str,
+        approver: &str,
+        decision: Decision,
+    ) -> Result<Decided, ServiceError> {
+        let waited = self
+            .engine
+            .wait_for_completion(instance_id, CONFIRM_WAIT)
+            .await;
+        let state = match waited {
+            Ok(state) => state,
+            Err(e) if e.is_retryable() => {
+                return Ok(Decided {
+                    instance_id: instance_id.to_owned(),
+                    message: format!(
+                        "Decision by {approver} accepted; the workflow has not confirmed it yet."
+                    ),
+                    status: OrderStatus::AwaitingApproval,
+                    decided_by: approver.to_owned(),
+                    confirmed: false,
+                })
+            }
+            Err(e) => return Err(ServiceError::from_engine("confirming decision", e)),
+        };
+        self.apply_state(&state).await?;
+        let row = self.get_row(instance_id).await?;
+        let expected = match decision {
+            Decision::Approve => OrderStatus::Approved,
+            Decision::Reject => OrderStatus::Rejected,
+        };
+        if row.status == expected && row.decided_by.as_deref() == Some(approver) {
+            Ok(Decided {
+                instance_id: instance_id.to_owned(),
+                message: format!("Order {}: {}.", row.order_id, row.view().status_label()),
+                status: expected,
+                decided_by: approver.to_owned(),
+                confirmed: true,
+            })
+        } else {
+            Err(conflict_for(&row))
+        }
+    }
+
+    pub async fn get_row(&self, instance_id: &str) -> Result<OrderRow, ServiceError> {
+        read_model::get(&self.db, instance_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("No order with instance id {instance_id}."))
+            })
+    }
+
+    /// The workflow's own state, straight from the engine.
+    pub async fn workflow_state(&self, instance_id: &str) -> Result<WorkflowState, ServiceError> {
+        match self.engine.fetch(instance_id).await {
+            Ok(state) => Ok(state.into()),
+            Err(e) if e.kind == FailureKind::NotFound => Err(ServiceError::NotFound(format!(
+                "No workflow instance {instance_id}."
+            ))),
+            Err(e) => Err(ServiceError::from_engine("fetching workflow state", e)),
+        }
+    }
+}

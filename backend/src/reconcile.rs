@@ -1,0 +1,112 @@
+//! Keeps the read model honest after crashes: at start-up every unfinished order is
+//! compared with its workflow, and periodically the ones that look stuck are.
+
+use std::time::Duration;
+
+use domain::OrderStatus;
+
+use crate::clock::now_ms;
+use crate::engine::FailureKind;
+use crate::error::ServiceError;
+use crate::orders::OrderService;
+use crate::read_model::{self, OrderRow};
+use crate::workflow::Approval;
+
+/// A row untouched this long (submitted, claimed, or past its deadline) is suspicious.
+const STUCK_AFTER_MS: i64 = 10_000;
+const PAGE: i64 = 200;
+
+pub async fn run(orders: OrderService, interval: Duration) {
+    let mut everything = true;
+    loop {
+        match pass(&orders, everything).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(checked = n, "reconciler pass"),
+            Err(e) => tracing::warn!(error = %e, "reconciler pass stopped early"),
+        }
+        everything = false;
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// One pass over the unfinished rows; returns how many were checked.
+pub async fn pass(orders: &OrderService, everything: bool) -> Result<usize, ServiceError> {
+    let stuck_before = now_ms() - STUCK_AFTER_MS;
+    let mut after = String::new();
+    let mut checked = 0;
+    loop {
+        let rows =
+            read_model::unsettled(orders.db(), everything, stuck_before, &after, PAGE).await?;
+        let Some(last) = rows.last() else {
+            return Ok(checked);
+        };
+        after = last.instance_id.clone();
+        for row in &rows {
+            match reconcile(orders, row, stuck_before).await {
+                Ok(()) => {}
+                // The sidecar is away: the next pass will try again.
+                Err(e @ ServiceError::Unavailable { .. }) => return Err(e),
+                Err(e) => tracing::warn!(instance_id = %row.instance_id, error = %e, "reconcile"),
+            }
+            checked += 1;
+        }
+    }
+}
+
+/// Brings one unfinished row in line with its workflow: finishes rows whose workflow
+/// ended, re-raises a claimed decision the workflow never saw (it takes only the first
+/// event, so this is safe), and schedules a submitted order whose workflow was never
+/// created (a crash between the insert and the schedule).
+pub async fn reconcile(
+    orders: &OrderService,
+    row: &OrderRow,
+    stuck_before: i64,
+) -> Result<(), ServiceError> {
+    let engine = orders.engine();
+    match engine.fetch(&row.instance_id).await {
+        Ok(state) if state.runtime_status.is_terminal() => {
+            if orders.apply_state(&state).await? {
+                tracing::info!(instance_id = %row.instance_id, "reconciled finished workflow");
+            }
+        }
+        Ok(_) => {
+            let stuck_claim = row.claimed_at.is_some_and(|t| t < stuck_before);
+            if let (true, Some(decision), Some(by)) =
+                (stuck_claim, row.decision, row.decided_by.as_deref())
+            {
+                tracing::info!(instance_id = %row.instance_id, "re-raising unconfirmed decision");
+                let event = Approval {
+                    approver_name: by.to_owned(),
+                    approved: decision.approved(),
+                };
+                engine
+                    .raise_approval(&row.instance_id, &event)
+                    .await
+                    .map_err(|e| ServiceError::from_engine("re-raising decision", e))?;
+            }
+        }
+        Err(e) if e.kind == FailureKind::NotFound => {
+            if row.status == OrderStatus::Submitted {
+                tracing::info!(instance_id = %row.instance_id, "scheduling orphaned order");
+                match orders.schedule(row).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind == FailureKind::AlreadyExists => {}
+                    Err(e) => return Err(ServiceError::from_engine("rescheduling order", e)),
+                }
+            } else {
+                read_model::finish(
+                    orders.db(),
+                    &row.instance_id,
+                    OrderStatus::Failed,
+                    None,
+                    Some(now_ms()),
+                    Some("workflow instance no longer exists in Dapr"),
+                    now_ms(),
+                )
+                .await?;
+            }
+        }
+        Err(e) => return Err(ServiceError::from_engine("reconciling", e)),
+    }
+    Ok(())
+}

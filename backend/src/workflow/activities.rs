@@ -1,0 +1,98 @@
+//! The activities: where the workflow touches the world. Here that is the read model,
+//! written with idempotent upserts because Dapr may run an activity more than once.
+//! Each is a plain function of the database and its input (so tests and the in-memory
+//! engine run the very same code) plus a thin adapter for Dapr's worker.
+
+use dapr::workflow::{ActivityContext, ActivityContextExt, RegistryExt, WorkflowError};
+use domain::{instance_id_for, OrderId, OrderStatus};
+
+use super::{
+    ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, PLACE_ORDER_ACTIVITY,
+    RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
+};
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::read_model::{self, OrderFacts};
+
+type Output = dapr::workflow::Result<Option<String>>;
+
+pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db) {
+    let d = db.clone();
+    registry.add_activity(SEND_APPROVAL_REQUEST_ACTIVITY, move |ctx, input| {
+        let db = d.clone();
+        async move {
+            let request: ApprovalRequest = ctx.get_input(input.as_deref())?;
+            tracing::info!(instance_id = %ctx.orchestration_id(), order_id = %request.order.order_id,
+                "approval requested");
+            reply(request_approval(&db, &request).await)
+        }
+    });
+    let d = db.clone();
+    registry.add_activity(PLACE_ORDER_ACTIVITY, move |ctx, input| {
+        record_adapter(d.clone(), ctx, input, "placing order")
+    });
+    registry.add_activity(RECORD_OUTCOME_ACTIVITY, move |ctx, input| {
+        record_adapter(db.clone(), ctx, input, "recording outcome")
+    });
+}
+
+async fn record_adapter(db: Db, ctx: ActivityContext, input: Option<String>, what: &str) -> Output {
+    let record: OutcomeRecord = ctx.get_input(input.as_deref())?;
+    tracing::info!(instance_id = %ctx.orchestration_id(), order_id = %record.order.order_id,
+        outcome = %record.status, "{what}");
+    reply(record_outcome(&db, &record).await)
+}
+
+fn reply(result: Result<serde_json::Value, WorkflowError>) -> Output {
+    Ok(Some(result?.to_string()))
+}
+
+fn facts(order: &WorkflowOrder) -> Result<OrderFacts, WorkflowError> {
+    let order_id = OrderId::parse(&order.order_id).map_err(WorkflowError::Other)?;
+    Ok(OrderFacts {
+        instance_id: instance_id_for(&order_id),
+        order_id: order.order_id.clone(),
+        product: order.product.clone(),
+        quantity: order.quantity,
+        unit_cost: order.unit_cost(),
+        requested_by: order.requested_by.clone(),
+    })
+}
+
+fn db_error(e: sqlx::Error) -> WorkflowError {
+    tracing::warn!(error = %e, "activity could not write the read model");
+    WorkflowError::Other(format!("read model: {e}"))
+}
+
+/// Asks for approval. A real deployment would notify managers here; we publish the
+/// request in the read model, which feeds the inbox.
+pub async fn request_approval(
+    db: &Db,
+    request: &ApprovalRequest,
+) -> Result<serde_json::Value, WorkflowError> {
+    read_model::mark_awaiting(db, &facts(&request.order)?, request.deadline_ms, now_ms())
+        .await
+        .map_err(db_error)?;
+    Ok(serde_json::json!({"notification_sent": true, "for_order_id": request.order.order_id}))
+}
+
+/// Records an outcome; for approvals this is where the order is placed.
+pub async fn record_outcome(
+    db: &Db,
+    record: &OutcomeRecord,
+) -> Result<serde_json::Value, WorkflowError> {
+    let outcome = Outcome::parse(&record.status)
+        .ok_or_else(|| WorkflowError::Other(format!("unknown outcome {:?}", record.status)))?;
+    read_model::record_outcome(
+        db,
+        &facts(&record.order)?,
+        outcome.order_status(),
+        outcome.decided_by(),
+        record.decided_at_ms,
+        now_ms(),
+    )
+    .await
+    .map_err(db_error)?;
+    let placed = outcome.order_status() == OrderStatus::Approved;
+    Ok(serde_json::json!({"order_placed": placed, "order_id": record.order.order_id}))
+}

@@ -1,0 +1,108 @@
+//! The orchestration, with the seed's semantics: under $1000 the order is approved at
+//! once; otherwise a manager is asked, and the first of their decision and the approval
+//! timeout decides.
+//!
+//! It is deterministic: time only from the workflow context, no I/O (that is what the
+//! activities are for), logging only when not replaying.
+
+use std::time::Duration;
+
+use dapr::workflow::{
+    ActivityOptions, OrchestrationContext, RetryPolicy, WorkflowContext, WorkflowContextExt,
+    WorkflowError,
+};
+use domain::Cents;
+
+use super::{
+    Approval, ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, WorkflowOutput,
+    APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
+};
+
+/// Used when an instance was started without an explicit timeout in its input.
+pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+type Output = dapr::workflow::Result<Option<String>>;
+
+fn activity_options<T: serde::Serialize>(input: T) -> dapr::workflow::Result<ActivityOptions> {
+    // The read model may be briefly locked or restarting; a few retries ride that out.
+    let retry = RetryPolicy::new(5, Duration::from_millis(500))
+        .with_backoff_coefficient(2.0)
+        .with_max_retry_interval(Duration::from_secs(10));
+    Ok(ActivityOptions::new()
+        .try_with_input(input)?
+        .with_retry_policy(retry))
+}
+
+fn finish(ctx: &OrchestrationContext, order: &WorkflowOrder, outcome: Outcome) -> Output {
+    if !ctx.is_replaying() {
+        tracing::info!(
+            instance_id = %ctx.instance_id(),
+            order_id = %order.order_id,
+            outcome = %outcome.status_text(),
+            "purchase order workflow finished"
+        );
+    }
+    let output = WorkflowOutput {
+        status: outcome.status_text(),
+        order_id: order.order_id.clone(),
+    };
+    Ok(Some(serde_json::to_string(&output)?))
+}
+
+pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
+    let order: WorkflowOrder = ctx.get_input_typed()?;
+    if !ctx.is_replaying() {
+        tracing::info!(instance_id = %ctx.instance_id(), order_id = %order.order_id,
+            "starting purchase order workflow");
+    }
+    if order.total() < Cents::APPROVAL_THRESHOLD {
+        return finish(&ctx, &order, Outcome::AutoApproved);
+    }
+
+    let timeout = order
+        .approval_timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_APPROVAL_TIMEOUT);
+    let deadline = ctx.current_utc_datetime()
+        + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
+    let request = ApprovalRequest {
+        order: order.clone(),
+        deadline_ms: deadline.timestamp_millis(),
+    };
+    let _: serde_json::Value = ctx
+        .call_activity_with_options_typed(
+            SEND_APPROVAL_REQUEST_ACTIVITY,
+            activity_options(request)?,
+        )
+        .await?;
+
+    // The timer fires at the deadline the read model shows, however long the activity took.
+    let remaining = (deadline - ctx.current_utc_datetime())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    if !ctx.is_replaying() {
+        tracing::info!(instance_id = %ctx.instance_id(), ?remaining, "waiting for approval");
+    }
+    let outcome = match ctx
+        .wait_for_external_event_typed::<Approval>(APPROVAL_EVENT, Some(remaining))
+        .await
+    {
+        Ok(approval) if approval.approved => Outcome::Approved(approval.approver_name),
+        Ok(approval) => Outcome::Rejected(approval.approver_name),
+        Err(WorkflowError::Timeout) => Outcome::TimedOut,
+        Err(e) => return Err(e),
+    };
+    let activity = match outcome {
+        Outcome::Approved(_) => PLACE_ORDER_ACTIVITY,
+        _ => RECORD_OUTCOME_ACTIVITY,
+    };
+    let record = OutcomeRecord {
+        order: order.clone(),
+        status: outcome.status_text(),
+        decided_at_ms: ctx.current_utc_datetime().timestamp_millis(),
+    };
+    let _: serde_json::Value = ctx
+        .call_activity_with_options_typed(activity, activity_options(record)?)
+        .await?;
+    finish(&ctx, &order, outcome)
+}

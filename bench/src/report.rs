@@ -1,0 +1,103 @@
+//! `bench report`: puts what `bench api` and the paired rounds wrote together with the
+//! WASM size into `BENCHMARKS.md` (or `BENCH_REPORT`), ending with the targets and
+//! whether each was met.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::scenarios::paired::{PAIRED_CONCURRENCY, PAIRED_N};
+use crate::stats::median;
+use crate::{env, out_dir, read_json, scale, scaled, Result};
+
+pub fn write() -> Result<()> {
+    let dir = out_dir();
+    let api = read_json(dir.join("api.json"));
+    let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64);
+    let wasm_raw: f64 = env("WASM_RAW_BYTES")?.parse()?;
+    let wasm_gzip: f64 = env("WASM_GZIP_BYTES")?.parse()?;
+    let mut md = format!(
+        "# Benchmarks\n\n- date: {}\n- commit: {}\n- machine: {}\n- Dapr: {}\n- scale: {} \
+         (`BENCH_SCALE`)\n- how: `make bench` (release build, real daprd, fresh data dir)\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::env::var("BENCH_COMMIT").unwrap_or_default(),
+        std::env::var("BENCH_MACHINE").unwrap_or_default(),
+        std::env::var("BENCH_DAPR").unwrap_or_default(),
+        scale()
+    );
+    md += &std::fs::read_to_string(dir.join("api.md")).unwrap_or_default();
+    md += &format!(
+        "\n## 5. WASM\n\nRelease bundle `approvals.wasm`: {:.1} KiB raw, **{:.1} KiB gzip** (gzip -9).\n",
+        wasm_raw / 1024.0,
+        wasm_gzip / 1024.0
+    );
+    let paired = read_json(dir.join("paired.json"));
+    let runs = |side: &str| -> Vec<f64> {
+        paired
+            .get(side)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let (ours, bare) = (runs("ours"), runs("bare"));
+    let mut ratios: Vec<f64> = ours.iter().zip(&bare).map(|(o, b)| o / b).collect();
+    md += &format!(
+        "\n## 6. The limit: the workflow alone\n\n{} auto-approved orders per run, concurrency \
+         {PAIRED_CONCURRENCY}, in rounds: first ours (over HTTP, into the read model, until every row \
+         shows the outcome), then, with our server stopped, the same workflows scheduled and awaited \
+         straight through the Dapr workflow client and worker in one process (no HTTP, no read \
+         model), against the same daprd.\n\n| round | ours (workflows/s) | bare (workflows/s) | ours / bare |\n|---:|---:|---:|---:|\n",
+        scaled(PAIRED_N)
+    );
+    for (round, ((o, b), r)) in ours.iter().zip(&bare).zip(&ratios).enumerate() {
+        md += &format!("| {} | {o:.0} | {b:.0} | {:.0}% |\n", round + 1, r * 100.0);
+    }
+    let mark = |ok: bool| if ok { "met" } else { "missed" };
+    md += "\n## Targets\n\n| target | measured | |\n|---|---:|---|\n";
+    if !ratios.is_empty() {
+        let ratio = median(&mut ratios);
+        md += &format!(
+            "| end-to-end ≥ 90% of the bare workflow rate (all auto-approved, concurrency 32; median of the rounds) | {:.0}% ({:.0} vs {:.0} workflows/s) | {} |\n",
+            ratio * 100.0,
+            median(&mut ours.clone()),
+            median(&mut bare.clone()),
+            mark(ratio >= 0.9)
+        );
+    }
+    if let Some(p50) = get(&api, "approve_c1_p50_ms") {
+        md += &format!(
+            "| approve → COMPLETED p50 ≤ 150 ms (concurrency 1) | {p50:.1} ms | {} |\n",
+            mark(p50 <= 150.0)
+        );
+    }
+    for (key, label) in [
+        (
+            "inbox_ssr_p50_ms",
+            "SSR inbox p50 ≤ 10 ms at 10,000 pending",
+        ),
+        (
+            "inbox_api_p50_ms",
+            "`/api/orders` p50 ≤ 10 ms at 10,000 pending",
+        ),
+    ] {
+        if let Some(p50) = get(&api, key) {
+            md += &format!("| {label} | {p50:.1} ms | {} |\n", mark(p50 <= 10.0));
+        }
+    }
+    md += &format!(
+        "| release WASM ≤ 250 KiB gzip | {:.1} KiB | {} |\n",
+        wasm_gzip / 1024.0,
+        mark(wasm_gzip <= 250.0 * 1024.0)
+    );
+    if let Some(rss) = get(&api, "server_rss_pending_mib") {
+        md += &format!(
+            "| server RSS ≤ 80 MiB with 10,000 pending (5 s after the inbox load) | {rss:.1} MiB | {} |\n",
+            mark(rss <= 80.0)
+        );
+    }
+    let target =
+        PathBuf::from(std::env::var("BENCH_REPORT").unwrap_or_else(|_| "BENCHMARKS.md".into()));
+    std::fs::write(&target, &md)?;
+    println!("{md}");
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! What the bench measures: [`api`] runs scenarios 1–4 against the whole stack;
+//! [`paired`] runs scenario 6, ours and the bare workflow in alternating rounds.
+
+pub mod api;
+pub mod paired;

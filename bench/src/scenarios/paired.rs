@@ -1,0 +1,132 @@
+//! Scenario 6, the overhead comparison: `bench auto` runs our whole stack (HTTP, read
+//! model) and `bench bare` the same workflows straight through the Dapr workflow client
+//! and worker in this process. `scripts/bench.sh` alternates them; each run appends its
+//! rate to `paired.json`.
+
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use serde_json::json;
+
+use crate::client::Api;
+use crate::{env, out_dir, read_json, scaled, tag, Error, Result};
+
+/// The workload both sides of the overhead comparison run.
+pub const PAIRED_N: usize = 2000;
+pub const PAIRED_CONCURRENCY: usize = 32;
+/// Each side first waits and runs this many, untimed, so neither pays for its worker's
+/// start-up.
+const WARMUP_N: usize = 50;
+const SETTLE: Duration = Duration::from_secs(2);
+/// A run that takes longer has met a stuck workflow: fail instead of hanging.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+async fn within_limit<T>(run: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(RUN_LIMIT, run)
+        .await
+        .map_err(|_| format!("a run took over {} s", RUN_LIMIT.as_secs()))?
+}
+
+/// One run of ours for the overhead comparison: all auto-approved, over HTTP.
+pub async fn auto() -> Result<()> {
+    let api = Api::connect().await?;
+    let run = tag();
+    // Untimed: a freshly started server's worker is still joining daprd's placement.
+    tokio::time::sleep(SETTLE).await;
+    let warmup = format!("warmup-{run}");
+    within_limit(api.start_run(&warmup, scaled(WARMUP_N), PAIRED_CONCURRENCY, true)).await?;
+    let paired = format!("paired-{run}");
+    let (_, completed) =
+        within_limit(api.start_run(&paired, scaled(PAIRED_N), PAIRED_CONCURRENCY, true)).await?;
+    append_paired("ours", completed)?;
+    println!("ours: {completed:.0} workflows/s");
+    Ok(())
+}
+
+/// One run of scenario 6: the workflow alone, through the Dapr client and worker in
+/// this process.
+pub async fn bare() -> Result<()> {
+    use dapr::workflow::WorkflowClient;
+    let endpoint = env("DAPR_GRPC_ENDPOINT")?;
+    let mut client = WorkflowClient::new_with_address(endpoint).await?;
+    // Auto-approved orders run no activity; the activities still need a database to be
+    // registered, so an empty in-memory one will do.
+    let db = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    backend::workflow::register(&mut client, db);
+    let worker = client.start_worker().await?;
+    let scheduler = client.scheduling_client();
+    let run = tag();
+    // Untimed: the worker is still joining daprd's placement.
+    tokio::time::sleep(SETTLE).await;
+    let warmup = format!("bare-warmup-{run}");
+    within_limit(bare_batch(&scheduler, &warmup, scaled(WARMUP_N))).await?;
+    let n = scaled(PAIRED_N);
+    let started = Instant::now();
+    within_limit(bare_batch(&scheduler, &format!("bare-{run}"), n)).await?;
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    let _ = worker.shutdown().await;
+    append_paired("bare", rate)?;
+    println!("bare: {rate:.0} workflows/s");
+    Ok(())
+}
+
+/// Schedules `n` auto-approved workflows at the paired concurrency and awaits them all.
+async fn bare_batch(
+    scheduler: &dapr::workflow::WorkflowSchedulingClient,
+    prefix: &str,
+    n: usize,
+) -> Result<()> {
+    use dapr::workflow::{FetchOptions, ScheduleOptions};
+    let results: Vec<_> = stream::iter(0..n)
+        .map(|i| {
+            let mut s = scheduler.clone();
+            let id = format!("{prefix}-{i}");
+            async move {
+                let input = backend::workflow::WorkflowOrder {
+                    order_id: id.clone(),
+                    cost: 10.0,
+                    product: "Bench widget".into(),
+                    quantity: 1,
+                    approval_timeout_ms: None,
+                    requested_by: None,
+                };
+                s.schedule_workflow(
+                    backend::workflow::WORKFLOW_NAME,
+                    ScheduleOptions::new()
+                        .with_instance_id(id.clone())
+                        .try_with_input(input)?,
+                )
+                .await?;
+                s.wait_for_workflow_completion_with_options(
+                    &id,
+                    FetchOptions::new(),
+                    Some(Duration::from_secs(120)),
+                )
+                .await?;
+                Ok::<(), Error>(())
+            }
+        })
+        .buffer_unordered(PAIRED_CONCURRENCY)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Adds one run to `paired.json` (`{"ours": [...], "bare": [...]}`, in round order).
+fn append_paired(side: &str, rate: f64) -> Result<()> {
+    let path = out_dir().join("paired.json");
+    let mut paired = read_json(path.clone());
+    if !paired.is_object() {
+        paired = json!({});
+    }
+    let runs = paired
+        .as_object_mut()
+        .ok_or("paired.json is not an object")?
+        .entry(side)
+        .or_insert_with(|| json!([]));
+    runs.as_array_mut()
+        .ok_or("paired.json: runs are not a list")?
+        .push(json!(rate));
+    std::fs::write(path, serde_json::to_string_pretty(&paired)?)?;
+    Ok(())
+}

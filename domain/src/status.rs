@@ -1,0 +1,96 @@
+//! Where an order stands, and what a manager decided.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where an order stands in the read model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Accepted by us; the workflow has not reported yet.
+    Submitted,
+    AwaitingApproval,
+    AutoApproved,
+    Approved,
+    Rejected,
+    TimedOut,
+    Failed,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        Self::Submitted,
+        Self::AwaitingApproval,
+        Self::AutoApproved,
+        Self::Approved,
+        Self::Rejected,
+        Self::TimedOut,
+        Self::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::AutoApproved => "auto_approved",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::TimedOut => "timed_out",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Submitted | Self::AwaitingApproval)
+    }
+
+    /// The status in words, as a person reads it.
+    pub fn label(self, decided_by: Option<&str>) -> String {
+        let by = decided_by.unwrap_or("a manager");
+        match self {
+            Self::Submitted => "Submitted".into(),
+            Self::AwaitingApproval => "Waiting for approval".into(),
+            Self::AutoApproved => "Auto-approved".into(),
+            Self::Approved => format!("Approved by {by}"),
+            Self::Rejected => format!("Rejected by {by}"),
+            Self::TimedOut => "Cancelled due to timeout".into(),
+            Self::Failed => "Failed".into(),
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A manager's decision on an order, as the read model stores a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn from_approved(approved: bool) -> Self {
+        if approved {
+            Self::Approve
+        } else {
+            Self::Reject
+        }
+    }
+
+    pub fn approved(self) -> bool {
+        self == Self::Approve
+    }
+}
