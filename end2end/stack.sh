@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One isolated stack for the browser tests (Dapr processes + the debug server built by
-# `cargo leptos build`): stack.sh NAME SITE_PORT APPROVAL_TIMEOUT PORT_BASE.
+# `scripts/build-site.sh`): stack.sh NAME SITE_PORT APPROVAL_TIMEOUT PORT_BASE.
 # Playwright starts and stops it (SIGTERM stops everything).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -7,16 +7,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
-# Every build of the server sees what cargo-leptos sets, so `cargo test` and
-# `cargo leptos build` share one binary (Leptos reads this at compile time).
-export LEPTOS_OUTPUT_NAME=approvals
 
 profile=${BENCH_PROFILE:-release}
 export BENCH_SCALE=${BENCH_SCALE:-1}
 export BENCH_OUT=$PWD/target/bench
 export BENCH_REPORT=${BENCH_REPORT:-$PWD/BENCHMARKS.md}
 if [ "$profile" = release ]; then
-  cargo leptos build --release
+  scripts/build-site.sh --release
   cargo build --release -p bench
 else
   cargo build -p bench

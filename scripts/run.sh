@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Approvals in the foreground: the Dapr processes (placement, scheduler, daprd)
 # and the release server on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}. Ctrl-C stops
-# everything this script started. Expects `cargo leptos build --release` to have run
+# everything this script started. Expects `scripts/build-site.sh --release` to have run
 # (`make run` does both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

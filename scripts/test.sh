@@ -4,9 +4,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
-# Every build of the server sees what cargo-leptos sets, so `cargo test` and
-# `cargo leptos build` share one binary (Leptos reads this at compile time).
-export LEPTOS_OUTPUT_NAME=approvals
 
 started=$SECONDS
 step() { printf '\n\033[1m== %s\033[0m (at %ds)\n' "$*" "$((SECONDS - started))"; }
@@ -16,14 +13,17 @@ export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
 step "format"
 cargo fmt --all --check
 
+step "landed migrations unchanged"
+scripts/check-migrations.sh
+
 step "lints"
-cargo clippy -p server -p bench --all-targets -- -D warnings
+cargo clippy -p server -p bench -p backend -p domain --all-targets -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "no server crate in the WASM bundle"
 leaks=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
-  | grep -E '^(dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
+  | grep -E '^(backend|dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
 if [ -n "$leaks" ]; then
   echo "server crates reach the WASM bundle:" >&2
   echo "$leaks" >&2
@@ -31,17 +31,18 @@ if [ -n "$leaks" ]; then
 fi
 echo "none"
 
-step "unit tests"
+step "unit tests, and the HTTP layer on the in-memory workflow engine"
+cargo test -p domain -p backend -p bench
 cargo test -p app --features ssr
-cargo test -p bench
+cargo test -p server --test http
 
 step "integration tests (real placement, scheduler, daprd)"
-cargo test -p server
+cargo test -p server --test api
 
-# After `cargo test`: cargo-leptos builds the server with its own flags, and the
-# browser tests and the benchmark smoke run need that very binary to match the WASM.
+# The browser tests and the benchmark smoke run need the server binary and the WASM
+# built together (scripts/build-site.sh; the same compiled artifacts as the tests).
 step "site build (server + hydrating WASM)"
-cargo leptos build
+scripts/build-site.sh
 
 step "benchmark harness smoke run (tiny N, debug build; numbers not kept)"
 BENCH_PROFILE=debug BENCH_SCALE=0.01 BENCH_REPORT=target/bench/BENCHMARKS.smoke.md scripts/bench.sh
