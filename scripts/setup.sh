@@ -6,9 +6,9 @@
 #   scripts/setup.sh test   for `make test`: tools, Dapr, and Debian's chromium
 #
 # What it installs: the wasm target, wasm-bindgen-cli (the exact version in
-# Cargo.lock), Node packages (wasm-opt, sass, lightningcss, swc, Playwright), Debian
-# chromium (tests only), and the Dapr runtime binaries (see dapr/build.sh). Nothing
-# comes from outside the package registries.
+# Cargo.lock), Node packages (wasm-opt, sass, lightningcss, swc, Playwright), and the
+# Dapr runtime binaries (see dapr/build.sh); for tests also Debian chromium and
+# sqlx-cli. Nothing comes from outside the package registries.
 #
 # The Go build of Dapr runs in the background from the start (it waits on the Go
 # module proxy first, then compiles), beside the Rust steps; its log is in
@@ -67,6 +67,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb" ]; then
   log "installing wasm-bindgen-cli $wb (compiles for a few minutes, once)"
   # Not --locked: its own lockfile wants a crate version the registry lacks.
   timed "cargo install wasm-bindgen-cli" cargo install wasm-bindgen-cli --version "$wb" --force --quiet
+fi
+
+# Tests check that backend/.sqlx (the compile-time description of our SQL) is current.
+if [ "$mode" = test ] && [ "$(sqlx --version 2>/dev/null)" != "sqlx-cli 0.8.6" ]; then
+  log "installing sqlx-cli 0.8.6 (SQLite only)"
+  timed "cargo install sqlx-cli" cargo install sqlx-cli --version 0.8.6 --locked \
+    --no-default-features --features sqlite --quiet
 fi
 
 if [ "$mode" = run ]; then

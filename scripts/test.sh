@@ -13,8 +13,9 @@ export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
 step "format"
 cargo fmt --all --check
 
-step "landed migrations unchanged"
+step "landed migrations unchanged, compile-time SQL descriptions current"
 scripts/check-migrations.sh
+scripts/sqlx-prepare.sh --check
 
 step "lints"
 cargo clippy -p server -p bench -p backend -p domain --all-targets -- -D warnings

@@ -8,7 +8,6 @@ use argon2::Argon2;
 use base64::Engine;
 use rand_core::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
 
 use crate::clock::now_ms;
 use crate::db::Db;
@@ -17,7 +16,7 @@ use domain::{demo, parse_username, Role, UserView, ValidationErrors, MIN_PASSWOR
 
 pub const SESSION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -39,16 +38,8 @@ impl User {
     }
 }
 
-/// A user with their password hash, for signing in.
-#[derive(FromRow)]
-struct Credentials {
-    #[sqlx(flatten)]
-    user: User,
-    password_hash: String,
-}
-
 /// One API token as `server token list` shows it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiToken {
     pub id: i64,
     pub user_name: String,
@@ -103,14 +94,16 @@ pub async fn add_user(
         .into());
     }
     let hash = hash_password(password.to_owned()).await?;
-    let inserted = sqlx::query_as::<_, User>(
-        "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)
-         RETURNING id, name, role, created_at",
+    let now = now_ms();
+    let inserted = sqlx::query_as!(
+        User,
+        r#"INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)
+         RETURNING id AS "id!", name, role AS "role: Role", created_at"#,
+        name,
+        role,
+        hash,
+        now,
     )
-    .bind(&name)
-    .bind(role)
-    .bind(hash)
-    .bind(now_ms())
     .fetch_one(db)
     .await;
     match inserted {
@@ -123,16 +116,16 @@ pub async fn add_user(
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>, ServiceError> {
-    Ok(
-        sqlx::query_as::<_, User>("SELECT id, name, role, created_at FROM users ORDER BY name")
-            .fetch_all(db)
-            .await?,
+    Ok(sqlx::query_as!(
+        User,
+        r#"SELECT id AS "id!", name, role AS "role: Role", created_at FROM users ORDER BY name"#
     )
+    .fetch_all(db)
+    .await?)
 }
 
 pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {
-    let result = sqlx::query("DELETE FROM users WHERE name = ?")
-        .bind(name)
+    let result = sqlx::query!("DELETE FROM users WHERE name = ?", name)
         .execute(db)
         .await?;
     if result.rows_affected() == 0 {
@@ -147,7 +140,7 @@ fn no_such_user(name: &str) -> ServiceError {
 
 /// Creates the demo accounts, but only in a database without any account.
 pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+    let count = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users"#)
         .fetch_one(db)
         .await?;
     if count > 0 {
@@ -160,12 +153,15 @@ pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
 }
 
 pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE name IN (?, ?, ?)")
-        .bind(demo::USERS[0].0)
-        .bind(demo::USERS[1].0)
-        .bind(demo::USERS[2].0)
-        .fetch_one(db)
-        .await?;
+    let [(a, _), (b, _), (c, _)] = demo::USERS;
+    let count = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE name IN (?, ?, ?)"#,
+        a,
+        b,
+        c
+    )
+    .fetch_one(db)
+    .await?;
     Ok(count > 0)
 }
 
@@ -176,14 +172,23 @@ pub async fn authenticate(
     name: &str,
     password: &str,
 ) -> Result<Option<User>, ServiceError> {
-    let found: Option<Credentials> = sqlx::query_as(
-        "SELECT id, name, role, created_at, password_hash FROM users WHERE name = ?",
+    let name = name.trim();
+    let found = sqlx::query!(
+        r#"SELECT id AS "id!", name, role AS "role: Role", created_at, password_hash FROM users WHERE name = ?"#,
+        name
     )
-    .bind(name.trim())
     .fetch_optional(db)
     .await?;
     let (user, hash) = match found {
-        Some(c) => (Some(c.user), c.password_hash),
+        Some(row) => (
+            Some(User {
+                id: row.id,
+                name: row.name,
+                role: row.role,
+                created_at: row.created_at,
+            }),
+            row.password_hash,
+        ),
         None => (None, dummy_hash().to_owned()),
     };
     let ok = verify_password(hash, password.to_owned()).await?;
@@ -220,37 +225,39 @@ fn token_hash(token: &str) -> String {
 pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError> {
     let token = new_token("");
     let now = now_ms();
-    sqlx::query(
+    let (hash, expires_at) = (token_hash(&token), now + SESSION_TTL_MS);
+    sqlx::query!(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        hash,
+        user.id,
+        now,
+        expires_at,
     )
-    .bind(token_hash(&token))
-    .bind(user.id)
-    .bind(now)
-    .bind(now + SESSION_TTL_MS)
     .execute(db)
     .await?;
     // Expired sessions are swept here, where sessions are created anyway.
-    sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
-        .bind(now)
+    sqlx::query!("DELETE FROM sessions WHERE expires_at < ?", now)
         .execute(db)
         .await?;
     Ok(token)
 }
 
 pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
-    Ok(sqlx::query_as::<_, User>(
-        "SELECT u.id, u.name, u.role, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-          WHERE s.token_hash = ? AND s.expires_at > ?",
+    let (hash, now) = (token_hash(token), now_ms());
+    Ok(sqlx::query_as!(
+        User,
+        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.token_hash = ? AND s.expires_at > ?"#,
+        hash,
+        now,
     )
-    .bind(token_hash(token))
-    .bind(now_ms())
     .fetch_optional(db)
     .await?)
 }
 
 pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-        .bind(token_hash(token))
+    let hash = token_hash(token);
+    sqlx::query!("DELETE FROM sessions WHERE token_hash = ?", hash)
         .execute(db)
         .await?;
     Ok(())
@@ -258,49 +265,55 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
 
 /// Creates an API token for `user_name`; the token itself is shown once, never stored.
 pub async fn create_api_token(db: &Db, user_name: &str) -> Result<(i64, String), ServiceError> {
-    let user: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE name = ?")
-        .bind(user_name)
+    let user_id = sqlx::query_scalar!(r#"SELECT id AS "id!" FROM users WHERE name = ?"#, user_name)
         .fetch_optional(db)
-        .await?;
-    let (user_id,) = user.ok_or_else(|| no_such_user(user_name))?;
+        .await?
+        .ok_or_else(|| no_such_user(user_name))?;
     let token = new_token("apv_");
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?) RETURNING id",
+    let (hash, now) = (token_hash(&token), now_ms());
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)
+           RETURNING id AS "id!""#,
+        hash,
+        user_id,
+        now,
     )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(now_ms())
     .fetch_one(db)
     .await?;
     Ok((id, token))
 }
 
 pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
-    let result =
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(db)
-            .await?;
+    let now = now_ms();
+    let result = sqlx::query!(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        now,
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(result.rows_affected() > 0)
 }
 
 /// Every token, oldest first.
 pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, u.name AS user_name, t.created_at, t.revoked_at FROM api_tokens t
-           JOIN users u ON u.id = t.user_id ORDER BY t.id",
+    Ok(sqlx::query_as!(
+        ApiToken,
+        r#"SELECT t.id AS "id!", u.name AS user_name, t.created_at, t.revoked_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id"#
     )
     .fetch_all(db)
     .await?)
 }
 
 pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
-    Ok(sqlx::query_as::<_, User>(
-        "SELECT u.id, u.name, u.role, u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-          WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+    let hash = token_hash(token);
+    Ok(sqlx::query_as!(
+        User,
+        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+          WHERE t.token_hash = ? AND t.revoked_at IS NULL"#,
+        hash,
     )
-    .bind(token_hash(token))
     .fetch_optional(db)
     .await?)
 }

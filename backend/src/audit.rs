@@ -12,16 +12,17 @@ pub async fn record(
     decision: Decision,
     refusal: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let (approved, accepted, at) = (decision.approved(), refusal.is_none(), now_ms());
+    sqlx::query!(
         "INSERT INTO decision_audit (instance_id, actor, approved, accepted, reason, at)
          VALUES (?, ?, ?, ?, ?, ?)",
+        instance_id,
+        actor,
+        approved,
+        accepted,
+        refusal,
+        at,
     )
-    .bind(instance_id)
-    .bind(actor)
-    .bind(decision.approved())
-    .bind(refusal.is_none())
-    .bind(refusal)
-    .bind(now_ms())
     .execute(db)
     .await?;
     Ok(())

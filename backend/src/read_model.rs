@@ -94,8 +94,9 @@ pub enum InsertError {
     Db(#[from] sqlx::Error),
 }
 
-/// The statuses [`OrderStatus::is_final`] calls final, as SQL (a test holds the two
-/// together).
+/// The statuses [`OrderStatus::is_final`] calls final, as SQL, for the list filters.
+/// The static queries below spell the list out (a query checked at compile time is
+/// one string literal); `final_rows_are_never_overwritten` holds them to `is_final`.
 const FINAL_STATUSES: &str = "('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')";
 
 /// Records an accepted order before its workflow is scheduled: the unique key is what
@@ -105,21 +106,28 @@ pub async fn insert_submitted(
     facts: &OrderFacts,
     now: i64,
 ) -> Result<OrderRow, InsertError> {
-    let result = sqlx::query_as::<_, OrderRow>(
-        "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
+    let total = facts.unit_cost.times(facts.quantity);
+    let result = sqlx::query_as!(
+        OrderRow,
+        r#"INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, updated_at, requested_by)
          VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
-         RETURNING *",
+         RETURNING instance_id AS "instance_id!", order_id, product, quantity,
+                unit_cost_cents AS "unit_cost_cents: Cents",
+                total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
+                created_at, deadline, decision AS "decision: Decision", decided_by,
+                claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
+                approval_requested_at, placed_at"#,
+        facts.instance_id,
+        facts.order_id,
+        facts.product,
+        facts.quantity,
+        facts.unit_cost,
+        total,
+        now,
+        now,
+        facts.requested_by,
     )
-    .bind(&facts.instance_id)
-    .bind(&facts.order_id)
-    .bind(&facts.product)
-    .bind(facts.quantity)
-    .bind(facts.unit_cost)
-    .bind(facts.unit_cost.times(facts.quantity))
-    .bind(now)
-    .bind(now)
-    .bind(&facts.requested_by)
     .fetch_one(db)
     .await;
     match result {
@@ -131,10 +139,12 @@ pub async fn insert_submitted(
 
 /// Undoes [`insert_submitted`] when the workflow could not be scheduled.
 pub async fn delete_submitted(db: &Db, instance_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM orders WHERE instance_id = ? AND status = 'submitted'")
-        .bind(instance_id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM orders WHERE instance_id = ? AND status = 'submitted'",
+        instance_id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -145,7 +155,8 @@ pub async fn mark_awaiting(
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let total = facts.unit_cost.times(facts.quantity);
+    sqlx::query!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, deadline, updated_at, requested_by,
             approval_requested_at)
@@ -155,18 +166,18 @@ pub async fn mark_awaiting(
                 updated_at = excluded.updated_at,
                 approval_requested_at = excluded.approval_requested_at
           WHERE orders.status = 'submitted'",
+        facts.instance_id,
+        facts.order_id,
+        facts.product,
+        facts.quantity,
+        facts.unit_cost,
+        total,
+        now,
+        deadline,
+        now,
+        facts.requested_by,
+        now,
     )
-    .bind(&facts.instance_id)
-    .bind(&facts.order_id)
-    .bind(&facts.product)
-    .bind(facts.quantity)
-    .bind(facts.unit_cost)
-    .bind(facts.unit_cost.times(facts.quantity))
-    .bind(now)
-    .bind(deadline)
-    .bind(now)
-    .bind(&facts.requested_by)
-    .bind(now)
     .execute(db)
     .await?;
     Ok(())
@@ -182,7 +193,9 @@ pub async fn record_outcome(
     decided_at: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(&format!(
+    let total = facts.unit_cost.times(facts.quantity);
+    let placed_at = (status == OrderStatus::Approved).then_some(now);
+    let result = sqlx::query!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, decided_by, decided_at, updated_at, requested_by,
             placed_at)
@@ -191,21 +204,22 @@ pub async fn record_outcome(
             SET status = excluded.status, decided_by = excluded.decided_by,
                 decided_at = excluded.decided_at, updated_at = excluded.updated_at,
                 placed_at = excluded.placed_at
-          WHERE orders.status NOT IN {FINAL_STATUSES}"
-    ))
-    .bind(&facts.instance_id)
-    .bind(&facts.order_id)
-    .bind(&facts.product)
-    .bind(facts.quantity)
-    .bind(facts.unit_cost)
-    .bind(facts.unit_cost.times(facts.quantity))
-    .bind(status)
-    .bind(now)
-    .bind(decided_by)
-    .bind(decided_at)
-    .bind(now)
-    .bind(&facts.requested_by)
-    .bind((status == OrderStatus::Approved).then_some(now))
+          WHERE orders.status NOT IN
+                ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
+        facts.instance_id,
+        facts.order_id,
+        facts.product,
+        facts.quantity,
+        facts.unit_cost,
+        total,
+        status,
+        now,
+        decided_by,
+        decided_at,
+        now,
+        facts.requested_by,
+        placed_at,
+    )
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
@@ -221,17 +235,18 @@ pub async fn finish(
     failure: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(&format!(
+    let result = sqlx::query!(
         "UPDATE orders SET status = ?, decided_by = COALESCE(?, decided_by),
             decided_at = ?, failure = ?, updated_at = ?
-          WHERE instance_id = ? AND status NOT IN {FINAL_STATUSES}"
-    ))
-    .bind(status)
-    .bind(decided_by)
-    .bind(decided_at)
-    .bind(failure)
-    .bind(now)
-    .bind(instance_id)
+          WHERE instance_id = ? AND status NOT IN
+                ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
+        status,
+        decided_by,
+        decided_at,
+        failure,
+        now,
+        instance_id,
+    )
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
@@ -247,19 +262,19 @@ pub async fn claim_decision(
     comment: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "UPDATE orders SET decision = ?, decided_by = ?, decision_comment = ?, claimed_at = ?,
                 updated_at = ?
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decision IS NULL
             AND (deadline IS NULL OR deadline > ?)",
+        decision,
+        by,
+        comment,
+        now,
+        now,
+        instance_id,
+        now,
     )
-    .bind(decision)
-    .bind(by)
-    .bind(comment)
-    .bind(now)
-    .bind(now)
-    .bind(instance_id)
-    .bind(now)
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
@@ -267,23 +282,31 @@ pub async fn claim_decision(
 
 /// Gives a claim back when its event provably never reached the workflow.
 pub async fn release_claim(db: &Db, instance_id: &str, by: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE orders SET decision = NULL, decided_by = NULL, decision_comment = NULL,
                 claimed_at = NULL
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decided_by = ?",
+        instance_id,
+        by,
     )
-    .bind(instance_id)
-    .bind(by)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn get(db: &Db, instance_id: &str) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE instance_id = ?")
-        .bind(instance_id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT instance_id AS "instance_id!", order_id, product, quantity,
+                unit_cost_cents AS "unit_cost_cents: Cents",
+                total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
+                created_at, deadline, decision AS "decision: Decision", decided_by,
+                claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
+                approval_requested_at, placed_at FROM orders WHERE instance_id = ?"#,
+        instance_id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Which orders a page or the list API wants.
@@ -391,30 +414,38 @@ pub async fn unsettled(
     after: &str,
     limit: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(
-        "SELECT * FROM orders
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT instance_id AS "instance_id!", order_id, product, quantity,
+                unit_cost_cents AS "unit_cost_cents: Cents",
+                total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
+                created_at, deadline, decision AS "decision: Decision", decided_by,
+                claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
+                approval_requested_at, placed_at FROM orders
           WHERE status IN ('submitted', 'awaiting_approval') AND instance_id > ?
             AND (? OR (status = 'submitted' AND updated_at < ?)
                    OR claimed_at < ? OR deadline < ?)
-          ORDER BY instance_id LIMIT ?",
+          ORDER BY instance_id LIMIT ?"#,
+        after,
+        everything,
+        stuck_before,
+        stuck_before,
+        stuck_before,
+        limit,
     )
-    .bind(after)
-    .bind(everything)
-    .bind(stuck_before)
-    .bind(stuck_before)
-    .bind(stuck_before)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
 
 /// One entry of the change feed (`order_changes`).
-#[derive(Debug, Clone, serde::Serialize, FromRow)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct OrderChange {
     #[serde(skip)]
     pub id: i64,
     pub instance_id: String,
-    pub status: OrderStatus,
+    /// The order's new status, or `deleted` (a start that could not schedule its
+    /// workflow takes its row back).
+    pub status: String,
 }
 
 pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;
@@ -558,6 +589,39 @@ mod tests {
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
         assert_eq!(FINAL_STATUSES, format!("({})", expected.join(", ")));
+    }
+
+    /// The static queries spell the final statuses out: a row in a final status is
+    /// never moved again, one in any other status is.
+    #[tokio::test]
+    async fn final_rows_are_never_overwritten() {
+        let (db, _dir) = fresh_db().await;
+        for (i, status) in OrderStatus::ALL.into_iter().enumerate() {
+            let f = facts(i as i64, "alice");
+            mark_awaiting(&db, &f, 50_000, 1_000).await.expect("waits");
+            sqlx::query("UPDATE orders SET status = ? WHERE instance_id = ?")
+                .bind(status)
+                .bind(&f.instance_id)
+                .execute(&db)
+                .await
+                .expect("set status");
+            let recorded = record_outcome(&db, &f, OrderStatus::Rejected, Some("bob"), 2, 2)
+                .await
+                .expect("records");
+            let finished = finish(
+                &db,
+                &f.instance_id,
+                OrderStatus::Failed,
+                None,
+                None,
+                None,
+                3,
+            )
+            .await
+            .expect("finishes");
+            assert_eq!(recorded, !status.is_final(), "record_outcome on {status}");
+            assert!(!finished, "finish after an outcome on {status}");
+        }
     }
 
     #[tokio::test]

@@ -470,13 +470,14 @@ async fn paging_inputs_are_checked() {
         );
         assert!(!error_text(&answer).is_empty(), "{query} says why");
     }
+    // Orders that need approval: the in-memory engine asks for it before start answers.
     for i in 0..3 {
-        app.start(&app.alice, &format!("o-{i}"), 10.0, 1).await;
+        app.start(&app.alice, &format!("o-{i}"), 600.0, 2).await;
     }
     let page = app
         .get(
             &app.bob,
-            "/api/orders?status=auto_approved&limit=2&offset=1",
+            "/api/orders?status=awaiting_approval&limit=2&offset=1",
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
