@@ -6,12 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/stack-lib.sh
 
-export DATA_DIR=${DATA_DIR:-$PWD/data}
-mkdir -p "$DATA_DIR"
-export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
-export DAPR_GRPC_PORT=${DAPR_GRPC_PORT:-50001}
-export DATABASE_URL=${DATABASE_URL:-sqlite://$DATA_DIR/approvals.db}
-export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
+stack_defaults
 
 sidecar=
 trap '[ -n "$sidecar" ] && kill -TERM "$sidecar" 2>/dev/null; wait' EXIT

@@ -7,17 +7,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/stack-lib.sh
 
-export DATA_DIR=${DATA_DIR:-$PWD/data}
-mkdir -p "$DATA_DIR"
-export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
-export DAPR_GRPC_PORT=${DAPR_GRPC_PORT:-50001}
-export DATABASE_URL=${DATABASE_URL:-sqlite://$DATA_DIR/approvals.db}
+stack_defaults
 export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 export LEPTOS_OUTPUT_NAME=approvals
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
 export LEPTOS_SITE_PKG_DIR=pkg
 export LEPTOS_ENV=${LEPTOS_ENV:-PROD}
-export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
 
 server_bin=${SERVER_BIN:-target/release/server}
 [ -x "$server_bin" ] || { echo "missing $server_bin: run 'make run' (it builds first)" >&2; exit 1; }

@@ -29,3 +29,15 @@ wait_for_sidecar() {
   if [ -f "$log" ]; then cat "$log" >&2; fi
   return 1
 }
+
+# stack_defaults: what a local stack runs with unless the caller says otherwise (the
+# data directory, the Dapr binaries, the sidecar's gRPC port, the read model, the
+# approval timeout).
+stack_defaults() {
+  export DATA_DIR=${DATA_DIR:-$PWD/data}
+  mkdir -p "$DATA_DIR"
+  export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
+  export DAPR_GRPC_PORT=${DAPR_GRPC_PORT:-50001}
+  export DATABASE_URL=${DATABASE_URL:-sqlite://$DATA_DIR/approvals.db}
+  export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
+}

@@ -2,6 +2,8 @@
 
 use axum::extract::FromRef;
 use backend::read_model::ChangeBatch;
+use backend::session::Site;
+use backend::sign_in::SignIn;
 use backend::{Db, OrderService};
 use leptos::config::LeptosOptions;
 
@@ -15,4 +17,8 @@ pub struct AppState {
     pub orders: OrderService,
     /// Batches of order changes, for server-sent events.
     pub changes: tokio::sync::broadcast::Sender<ChangeBatch>,
+    /// Where the app is reached: which requests are its own, and its session cookie.
+    pub site: Site,
+    /// Password checks: bounded, rate-limited, and remembered for Basic-auth clients.
+    pub sign_in: SignIn,
 }

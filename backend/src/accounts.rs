@@ -14,7 +14,12 @@ use crate::db::Db;
 use crate::error::ServiceError;
 use domain::{demo, parse_username, Role, UserView, ValidationErrors, MIN_PASSWORD_LEN};
 
+/// A session ends a week after sign-in at the latest…
 pub const SESSION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// …and after eight hours without use.
+pub const SESSION_IDLE_MS: i64 = 8 * 60 * 60 * 1000;
+/// Last use is written at most this often per session or token (not on every request).
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -45,11 +50,25 @@ pub struct ApiToken {
     pub user_name: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
 }
+
+/// Argon2 takes about 19 MiB and a core for a good fraction of a second: at most one
+/// hash per core runs at a time, the rest wait their turn, so a burst of sign-ins can
+/// neither exhaust memory nor starve everything else of the cores.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tokio::sync::Semaphore::new(cores)
+});
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing: {e}")))?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ServiceError::Internal(format!("password hashing task: {e}")))
@@ -165,34 +184,51 @@ pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
     Ok(count > 0)
 }
 
+/// An account and its password hash.
+pub async fn credentials(db: &Db, name: &str) -> Result<Option<(User, String)>, ServiceError> {
+    let found = sqlx::query!(
+        r#"SELECT id AS "id!", name, role AS "role: Role", created_at, password_hash
+             FROM users WHERE name = ?"#,
+        name
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.map(|row| {
+        let user = User {
+            id: row.id,
+            name: row.name,
+            role: row.role,
+            created_at: row.created_at,
+        };
+        (user, row.password_hash)
+    }))
+}
+
 /// Checks a username and password. Unknown names cost as much as wrong passwords, so
-/// timing does not reveal which accounts exist.
+/// timing does not reveal which accounts exist. Sign-ins go through
+/// [`SignIn`](crate::sign_in::SignIn), which bounds and rate-limits these checks.
 pub async fn authenticate(
     db: &Db,
     name: &str,
     password: &str,
 ) -> Result<Option<User>, ServiceError> {
-    let name = name.trim();
-    let found = sqlx::query!(
-        r#"SELECT id AS "id!", name, role AS "role: Role", created_at, password_hash FROM users WHERE name = ?"#,
-        name
-    )
-    .fetch_optional(db)
-    .await?;
-    let (user, hash) = match found {
-        Some(row) => (
-            Some(User {
-                id: row.id,
-                name: row.name,
-                role: row.role,
-                created_at: row.created_at,
-            }),
-            row.password_hash,
-        ),
-        None => (None, dummy_hash().to_owned()),
-    };
+    Ok(authenticate_with_hash(db, name, password)
+        .await?
+        .map(|(user, _)| user))
+}
+
+/// [`authenticate`], also giving the hash the password was checked against.
+pub async fn authenticate_with_hash(
+    db: &Db,
+    name: &str,
+    password: &str,
+) -> Result<Option<(User, String)>, ServiceError> {
+    let found = credentials(db, name.trim()).await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |(_, hash)| hash.clone());
     let ok = verify_password(hash, password.to_owned()).await?;
-    Ok(user.filter(|_| ok))
+    Ok(found.filter(|_| ok))
 }
 
 fn dummy_hash() -> &'static str {
@@ -242,17 +278,35 @@ pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError
     Ok(token)
 }
 
+/// Who a session belongs to, while it holds (not expired, not idle too long); using it
+/// keeps it from going idle.
 pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
     let (hash, now) = (token_hash(token), now_ms());
-    Ok(sqlx::query_as!(
+    let idle_since = now - SESSION_IDLE_MS;
+    let user = sqlx::query_as!(
         User,
         r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-          WHERE s.token_hash = ? AND s.expires_at > ?"#,
+          WHERE s.token_hash = ? AND s.expires_at > ?
+            AND COALESCE(s.last_seen_at, s.created_at) > ?"#,
         hash,
         now,
+        idle_since,
     )
     .fetch_optional(db)
-    .await?)
+    .await?;
+    if user.is_some() {
+        let stale = now - TOUCH_EVERY_MS;
+        sqlx::query!(
+            "UPDATE sessions SET last_seen_at = ?
+              WHERE token_hash = ? AND COALESCE(last_seen_at, created_at) < ?",
+            now,
+            hash,
+            stale,
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(user)
 }
 
 pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
@@ -263,20 +317,28 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Creates an API token for `user_name`; the token itself is shown once, never stored.
-pub async fn create_api_token(db: &Db, user_name: &str) -> Result<(i64, String), ServiceError> {
+/// Creates an API token for `user_name`, valid for `valid_for` (forever when `None`);
+/// the token itself is shown once, never stored.
+pub async fn create_api_token(
+    db: &Db,
+    user_name: &str,
+    valid_for: Option<std::time::Duration>,
+) -> Result<(i64, String), ServiceError> {
     let user_id = sqlx::query_scalar!(r#"SELECT id AS "id!" FROM users WHERE name = ?"#, user_name)
         .fetch_optional(db)
         .await?
         .ok_or_else(|| no_such_user(user_name))?;
     let token = new_token("apv_");
     let (hash, now) = (token_hash(&token), now_ms());
+    let expires_at =
+        valid_for.map(|d| now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)
+        r#"INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)
            RETURNING id AS "id!""#,
         hash,
         user_id,
         now,
+        expires_at,
     )
     .fetch_one(db)
     .await?;
@@ -299,21 +361,95 @@ pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
 pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
     Ok(sqlx::query_as!(
         ApiToken,
-        r#"SELECT t.id AS "id!", u.name AS user_name, t.created_at, t.revoked_at
+        r#"SELECT t.id AS "id!", u.name AS user_name, t.created_at, t.revoked_at, t.expires_at,
+                  t.last_used_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id"#
     )
     .fetch_all(db)
     .await?)
 }
 
+/// Who a token belongs to, while it holds (not revoked, not expired); its last use is
+/// kept (to the minute) for `token list`.
 pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
-    let hash = token_hash(token);
-    Ok(sqlx::query_as!(
+    let (hash, now) = (token_hash(token), now_ms());
+    let user = sqlx::query_as!(
         User,
         r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-          WHERE t.token_hash = ? AND t.revoked_at IS NULL"#,
+          WHERE t.token_hash = ? AND t.revoked_at IS NULL
+            AND (t.expires_at IS NULL OR t.expires_at > ?)"#,
         hash,
+        now,
     )
     .fetch_optional(db)
-    .await?)
+    .await?;
+    if user.is_some() {
+        let stale = now - TOUCH_EVERY_MS;
+        sqlx::query!(
+            "UPDATE api_tokens SET last_used_at = ?
+              WHERE token_hash = ? AND COALESCE(last_used_at, 0) < ?",
+            now,
+            hash,
+            stale,
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn with_bob() -> (Db, tempfile::TempDir, User) {
+        let (db, dir) = crate::db::temporary().await.expect("a fresh database");
+        let bob = add_user(&db, "bob", Role::Manager, "bobs-password")
+            .await
+            .expect("bob");
+        (db, dir, bob)
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_after_a_spell_of_idleness() {
+        let (db, _dir, bob) = with_bob().await;
+        let token = create_session(&db, &bob).await.expect("a session");
+        assert!(session_user(&db, &token).await.expect("reads").is_some());
+        let long_ago = now_ms() - SESSION_IDLE_MS - 1_000;
+        sqlx::query("UPDATE sessions SET last_seen_at = ?")
+            .bind(long_ago)
+            .execute(&db)
+            .await
+            .expect("aged");
+        assert!(session_user(&db, &token).await.expect("reads").is_none());
+    }
+
+    #[tokio::test]
+    async fn tokens_expire_and_remember_their_last_use() {
+        let (db, _dir, _bob) = with_bob().await;
+        let (lasting, forever) = create_api_token(&db, "bob", None).await.expect("a token");
+        let (_, brief) = create_api_token(&db, "bob", Some(std::time::Duration::from_millis(1)))
+            .await
+            .expect("a token");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(token_user(&db, &forever).await.expect("reads").is_some());
+        assert!(
+            token_user(&db, &brief).await.expect("reads").is_none(),
+            "expired"
+        );
+        let listed = list_api_tokens(&db).await.expect("lists");
+        let used = listed.iter().find(|t| t.id == lasting).expect("listed");
+        assert!(used.last_used_at.is_some());
+        assert!(listed.iter().any(|t| t.expires_at.is_some()));
+    }
+
+    #[tokio::test]
+    async fn short_passwords_are_refused_by_the_accounts_layer() {
+        let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
+        let refused = add_user(&db, "dana", Role::Manager, "short").await;
+        assert!(
+            matches!(refused, Err(ServiceError::Invalid(_))),
+            "{refused:?}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ pub async fn latest(db: &Db) -> Result<i64, sqlx::Error> {
 pub async fn after(db: &Db, last: i64) -> Result<Vec<OrderChange>, sqlx::Error> {
     sqlx::query_as!(
         OrderChange,
-        r#"SELECT id AS "id!", instance_id, status FROM order_changes
+        r#"SELECT id AS "id!", instance_id, status, requested_by FROM order_changes
             WHERE id > ? ORDER BY id LIMIT 1000"#,
         last
     )
@@ -94,11 +94,23 @@ mod tests {
         insert_submitted(&db, &facts, 1).await.expect("inserted");
         delete_submitted(&db, "po-1").await.expect("deleted");
         let changes = after(&db, start).await.expect("read");
-        let seen: Vec<(&str, &str)> = changes
+        let seen: Vec<(&str, &str, Option<&str>)> = changes
             .iter()
-            .map(|c| (c.instance_id.as_str(), c.status.as_str()))
+            .map(|c| {
+                (
+                    c.instance_id.as_str(),
+                    c.status.as_str(),
+                    c.requested_by.as_deref(),
+                )
+            })
             .collect();
-        assert_eq!(seen, [("po-1", "submitted"), ("po-1", "deleted")]);
+        assert_eq!(
+            seen,
+            [
+                ("po-1", "submitted", Some("alice")),
+                ("po-1", "deleted", Some("alice"))
+            ]
+        );
         assert_eq!(latest(&db).await.expect("latest"), changes[1].id);
     }
 }

@@ -23,6 +23,10 @@ pub enum ServiceError {
         status: Option<OrderStatus>,
         decided_by: Option<String>,
     },
+    /// Too many sign-in attempts (by this client, or for this account): try again
+    /// after `retry_after`.
+    #[error("Too many sign-in attempts; try again in {} seconds.", retry_after.as_secs().max(1))]
+    TooManyAttempts { retry_after: std::time::Duration },
     /// The workflow engine cannot take the request right now; nothing was changed.
     #[error("{message}")]
     Unavailable {

@@ -7,7 +7,9 @@
 //! - [`orders`]: the rules for starting and deciding orders;
 //! - [`reconcile`]: repairs the read model after crashes;
 //! - [`read_model`], [`changes`]: the orders as SQL rows, and their change feed;
-//! - [`accounts`], [`session`], [`audit`]: people, sign-in, and the decision trail.
+//! - [`policy`]: who may see and do what, asked by every path;
+//! - [`accounts`], [`session`], [`sign_in`], [`audit`]: people, the session cookie,
+//!   bounded and rate-limited password checks, and the decision trail.
 
 pub mod accounts;
 pub mod audit;
@@ -17,9 +19,12 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod orders;
+pub mod policy;
 pub mod read_model;
 pub mod reconcile;
+pub mod seal;
 pub mod session;
+pub mod sign_in;
 pub mod workflow;
 
 pub use db::Db;

@@ -446,6 +446,9 @@ pub struct OrderChange {
     /// The order's new status, or `deleted` (a start that could not schedule its
     /// workflow takes its row back).
     pub status: String,
+    /// Whose order it is: the stream sends a change only to those who may see it.
+    #[serde(skip)]
+    pub requested_by: Option<String>,
 }
 
 pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;

@@ -6,16 +6,18 @@
 mod money;
 mod order;
 mod status;
+mod text;
 mod user;
 mod validation;
 mod view;
 
 pub use money::{group_thousands, Cents};
 pub use order::{
-    instance_id_for, parse_form, parse_product, parse_quantity, parse_unit_cost, NewOrder, OrderId,
-    StartOrderRequest, MAX_ORDER_ID_LEN, MAX_PRODUCT_LEN, MAX_QUANTITY,
+    instance_id_for, is_instance_id, parse_form, parse_product, parse_quantity, parse_unit_cost,
+    NewOrder, OrderId, StartOrderRequest, MAX_ORDER_ID_LEN, MAX_PRODUCT_LEN, MAX_QUANTITY,
 };
 pub use status::{Decision, OrderStatus};
+pub use text::{hidden_characters, is_format_char};
 pub use user::{demo, parse_username, Role, UserView, MAX_USERNAME_LEN, MIN_PASSWORD_LEN};
 pub use validation::{FieldError, ValidationErrors};
 pub use view::{rfc3339, OrderView};
@@ -88,6 +90,18 @@ mod tests {
         assert!(OrderId::parse("has space").is_err());
         assert!(OrderId::parse("slash/").is_err());
         assert!(OrderId::parse("ünï").is_err());
+    }
+
+    #[test]
+    fn instance_ids_are_po_and_an_order_id() {
+        assert!(is_instance_id("po-order123"));
+        assert!(is_instance_id("po-a.b_c-9"));
+        for bad in [
+            "order123", "po-", "po- x", "po-x ", "po-a/b", "po-ü", "PO-x",
+        ] {
+            assert!(!is_instance_id(bad), "{bad:?}");
+        }
+        assert!(!is_instance_id(&format!("po-{}", "x".repeat(65))));
     }
 
     #[test]

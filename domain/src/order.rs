@@ -17,6 +17,13 @@ pub fn instance_id_for(order_id: &OrderId) -> String {
     format!("po-{}", order_id.as_str())
 }
 
+/// Whether `raw` can name an order's workflow instance (`po-` and an order id), so
+/// anything else is "no such order" without asking the database or the workflow engine.
+pub fn is_instance_id(raw: &str) -> bool {
+    raw.strip_prefix("po-")
+        .is_some_and(|id| OrderId::parse(id).is_ok_and(|parsed| parsed.as_str() == id))
+}
+
 /// What a caller sent, field by field, before validation (the seed's request body).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -116,8 +123,8 @@ pub fn parse_product(product: &str) -> Result<String, String> {
             "Use at most {MAX_PRODUCT_LEN} characters for the product (this one has {len})."
         ));
     }
-    if product.chars().any(char::is_control) {
-        return Err("The product name cannot contain control characters.".into());
+    if let Some(why) = crate::text::hidden_characters(product, "product name") {
+        return Err(why);
     }
     Ok(product.to_owned())
 }

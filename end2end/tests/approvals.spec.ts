@@ -1,5 +1,14 @@
 import { test, expect } from '@playwright/test';
-import { PASSWORD, inboxRow, seconds, signIn, submitOrder, uniqueProduct, watchResponses } from './helpers';
+import {
+  PASSWORD,
+  inboxRow,
+  sameOrigin,
+  seconds,
+  signIn,
+  submitOrder,
+  uniqueProduct,
+  watchResponses,
+} from './helpers';
 
 test('a manager approves an order and the requester sees "Approved by bob" live', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
@@ -97,15 +106,21 @@ test('a requester has no inbox and cannot decide, even by calling the server', a
   const carol = await signIn(browser, testInfo, 'carol');
   const id = await submitOrder(carol.page, uniqueProduct('Printer'), '1500', '1');
 
-  const alice = await signIn(browser, testInfo, 'alice', [403]);
+  const alice = await signIn(browser, testInfo, 'alice', [403, 404]);
   await alice.page.goto('/');
   await expect(alice.page).toHaveURL(/\/orders$/);
   await expect(alice.page.getByRole('link', { name: 'Inbox' })).toHaveCount(0);
+  // Called as the page itself would (same origin): carol's order does not exist for
+  // alice, and the inbox is for managers.
   const response = await alice.page.request.post('/api/decide', {
     form: { instance_id: id, approve: 'true' },
+    headers: sameOrigin(alice.page),
   });
-  expect(response.status()).toBe(403);
-  const inbox = await alice.page.request.post('/api/inbox', { form: { text: '', offset: '0' } });
+  expect(response.status()).toBe(404);
+  const inbox = await alice.page.request.post('/api/inbox', {
+    form: { text: '', offset: '0' },
+    headers: sameOrigin(alice.page),
+  });
   expect(inbox.status()).toBe(403);
 });
 
@@ -119,6 +134,7 @@ test('a manager cannot approve their own order', async ({ browser }, testInfo) =
   await expect(row.getByRole('button', { name: 'Approve' })).toHaveCount(0);
   const response = await bob.page.request.post('/api/decide', {
     form: { instance_id: id, approve: 'true' },
+    headers: sameOrigin(bob.page),
   });
   expect(response.status()).toBe(403);
   expect(await response.text()).toContain('your own order');
@@ -226,4 +242,28 @@ test('an unknown order has a page that says so, with status 404', async ({ brows
   const response = await alice.page.goto('/orders/po-does-not-exist');
   expect(response?.status()).toBe(404);
   await expect(alice.page.getByRole('alert')).toHaveText('No order po-does-not-exist.');
+});
+
+test('a page on another port of the same host cannot make a signed-in manager decide', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const id = await submitOrder(alice.page, uniqueProduct('Forged'), '2000', '1');
+  const bob = await signIn(browser, testInfo, 'bob', [403]);
+  const app = new URL(testInfo.project.use.baseURL ?? '');
+  // "Same site" as the app (cookies do not tell ports apart), but another origin.
+  const lure = `http://${app.hostname}:3199/prize`;
+  await bob.page.route(lure, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<form method="post" action="${app.origin}/api/decide">
+        <input name="instance_id" value="${id}"><input name="approve" value="true">
+      </form><script>document.forms[0].submit()</script>`,
+    }),
+  );
+  const answer = bob.page.waitForResponse((r) => r.url().endsWith('/api/decide'));
+  await bob.page.goto(lure);
+  expect((await answer).status()).toBe(403);
+  await expect(bob.page.locator('body')).toContainText('did not come from a page of Approvals');
+
+  await alice.page.goto(`/orders/${id}`);
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Waiting for approval');
 });

@@ -64,3 +64,9 @@ export function seconds(text: string | null): number {
 export function inboxRow(page: Page, instanceId: string) {
   return page.locator(`tr[data-instance="${instanceId}"]`);
 }
+
+/** The Origin header the page itself would send: calls made with `page.request` stand
+ * for the page's own fetches, which the server accepts only from its own origin. */
+export function sameOrigin(page: Page): Record<string, string> {
+  return { origin: new URL(page.url()).origin };
+}

@@ -4,7 +4,7 @@
 //! server user add --name NAME --role requester|manager   (password on stdin)
 //! server user list
 //! server user remove --name NAME
-//! server token create --user NAME                         (prints the token once)
+//! server token create --user NAME [--expires 90d]         (prints the token once)
 //! server token list
 //! server token revoke --id ID
 //! ```
@@ -12,7 +12,7 @@
 use std::io::BufRead;
 
 use backend::accounts;
-use backend::clock::from_ms;
+use backend::clock::{self, from_ms};
 use backend::{Db, ServiceError};
 use domain::Role;
 
@@ -21,7 +21,7 @@ pub const USAGE: &str = "usage:
   server user add --name NAME --role requester|manager   (reads the password from stdin)
   server user list
   server user remove --name NAME
-  server token create --user NAME                  (prints a new API token once)
+  server token create --user NAME [--expires 90d]  (prints a new API token once)
   server token list
   server token revoke --id ID";
 
@@ -49,12 +49,15 @@ pub fn parse(args: Vec<String>) -> Command {
 }
 
 fn flag(args: &[String], name: &str) -> Result<String, CliError> {
+    optional_flag(args, name).ok_or_else(|| CliError::Usage(format!("missing {name}")))
+}
+
+fn optional_flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .filter(|v| !v.starts_with("--"))
         .cloned()
-        .ok_or_else(|| CliError::Usage(format!("missing {name}")))
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -102,17 +105,38 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
         }
         ["token", "create"] => {
             let user = flag(args, "--user")?;
-            let (id, token) = accounts::create_api_token(db, &user).await?;
-            eprintln!("token {id} for {user}; it is shown only now:");
+            let valid_for = match optional_flag(args, "--expires") {
+                None => None,
+                Some(raw) => Some(humantime::parse_duration(&raw).map_err(|e| {
+                    CliError::Usage(format!(
+                        "--expires {raw:?} is not a duration like 90d ({e})"
+                    ))
+                })?),
+            };
+            let (id, token) = accounts::create_api_token(db, &user, valid_for).await?;
+            let until = valid_for.map_or(String::new(), |d| {
+                format!(
+                    ", valid until {}",
+                    when(clock::now_ms() + d.as_millis() as i64)
+                )
+            });
+            eprintln!("token {id} for {user}{until}; it is shown only now:");
             println!("{token}");
         }
         ["token", "list"] => {
+            let now = clock::now_ms();
             for token in accounts::list_api_tokens(db).await? {
-                let state = token
-                    .revoked_at
-                    .map_or("active".to_owned(), |t| format!("revoked {}", when(t)));
+                let state = match (token.revoked_at, token.expires_at) {
+                    (Some(t), _) => format!("revoked {}", when(t)),
+                    (None, Some(t)) if t <= now => format!("expired {}", when(t)),
+                    (None, Some(t)) => format!("active until {}", when(t)),
+                    (None, None) => "active".to_owned(),
+                };
+                let used = token.last_used_at.map_or("never used".to_owned(), |t| {
+                    format!("last used {}", when(t))
+                });
                 println!(
-                    "{:>5}  {:<32} created {}  {state}",
+                    "{:>5}  {:<32} created {}  {state}  {used}",
                     token.id,
                     token.user_name,
                     when(token.created_at)

@@ -2,6 +2,14 @@
 
 use std::time::Duration;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoUsers {
+    No,
+    /// Only while the app listens on a loopback address: nobody else can reach them.
+    OnLoopback,
+    Forced,
+}
+
 pub struct Config {
     /// `DATABASE_URL`; SQLite file under `./data/` by default.
     pub database_url: String,
@@ -12,8 +20,12 @@ pub struct Config {
     pub approval_timeout: Duration,
     /// `RECONCILE_INTERVAL`: how often unfinished orders are compared with Dapr.
     pub reconcile_interval: Duration,
-    /// `APP_DEMO_USERS=1`: create demo accounts in an empty database.
-    pub demo_users: bool,
+    /// `APP_DEMO_USERS`: create the demo accounts (public password) in an empty
+    /// database — `1` only when listening on a loopback address, `force` anywhere.
+    pub demo_users: DemoUsers,
+    /// `APP_PUBLIC_URL` (`https://approvals.example.com`): the origin browsers reach
+    /// the app at, behind a proxy or TLS terminator. Default: the listen address.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +73,18 @@ impl Config {
             dapr_grpc_endpoint,
             approval_timeout: duration("APPROVAL_TIMEOUT", "24h")?,
             reconcile_interval: duration("RECONCILE_INTERVAL", "30s")?,
-            demo_users: var("APP_DEMO_USERS").is_some_and(|v| v == "1" || v == "true"),
+            demo_users: match var("APP_DEMO_USERS").as_deref() {
+                None | Some("0" | "false") => DemoUsers::No,
+                Some("1" | "true") => DemoUsers::OnLoopback,
+                Some("force") => DemoUsers::Forced,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "APP_DEMO_USERS",
+                        message: format!("{other:?}: use 1 (loopback only), force, or 0"),
+                    })
+                }
+            },
+            public_url: var("APP_PUBLIC_URL"),
         })
     }
 }

@@ -6,12 +6,20 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod serve;
 
 use app::state::AppState;
 use app::{shell, App};
+use std::time::Duration;
+
+use axum::http::StatusCode;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::timeout::TimeoutLayer;
+
+/// How long any request but the event stream may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every route of the app, ready to serve.
 pub fn app(state: AppState) -> Router {
@@ -27,6 +35,18 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(http::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // A handler still busy after this has met something stuck; the answer says so.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .merge(http::streams())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::same_origin::same_origin,
+        ))
+        .layer(axum::middleware::from_fn(http::error_seal::error_seal))
+        .layer(http::headers::security_headers())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::state::AppState;
-use axum::serve::ListenerExt;
 use backend::engine::dapr::DaprEngine;
+use backend::session::Site;
+use backend::sign_in::SignIn;
 use backend::{accounts, changes, db, reconcile, workflow, OrderService};
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
-use server::{cli, config::Config};
+use server::cli;
+use server::config::{Config, DemoUsers};
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
@@ -27,6 +29,8 @@ enum StartupError {
     Dapr(String, Duration),
     #[error("Dapr workflow worker: {0}")]
     Worker(dapr::workflow::WorkflowError),
+    #[error("APP_PUBLIC_URL: {0}")]
+    PublicUrl(String),
     #[error("Leptos configuration: {0}")]
     Leptos(String),
     #[error("listening on {0}: {1}")]
@@ -87,9 +91,6 @@ async fn admin(args: &[String]) -> Result<(), StartupError> {
 async fn serve() -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let db = db::open(&config.database_url).await?;
-    if config.demo_users && accounts::ensure_demo_users(&db).await? {
-        tracing::info!("created the demo accounts (APP_DEMO_USERS=1)");
-    }
 
     let mut client = connect_dapr(&config.dapr_grpc_endpoint).await?;
     workflow::register(&mut client, db.clone());
@@ -101,32 +102,45 @@ async fn serve() -> Result<(), StartupError> {
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
     let addr = leptos_options.site_addr;
+    let demo = match config.demo_users {
+        DemoUsers::No => false,
+        DemoUsers::OnLoopback if !addr.ip().is_loopback() => {
+            tracing::warn!(
+                "not creating the demo accounts: their password is public and {addr} is \
+                 reachable from elsewhere (APP_DEMO_USERS=force to insist)"
+            );
+            false
+        }
+        DemoUsers::OnLoopback | DemoUsers::Forced => true,
+    };
+    if demo && accounts::ensure_demo_users(&db).await? {
+        tracing::info!("created the demo accounts");
+    }
     let changes = changes::channel();
     tokio::spawn(changes::run(db.clone(), changes.clone()));
     tokio::spawn(reconcile::run(orders.clone(), config.reconcile_interval));
+    let site = match &config.public_url {
+        Some(url) => Site::from_public_url(url).map_err(StartupError::PublicUrl)?,
+        None => Site::for_listen_address(addr),
+    };
+    tracing::info!("public origin {}", site.public_origin());
     let app = server::app(AppState {
         leptos_options,
         db,
         orders,
         changes,
+        site,
+        sign_in: SignIn::new(),
     });
 
-    // Pages are written in several chunks; without TCP_NODELAY the last one waits for the
-    // client's delayed ACK (40 ms on Linux) behind Nagle's algorithm.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| StartupError::Listen(addr, e))?
-        .tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
+        .map_err(|e| StartupError::Listen(addr, e))?;
     tracing::info!(
         "listening on http://{addr} (approval timeout {})",
         humantime::format_duration(config.approval_timeout)
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    server::serve::serve(listener, app, shutdown_signal())
         .await
         .map_err(StartupError::Serve)?;
     if let Err(e) = worker.shutdown().await {

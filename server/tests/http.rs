@@ -11,7 +11,13 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use backend::engine::memory::MemoryEngine;
+use backend::session::Site;
+use backend::sign_in::SignIn;
 use backend::{accounts, changes, Db, OrderService};
+use domain::Role;
+
+/// The origin the test app believes it is served from.
+const SITE: &str = "127.0.0.1:3000";
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
@@ -20,6 +26,7 @@ use tower::ServiceExt;
 struct TestApp {
     router: Router,
     db: Db,
+    changes: tokio::sync::broadcast::Sender<backend::read_model::ChangeBatch>,
     engine: Arc<MemoryEngine>,
     alice: String,
     bob: String,
@@ -33,7 +40,7 @@ async fn spawn_app() -> TestApp {
     let token = |name: &'static str| {
         let db = db.clone();
         async move {
-            accounts::create_api_token(&db, name)
+            accounts::create_api_token(&db, name, None)
                 .await
                 .expect("a token")
                 .1
@@ -46,21 +53,49 @@ async fn spawn_app() -> TestApp {
     );
     let engine = Arc::new(MemoryEngine::new(db.clone()));
     let orders = OrderService::new(db.clone(), engine.clone(), Duration::from_secs(3600));
+    let changes = changes::channel();
     let router = server::app(AppState {
         leptos_options: LeptosOptions::builder().output_name("approvals").build(),
         db: db.clone(),
         orders,
-        changes: changes::channel(),
+        changes: changes.clone(),
+        site: Site::for_listen_address(SITE.parse().expect("an address")),
+        sign_in: SignIn::new(),
     });
     TestApp {
         router,
         db,
+        changes,
         engine,
         alice,
         bob,
         carol,
         _dir: dir,
     }
+}
+
+/// A request as a client would send it: `authorization` is the whole header value.
+fn request(
+    method: Method,
+    path: &str,
+    authorization: Option<&str>,
+    content_type: Option<&str>,
+    body: &str,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(value) = authorization {
+        builder = builder.header(header::AUTHORIZATION, value);
+    }
+    if let Some(value) = content_type {
+        builder = builder.header(header::CONTENT_TYPE, value);
+    }
+    builder
+        .body(Body::from(body.to_owned()))
+        .expect("a request")
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 struct Answer {
@@ -95,27 +130,19 @@ impl TestApp {
     }
 
     async fn post(&self, token: &str, path: &str, body: Value) -> Answer {
-        self.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri(path)
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .expect("a request"),
-        )
+        self.send(request(
+            Method::POST,
+            path,
+            Some(&bearer(token)),
+            Some("application/json"),
+            &body.to_string(),
+        ))
         .await
     }
 
     async fn get(&self, token: &str, path: &str) -> Answer {
-        self.send(
-            Request::builder()
-                .uri(path)
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())
-                .expect("a request"),
-        )
-        .await
+        self.send(request(Method::GET, path, Some(&bearer(token)), None, ""))
+            .await
     }
 
     async fn start(&self, token: &str, order_id: &str, cost: f64, quantity: i64) -> Answer {
@@ -146,12 +173,7 @@ fn error_text(answer: &Answer) -> &str {
 async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
     let app = spawn_app().await;
     let bare = app
-        .send(
-            Request::builder()
-                .uri("/api/orders")
-                .body(Body::empty())
-                .expect("a request"),
-        )
+        .send(request(Method::GET, "/api/orders", None, None, ""))
         .await;
     assert_eq!(bare.status, StatusCode::UNAUTHORIZED);
     assert!(bare.headers.contains_key(header::WWW_AUTHENTICATE));
@@ -168,23 +190,23 @@ async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
         )
     };
     let wrong_password = app
-        .send(
-            Request::builder()
-                .uri("/api/orders")
-                .header(header::AUTHORIZATION, basic("bob:wrong-password"))
-                .body(Body::empty())
-                .expect("a request"),
-        )
+        .send(request(
+            Method::GET,
+            "/api/orders",
+            Some(&basic("bob:wrong-password")),
+            None,
+            "",
+        ))
         .await;
     assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
     let right_password = app
-        .send(
-            Request::builder()
-                .uri("/api/orders")
-                .header(header::AUTHORIZATION, basic("bob:approvals-demo"))
-                .body(Body::empty())
-                .expect("a request"),
-        )
+        .send(request(
+            Method::GET,
+            "/api/orders",
+            Some(&basic("bob:approvals-demo")),
+            None,
+            "",
+        ))
         .await;
     assert_eq!(right_password.status, StatusCode::OK);
 }
@@ -193,28 +215,25 @@ async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
 async fn unreadable_bodies_are_400_or_415_and_bad_fields_422() {
     let app = spawn_app().await;
     let no_type = app
-        .send(
-            Request::builder()
-                .method(Method::POST)
-                .uri("/start-purchase-order")
-                .header(header::AUTHORIZATION, format!("Bearer {}", app.alice))
-                .body(Body::from(r#"{"order_id":"a"}"#))
-                .expect("a request"),
-        )
+        .send(request(
+            Method::POST,
+            "/start-purchase-order",
+            Some(&bearer(&app.alice)),
+            None,
+            r#"{"order_id":"a"}"#,
+        ))
         .await;
     assert_eq!(no_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(error_text(&no_type).contains("Content-Type: application/json"));
 
     let not_json = app
-        .send(
-            Request::builder()
-                .method(Method::POST)
-                .uri("/start-purchase-order")
-                .header(header::AUTHORIZATION, format!("Bearer {}", app.alice))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{not json"))
-                .expect("a request"),
-        )
+        .send(request(
+            Method::POST,
+            "/start-purchase-order",
+            Some(&bearer(&app.alice)),
+            Some("application/json"),
+            "{not json",
+        ))
         .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
     assert!(error_text(&not_json).contains("not valid JSON"));
@@ -303,15 +322,13 @@ async fn each_bad_input_names_its_problem() {
         ("text/plain", "hello", StatusCode::UNSUPPORTED_MEDIA_TYPE),
     ] {
         let answer = app
-            .send(
-                Request::builder()
-                    .method(Method::POST)
-                    .uri("/start-purchase-order")
-                    .header(header::AUTHORIZATION, format!("Bearer {}", app.alice))
-                    .header(header::CONTENT_TYPE, content_type)
-                    .body(Body::from(body))
-                    .expect("a request"),
-            )
+            .send(request(
+                Method::POST,
+                "/start-purchase-order",
+                Some(&bearer(&app.alice)),
+                Some(content_type),
+                body,
+            ))
             .await;
         assert_eq!(answer.status, expected, "{body}: {:?}", answer.body);
         assert!(!error_text(&answer).is_empty(), "{body} says why");
@@ -489,21 +506,11 @@ async fn paging_inputs_are_checked() {
 async fn health_and_the_api_document() {
     let app = spawn_app().await;
     let health = app
-        .send(
-            Request::builder()
-                .uri("/healthz")
-                .body(Body::empty())
-                .expect("a request"),
-        )
+        .send(request(Method::GET, "/healthz", None, None, ""))
         .await;
     assert_eq!(health.status, StatusCode::OK);
     let doc = app
-        .send(
-            Request::builder()
-                .uri("/openapi.json")
-                .body(Body::empty())
-                .expect("a request"),
-        )
+        .send(request(Method::GET, "/openapi.json", None, None, ""))
         .await;
     assert_eq!(doc.status, StatusCode::OK);
     for path in [
@@ -514,4 +521,511 @@ async fn health_and_the_api_document() {
     ] {
         assert!(doc.body["paths"].get(path).is_some(), "{path} documented");
     }
+}
+
+/// A requester who is not the order's: everything about it is "no such order".
+#[tokio::test]
+async fn requesters_see_only_their_own_orders_on_every_path() {
+    let app = spawn_app().await;
+    accounts::add_user(&app.db, "dave", Role::Requester, "daves-password")
+        .await
+        .expect("dave");
+    let dave = accounts::create_api_token(&app.db, "dave", None)
+        .await
+        .expect("a token")
+        .1;
+    assert_eq!(
+        app.start(&app.alice, "alices", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.start(&dave, "daves", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+
+    let status = app.get(&dave, "/status/po-alices").await;
+    assert_eq!(status.status, StatusCode::NOT_FOUND, "{:?}", status.body);
+    // The same answer as for an order that does not exist: nothing to probe.
+    let unknown = app.get(&dave, "/status/po-nobodys").await;
+    assert_eq!(
+        error_text(&unknown).replace("po-nobodys", "ID"),
+        error_text(&status).replace("po-alices", "ID")
+    );
+    assert_eq!(
+        app.get(&dave, "/status/po-daves").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&app.bob, "/status/po-alices").await.status,
+        StatusCode::OK
+    );
+
+    let listed = |answer: &Answer| -> Vec<String> {
+        answer.body["orders"]
+            .as_array()
+            .map(|orders| {
+                orders
+                    .iter()
+                    .filter_map(|o| o["instance_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let daves_list = app.get(&dave, "/api/orders").await;
+    assert_eq!(listed(&daves_list), ["po-daves"]);
+    assert_eq!(daves_list.body["total"], 1);
+    let bobs_list = app.get(&app.bob, "/api/orders").await;
+    assert_eq!(bobs_list.body["total"], 2);
+
+    let decide = app
+        .post(
+            &dave,
+            "/signal-approval/po-alices",
+            json!({"approved": false}),
+        )
+        .await;
+    assert_eq!(decide.status, StatusCode::NOT_FOUND);
+}
+
+/// Ids that cannot name an order are refused as unknown, before the engine is asked.
+#[tokio::test]
+async fn malformed_instance_ids_are_404_without_the_engine() {
+    let app = spawn_app().await;
+    app.engine.set_down(true);
+    for id in [
+        "order123",
+        "po-a%20b",
+        "po-",
+        &format!("po-{}", "x".repeat(70)),
+    ] {
+        let answer = app.get(&app.bob, &format!("/status/{id}")).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{id}: {:?}",
+            answer.body
+        );
+    }
+}
+
+async fn next_event(body: &mut Body) -> Option<String> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream answers within 5 s")?
+            .expect("a frame");
+        if let Some(data) = frame.data_ref() {
+            let text = String::from_utf8_lossy(data).into_owned();
+            // Keep-alive comments are not events.
+            if text.contains("event: change") {
+                return Some(text);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the_session() {
+    use backend::read_model::OrderChange;
+    let app = spawn_app().await;
+    let alice = accounts::authenticate(&app.db, "alice", "approvals-demo")
+        .await
+        .expect("authenticates")
+        .expect("alice");
+    let session = accounts::create_session(&app.db, &alice)
+        .await
+        .expect("a session");
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/events")
+                .header(header::COOKIE, format!("approvals_session={session}"))
+                .body(Body::empty())
+                .expect("a request"),
+        )
+        .await
+        .expect("the router answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let change = |id: &str, who: &str| OrderChange {
+        id: 1,
+        instance_id: id.into(),
+        status: "awaiting_approval".into(),
+        requested_by: Some(who.into()),
+    };
+    // Give the stream a moment to subscribe before anything is sent.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.changes
+        .send(Arc::new(vec![
+            change("po-carols", "carol"),
+            change("po-alices", "alice"),
+        ]))
+        .expect("a subscriber");
+    let event = next_event(&mut body).await.expect("an event");
+    assert!(event.contains("po-alices"), "{event}");
+    assert!(!event.contains("po-carols"), "{event}");
+    assert!(!event.contains("requested_by"), "{event}");
+
+    accounts::end_session(&app.db, &session)
+        .await
+        .expect("signed out");
+    let _ = app
+        .changes
+        .send(Arc::new(vec![change("po-alices-2", "alice")]));
+    assert_eq!(
+        next_event(&mut body).await,
+        None,
+        "the stream ended with the session"
+    );
+}
+
+/// A browser request with the session cookie: a form post to a server function.
+fn form_post(path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(token) = cookie {
+        builder = builder.header(header::COOKIE, format!("approvals_session={token}"));
+    }
+    if let Some(origin) = origin {
+        builder = builder.header(header::ORIGIN, origin);
+    }
+    builder
+        .body(Body::from(body.to_owned()))
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "csrf-1", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    let bob = accounts::authenticate(&app.db, "bob", "approvals-demo")
+        .await
+        .expect("authenticates")
+        .expect("bob");
+    let session = accounts::create_session(&app.db, &bob)
+        .await
+        .expect("a session");
+    let decide = "instance_id=po-csrf-1&approve=true";
+    for origin in [
+        Some("http://127.0.0.1:8080"), // another port of the same host
+        Some("http://evil.example"),
+        Some("null"),
+        None, // no Origin, no Sec-Fetch-Site, no Referer
+    ] {
+        let refused = app
+            .send(form_post("/api/decide", Some(&session), origin, decide))
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{origin:?}");
+        assert!(
+            refused
+                .body
+                .as_str()
+                .is_some_and(|b| b.contains("did not come from a page of Approvals")),
+            "{origin:?}: {:?}",
+            refused.body
+        );
+    }
+    let row: (String,) =
+        sqlx::query_as("SELECT status FROM orders WHERE instance_id = 'po-csrf-1'")
+            .fetch_one(&app.db)
+            .await
+            .expect("the order");
+    assert_eq!(row.0, "awaiting_approval", "nothing was decided");
+
+    let accepted = app
+        .send(form_post(
+            "/api/decide",
+            Some(&session),
+            Some(&format!("http://{SITE}")),
+            decide,
+        ))
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{:?}", accepted.body);
+    let row: (String,) =
+        sqlx::query_as("SELECT status FROM orders WHERE instance_id = 'po-csrf-1'")
+            .fetch_one(&app.db)
+            .await
+            .expect("the order");
+    assert_eq!(row.0, "approved");
+}
+
+/// Login CSRF: another site cannot sign a visitor into an account of its choosing.
+#[tokio::test]
+async fn another_site_cannot_sign_anyone_in() {
+    let app = spawn_app().await;
+    let login = "username=alice&password=approvals-demo";
+    let refused = app
+        .send(form_post(
+            "/api/login",
+            None,
+            Some("http://evil.example"),
+            login,
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!refused.headers.contains_key(header::SET_COOKIE));
+
+    let signed_in = app
+        .send(form_post(
+            "/api/login",
+            None,
+            Some("http://localhost:3000"),
+            login,
+        ))
+        .await;
+    assert!(
+        signed_in
+            .headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("approvals_session=") && !c.contains("Secure")),
+        "{:?}",
+        signed_in.headers
+    );
+}
+
+fn basic_from(client: &str, user_pass: &str) -> Request<Body> {
+    use base64::Engine;
+    let mut request = request(
+        Method::GET,
+        "/api/orders",
+        Some(&format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(user_pass)
+        )),
+        None,
+        "",
+    );
+    let addr: std::net::SocketAddr = format!("{client}:40000").parse().expect("an address");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+/// A burst of wrong passwords is refused with 429 after a few hashes, the server keeps
+/// answering, and other people still sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guessing_burst_is_limited_and_hurts_nobody_else() {
+    let app = Arc::new(spawn_app().await);
+    let burst: Vec<_> = (0..400)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.send(basic_from("10.0.0.1", &format!("alice:guess-{i}")))
+                    .await
+            })
+        })
+        .collect();
+    // While the burst runs, health answers.
+    let health = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.send(request(Method::GET, "/healthz", None, None, "")),
+    )
+    .await
+    .expect("health answers during the burst");
+    assert_eq!(health.status, StatusCode::OK);
+
+    let (mut wrong, mut limited) = (0, 0);
+    for answer in burst {
+        let answer = answer.await.expect("a request task");
+        match answer.status {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited += 1;
+                assert!(answer.headers.contains_key(header::RETRY_AFTER));
+            }
+            other => panic!("unexpected {other}: {:?}", answer.body),
+        }
+    }
+    assert_eq!(wrong + limited, 400);
+    assert!(
+        wrong <= 30,
+        "{wrong} passwords were checked from one client"
+    );
+
+    // Someone else, elsewhere, signs in as usual.
+    let bob = app.send(basic_from("10.0.0.2", "bob:approvals-demo")).await;
+    assert_eq!(bob.status, StatusCode::OK, "{:?}", bob.body);
+    // The guessed account is refused for a while, wherever the next attempt comes from.
+    let alice = app
+        .send(basic_from("10.0.0.3", "alice:approvals-demo"))
+        .await;
+    assert_eq!(alice.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A Basic-auth client's verified credentials are remembered, never a wrong password,
+/// and not past the account's removal.
+#[tokio::test]
+async fn basic_credentials_are_remembered_only_while_they_hold() {
+    let app = spawn_app().await;
+    accounts::add_user(&app.db, "erin", Role::Manager, "erins-password")
+        .await
+        .expect("erin");
+    // 40 calls from one client: beyond its 30 password checks, so they pass only if
+    // the verified credential is remembered.
+    for _ in 0..40 {
+        let answer = app
+            .send(basic_from("10.0.0.9", "erin:erins-password"))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    }
+    accounts::remove_user(&app.db, "erin")
+        .await
+        .expect("removed");
+    let after = app
+        .send(basic_from("10.0.0.8", "erin:erins-password"))
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Unreadable server-function arguments are the caller's mistake: 400, signed in or not.
+#[tokio::test]
+async fn malformed_server_function_arguments_are_400() {
+    let app = spawn_app().await;
+    let origin = format!("http://{SITE}");
+    for body in ["instance_id=po-x&approve=maybe", "approve=true"] {
+        let answer = app
+            .send(form_post("/api/decide", None, Some(&origin), body))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {:?}",
+            answer.body
+        );
+    }
+}
+
+/// A crafted link cannot put words in the app's mouth.
+#[tokio::test]
+async fn an_error_in_a_link_shows_only_if_the_app_wrote_it() {
+    let app = spawn_app().await;
+    let crafted = "/login?__path=%2Fapi%2Flogin&__err=%7B%22Forbidden%22%3A%22Session%20expired%2C%20sign%20in%20at%20https%3A%2F%2Fevil.example%22%7D&next=1";
+    let answer = app
+        .send(request(Method::GET, crafted, None, None, ""))
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/login?next=1")
+    );
+
+    // The app's own: a failed plain form post comes back sealed and is shown.
+    let refused = app
+        .send({
+            let mut r = form_post(
+                "/api/login",
+                None,
+                Some(&format!("http://{SITE}")),
+                "username=alice&password=wrong-password",
+            );
+            r.headers_mut()
+                .insert(header::ACCEPT, "text/html".parse().expect("a value"));
+            r.headers_mut().insert(
+                header::REFERER,
+                format!("http://{SITE}/login").parse().expect("a value"),
+            );
+            r.headers_mut()
+                .insert(header::HOST, SITE.parse().expect("a value"));
+            r
+        })
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "{:?}", refused.body);
+    let back = refused
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("back to the form")
+        .to_owned();
+    assert!(back.contains("__seal="), "{back}");
+    let path = back.trim_start_matches(&format!("http://{SITE}"));
+    let page = app.send(request(Method::GET, path, None, None, "")).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}");
+    assert!(
+        page.body
+            .as_str()
+            .is_some_and(|html| html.contains("do not match an account")),
+        "the page shows the app's own error"
+    );
+}
+
+/// Every response carries the security headers; a page's policy admits exactly its own
+/// inline script, by the nonce that script carries.
+#[tokio::test]
+async fn security_headers_on_pages_and_the_api() {
+    let app = spawn_app().await;
+    let page = app
+        .send(request(Method::GET, "/login", None, None, ""))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let policy = page
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .expect("a page has a policy")
+        .to_owned();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in script-src");
+    let html = page.body.as_str().expect("HTML");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries it"
+    );
+    for part in [
+        "'wasm-unsafe-eval'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(policy.contains(part), "{part} in {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+
+    let api = app.get(&app.bob, "/api/orders").await;
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+    ] {
+        assert_eq!(
+            api.headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
+    }
+    assert!(api
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.contains("frame-ancestors 'none'")));
+}
+
+/// The cross-origin check is about what a browser sends on its own: a bare API call
+/// with no credentials and no cookies still gets the API's own 401.
+#[tokio::test]
+async fn an_api_call_without_credentials_is_401_not_403() {
+    let app = spawn_app().await;
+    let answer = app
+        .send(request(
+            Method::POST,
+            "/start-purchase-order",
+            None,
+            Some("application/json"),
+            &json!({"order_id": "x", "cost": 1.0, "product": "p", "quantity": 1}).to_string(),
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }

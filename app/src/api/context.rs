@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use backend::accounts::User;
 use backend::read_model::{self, OrderQuery};
-use backend::{clock, session, ServiceError};
+use backend::{clock, seal, ServiceError};
 use leptos::prelude::{expect_context, use_context};
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos_axum::ResponseOptions;
@@ -64,6 +64,15 @@ impl Ctx {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooManyAttempts {
+                retry_after_secs, ..
+            } => {
+                if let Some(response) = &self.response {
+                    response.insert_header(header::RETRY_AFTER, (*retry_after_secs).into());
+                }
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if let Some(response) = &self.response {
@@ -117,16 +126,17 @@ impl Ctx {
         let Some(parts) = &self.parts else {
             return Ok(None);
         };
-        Ok(session::user_from_headers(&self.state.db, &parts.headers).await?)
+        Ok(self.state.site.user(&self.state.db, &parts.headers).await?)
     }
 
     pub async fn require_user(&self) -> Result<User, AppError> {
         self.current_user().await?.ok_or(AppError::Unauthorized)
     }
 
-    pub async fn require_manager(&self) -> Result<User, AppError> {
+    /// The signed-in user, if they may use the managers' inbox.
+    pub async fn require_inbox(&self) -> Result<User, AppError> {
         let user = self.require_user().await?;
-        if !user.is_manager() {
+        if !backend::policy::can_use_inbox(&user) {
             return Err(AppError::Forbidden(
                 "Only managers can see the inbox and decide orders.".into(),
             ));
@@ -136,7 +146,7 @@ impl Ctx {
 
     pub async fn page_of(&self, query: &OrderQuery, offset: i64) -> Result<OrderPage, AppError> {
         let db = &self.state.db;
-        let offset = offset.max(0);
+        let offset = offset.clamp(0, crate::components::pager::MAX_PAGE_NUMBER * PAGE_SIZE);
         let (rows, total) = tokio::try_join!(
             read_model::list(db, query, PAGE_SIZE, offset),
             read_model::count(db, query)
@@ -150,6 +160,10 @@ impl Ctx {
         })
     }
 }
+
+/// The query parameter that seals `__path` and `__err`: the server turns away a page
+/// request whose error it did not write itself (see `server::http::error_seal`).
+pub const ERROR_SEAL: &str = "__seal";
 
 /// 303 back to the form's page with `__path`/`__err` in the query: Leptos hands that
 /// error to the page's `ServerAction` as its value, so the page renders it as if the
@@ -168,18 +182,26 @@ fn redirect_with_error(
         response.set_status(StatusCode::BAD_REQUEST);
         return;
     };
-    if !kept.is_empty() {
-        // Fields kept from an earlier attempt are replaced, not repeated.
-        let others: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(name, _)| !kept.iter().any(|(k, _)| k == name))
-            .map(|(name, value)| (name.into_owned(), value.into_owned()))
-            .collect();
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(others)
-            .extend_pairs(kept.iter().map(|(k, v)| (*k, v.as_str())));
-    }
+    // Fields kept from an earlier attempt, and an earlier seal, are replaced, not
+    // repeated.
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| name != ERROR_SEAL && !kept.iter().any(|(k, _)| k == name))
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    let find = |name: &str| {
+        others
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let sealed = seal::seal(&[&find("__path"), &find("__err")]);
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(&others)
+        .extend_pairs(kept.iter().map(|(k, v)| (*k, v.as_str())))
+        .append_pair(ERROR_SEAL, &sealed);
     match header::HeaderValue::from_str(url.as_str()) {
         Ok(value) => {
             response.set_status(StatusCode::SEE_OTHER);
@@ -206,6 +228,10 @@ impl From<ServiceError> for AppError {
                 decided_by,
             },
             ServiceError::Unavailable { message, .. } => Self::Unavailable(message),
+            e @ ServiceError::TooManyAttempts { retry_after } => Self::TooManyAttempts {
+                message: e.to_string(),
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
             ServiceError::Database(_) | ServiceError::Engine { .. } | ServiceError::Internal(_) => {
                 Self::Internal
             }

@@ -29,6 +29,13 @@ pub enum AppError {
     Invalid(ValidationErrors),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    TooManyAttempts {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Something went wrong on our side; please try again.")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -48,7 +55,18 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Transport(value.to_string())
+        match value {
+            // On the server: the request's arguments could not be read. That is the
+            // caller's mistake (400), never ours (500).
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                #[cfg(feature = "ssr")]
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(axum::http::StatusCode::BAD_REQUEST);
+                }
+                Self::BadRequest(format!("The request could not be read: {value}."))
+            }
+            _ => Self::Transport(value.to_string()),
+        }
     }
 }
 
@@ -97,6 +115,8 @@ pub struct DecisionResult {
 mod context;
 #[cfg(feature = "ssr")]
 use context::Ctx;
+#[cfg(feature = "ssr")]
+pub use context::ERROR_SEAL;
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "me")]
@@ -121,7 +141,18 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
         .keeping(&[("username", &username)])
         .run(async |ctx| {
             let db = &ctx.state.db;
-            let user = accounts::authenticate(db, &username, &password)
+            let client = ctx
+                .parts
+                .as_ref()
+                .and_then(|p| {
+                    p.extensions
+                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                })
+                .map(|c| c.0.ip());
+            let user = ctx
+                .state
+                .sign_in
+                .check(db, client, &username, &password, false)
                 .await?
                 .ok_or_else(|| {
                     AppError::Invalid(ValidationErrors::one(
@@ -130,8 +161,8 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
                     ))
                 })?;
             let token = accounts::create_session(db, &user).await?;
-            if let (Some(parts), Some(response)) = (&ctx.parts, ctx.response()) {
-                response.insert_header(session::SET_COOKIE_HEADER, session::cookie(parts, &token));
+            if let Some(response) = ctx.response() {
+                response.insert_header(session::SET_COOKIE_HEADER, ctx.state.site.cookie(&token));
             }
             leptos_axum::redirect(if user.is_manager() { "/" } else { "/orders" });
             Ok(())
@@ -147,11 +178,11 @@ pub async fn logout() -> Result<(), AppError> {
             let Some(parts) = &ctx.parts else {
                 return Err(AppError::Internal);
             };
-            if let Some(token) = session::session_token(&parts.headers) {
+            if let Some(token) = ctx.state.site.session_token(&parts.headers) {
                 accounts::end_session(&ctx.state.db, &token).await?;
             }
             if let Some(response) = ctx.response() {
-                response.insert_header(session::SET_COOKIE_HEADER, session::cookie(parts, ""));
+                response.insert_header(session::SET_COOKIE_HEADER, ctx.state.site.cookie(""));
             }
             leptos_axum::redirect("/login");
             Ok(())
@@ -208,17 +239,8 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_user().await?;
-            let not_found = || AppError::NotFound(format!("No order {instance_id}."));
-            let row = backend::read_model::get(&ctx.state.db, &instance_id)
-                .await
-                .map_err(backend::ServiceError::from)?
-                .ok_or_else(not_found)?;
-            let own = row.requested_by.as_deref() == Some(user.name.as_str());
-            if !own && !user.is_manager() {
-                // Requesters see only their own orders; say "not found" rather than
-                // confirm it.
-                return Err(not_found());
-            }
+            let row = ctx.state.orders.order_for(&user, &instance_id).await?;
+            let can_decide = backend::policy::may_decide(&user, &row, None).is_ok();
             let order = row.view();
             let mut timeline = vec![TimelineEntry {
                 label: "Submitted".into(),
@@ -243,7 +265,7 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
                 });
             }
             Ok(OrderDetail {
-                can_decide: user.is_manager() && !own,
+                can_decide,
                 order,
                 timeline,
                 server_now_ms: now_ms(),
@@ -274,7 +296,7 @@ pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
     use backend::read_model::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
-            ctx.require_manager().await?;
+            ctx.require_inbox().await?;
             let query = OrderQuery {
                 status: Some(domain::OrderStatus::AwaitingApproval),
                 text: Some(text),
@@ -291,7 +313,7 @@ pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
     use backend::read_model::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
-            ctx.require_manager().await?;
+            ctx.require_inbox().await?;
             let query = OrderQuery {
                 decided_only: true,
                 text: Some(text),
@@ -319,8 +341,11 @@ pub async fn decide(
                 .decide(
                     &instance_id,
                     &user,
-                    domain::Decision::from_approved(approve),
-                    comment.as_deref(),
+                    backend::orders::DecisionRequest {
+                        decision: domain::Decision::from_approved(approve),
+                        comment: comment.as_deref(),
+                        approver_name: None,
+                    },
                 )
                 .await?;
             ctx.back_to_form();

@@ -12,8 +12,12 @@ pub fn page_param(query: &leptos_router::params::ParamsMap) -> i64 {
         .get("page")
         .and_then(|p| p.parse::<i64>().ok())
         .unwrap_or(1)
-        .max(1)
+        .clamp(1, MAX_PAGE_NUMBER)
 }
+
+/// Far beyond any real list (25 million orders at 25 a page), and small enough that
+/// the page's offset can never overflow.
+pub const MAX_PAGE_NUMBER: i64 = 1_000_000;
 
 /// "Showing 26–50 of 10000" with Previous / Next links to the list at `base`. Not
 /// generic, and it takes plain numbers rather than the page of results, so every list

@@ -8,7 +8,10 @@ pub use wire::{Decided, Started, WorkflowFailure, WorkflowState};
 
 use std::time::Duration;
 
-use domain::{Decision, NewOrder, OrderStatus, ValidationErrors};
+use domain::{
+    hidden_characters, is_instance_id, Decision, NewOrder, OrderStatus, ValidationErrors,
+    MAX_USERNAME_LEN,
+};
 
 use crate::accounts::User;
 use crate::audit;
@@ -16,6 +19,7 @@ use crate::clock::{self, SharedClock};
 use crate::db::Db;
 use crate::engine::{Engine, EngineError, FailureKind, RuntimeStatus, Snapshot};
 use crate::error::ServiceError;
+use crate::policy;
 use crate::read_model::{self, OrderFacts, OrderRow};
 use crate::workflow::{Approval, Outcome, WorkflowOrder, WorkflowOutput};
 
@@ -27,6 +31,47 @@ const AWAIT_REQUEST_WAIT: Duration = Duration::from_secs(5);
 /// How long the auto-approval path watches for its (immediate) completion.
 const FOLLOW_WAIT: Duration = Duration::from_secs(60);
 pub const MAX_COMMENT_LEN: usize = 500;
+
+/// One decision as a caller asks for it.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionRequest<'a> {
+    pub decision: Decision,
+    /// An optional note kept with the decision.
+    pub comment: Option<&'a str>,
+    /// The seed's `approver_name`: accepted when it names the caller, refused otherwise.
+    pub approver_name: Option<&'a str>,
+}
+
+impl<'a> DecisionRequest<'a> {
+    /// Sizes are checked before anything is written anywhere. Returns the comment as
+    /// it will be kept (trimmed; none when empty).
+    fn validate(&self) -> Result<Option<&'a str>, ServiceError> {
+        let mut errors = ValidationErrors::default();
+        let comment = self.comment.map(str::trim).filter(|c| !c.is_empty());
+        if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
+            errors.push(
+                "comment",
+                format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
+            );
+        } else if let Some(why) = comment.and_then(|c| hidden_characters(c, "comment")) {
+            errors.push("comment", why);
+        }
+        if self
+            .approver_name
+            .is_some_and(|n| n.trim().chars().count() > MAX_USERNAME_LEN)
+        {
+            errors.push(
+                "approver_name",
+                format!("A username has at most {MAX_USERNAME_LEN} characters."),
+            );
+        }
+        if errors.0.is_empty() {
+            Ok(comment)
+        } else {
+            Err(errors.into())
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -250,27 +295,33 @@ impl OrderService {
         &self,
         instance_id: &str,
         decider: &User,
-        decision: Decision,
-        comment: Option<&str>,
+        request: DecisionRequest<'_>,
     ) -> Result<Decided, ServiceError> {
-        let result = self
-            .try_decide(instance_id, decider, decision, comment)
+        let result = self.try_decide(instance_id, decider, &request).await;
+        // An id that cannot name an order is no attempt on one: nothing to keep (and
+        // nothing of unbounded size reaches the table).
+        if is_instance_id(instance_id) {
+            let refusal = result.as_ref().err().map(|e| {
+                if e.is_internal() {
+                    "internal error".to_owned()
+                } else {
+                    e.to_string()
+                }
+            });
+            self.audit(
+                instance_id,
+                &decider.name,
+                request.decision,
+                refusal.as_deref(),
+            )
             .await;
-        let refusal = result.as_ref().err().map(|e| {
-            if e.is_internal() {
-                "internal error".to_owned()
-            } else {
-                e.to_string()
-            }
-        });
-        self.audit(instance_id, &decider.name, decision, refusal.as_deref())
-            .await;
+        }
         result
     }
 
     /// Records a decision attempt. A failure to write it is logged, never the caller's
     /// problem: the decision itself stands or falls on its own.
-    pub async fn audit(
+    async fn audit(
         &self,
         instance_id: &str,
         actor: &str,
@@ -282,35 +333,19 @@ impl OrderService {
         }
     }
 
-    /// Claim the decision in the read model (exactly one claim can win), raise the
-    /// event, then wait briefly for the workflow to confirm.
+    /// Check the request, claim the decision in the read model (exactly one claim can
+    /// win), raise the event, then wait briefly for the workflow to confirm.
     async fn try_decide(
         &self,
         instance_id: &str,
         decider: &User,
-        decision: Decision,
-        comment: Option<&str>,
+        request: &DecisionRequest<'_>,
     ) -> Result<Decided, ServiceError> {
-        if !decider.is_manager() {
-            return Err(ServiceError::Forbidden(
-                "Only managers can approve or reject orders.".into(),
-            ));
-        }
-        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-        if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
-            return Err(ValidationErrors::one(
-                "comment",
-                format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
-            )
-            .into());
-        }
+        let decision = request.decision;
+        let comment = request.validate()?;
+        let mut row = self.order_for(decider, instance_id).await?;
+        policy::may_decide(decider, &row, request.approver_name)?;
         let approver = decider.name.clone();
-        let mut row = self.get_row(instance_id).await?;
-        if row.requested_by.as_deref() == Some(approver.as_str()) {
-            return Err(ServiceError::Forbidden(
-                "You cannot approve or reject your own order.".into(),
-            ));
-        }
         let waiting_since = tokio::time::Instant::now();
         while row.status == OrderStatus::Submitted && waiting_since.elapsed() < AWAIT_REQUEST_WAIT {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -395,16 +430,34 @@ impl OrderService {
         }
     }
 
-    pub async fn get_row(&self, instance_id: &str) -> Result<OrderRow, ServiceError> {
+    async fn get_row(&self, instance_id: &str) -> Result<OrderRow, ServiceError> {
         read_model::get(&self.db, instance_id)
             .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("No order with instance id {instance_id}."))
-            })
+            .ok_or_else(|| policy::not_found(instance_id))
     }
 
-    /// The workflow's own state, straight from the engine.
-    pub async fn workflow_state(&self, instance_id: &str) -> Result<WorkflowState, ServiceError> {
+    /// The order, if `user` may see it; otherwise "no such order", the same as for an
+    /// id that names none (or cannot name one: that never reaches the database).
+    pub async fn order_for(
+        &self,
+        user: &User,
+        instance_id: &str,
+    ) -> Result<OrderRow, ServiceError> {
+        if !is_instance_id(instance_id) {
+            return Err(policy::not_found(instance_id));
+        }
+        let row = read_model::get(&self.db, instance_id).await?;
+        policy::visible(user, row, instance_id)
+    }
+
+    /// The workflow's own state, straight from the engine, for those who may see the
+    /// order.
+    pub async fn workflow_state(
+        &self,
+        user: &User,
+        instance_id: &str,
+    ) -> Result<WorkflowState, ServiceError> {
+        self.order_for(user, instance_id).await?;
         match self.engine.fetch(instance_id).await {
             Ok(state) => Ok(state.into()),
             Err(e) if e.kind == FailureKind::NotFound => Err(ServiceError::NotFound(format!(

@@ -2,7 +2,9 @@
 //! a bearer token created with `server token create`.
 
 use app::state::AppState;
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use backend::accounts::{self, User};
@@ -32,7 +34,14 @@ impl FromRequestParts<AppState> for Caller {
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or(ApiError::Unauthorized)?;
             let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-            accounts::authenticate(&state.db, name, password).await?
+            let client = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            state
+                .sign_in
+                .check(&state.db, client, name, password, true)
+                .await?
         } else {
             None
         };

@@ -81,6 +81,18 @@ impl IntoResponse for ApiError {
                     .into_response();
             }
             Self::BadRequest(code, message) => (code, body(message)),
+            Self::Service(ServiceError::TooManyAttempts { retry_after }) => {
+                let message = ServiceError::TooManyAttempts { retry_after }.to_string();
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(
+                        axum::http::header::RETRY_AFTER,
+                        retry_after.as_secs().max(1).to_string(),
+                    )],
+                    Json(body(message)),
+                )
+                    .into_response();
+            }
             Self::Service(e) => {
                 e.log("API");
                 service_response(e)
@@ -113,6 +125,9 @@ fn service_response(e: ServiceError) -> (StatusCode, ErrorBody) {
                 ..body(message)
             },
         ),
+        e @ ServiceError::TooManyAttempts { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, body(e.to_string()))
+        }
         ServiceError::Unavailable { message, .. } => {
             (StatusCode::SERVICE_UNAVAILABLE, body(message))
         }

@@ -1,7 +1,10 @@
 //! `GET /events`: server-sent events for signed-in people, one `change` event per batch
-//! of order changes (`[{"instance_id": …, "status": …}, …]`).
+//! of order changes (`[{"instance_id": …, "status": …}, …]`). Each person gets only the
+//! changes to orders they may see, and the stream ends when their session does.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use app::state::AppState;
@@ -9,31 +12,142 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use backend::accounts::{self, User};
 use backend::read_model::ChangeBatch;
-use backend::session;
+use backend::{policy, Db};
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast;
 
-pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match session::user_from_headers(&state.db, &headers).await {
-        Ok(Some(_)) => Sse::new(stream_of(state.changes.subscribe()))
-            .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-            .into_response(),
-        Ok(None) => (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+/// How often an idle stream checks that its session still holds (logout, expiry).
+const SESSION_RECHECK: Duration = Duration::from_secs(15);
+/// Open streams one session may hold (a few tabs; not an unbounded pile).
+pub const STREAMS_PER_SESSION: usize = 8;
+
+/// Open streams by session token. Process-wide: a stream lives in this process only.
+static OPEN: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
+
+/// One open stream of a session; closing it (dropping this) frees the place.
+struct Slot(String);
+
+impl Slot {
+    fn take(token: &str) -> Option<Self> {
+        let mut open = OPEN.lock().ok()?;
+        let count = open.entry(token.to_owned()).or_insert(0);
+        if *count >= STREAMS_PER_SESSION {
+            return None;
+        }
+        *count += 1;
+        Some(Self(token.to_owned()))
     }
 }
 
-fn stream_of(
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = OPEN.lock() {
+            if let Some(count) = open.get_mut(&self.0) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.0);
+                }
+            }
+        }
+    }
+}
+
+pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = state.site.session_token(&headers);
+    let user = match &token {
+        Some(token) => accounts::session_user(&state.db, token).await,
+        None => Ok(None),
+    };
+    match (user, token) {
+        (Ok(Some(user)), Some(token)) => {
+            let Some(slot) = Slot::take(&token) else {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("At most {STREAMS_PER_SESSION} live pages per sign-in; close one."),
+                )
+                    .into_response();
+            };
+            let feed = Feed {
+                _slot: slot,
+                receiver: state.changes.subscribe(),
+                db: state.db.clone(),
+                token,
+                user,
+            };
+            Sse::new(feed.into_stream())
+                .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+                .into_response()
+        }
+        (Ok(_), _) => (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        (Err(e), _) => {
+            e.log("event stream");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// One person's view of the change feed.
+struct Feed {
+    _slot: Slot,
     receiver: broadcast::Receiver<ChangeBatch>,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    stream::unfold(receiver, |mut receiver| async move {
-        let data = match receiver.recv().await {
-            Ok(batch) => serde_json::to_string(&*batch).unwrap_or_else(|_| "[]".into()),
+    db: Db,
+    token: String,
+    user: User,
+}
+
+enum Next {
+    Send(String),
+    Skip,
+    End,
+}
+
+impl Feed {
+    /// The session still holds: not logged out, not expired, the account still there.
+    async fn session_holds(&self) -> bool {
+        matches!(
+            accounts::session_user(&self.db, &self.token).await,
+            Ok(Some(user)) if user.id == self.user.id
+        )
+    }
+
+    async fn next(&mut self) -> Next {
+        let received = tokio::time::timeout(SESSION_RECHECK, self.receiver.recv()).await;
+        // Every batch, and every quiet spell, is a moment to notice a session that ended.
+        if !self.session_holds().await {
+            return Next::End;
+        }
+        match received {
+            Err(_quiet) => Next::Skip,
+            Ok(Ok(batch)) => {
+                let visible: Vec<_> = batch
+                    .iter()
+                    .filter(|change| policy::can_view_change(&self.user, change))
+                    .collect();
+                if visible.is_empty() {
+                    Next::Skip
+                } else {
+                    Next::Send(serde_json::to_string(&visible).unwrap_or_else(|_| "[]".into()))
+                }
+            }
             // Fell behind: say "something changed" and let the page refetch.
-            Err(broadcast::error::RecvError::Lagged(_)) => "[]".to_owned(),
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok(Event::default().event("change").data(data)), receiver))
-    })
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) => Next::Send("[]".to_owned()),
+            Ok(Err(broadcast::error::RecvError::Closed)) => Next::End,
+        }
+    }
+
+    fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> {
+        stream::unfold(self, |mut feed| async move {
+            loop {
+                match feed.next().await {
+                    Next::Send(data) => {
+                        return Some((Ok(Event::default().event("change").data(data)), feed))
+                    }
+                    Next::Skip => continue,
+                    Next::End => return None,
+                }
+            }
+        })
+    }
 }

@@ -3,8 +3,11 @@
 
 pub mod auth;
 pub mod error;
+pub mod error_seal;
 pub mod events;
+pub mod headers;
 pub mod orders;
+pub mod same_origin;
 
 use app::state::AppState;
 use axum::extract::State;
@@ -69,8 +72,13 @@ pub fn router() -> Router<AppState> {
         .route("/status/{instance_id}", get(orders::status))
         .route("/api/orders", get(orders::list_orders))
         .route("/healthz", get(health))
-        .route("/events", get(events::events))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}
+
+/// The server-sent event stream: open for as long as its session lasts, so outside the
+/// request timeout every other route has.
+pub fn streams() -> Router<AppState> {
+    Router::new().route("/events", get(events::events))
 }
 
 /// Ready when the read model answers.

@@ -4,9 +4,9 @@ use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use backend::orders::{Decided, Started, WorkflowState};
+use backend::orders::{Decided, DecisionRequest, Started, WorkflowState};
+use backend::policy;
 use backend::read_model;
-use backend::ServiceError;
 use domain::{Decision, NewOrder, OrderStatus, OrderView, StartOrderRequest};
 use serde::{Deserialize, Serialize};
 
@@ -70,29 +70,12 @@ pub async fn signal_approval(
     Path(instance_id): Path<String>,
     ApiJson(signal): ApiJson<SignalApproval>,
 ) -> Result<(StatusCode, Json<Decided>), ApiError> {
-    if let Some(name) = signal.approver_name.as_deref().map(str::trim) {
-        if !name.is_empty() && name != caller.name {
-            let reason = format!(
-                "approver_name {name:?} is not you ({}); the approver is always the caller.",
-                caller.name
-            );
-            let decision = Decision::from_approved(signal.approved);
-            state
-                .orders
-                .audit(&instance_id, &caller.name, decision, Some(&reason))
-                .await;
-            return Err(ServiceError::Forbidden(reason).into());
-        }
-    }
-    let decided = state
-        .orders
-        .decide(
-            &instance_id,
-            &caller,
-            Decision::from_approved(signal.approved),
-            signal.comment.as_deref(),
-        )
-        .await?;
+    let request = DecisionRequest {
+        decision: Decision::from_approved(signal.approved),
+        comment: signal.comment.as_deref(),
+        approver_name: signal.approver_name.as_deref(),
+    };
+    let decided = state.orders.decide(&instance_id, &caller, request).await?;
     let code = if decided.confirmed {
         StatusCode::OK
     } else {
@@ -101,7 +84,8 @@ pub async fn signal_approval(
     Ok((code, Json(decided)))
 }
 
-/// The workflow instance's state, straight from Dapr (the seed's shape).
+/// The workflow instance's state, straight from Dapr (the seed's shape). Requesters
+/// see only their own orders; any other id is a 404.
 #[utoipa::path(
     get, path = "/status/{instance_id}", tag = "orders",
     params(("instance_id" = String, Path, description = "Workflow instance id")),
@@ -115,10 +99,12 @@ pub async fn signal_approval(
 )]
 pub async fn status(
     State(state): State<AppState>,
-    _caller: Caller,
+    Caller(caller): Caller,
     Path(instance_id): Path<String>,
 ) -> Result<Json<WorkflowState>, ApiError> {
-    Ok(Json(state.orders.workflow_state(&instance_id).await?))
+    Ok(Json(
+        state.orders.workflow_state(&caller, &instance_id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -141,8 +127,8 @@ pub struct OrderPage {
     pub offset: i64,
 }
 
-/// Orders from the read model. Awaiting orders come soonest deadline first, others
-/// newest first.
+/// Orders from the read model: a manager's list has every order, a requester's only
+/// their own. Awaiting orders come soonest deadline first, others newest first.
 #[utoipa::path(
     get, path = "/api/orders", tag = "orders",
     params(ListQuery),
@@ -155,7 +141,7 @@ pub struct OrderPage {
 )]
 pub async fn list_orders(
     State(state): State<AppState>,
-    _caller: Caller,
+    Caller(caller): Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<OrderPage>, ApiError> {
     let Query(query) = query.map_err(|e| {
@@ -189,10 +175,10 @@ pub async fn list_orders(
         ));
     }
     let db = &state.db;
-    let filter = read_model::OrderQuery {
+    let filter = policy::scope(&caller).restrict(read_model::OrderQuery {
         status,
         ..Default::default()
-    };
+    });
     let (rows, total) = tokio::try_join!(
         read_model::list(db, &filter, limit, offset),
         read_model::count(db, &filter)

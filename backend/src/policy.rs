@@ -1,0 +1,177 @@
+//! Who may see and do what, in one place. Every path that shows or changes an order
+//! asks here: the pages, the server functions, the JSON API and the event stream.
+//!
+//! - Managers see every order; requesters see only their own. An order someone may
+//!   not see does not exist for them (404, never 403), so ids cannot be probed.
+//! - Only managers decide, never on their own order, and always as themselves.
+
+use domain::Role;
+
+use crate::accounts::User;
+use crate::error::ServiceError;
+use crate::read_model::{OrderChange, OrderQuery, OrderRow};
+
+/// Which orders a user's lists may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Everything,
+    RequestedBy(String),
+}
+
+pub fn scope(user: &User) -> Scope {
+    match user.role {
+        Role::Manager => Scope::Everything,
+        Role::Requester => Scope::RequestedBy(user.name.clone()),
+    }
+}
+
+impl Scope {
+    /// Narrows `query` to what this scope may list.
+    pub fn restrict(&self, query: OrderQuery) -> OrderQuery {
+        match self {
+            Self::Everything => query,
+            Self::RequestedBy(name) => OrderQuery {
+                requested_by: Some(name.clone()),
+                ..query
+            },
+        }
+    }
+
+    fn admits(&self, requested_by: Option<&str>) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::RequestedBy(name) => requested_by == Some(name.as_str()),
+        }
+    }
+}
+
+pub fn can_view(user: &User, order: &OrderRow) -> bool {
+    scope(user).admits(order.requested_by.as_deref())
+}
+
+/// Whether a change on the event stream concerns an order `user` may see.
+pub fn can_view_change(user: &User, change: &OrderChange) -> bool {
+    scope(user).admits(change.requested_by.as_deref())
+}
+
+/// The "no such order" every path answers for an order the user may not see.
+pub fn not_found(instance_id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("No order {instance_id}."))
+}
+
+/// The order, if `user` may see it; otherwise the same 404 as for no order at all.
+pub fn visible(
+    user: &User,
+    order: Option<OrderRow>,
+    instance_id: &str,
+) -> Result<OrderRow, ServiceError> {
+    order
+        .filter(|row| can_view(user, row))
+        .ok_or_else(|| not_found(instance_id))
+}
+
+/// Whether `user` may look at the managers' inbox (pending and decided orders of all).
+pub fn can_use_inbox(user: &User) -> bool {
+    user.role == Role::Manager
+}
+
+/// Why `user` may not decide `order` as `approver_name`, if they may not. The approver
+/// is always the caller: a request naming someone else is refused, never recorded as
+/// theirs.
+pub fn may_decide(
+    user: &User,
+    order: &OrderRow,
+    approver_name: Option<&str>,
+) -> Result<(), ServiceError> {
+    if user.role != Role::Manager {
+        return Err(ServiceError::Forbidden(
+            "Only managers can approve or reject orders.".into(),
+        ));
+    }
+    if let Some(name) = approver_name.map(str::trim).filter(|n| !n.is_empty()) {
+        if name != user.name {
+            return Err(ServiceError::Forbidden(format!(
+                "approver_name {name:?} is not you ({}); the approver is always the caller.",
+                user.name
+            )));
+        }
+    }
+    if order.requested_by.as_deref() == Some(user.name.as_str()) {
+        return Err(ServiceError::Forbidden(
+            "You cannot approve or reject your own order.".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{Cents, OrderStatus};
+
+    fn user(name: &str, role: Role) -> User {
+        User {
+            id: 1,
+            name: name.into(),
+            role,
+            created_at: 0,
+        }
+    }
+
+    fn order(requested_by: &str) -> OrderRow {
+        OrderRow {
+            instance_id: "po-1".into(),
+            order_id: "1".into(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost_cents: Cents(200_000),
+            total_cents: Cents(200_000),
+            status: OrderStatus::AwaitingApproval,
+            created_at: 0,
+            deadline: None,
+            decision: None,
+            decided_by: None,
+            claimed_at: None,
+            decided_at: None,
+            failure: None,
+            updated_at: 0,
+            requested_by: Some(requested_by.into()),
+            decision_comment: None,
+            approval_requested_at: None,
+            placed_at: None,
+        }
+    }
+
+    #[test]
+    fn requesters_see_their_own_orders_and_managers_all() {
+        let (alice, dave, bob) = (
+            user("alice", Role::Requester),
+            user("dave", Role::Requester),
+            user("bob", Role::Manager),
+        );
+        let alices = order("alice");
+        assert!(can_view(&alice, &alices));
+        assert!(!can_view(&dave, &alices));
+        assert!(can_view(&bob, &alices));
+        assert!(visible(&dave, Some(alices.clone()), "po-1").is_err());
+        assert_eq!(
+            scope(&dave).restrict(OrderQuery::default()).requested_by,
+            Some("dave".into())
+        );
+        assert_eq!(
+            scope(&bob).restrict(OrderQuery::default()).requested_by,
+            None
+        );
+    }
+
+    #[test]
+    fn only_managers_decide_others_orders_as_themselves() {
+        let (alice, bob) = (user("alice", Role::Requester), user("bob", Role::Manager));
+        assert!(may_decide(&alice, &order("dave"), None).is_err());
+        assert!(may_decide(&bob, &order("bob"), None).is_err());
+        assert!(may_decide(&bob, &order("alice"), Some("carol")).is_err());
+        assert!(may_decide(&bob, &order("alice"), Some("bob")).is_ok());
+        assert!(may_decide(&bob, &order("alice"), Some(" ")).is_ok());
+        assert!(may_decide(&bob, &order("alice"), None).is_ok());
+    }
+}

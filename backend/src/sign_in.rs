@@ -1,0 +1,174 @@
+//! Signing in with a name and a password (the sign-in form, HTTP Basic on the API)
+//! without letting password checks take the server down or be used to guess.
+//!
+//! - Every check that runs Argon2 counts against its client address (`governor`): a
+//!   client that keeps guessing gets 429 with `Retry-After` instead of a hash.
+//! - Every failed check counts against the account name; too many in a minute and
+//!   that name is refused for a while, from anywhere. Other accounts are untouched.
+//! - Argon2 itself runs at most one per core at a time (see `accounts`).
+//! - A Basic-auth client sends its password on every call. A verified name and
+//!   password is remembered for a few minutes under a keyed hash of the pair (never
+//!   the password), so such a client pays for Argon2 once, not per request. The entry
+//!   is used only while the account still has the password hash it was verified
+//!   against: removing the account or changing its password ends it. Wrong passwords
+//!   are never remembered, so they stay exactly as slow as ever.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::accounts::{self, User};
+use crate::db::Db;
+use crate::error::ServiceError;
+
+/// Argon2 runs a client address may cause: 30 at once, then one every two seconds.
+const CHECKS_PER_CLIENT: (u32, Duration) = (30, Duration::from_secs(2));
+/// Failed sign-ins an account name may take: 10 at once, then one every six seconds.
+const FAILURES_PER_NAME: (u32, Duration) = (10, Duration::from_secs(6));
+/// How long a name over its failure limit is refused.
+const REFUSE_NAME_FOR: Duration = Duration::from_secs(60);
+/// How long a verified Basic credential is remembered.
+const REMEMBER_FOR: Duration = Duration::from_secs(5 * 60);
+
+fn quota((burst, every): (u32, Duration)) -> Quota {
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(every)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
+
+#[derive(Clone)]
+pub struct SignIn {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    by_client: DefaultKeyedRateLimiter<IpAddr>,
+    failures_by_name: DefaultKeyedRateLimiter<String>,
+    /// Names over their failure limit, until the limiter would take another failure.
+    refused_names: moka::sync::Cache<String, ()>,
+    /// Keyed hash of `name:password` → the account and a hash of its password hash.
+    verified: moka::sync::Cache<[u8; 32], Verified>,
+    /// Keyed with random bytes per process, so the cache's keys say nothing outside it.
+    mac: Hmac<Sha256>,
+}
+
+#[derive(Clone)]
+struct Verified {
+    user_id: i64,
+    hash_tag: [u8; 32],
+}
+
+fn tag(password_hash: &str) -> [u8; 32] {
+    Sha256::digest(password_hash.as_bytes()).into()
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SignIn {
+    pub fn new() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Self {
+            inner: Arc::new(Inner {
+                by_client: RateLimiter::keyed(quota(CHECKS_PER_CLIENT)),
+                failures_by_name: RateLimiter::keyed(quota(FAILURES_PER_NAME)),
+                refused_names: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(REFUSE_NAME_FOR)
+                    .build(),
+                verified: moka::sync::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(REMEMBER_FOR)
+                    .build(),
+                mac: <Hmac<Sha256> as Mac>::new_from_slice(&key)
+                    .expect("HMAC takes a key of any length"),
+            }),
+        }
+    }
+
+    /// Checks `name` and `password`. `remember`: a Basic-auth call, whose verified
+    /// credential may be remembered. `Ok(None)` is a wrong name or password;
+    /// [`ServiceError::TooManyAttempts`] comes before any hashing once a limit is hit.
+    pub async fn check(
+        &self,
+        db: &Db,
+        client: Option<IpAddr>,
+        name: &str,
+        password: &str,
+        remember: bool,
+    ) -> Result<Option<User>, ServiceError> {
+        let name = name.trim();
+        let cache_key = self.cache_key(name, password);
+        if remember {
+            if let Some(known) = self.inner.verified.get(&cache_key) {
+                if let Some((user, hash)) = accounts::credentials(db, name).await? {
+                    if user.id == known.user_id && tag(&hash) == known.hash_tag {
+                        return Ok(Some(user));
+                    }
+                }
+                self.inner.verified.invalidate(&cache_key);
+            }
+        }
+        self.admit(client, name)?;
+        let checked = accounts::authenticate_with_hash(db, name, password).await?;
+        match checked {
+            Some((user, hash)) => {
+                if remember {
+                    let hash_tag = tag(&hash);
+                    let user_id = user.id;
+                    self.inner
+                        .verified
+                        .insert(cache_key, Verified { user_id, hash_tag });
+                }
+                Ok(Some(user))
+            }
+            None => {
+                // This attempt is simply wrong; once the failures exceed the name's
+                // limit, the next ones are refused before any hashing.
+                let name = name.to_owned();
+                if self.inner.failures_by_name.check_key(&name).is_err() {
+                    self.inner.refused_names.insert(name, ());
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Refuses, before any hashing, a name or a client that is over its limit. The
+    /// client's limit counts this check.
+    fn admit(&self, client: Option<IpAddr>, name: &str) -> Result<(), ServiceError> {
+        if self.inner.refused_names.contains_key(name) {
+            return Err(ServiceError::TooManyAttempts {
+                retry_after: REFUSE_NAME_FOR,
+            });
+        }
+        if let Some(client) = client {
+            if let Err(not_until) = self.inner.by_client.check_key(&client) {
+                return Err(ServiceError::TooManyAttempts {
+                    retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn cache_key(&self, name: &str, password: &str) -> [u8; 32] {
+        let mut mac = self.inner.mac.clone();
+        mac.update(name.as_bytes());
+        mac.update(b"\0");
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}

@@ -1,0 +1,108 @@
+//! No cross-site requests: a state-changing request that a browser could have sent on
+//! its own (a form post or a fetch, carrying the session cookie or signing someone in)
+//! must come from a page of this app. `SameSite=Lax` alone is not enough: "same site"
+//! ignores ports and sibling subdomains, so a page on another port of the same host
+//! could make a signed-in manager approve, and any site could sign a victim into the
+//! attacker's account.
+//!
+//! The request's `Origin` decides; without one, `Sec-Fetch-Site`; without that, the
+//! `Referer`. A request with none of them is refused too: every browser sends at least
+//! one on a POST. The check covers every request that carries cookies and every call
+//! of a server function (`/api/…`: the sign-in among them, which carries no session
+//! yet). API calls that carry their own credentials (`Authorization: Basic` or
+//! `Bearer`) are not cookie-borne and pass; so does a bare API call without any, which
+//! then meets its 401.
+
+use app::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN, REFERER};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use backend::session::Site;
+
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let browser_borne =
+        request.headers().contains_key(COOKIE) || request.uri().path().starts_with("/api/");
+    if safe || !browser_borne || request.headers().contains_key(AUTHORIZATION) {
+        return next.run(request).await;
+    }
+    match verdict(&state.site, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(from) => {
+            tracing::warn!(path = %request.uri().path(), %from, "refused a cross-origin request");
+            (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Refused: this request did not come from a page of Approvals ({from}). \
+                     Use the app at {}.",
+                    state.site.public_origin()
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `Err` says where the request came from instead.
+fn verdict(site: &Site, headers: &HeaderMap) -> Result<(), String> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = header(ORIGIN.as_str()) {
+        return if site.admits(origin) {
+            Ok(())
+        } else {
+            Err(format!("it came from {origin}"))
+        };
+    }
+    if let Some(fetch_site) = header("sec-fetch-site") {
+        return if fetch_site == "same-origin" {
+            Ok(())
+        } else {
+            Err(format!("the browser calls it {fetch_site}"))
+        };
+    }
+    match header(REFERER.as_str()) {
+        Some(referer) if site.admits_url(referer) => Ok(()),
+        Some(_) => Err("it came from another site's page".into()),
+        None => Err("it names no origin".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn origin_then_fetch_site_then_referer() {
+        let site = Site::for_listen_address("127.0.0.1:3000".parse().expect("addr"));
+        let ok = |pairs: &[(&'static str, &'static str)]| verdict(&site, &headers(pairs)).is_ok();
+        assert!(ok(&[("origin", "http://127.0.0.1:3000")]));
+        assert!(ok(&[("origin", "http://localhost:3000")]));
+        assert!(!ok(&[("origin", "http://127.0.0.1:8080")]), "another port");
+        assert!(!ok(&[("origin", "null")]));
+        // Origin wins over a same-origin Referer.
+        assert!(!ok(&[
+            ("origin", "http://evil.example"),
+            ("referer", "http://127.0.0.1:3000/")
+        ]));
+        assert!(ok(&[("sec-fetch-site", "same-origin")]));
+        assert!(!ok(&[("sec-fetch-site", "same-site")]));
+        assert!(!ok(&[("sec-fetch-site", "cross-site")]));
+        assert!(ok(&[("referer", "http://127.0.0.1:3000/orders/new")]));
+        assert!(!ok(&[("referer", "http://127.0.0.1:3001/")]));
+        assert!(!ok(&[]));
+    }
+}
