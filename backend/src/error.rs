@@ -57,13 +57,18 @@ impl ServiceError {
     /// Maps an engine failure that has no more specific meaning to the caller.
     pub fn from_engine(context: &'static str, source: EngineError) -> Self {
         let message = match source.kind {
-            FailureKind::Transient => {
+            FailureKind::Unreachable | FailureKind::NotReady => {
                 "The workflow engine (Dapr sidecar) is not reachable right now; nothing was \
                  changed. Try again in a few seconds."
             }
             FailureKind::Busy => {
                 "The workflow engine is too busy to take this right now; nothing was changed. \
                  Try again in a moment."
+            }
+            // Never "nothing was changed": it may have been.
+            FailureKind::Unknown => {
+                "The workflow engine did not answer in time. Look at the order before trying \
+                 again: what you asked for may have been done."
             }
             _ => return Self::Engine { context, source },
         };

@@ -39,6 +39,7 @@ pub struct OrderRow {
 impl OrderRow {
     pub fn view(&self) -> OrderView {
         let status = self.status;
+        let decided_by_a_person = matches!(status, OrderStatus::Approved | OrderStatus::Rejected);
         OrderView {
             instance_id: self.instance_id.clone(),
             order_id: self.order_id.clone(),
@@ -49,12 +50,14 @@ impl OrderRow {
             status,
             created_at: from_ms(self.created_at),
             approval_deadline: self.deadline.map(from_ms),
-            // A claim is not a decision until the workflow confirms it.
-            decided_by: status.is_final().then(|| self.decided_by.clone()).flatten(),
+            // A claim is not a decision until the workflow confirms it, and an order
+            // that timed out or failed was decided by nobody, whoever had claimed it.
+            decided_by: decided_by_a_person
+                .then(|| self.decided_by.clone())
+                .flatten(),
             decided_at: self.decided_at.map(from_ms),
             requested_by: self.requested_by.clone(),
-            comment: status
-                .is_final()
+            comment: decided_by_a_person
                 .then(|| self.decision_comment.clone())
                 .flatten(),
         }
@@ -236,7 +239,7 @@ pub async fn finish(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query!(
-        "UPDATE orders SET status = ?, decided_by = COALESCE(?, decided_by),
+        "UPDATE orders SET status = ?, decided_by = ?,
             decided_at = ?, failure = ?, updated_at = ?
           WHERE instance_id = ? AND status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
@@ -647,5 +650,41 @@ mod tests {
         drop(conn);
         let read = get(&db, "po-001").await;
         assert!(read.is_err(), "read as {read:?}");
+    }
+
+    /// Whoever had claimed an order that then timed out or failed did not decide it.
+    #[tokio::test]
+    async fn a_claimant_is_never_shown_as_deciding_a_timeout_or_failure() {
+        let (db, _dir) = fresh_db().await;
+        for (i, outcome) in [OrderStatus::TimedOut, OrderStatus::Failed]
+            .into_iter()
+            .enumerate()
+        {
+            let f = facts(i as i64, "alice");
+            mark_awaiting(&db, &f, 50_000, 1_000).await.expect("waits");
+            assert!(claim_decision(
+                &db,
+                &f.instance_id,
+                Decision::Approve,
+                "bob",
+                Some("ok"),
+                2_000
+            )
+            .await
+            .expect("claims"));
+            assert!(
+                finish(&db, &f.instance_id, outcome, None, Some(3_000), None, 3_000)
+                    .await
+                    .expect("finishes")
+            );
+            let view = get(&db, &f.instance_id)
+                .await
+                .expect("reads")
+                .expect("row")
+                .view();
+            assert_eq!(view.status, outcome);
+            assert_eq!(view.decided_by, None, "{outcome}");
+            assert_eq!(view.comment, None, "{outcome}");
+        }
     }
 }

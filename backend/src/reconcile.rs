@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use domain::OrderStatus;
+use futures::StreamExt;
 
 use crate::clock::now_ms;
 use crate::engine::FailureKind;
@@ -15,6 +16,11 @@ use crate::workflow::Approval;
 /// A row untouched this long (submitted, claimed, or past its deadline) is suspicious.
 const STUCK_AFTER_MS: i64 = 10_000;
 const PAGE: i64 = 200;
+/// Rows compared at once: one hung call never holds up the others.
+const AT_ONCE: usize = 8;
+/// The longest one row's repair may take (its engine calls have deadlines of their
+/// own; this bounds the whole).
+const PER_ROW: Duration = Duration::from_secs(30);
 
 pub async fn run(orders: OrderService, interval: Duration) {
     let mut everything = true;
@@ -41,14 +47,39 @@ pub async fn pass(orders: &OrderService, everything: bool) -> Result<usize, Serv
             return Ok(checked);
         };
         after = last.instance_id.clone();
-        for row in &rows {
-            match reconcile(orders, row, stuck_before).await {
-                Ok(()) => {}
-                // The sidecar is away: the next pass will try again.
-                Err(e @ ServiceError::Unavailable { .. }) => return Err(e),
-                Err(e) => tracing::warn!(instance_id = %row.instance_id, error = %e, "reconcile"),
-            }
-            checked += 1;
+        let unavailable = std::sync::atomic::AtomicBool::new(false);
+        futures::stream::iter(&rows)
+            .for_each_concurrent(AT_ONCE, |row| {
+                let unavailable = &unavailable;
+                async move {
+                    let repaired =
+                        tokio::time::timeout(PER_ROW, reconcile(orders, row, stuck_before)).await;
+                    match repaired {
+                        Ok(Ok(())) => {}
+                        Ok(Err(ServiceError::Unavailable { .. })) => {
+                            unavailable.store(true, std::sync::atomic::Ordering::Relaxed)
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(instance_id = %row.instance_id, error = %e, "reconcile")
+                        }
+                        Err(_) => tracing::warn!(
+                            instance_id = %row.instance_id,
+                            "reconcile: no result within {PER_ROW:?}"
+                        ),
+                    }
+                }
+            })
+            .await;
+        checked += rows.len();
+        if unavailable.into_inner() {
+            // The sidecar is away: the next pass will try again.
+            return Err(ServiceError::from_engine(
+                "reconciling",
+                crate::engine::EngineError::new(
+                    FailureKind::Unreachable,
+                    "the workflow engine is not reachable",
+                ),
+            ));
         }
     }
 }

@@ -137,6 +137,9 @@ impl Api {
         let response = self
             .http
             .post(format!("{}/api/login", self.base))
+            // As the sign-in page itself posts it: the server takes sign-ins only from
+            // its own origin.
+            .header("origin", &self.base)
             .form(&[("username", "bob"), ("password", password.as_str())])
             .send()
             .await?;

@@ -20,6 +20,8 @@ pub struct Config {
     pub approval_timeout: Duration,
     /// `RECONCILE_INTERVAL`: how often unfinished orders are compared with Dapr.
     pub reconcile_interval: Duration,
+    /// `DAPR_CALL_TIMEOUT`: the longest any one call to the Dapr sidecar may take.
+    pub dapr_call_timeout: Duration,
     /// `APP_DEMO_USERS`: create the demo accounts (public password) in an empty
     /// database — `1` only when listening on a loopback address, `force` anywhere.
     pub demo_users: DemoUsers,
@@ -73,6 +75,7 @@ impl Config {
             dapr_grpc_endpoint,
             approval_timeout: duration("APPROVAL_TIMEOUT", "24h")?,
             reconcile_interval: duration("RECONCILE_INTERVAL", "30s")?,
+            dapr_call_timeout: duration("DAPR_CALL_TIMEOUT", "5s")?,
             demo_users: match var("APP_DEMO_USERS").as_deref() {
                 None | Some("0" | "false") => DemoUsers::No,
                 Some("1" | "true") => DemoUsers::OnLoopback,

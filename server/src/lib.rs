@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
 use tower_http::timeout::TimeoutLayer;
 
 /// How long any request but the event stream may take.
@@ -23,7 +23,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every route of the app, ready to serve.
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Listing the routes renders the app once; its server-side resources call server
+    // functions, which need the state as every request's render does.
+    let route_state = state.clone();
+    let (routes, _) =
+        generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
+            provide_context(route_state.clone())
+        });
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
     Router::new()

@@ -95,7 +95,10 @@ async fn serve() -> Result<(), StartupError> {
     let mut client = connect_dapr(&config.dapr_grpc_endpoint).await?;
     workflow::register(&mut client, db.clone());
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
-    let engine = Arc::new(DaprEngine::new(client.scheduling_client()));
+    let engine = Arc::new(DaprEngine::new(
+        client.scheduling_client(),
+        config.dapr_call_timeout,
+    ));
     let orders = OrderService::new(db.clone(), engine, config.approval_timeout);
 
     let leptos_options = get_configuration(None)

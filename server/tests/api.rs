@@ -468,3 +468,54 @@ async fn credentials_roles_and_the_audit_trail() {
         "{rows:?}"
     );
 }
+
+/// A frozen sidecar (SIGSTOP) holds nothing forever: the decision answers within its
+/// deadlines, says it is not confirmed rather than "nothing changed", keeps its claim
+/// against a second manager, and once daprd runs again the reconciler sees it through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_sidecar_delays_a_decision_but_never_loses_or_hangs_it() {
+    let stack = Stack::start("300s").await;
+    let (code, _) = stack
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("frozen-1", 700.0, 2),
+        )
+        .await;
+    assert_eq!(code, 200);
+    stack
+        .wait_for_status("po-frozen-1", "awaiting_approval", WAIT)
+        .await;
+
+    stack.signal_daprd("STOP");
+    let started = std::time::Instant::now();
+    let (code, body) = stack
+        .post(
+            "bob",
+            "/signal-approval/po-frozen-1",
+            json!({"approver_name": "bob", "approved": true}),
+        )
+        .await;
+    let took = started.elapsed();
+    let (second, refused) = stack
+        .post(
+            "carol",
+            "/signal-approval/po-frozen-1",
+            json!({"approved": false}),
+        )
+        .await;
+    stack.signal_daprd("CONT");
+
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(body["confirmed"], false, "{body}");
+    assert!(took < Duration::from_secs(40), "answered after {took:?}");
+    assert_eq!(second, 409, "{refused}");
+    assert_eq!(refused["decided_by"], "bob", "{refused}");
+
+    let row = stack
+        .wait_for_status("po-frozen-1", "approved", Duration::from_secs(60))
+        .await;
+    assert_eq!(row["decided_by"], "bob");
+    let state = stack.wait_for_completion("po-frozen-1", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob");
+}

@@ -2,6 +2,11 @@
 //! with the in-memory workflow engine, driven by `tower::ServiceExt::oneshot`. Each test
 //! takes milliseconds; whatever involves real workflows (timers, crashes, races) is in
 //! `api.rs`, against a real daprd.
+//!
+//! `make test` runs these one at a time (`--test-threads=1`): each `#[tokio::test]`
+//! has a runtime of its own, and with several runtimes at once in one process a page
+//! render now and then met the 60 s request timeout within a second — never with one
+//! runtime, as the server runs. Not yet understood; noted in the issue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +31,7 @@ use tower::ServiceExt;
 struct TestApp {
     router: Router,
     db: Db,
+    orders: OrderService,
     changes: tokio::sync::broadcast::Sender<backend::read_model::ChangeBatch>,
     engine: Arc<MemoryEngine>,
     alice: String,
@@ -57,7 +63,7 @@ async fn spawn_app() -> TestApp {
     let router = server::app(AppState {
         leptos_options: LeptosOptions::builder().output_name("approvals").build(),
         db: db.clone(),
-        orders,
+        orders: orders.clone(),
         changes: changes.clone(),
         site: Site::for_listen_address(SITE.parse().expect("an address")),
         sign_in: SignIn::new(),
@@ -65,6 +71,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         router,
         db,
+        orders,
         changes,
         engine,
         alice,
@@ -152,6 +159,13 @@ impl TestApp {
             json!({"order_id": order_id, "cost": cost, "product": "Widget", "quantity": quantity}),
         )
         .await
+    }
+
+    async fn order_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+            .fetch_one(&self.db)
+            .await
+            .expect("count")
     }
 
     async fn audit_rows(&self, instance_id: &str) -> Vec<(String, bool, Option<String>)> {
@@ -263,11 +277,11 @@ async fn unreadable_bodies_are_400_or_415_and_bad_fields_422() {
         .filter_map(|e| e["field"].as_str())
         .collect();
     assert_eq!(fields, ["order_id", "cost", "product", "quantity"]);
-    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(rows.0, 0, "nothing recorded for refused input");
+    assert_eq!(
+        app.order_count().await,
+        0,
+        "nothing recorded for refused input"
+    );
 }
 
 /// Every bad field is a 422 naming that field; every unreadable body a 4xx that says
@@ -333,11 +347,11 @@ async fn each_bad_input_names_its_problem() {
         assert_eq!(answer.status, expected, "{body}: {:?}", answer.body);
         assert!(!error_text(&answer).is_empty(), "{body} says why");
     }
-    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(rows.0, 0, "nothing recorded for refused input");
+    assert_eq!(
+        app.order_count().await,
+        0,
+        "nothing recorded for refused input"
+    );
 }
 
 #[tokio::test]
@@ -379,11 +393,7 @@ async fn engine_down_is_503_and_records_nothing() {
     let refused = app.start(&app.alice, "while-down", 600.0, 2).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(error_text(&refused).contains("nothing was changed"));
-    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(rows.0, 0);
+    assert_eq!(app.order_count().await, 0);
 
     app.engine.set_down(false);
     let accepted = app.start(&app.alice, "while-down", 600.0, 2).await;
@@ -951,7 +961,13 @@ async fn an_error_in_a_link_shows_only_if_the_app_wrote_it() {
     assert!(back.contains("__seal="), "{back}");
     let path = back.trim_start_matches(&format!("http://{SITE}"));
     let page = app.send(request(Method::GET, path, None, None, "")).await;
-    assert_eq!(page.status, StatusCode::OK, "{path}");
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{path}: {:?} {:?}",
+        page.headers,
+        page.body
+    );
     assert!(
         page.body
             .as_str()
@@ -1028,4 +1044,171 @@ async fn an_api_call_without_credentials_is_401_not_403() {
         ))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn order_row(app: &TestApp, instance_id: &str) -> backend::read_model::OrderRow {
+    backend::read_model::get(&app.db, instance_id)
+        .await
+        .expect("reads")
+        .expect("the order")
+}
+
+/// A decision sent whose answer never came may have been applied: the answer is 202
+/// (not "nothing was changed"), the claim holds against other managers, and the
+/// reconciler sees it through.
+#[tokio::test]
+async fn a_decision_whose_answer_was_lost_keeps_its_claim() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "lost-1", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    app.engine.lose_next_raise_answer(false);
+    let first = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-lost-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{:?}", first.body);
+    assert_eq!(first.body["confirmed"], false);
+    let second = app
+        .post(
+            &app.carol,
+            "/signal-approval/po-lost-1",
+            json!({"approved": false}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{:?}", second.body);
+    assert_eq!(second.body["decided_by"], "bob");
+
+    // The reconciler raises the claimed decision again; the workflow takes it.
+    let row = order_row(&app, "po-lost-1").await;
+    backend::reconcile::reconcile(&app.orders, &row, i64::MAX)
+        .await
+        .expect("reconciles");
+    let row = order_row(&app, "po-lost-1").await;
+    assert_eq!(row.status, domain::OrderStatus::Approved);
+    assert_eq!(row.decided_by.as_deref(), Some("bob"));
+}
+
+/// A decision delivered whose answer was lost: still 202 and the claim holds, and the
+/// workflow's outcome is bob's.
+#[tokio::test]
+async fn a_delivered_decision_whose_answer_was_lost_is_not_given_away() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "lost-2", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    app.engine.lose_next_raise_answer(true);
+    let first = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-lost-2",
+            json!({"approved": false}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{:?}", first.body);
+    let late = app
+        .post(
+            &app.carol,
+            "/signal-approval/po-lost-2",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(late.body["decided_by"], "bob");
+}
+
+/// A decision that certainly never reached the engine gives its claim back: the
+/// answer says nothing changed, and another manager can decide.
+#[tokio::test]
+async fn a_decision_that_never_left_gives_its_claim_back() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "down-1", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    app.engine.set_down(true);
+    let refused = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-down-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(error_text(&refused).contains("nothing was changed"));
+    app.engine.set_down(false);
+    let carol = app
+        .post(
+            &app.carol,
+            "/signal-approval/po-down-1",
+            json!({"approved": false}),
+        )
+        .await;
+    assert_eq!(carol.status, StatusCode::OK, "{:?}", carol.body);
+    assert_eq!(carol.body["decided_by"], "carol");
+}
+
+/// The reconciler may create a just-inserted order's workflow before its start does:
+/// that instance is the order's own, not a reason to refuse it.
+#[tokio::test]
+async fn a_start_that_finds_its_own_workflow_succeeds() {
+    use backend::engine::WorkflowEngine;
+    let app = spawn_app().await;
+    let input = backend::workflow::WorkflowOrder {
+        order_id: "raced-1".into(),
+        cost: 10.0,
+        product: "Widget".into(),
+        quantity: 2,
+        approval_timeout_ms: Some(3_600_000),
+        requested_by: Some("alice".into()),
+    };
+    app.engine
+        .schedule("po-raced-1", &input)
+        .await
+        .expect("scheduled first");
+    let started = app.start(&app.alice, "raced-1", 10.0, 2).await;
+    assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
+    // Someone else's instance under that id is still a conflict.
+    app.engine
+        .schedule(
+            "po-raced-2",
+            &backend::workflow::WorkflowOrder {
+                order_id: "raced-2".into(),
+                requested_by: Some("carol".into()),
+                ..input
+            },
+        )
+        .await
+        .expect("scheduled");
+    let refused = app.start(&app.alice, "raced-2", 10.0, 2).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+}
+
+/// A path no route knows renders the app's 404 page, signed-in header and all.
+#[tokio::test]
+async fn an_unknown_path_is_a_404_page() {
+    let app = spawn_app().await;
+    let answer = app
+        .send(request(Method::GET, "/no/such/page", None, None, ""))
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::NOT_FOUND,
+        "{:?} {:?}",
+        answer.headers,
+        answer.body
+    );
+    assert!(
+        answer
+            .body
+            .as_str()
+            .is_some_and(|html| html.contains("Page not found")),
+        "{:?}",
+        answer.body
+    );
 }

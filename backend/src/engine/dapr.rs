@@ -16,18 +16,39 @@ use crate::workflow::{Approval, WorkflowOrder, APPROVAL_EVENT, WORKFLOW_NAME};
 /// With no worker connected daprd holds a schedule call open indefinitely and creates
 /// nothing; scheduling gives up after this, busy retries included.
 const SCHEDULE_BUDGET: Duration = Duration::from_secs(10);
-/// Transient failures of a raise (sidecar restarting, worker reconnecting) are retried
+/// Retryable failures of a raise (sidecar restarting, worker reconnecting) are retried
 /// this long.
 const RAISE_BUDGET: Duration = Duration::from_secs(8);
 
 #[derive(Clone)]
 pub struct DaprEngine {
     client: WorkflowSchedulingClient,
+    /// No single call waits longer than this for daprd (a frozen sidecar answers
+    /// nothing; without a deadline the caller would wait forever).
+    deadline: Duration,
 }
 
+/// The deadline of one call when none is configured (`DAPR_CALL_TIMEOUT`).
+pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(5);
+
 impl DaprEngine {
-    pub fn new(client: WorkflowSchedulingClient) -> Self {
-        Self { client }
+    pub fn new(client: WorkflowSchedulingClient, deadline: Duration) -> Self {
+        Self { client, deadline }
+    }
+
+    /// `call`, cut off at `limit`: a call that had no answer by then may or may not
+    /// have been carried out (`Unknown`).
+    async fn within<T>(
+        limit: Duration,
+        call: impl std::future::Future<Output = dapr::workflow::Result<T>>,
+    ) -> Result<T, EngineError> {
+        match tokio::time::timeout(limit, call).await {
+            Ok(answer) => answer.map_err(|e| classify(&e)),
+            Err(_) => Err(EngineError::new(
+                FailureKind::Unknown,
+                format!("no answer from the Dapr sidecar within {limit:?}"),
+            )),
+        }
     }
 }
 
@@ -85,16 +106,14 @@ impl WorkflowEngine for DaprEngine {
                     .with_instance_id(instance_id.to_owned())
                     .try_with_input(input)
                     .map_err(unserialisable)?;
-                tokio::time::timeout(
+                Self::within(
                     left,
                     self.client
                         .clone()
                         .schedule_workflow(WORKFLOW_NAME, options),
                 )
                 .await
-                .unwrap_or(Err(WorkflowError::Timeout))
                 .map(|_| ())
-                .map_err(|e| classify(&e))
             })
             .await
     }
@@ -110,26 +129,31 @@ impl WorkflowEngine for DaprEngine {
             retry_on: EngineError::is_retryable,
         };
         retry
-            .run("raise event", instance_id, |_| async move {
+            .run("raise event", instance_id, |left| async move {
                 let options = EventOptions::new()
                     .try_with_payload(approval)
                     .map_err(unserialisable)?;
-                self.client
-                    .clone()
-                    .raise_event(instance_id, APPROVAL_EVENT, options)
-                    .await
-                    .map_err(|e| classify(&e))
+                Self::within(
+                    left.min(self.deadline).max(Duration::from_millis(100)),
+                    self.client
+                        .clone()
+                        .raise_event(instance_id, APPROVAL_EVENT, options),
+                )
+                .await
             })
             .await
     }
 
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError> {
-        self.client
-            .clone()
-            .fetch_workflow_metadata(instance_id, FetchOptions::new().with_fetch_payloads(true))
-            .await
-            .map(snapshot)
-            .map_err(|e| classify(&e))
+        Self::within(
+            self.deadline,
+            self.client.clone().fetch_workflow_metadata(
+                instance_id,
+                FetchOptions::new().with_fetch_payloads(true),
+            ),
+        )
+        .await
+        .map(snapshot)
     }
 
     async fn wait_for_completion(
@@ -137,16 +161,19 @@ impl WorkflowEngine for DaprEngine {
         instance_id: &str,
         within: Duration,
     ) -> Result<Snapshot, EngineError> {
-        self.client
-            .clone()
-            .wait_for_workflow_completion_with_options(
-                instance_id,
-                FetchOptions::new().with_fetch_payloads(true),
-                Some(within),
-            )
-            .await
-            .map(snapshot)
-            .map_err(|e| classify(&e))
+        // The SDK's own wait is enforced on its side only: bound it here too.
+        Self::within(
+            within + self.deadline,
+            self.client
+                .clone()
+                .wait_for_workflow_completion_with_options(
+                    instance_id,
+                    FetchOptions::new().with_fetch_payloads(true),
+                    Some(within),
+                ),
+        )
+        .await
+        .map(snapshot)
     }
 }
 
@@ -184,6 +211,17 @@ fn unserialisable(e: serde_json::Error) -> EngineError {
     EngineError::new(FailureKind::Other, format!("payload: {e}"))
 }
 
+fn never_sent(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "tcp connect error",
+        "connection refused",
+        "error trying to connect",
+    ]
+    .iter()
+    .any(|words| message.contains(words))
+}
+
 /// What a failed Dapr workflow call means for us.
 pub fn classify(e: &WorkflowError) -> EngineError {
     EngineError::new(kind_of(e), e.to_string())
@@ -193,17 +231,21 @@ fn kind_of(e: &WorkflowError) -> FailureKind {
     use tonic::Code;
     match e {
         WorkflowError::InstanceNotFound { .. } => FailureKind::NotFound,
-        WorkflowError::ConnectionFailed(_) | WorkflowError::Timeout => FailureKind::Transient,
+        WorkflowError::ConnectionFailed(_) => FailureKind::Unreachable,
+        WorkflowError::Timeout => FailureKind::Unknown,
         WorkflowError::GrpcError(status) => match status.code() {
             Code::NotFound => FailureKind::NotFound,
             Code::AlreadyExists => FailureKind::AlreadyExists,
+            // tonic reports a connection that could not be made as UNAVAILABLE with the
+            // transport's words: the request never left.
+            Code::Unavailable if never_sent(status.message()) => FailureKind::Unreachable,
             Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::Cancelled => {
-                FailureKind::Transient
+                FailureKind::Unknown
             }
             // While no workflow worker is connected (our server restarting) daprd
             // answers "did not find address for actor …" as a failed precondition.
-            Code::FailedPrecondition => FailureKind::Transient,
-            _ if status.message().contains("not registered") => FailureKind::Transient,
+            Code::FailedPrecondition => FailureKind::NotReady,
+            _ if status.message().contains("not registered") => FailureKind::NotReady,
             _ if status.message().contains("database is locked")
                 || status.message().contains("SQLITE_BUSY") =>
             {
@@ -238,10 +280,17 @@ mod tests {
             }),
             FailureKind::NotFound
         );
-        assert_eq!(kind_of(&WorkflowError::Timeout), FailureKind::Transient);
+        assert_eq!(kind_of(&WorkflowError::Timeout), FailureKind::Unknown);
+        assert_eq!(
+            grpc(
+                Code::Unavailable,
+                "tcp connect error: Connection refused (os error 111)"
+            ),
+            FailureKind::Unreachable
+        );
         assert_eq!(
             kind_of(&WorkflowError::ConnectionFailed("transport error".into())),
-            FailureKind::Transient
+            FailureKind::Unreachable
         );
         assert_eq!(
             grpc(Code::NotFound, "workflow instance does not exist"),
@@ -261,8 +310,8 @@ mod tests {
             Code::Cancelled,
         ] {
             assert_eq!(
-                grpc(code, "connection refused"),
-                FailureKind::Transient,
+                grpc(code, "operation was canceled"),
+                FailureKind::Unknown,
                 "{code:?}"
             );
         }
@@ -271,14 +320,14 @@ mod tests {
                 Code::FailedPrecondition,
                 "did not find address for actor dapr.internal.default.approvals.workflow/po-x"
             ),
-            FailureKind::Transient
+            FailureKind::NotReady
         );
         assert_eq!(
             grpc(
                 Code::Internal,
                 "error creating workflow: actor type dapr.internal.default.approvals.workflow not registered"
             ),
-            FailureKind::Transient
+            FailureKind::NotReady
         );
         assert_eq!(
             grpc(
@@ -316,7 +365,7 @@ mod tests {
         let result: Result<(), _> = retry
             .run("test", "po-x", |_| {
                 attempts += 1;
-                async { Err(EngineError::new(FailureKind::Transient, "down")) }
+                async { Err(EngineError::new(FailureKind::Unreachable, "down")) }
             })
             .await;
         assert!(result.is_err());

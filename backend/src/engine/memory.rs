@@ -30,6 +30,9 @@ pub struct MemoryEngine {
     instances: Mutex<HashMap<String, Instance>>,
     /// When set, every call fails like an unreachable sidecar.
     down: Mutex<bool>,
+    /// When set, the next raise loses its answer (`Unknown`), having delivered the
+    /// event (`true`) or not (`false`).
+    lose_next_raise: Mutex<Option<bool>>,
 }
 
 impl MemoryEngine {
@@ -38,10 +41,19 @@ impl MemoryEngine {
             db,
             instances: Mutex::new(HashMap::new()),
             down: Mutex::new(false),
+            lose_next_raise: Mutex::new(None),
         }
     }
 
-    /// Makes every following call fail as `Transient` (or work again).
+    /// The next raise answers `Unknown`, as a sidecar that froze or a connection cut
+    /// after sending would: with the event delivered (`true`) or not.
+    pub fn lose_next_raise_answer(&self, delivered: bool) {
+        if let Ok(mut next) = self.lose_next_raise.lock() {
+            *next = Some(delivered);
+        }
+    }
+
+    /// Makes every following call fail as `Unreachable` (or work again).
     pub fn set_down(&self, down: bool) {
         if let Ok(mut d) = self.down.lock() {
             *d = down;
@@ -52,7 +64,7 @@ impl MemoryEngine {
         match self.down.lock().map(|d| *d) {
             Ok(false) => Ok(()),
             _ => Err(EngineError::new(
-                FailureKind::Transient,
+                FailureKind::Unreachable,
                 "connection refused (in-memory engine is down)",
             )),
         }
@@ -136,6 +148,11 @@ impl WorkflowEngine for MemoryEngine {
         approval: &Approval,
     ) -> Result<(), EngineError> {
         self.check_up()?;
+        let lost = self.lose_next_raise.lock().ok().and_then(|mut n| n.take());
+        let lost_answer = || EngineError::new(FailureKind::Unknown, "no answer (in-memory engine)");
+        if lost == Some(false) {
+            return Err(lost_answer());
+        }
         let waiting = self.with_instances(|map| {
             map.get(instance_id)
                 .map(|i| (i.status == RuntimeStatus::Running).then(|| i.input.clone()))
@@ -164,7 +181,11 @@ impl WorkflowEngine for MemoryEngine {
         activities::record_outcome(&self.db, &record)
             .await
             .map_err(activity_failed)?;
-        self.complete(instance_id, &order, &outcome)
+        self.complete(instance_id, &order, &outcome)?;
+        match lost {
+            Some(true) => Err(lost_answer()),
+            _ => Ok(()),
+        }
     }
 
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError> {
@@ -202,7 +223,7 @@ impl WorkflowEngine for MemoryEngine {
             Ok(snapshot)
         } else {
             Err(EngineError::new(
-                FailureKind::Transient,
+                FailureKind::Unknown,
                 "Timeout waiting for orchestration",
             ))
         }

@@ -21,11 +21,18 @@ pub enum FailureKind {
     NotFound,
     /// An instance with this id exists already.
     AlreadyExists,
-    /// The sidecar is down, restarting, or has no worker connected yet: worth a retry.
-    Transient,
+    /// The call never reached the sidecar (nothing listens, connection refused):
+    /// nothing happened; worth a retry.
+    Unreachable,
+    /// The sidecar answered that it cannot take the call yet (no workflow worker
+    /// connected, the workflow actor not registered): nothing happened; worth a retry.
+    NotReady,
     /// daprd's state store could not take the write in time (SQLite busy under load);
     /// the call did nothing and can be repeated as it was.
     Busy,
+    /// The call was sent but no answer came (timed out, cut off): it may or may not
+    /// have taken effect. Worth a retry only where repeating it is harmless.
+    Unknown,
     Other,
 }
 
@@ -44,9 +51,28 @@ impl EngineError {
         }
     }
 
-    /// Nothing happened and the same call may work in a moment.
+    /// The same call may work in a moment.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, FailureKind::Transient | FailureKind::Busy)
+        matches!(
+            self.kind,
+            FailureKind::Unreachable
+                | FailureKind::NotReady
+                | FailureKind::Busy
+                | FailureKind::Unknown
+        )
+    }
+
+    /// The engine certainly did not act on the call: it is safe to say "nothing was
+    /// changed" and to undo what was prepared for it.
+    pub fn certainly_not_applied(&self) -> bool {
+        matches!(
+            self.kind,
+            FailureKind::NotFound
+                | FailureKind::AlreadyExists
+                | FailureKind::Unreachable
+                | FailureKind::NotReady
+                | FailureKind::Busy
+        )
     }
 }
 
@@ -126,7 +152,7 @@ pub trait WorkflowEngine: Send + Sync + 'static {
     /// The instance's state (`NotFound` when there is none).
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError>;
 
-    /// Waits up to `within` for the instance to finish; `Transient` if it has not.
+    /// Waits up to `within` for the instance to finish; `Unknown` if it has not.
     async fn wait_for_completion(
         &self,
         instance_id: &str,

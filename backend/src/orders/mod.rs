@@ -92,6 +92,17 @@ fn workflow_input(row: &OrderRow, timeout: Duration) -> WorkflowOrder {
     }
 }
 
+/// A decision taken (its claim holds) that the workflow has not confirmed yet: 202.
+fn unconfirmed(instance_id: &str, approver: &str) -> Decided {
+    Decided {
+        instance_id: instance_id.to_owned(),
+        message: format!("Decision by {approver} accepted; the workflow has not confirmed it yet."),
+        status: OrderStatus::AwaitingApproval,
+        decided_by: approver.to_owned(),
+        confirmed: false,
+    }
+}
+
 fn conflict_for(row: &OrderRow) -> ServiceError {
     let status = row.status;
     let message = match status {
@@ -150,8 +161,10 @@ impl OrderService {
         self.clock.now_ms()
     }
 
-    /// Records the order, then schedules its workflow. If scheduling fails the record is
-    /// removed again, so a failed start leaves nothing behind.
+    /// Records the order, then schedules its workflow. If scheduling certainly failed
+    /// the record is removed again, so a failed start leaves nothing behind; if the
+    /// engine's answer was lost, the order stands and the reconciler makes sure its
+    /// workflow exists.
     pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
         let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
@@ -173,7 +186,13 @@ impl OrderService {
             }
             Err(read_model::InsertError::Db(e)) => return Err(e.into()),
         };
-        if let Err(e) = self.schedule(&row).await {
+        let scheduled = match self.schedule(&row).await {
+            // The reconciler, at start-up, may schedule a just-inserted order first:
+            // an instance made from this very row is ours, not a conflict.
+            Err(e) if e.kind == FailureKind::AlreadyExists && self.is_ours(&row).await => Ok(()),
+            other => other,
+        };
+        if let Err(e) = scheduled {
             if e.kind == FailureKind::AlreadyExists {
                 // An instance with this id survives from an earlier database: keep the
                 // row so the reconciler mirrors that instance, and refuse the new order.
@@ -187,8 +206,21 @@ impl OrderService {
                     decided_by: None,
                 });
             }
-            read_model::delete_submitted(&self.db, &instance_id).await?;
-            return Err(ServiceError::from_engine("scheduling workflow", e));
+            if e.certainly_not_applied() {
+                read_model::delete_submitted(&self.db, &instance_id).await?;
+                return Err(ServiceError::from_engine("scheduling workflow", e));
+            }
+            // Maybe created, maybe not: the order stands (submitted), and the
+            // reconciler creates its workflow if it does not exist.
+            tracing::warn!(%instance_id, error = %e, "scheduling unconfirmed; the reconciler will see to it");
+            return Ok(Started {
+                message: format!(
+                    "Purchase order {} was accepted; its workflow is being started. \
+                     If approval needed, use /signal-approval endpoint.",
+                    order.order_id
+                ),
+                instance_id,
+            });
         }
         if !order.needs_approval() {
             // Auto-approval runs no activity, so nothing inside the workflow updates the
@@ -291,7 +323,34 @@ impl OrderService {
 
     /// Applies one manager's decision, and records the attempt (accepted or refused, and
     /// why) in the audit trail.
+    ///
+    /// The decision runs as a task of its own: a client that goes away mid-way (a
+    /// closed tab, a proxy timeout) does not cut it off between its claim, its event,
+    /// its audit row and its confirmation.
     pub async fn decide(
+        &self,
+        instance_id: &str,
+        decider: &User,
+        request: DecisionRequest<'_>,
+    ) -> Result<Decided, ServiceError> {
+        let service = self.clone();
+        let (instance_id, decider) = (instance_id.to_owned(), decider.clone());
+        let decision = request.decision;
+        let comment = request.comment.map(str::to_owned);
+        let approver_name = request.approver_name.map(str::to_owned);
+        tokio::spawn(async move {
+            let request = DecisionRequest {
+                decision,
+                comment: comment.as_deref(),
+                approver_name: approver_name.as_deref(),
+            };
+            service.decide_here(&instance_id, &decider, request).await
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("decision task: {e}")))?
+    }
+
+    async fn decide_here(
         &self,
         instance_id: &str,
         decider: &User,
@@ -372,8 +431,15 @@ impl OrderService {
             approved: decision.approved(),
         };
         if let Err(e) = self.engine.raise_approval(instance_id, &event).await {
-            // The event never reached the workflow: give the claim back so the order
-            // can still be decided.
+            if !e.certainly_not_applied() {
+                // The event may have arrived: the claim stands (nobody else can decide
+                // in between), and the reconciler confirms it or raises it again — the
+                // workflow takes the first event only, so that is harmless.
+                tracing::warn!(%instance_id, error = %e, "decision sent, not confirmed");
+                return Ok(unconfirmed(instance_id, &approver));
+            }
+            // The event certainly never reached the workflow: give the claim back so
+            // the order can still be decided.
             read_model::release_claim(&self.db, instance_id, &approver).await?;
             return Err(match e.kind {
                 FailureKind::NotFound => ServiceError::Internal(format!(
@@ -383,6 +449,25 @@ impl OrderService {
             });
         }
         self.confirm(instance_id, &approver, decision).await
+    }
+
+    /// Whether the existing workflow instance of `row` was made from `row` itself.
+    async fn is_ours(&self, row: &OrderRow) -> bool {
+        let Ok(existing) = self.engine.fetch(&row.instance_id).await else {
+            return false;
+        };
+        let expected = workflow_input(row, self.approval_timeout);
+        existing
+            .serialized_input
+            .as_deref()
+            .and_then(|input| serde_json::from_str::<WorkflowOrder>(input).ok())
+            .is_some_and(|input| {
+                input.order_id == expected.order_id
+                    && input.requested_by == expected.requested_by
+                    && input.product == expected.product
+                    && input.quantity == expected.quantity
+                    && input.unit_cost() == expected.unit_cost()
+            })
     }
 
     /// The workflow's outcome is the truth: the timer can still win by a hair.
@@ -398,17 +483,7 @@ impl OrderService {
             .await;
         let state = match waited {
             Ok(state) => state,
-            Err(e) if e.is_retryable() => {
-                return Ok(Decided {
-                    instance_id: instance_id.to_owned(),
-                    message: format!(
-                        "Decision by {approver} accepted; the workflow has not confirmed it yet."
-                    ),
-                    status: OrderStatus::AwaitingApproval,
-                    decided_by: approver.to_owned(),
-                    confirmed: false,
-                })
-            }
+            Err(e) if e.is_retryable() => return Ok(unconfirmed(instance_id, approver)),
             Err(e) => return Err(ServiceError::from_engine("confirming decision", e)),
         };
         self.apply_state(&state).await?;

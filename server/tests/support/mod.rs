@@ -197,6 +197,23 @@ impl Stack {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to this stack's daprd, and only to it: its pid
+    /// is the one the sidecar script reported starting.
+    pub fn signal_daprd(&self, signal: &str) {
+        let log = std::fs::read_to_string(self.dir.path().join("sidecar.log")).unwrap_or_default();
+        let pid = log
+            .lines()
+            .filter_map(|l| l.split("started daprd (pid ").nth(1))
+            .filter_map(|rest| rest.split(')').next())
+            .next_back()
+            .expect("the sidecar log names daprd's pid");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
