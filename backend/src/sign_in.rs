@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::accounts::{self, User};
 use crate::db::Db;
 use crate::error::ServiceError;
+use domain::MAX_USERNAME_LEN;
 
 /// Argon2 runs a client address may cause: 30 at once, then one every two seconds.
 const CHECKS_PER_CLIENT: (u32, Duration) = (30, Duration::from_secs(2));
@@ -34,6 +35,8 @@ const CHECKS_PER_CLIENT: (u32, Duration) = (30, Duration::from_secs(2));
 const FAILURES_PER_NAME: (u32, Duration) = (10, Duration::from_secs(6));
 /// How long a name over its failure limit is refused.
 const REFUSE_NAME_FOR: Duration = Duration::from_secs(60);
+/// Limiter keys kept before those back at full allowance are forgotten.
+const KEYS_KEPT: usize = 10_000;
 /// How long a verified Basic credential is remembered.
 const REMEMBER_FOR: Duration = Duration::from_secs(5 * 60);
 
@@ -52,7 +55,7 @@ pub struct SignIn {
 struct Inner {
     by_client: DefaultKeyedRateLimiter<IpAddr>,
     failures_by_name: DefaultKeyedRateLimiter<String>,
-    /// Names over their failure limit, until the limiter would take another failure.
+    /// Names over their failure limit, refused for [`REFUSE_NAME_FOR`].
     refused_names: moka::sync::Cache<String, ()>,
     /// Keyed hash of `name:password` → the account and a hash of its password hash.
     verified: moka::sync::Cache<[u8; 32], Verified>,
@@ -110,6 +113,10 @@ impl SignIn {
         remember: bool,
     ) -> Result<Option<User>, ServiceError> {
         let name = name.trim();
+        if name.len() > MAX_USERNAME_LEN {
+            // No account has such a name; nothing to hash, nothing to remember.
+            return Ok(None);
+        }
         let cache_key = self.cache_key(name, password);
         if remember {
             if let Some(known) = self.inner.verified.get(&cache_key) {
@@ -149,6 +156,17 @@ impl SignIn {
     /// Refuses, before any hashing, a name or a client that is over its limit. The
     /// client's limit counts this check.
     fn admit(&self, client: Option<IpAddr>, name: &str) -> Result<(), ServiceError> {
+        // The limiters keep a little state per key; forget the keys that are back to
+        // a full allowance before there are many of them.
+        for len in [
+            self.inner.by_client.len(),
+            self.inner.failures_by_name.len(),
+        ] {
+            if len > KEYS_KEPT {
+                self.inner.by_client.retain_recent();
+                self.inner.failures_by_name.retain_recent();
+            }
+        }
         if self.inner.refused_names.contains_key(name) {
             return Err(ServiceError::TooManyAttempts {
                 retry_after: REFUSE_NAME_FOR,

@@ -124,6 +124,13 @@ async fn serve() -> Result<(), StartupError> {
     tokio::spawn(reconcile::run(orders.clone(), config.reconcile_interval));
     let site = match &config.public_url {
         Some(url) => Site::from_public_url(url).map_err(StartupError::PublicUrl)?,
+        // Browsers never use 0.0.0.0 as an origin: every form post would be refused.
+        None if addr.ip().is_unspecified() => {
+            return Err(StartupError::PublicUrl(format!(
+                "the app listens on {addr}; set APP_PUBLIC_URL to the address browsers \
+                 use (e.g. https://approvals.example.com)"
+            )))
+        }
         None => Site::for_listen_address(addr),
     };
     tracing::info!("public origin {}", site.public_origin());
