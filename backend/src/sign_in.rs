@@ -40,6 +40,13 @@ const KEYS_KEPT: usize = 10_000;
 /// How long a verified Basic credential is remembered.
 const REMEMBER_FOR: Duration = Duration::from_secs(5 * 60);
 
+/// The client's address, as the connection loop records it (`ConnectInfo`).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
 fn quota((burst, every): (u32, Duration)) -> Quota {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(every)

@@ -144,11 +144,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
             let client = ctx
                 .parts
                 .as_ref()
-                .and_then(|p| {
-                    p.extensions
-                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                })
-                .map(|c| c.0.ip());
+                .and_then(|p| backend::sign_in::client_address(&p.extensions));
             let user = ctx
                 .state
                 .sign_in

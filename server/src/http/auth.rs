@@ -2,9 +2,7 @@
 //! a bearer token created with `server token create`.
 
 use app::state::AppState;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use backend::accounts::{self, User};
@@ -34,10 +32,7 @@ impl FromRequestParts<AppState> for Caller {
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or(ApiError::Unauthorized)?;
             let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-            let client = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
+            let client = backend::sign_in::client_address(&parts.extensions);
             state
                 .sign_in
                 .check(&state.db, client, name, password, true)
