@@ -165,6 +165,26 @@ impl Ctx {
 /// request whose error it did not write itself (see `server::http::error_seal`).
 pub const ERROR_SEAL: &str = "__seal";
 
+/// What the seal covers: the failed function's path and its error, as in the query.
+fn sealed_parts(query: &[(String, String)]) -> [&str; 2] {
+    let value = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    [value("__path"), value("__err")]
+}
+
+/// Whether the error a page's query carries was written by this server.
+pub fn error_is_sealed(query: &[(String, String)]) -> bool {
+    let seal = query
+        .iter()
+        .find(|(n, _)| n == ERROR_SEAL)
+        .map_or("", |(_, v)| v.as_str());
+    seal::verify(&sealed_parts(query), seal)
+}
+
 /// 303 back to the form's page with `__path`/`__err` in the query: Leptos hands that
 /// error to the page's `ServerAction` as its value, so the page renders it as if the
 /// call had been made from the browser. `kept` fields go along to fill the form in.
@@ -189,14 +209,7 @@ fn redirect_with_error(
         .filter(|(name, _)| name != ERROR_SEAL && !kept.iter().any(|(k, _)| k == name))
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect();
-    let find = |name: &str| {
-        others
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let sealed = seal::seal(&[&find("__path"), &find("__err")]);
+    let sealed = seal::seal(&sealed_parts(&others));
     url.query_pairs_mut()
         .clear()
         .extend_pairs(&others)

@@ -116,7 +116,7 @@ mod context;
 #[cfg(feature = "ssr")]
 use context::Ctx;
 #[cfg(feature = "ssr")]
-pub use context::ERROR_SEAL;
+pub use context::{error_is_sealed, ERROR_SEAL};
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "me")]

@@ -4,7 +4,7 @@
 //! seal — a crafted link saying "Session expired, sign in at https://evil.example" — is
 //! sent to the same page without it.
 
-use app::api::ERROR_SEAL;
+use app::api::{error_is_sealed, ERROR_SEAL};
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
@@ -20,13 +20,7 @@ pub async fn error_seal(request: Request, next: Next) -> Response {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
-    };
-    if backend::seal::verify(&[value("__path"), value("__err")], value(ERROR_SEAL)) {
+    if error_is_sealed(&pairs) {
         return next.run(request).await;
     }
     tracing::warn!(path = %request.uri().path(), "dropped an error the app did not write");
