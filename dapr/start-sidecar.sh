@@ -23,6 +23,9 @@
 #   ENABLE_METRICS [false]        true: Prometheus endpoints on 127.0.0.1 at
 #     DAPRD_METRICS_PORT [59090] PLACEMENT_METRICS_PORT [59091] SCHEDULER_METRICS_PORT [59092]
 #   DAPR_LOG_LEVEL [info]
+#   DAPR_API_TOKEN []             the token daprd demands on its API; when unset, one
+#                                 is made once per data directory and kept in
+#                                 $DATA_DIR/dapr-api-token (mode 0600)
 #   WATCH_PARENT [0]              1: stop when the parent process is gone
 #   STARTUP_TIMEOUT [90]          seconds to wait for each process to be healthy
 #   DAPR_BIN_DIR []               see dapr/build.sh (which this script calls)
@@ -204,6 +207,19 @@ wait_healthy placement "http://127.0.0.1:$PLACEMENT_HEALTHZ_PORT/healthz"
 wait_healthy scheduler "http://127.0.0.1:$SCHEDULER_HEALTHZ_PORT/healthz"
 
 # --- daprd ------------------------------------------------------------------
+# With a token daprd refuses every API call that lacks it (health checks aside), so no
+# other local process can raise a decision or end a workflow. Exported only now: the
+# start() log line must never show it.
+if [ -z "${DAPR_API_TOKEN:-}" ]; then
+  token_file="$DATA_DIR/dapr-api-token"
+  if [ ! -s "$token_file" ]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$token_file.new")
+    mv "$token_file.new" "$token_file"
+  fi
+  chmod 600 "$token_file"
+  DAPR_API_TOKEN=$(<"$token_file")
+fi
+export DAPR_API_TOKEN
 app_flags=()
 if [ -n "$APP_PORT" ]; then
   app_flags=(--app-port "$APP_PORT" --app-protocol "$APP_PROTOCOL" --app-channel-address 127.0.0.1)

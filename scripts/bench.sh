@@ -43,6 +43,7 @@ trap cleanup EXIT
 bash dapr/start-sidecar.sh >/dev/null 2>"$BENCH_OUT/sidecar.log" &
 sidecar=$!
 wait_for_sidecar "$sidecar" "$BENCH_OUT/sidecar.log"
+dapr_api_token
 start_server() {
   "$server_bin" >>"$BENCH_OUT/server.log" 2>&1 &
   server=$!

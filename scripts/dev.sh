@@ -14,4 +14,5 @@ rm -f "$DATA_DIR/sidecar.ready"
 bash dapr/start-sidecar.sh &
 sidecar=$!
 wait_for_sidecar "$sidecar" "$DATA_DIR/logs"
+dapr_api_token
 cargo leptos watch

@@ -31,6 +31,7 @@ rm -f "$DATA_DIR/sidecar.ready"
 bash dapr/start-sidecar.sh &
 sidecar=$!
 wait_for_sidecar "$sidecar" "$DATA_DIR/logs"
+dapr_api_token
 
 "$server_bin" &
 server=$!

@@ -30,6 +30,15 @@ wait_for_sidecar() {
   return 1
 }
 
+# dapr_api_token: exports DAPR_API_TOKEN for our server: the one given, or the one
+# dapr/start-sidecar.sh made for this data directory (call it once the sidecar is ready).
+dapr_api_token() {
+  if [ -z "${DAPR_API_TOKEN:-}" ]; then
+    DAPR_API_TOKEN=$(<"$DATA_DIR/dapr-api-token")
+  fi
+  export DAPR_API_TOKEN
+}
+
 # stack_defaults: what a local stack runs with unless the caller says otherwise (the
 # data directory, the Dapr binaries, the sidecar's gRPC port, the read model, the
 # approval timeout).

@@ -39,6 +39,7 @@ cargo test -p app --features ssr
 # once in one process a page render now and then met an early request timeout (seen
 # 1 run in ~30; never with one runtime, as the server has). See server/tests/http.rs.
 cargo test -p server --test http -- --test-threads=1
+cargo test -p server --test connections
 
 step "integration tests (real placement, scheduler, daprd)"
 cargo test -p server --test api

@@ -213,7 +213,11 @@ test('without JavaScript, every form still works and explains what is wrong', as
   expect(new URL(page.url()).searchParams.getAll('unit_cost')).toEqual(['xyz']);
   const product = uniqueProduct('Scanner');
   const id = await submitOrder(page, product, '1100', '1');
-  await expect(page.getByTestId('order-status')).toHaveText('Waiting for approval');
+  // Without JavaScript the page does not follow the workflow: a person reloads.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('order-status')).toHaveText('Waiting for approval', { timeout: 1000 });
+  }).toPass();
 
   const carol = await signIn(browser, testInfo, 'carol', [], noScript);
   const inbox = `/?q=${encodeURIComponent(product)}`;

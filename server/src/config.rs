@@ -16,6 +16,9 @@ pub struct Config {
     /// gRPC address of the Dapr sidecar (`DAPR_GRPC_ENDPOINT`, or `DAPR_GRPC_PORT` on
     /// 127.0.0.1).
     pub dapr_grpc_endpoint: String,
+    /// `DAPR_API_TOKEN`: the token daprd demands on its API (the scripts make one per
+    /// data directory). Unset: daprd is called without one.
+    pub dapr_api_token: Option<String>,
     /// `APPROVAL_TIMEOUT` (`30s`, `24h`, …): how long a manager has to decide.
     pub approval_timeout: Duration,
     /// `RECONCILE_INTERVAL`: how often unfinished orders are compared with Dapr.
@@ -73,6 +76,7 @@ impl Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/approvals.db".to_owned()),
             dapr_grpc_endpoint,
+            dapr_api_token: var("DAPR_API_TOKEN"),
             approval_timeout: duration("APPROVAL_TIMEOUT", "24h")?,
             reconcile_interval: duration("RECONCILE_INTERVAL", "30s")?,
             dapr_call_timeout: duration("DAPR_CALL_TIMEOUT", "5s")?,

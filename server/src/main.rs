@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use app::state::AppState;
 use backend::engine::dapr::DaprEngine;
+use backend::engine::relay::TokenRelay;
 use backend::session::Site;
 use backend::sign_in::SignIn;
 use backend::{accounts, changes, db, reconcile, workflow, OrderService};
@@ -14,6 +15,7 @@ use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
 use server::cli;
 use server::config::{Config, DemoUsers};
+use server::serve::Limits;
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
@@ -27,6 +29,8 @@ enum StartupError {
     Database(#[from] db::OpenError),
     #[error("Dapr sidecar at {0} did not answer within {1:?}; is daprd running?")]
     Dapr(String, Duration),
+    #[error("DAPR_API_TOKEN: {0}")]
+    Relay(#[from] backend::engine::relay::RelayError),
     #[error("Dapr workflow worker: {0}")]
     Worker(dapr::workflow::WorkflowError),
     #[error("APP_PUBLIC_URL: {0}")]
@@ -92,7 +96,21 @@ async fn serve() -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let db = db::open(&config.database_url).await?;
 
-    let mut client = connect_dapr(&config.dapr_grpc_endpoint).await?;
+    // Kept for as long as the server runs: the SDK reaches daprd through it.
+    let relay = match &config.dapr_api_token {
+        Some(token) => Some(TokenRelay::start(&config.dapr_grpc_endpoint, token).await?),
+        None => {
+            tracing::warn!(
+                "DAPR_API_TOKEN is not set: calling daprd without a token (then any local \
+                 process can call daprd's API too)"
+            );
+            None
+        }
+    };
+    let dapr_address = relay
+        .as_ref()
+        .map_or_else(|| config.dapr_grpc_endpoint.clone(), TokenRelay::address);
+    let mut client = connect_dapr(&dapr_address).await?;
     workflow::register(&mut client, db.clone());
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
     let engine = Arc::new(DaprEngine::new(
@@ -150,7 +168,7 @@ async fn serve() -> Result<(), StartupError> {
         "listening on http://{addr} (approval timeout {})",
         humantime::format_duration(config.approval_timeout)
     );
-    server::serve::serve(listener, app, shutdown_signal())
+    server::serve::serve(listener, app, Limits::default(), shutdown_signal())
         .await
         .map_err(StartupError::Serve)?;
     if let Err(e) = worker.shutdown().await {

@@ -1,7 +1,7 @@
 //! Serving connections with bounds a public server needs, which `axum::serve` does not
-//! set: a client that never finishes its headers is dropped after
-//! [`HEADER_READ_TIMEOUT`], and at most [`MAX_CONNECTIONS`] are served at once (the
-//! next ones wait in the kernel's backlog). Every connection gets `TCP_NODELAY` (pages
+//! set: a client that never finishes its headers is dropped (after 30 s by default),
+//! and only so many connections are served at once (1,024; the next ones wait in the
+//! kernel's backlog): see [`Limits`]. Every connection gets `TCP_NODELAY` (pages
 //! go out in several writes; without it the last waits 40 ms for a delayed ACK) and
 //! its peer address as `ConnectInfo`, which the sign-in limits key on. On shutdown,
 //! listening stops and open connections finish what they are doing.
@@ -21,23 +21,40 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-pub const MAX_CONNECTIONS: usize = 1024;
+/// The bounds on connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A client that has not sent all its headers by then is dropped.
+    pub header_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
 /// How long open connections get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -519,3 +519,94 @@ async fn a_frozen_sidecar_delays_a_decision_but_never_loses_or_hangs_it() {
     let state = stack.wait_for_completion("po-frozen-1", WAIT).await;
     assert_eq!(output_status(&state), "Approved by bob");
 }
+
+/// daprd answers no API call without its token: a local process that knows its ports
+/// can neither approve an order behind the manager's back nor read it, over gRPC or
+/// HTTP. Only our server, through its private relay, holds the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sidecar_refuses_calls_without_its_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let stack = Stack::start("120s").await;
+    let mode = std::fs::metadata(stack.dapr_api_token_file())
+        .expect("the token file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the token file is readable by others");
+
+    let (code, started) = stack
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("backdoor", 2000.0, 1),
+        )
+        .await;
+    assert_eq!(code, 200, "{started}");
+    stack
+        .wait_for_status("po-backdoor", "awaiting_approval", WAIT)
+        .await;
+
+    // The requester approving her own order straight through daprd's gRPC API.
+    let client = dapr::workflow::WorkflowClient::new_with_address(stack.dapr_grpc_address())
+        .await
+        .expect("daprd's port still takes connections");
+    let forged = dapr::workflow::EventOptions::new()
+        .try_with_payload(json!({"approver_name": "alice", "approved": true}))
+        .expect("payload");
+    let refused = client
+        .scheduling_client()
+        .raise_event("po-backdoor", "approval_event", forged)
+        .await
+        .expect_err("a raise without the token is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("valid authentication credentials"),
+        "{refused}"
+    );
+    let refused = client
+        .scheduling_client()
+        .fetch_workflow_metadata("po-backdoor", dapr::workflow::FetchOptions::new())
+        .await
+        .expect_err("a read without the token is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("valid authentication credentials"),
+        "{refused}"
+    );
+
+    // And through its HTTP API.
+    let dapr_http = format!(
+        "http://127.0.0.1:{}/v1.0/workflows/dapr",
+        stack.dapr_http_port
+    );
+    let raise = stack
+        .http
+        .post(format!("{dapr_http}/po-backdoor/raiseEvent/approval_event"))
+        .json(&json!({"approver_name": "alice", "approved": true}))
+        .send()
+        .await
+        .expect("daprd answers");
+    assert_eq!(raise.status(), 401);
+    let read = stack
+        .http
+        .get(format!("{dapr_http}/po-backdoor"))
+        .send()
+        .await
+        .expect("daprd answers");
+    assert_eq!(read.status(), 401);
+
+    // Nothing was decided: the order still waits, and its manager's decision counts.
+    let waiting = stack.order("po-backdoor").await.expect("the order");
+    assert_eq!(waiting["status"], "awaiting_approval", "{waiting}");
+    let (code, decided) = stack
+        .post(
+            "bob",
+            "/signal-approval/po-backdoor",
+            json!({"approver_name": "bob", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 200, "{decided}");
+    let state = stack.wait_for_completion("po-backdoor", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob");
+}

@@ -6,6 +6,7 @@
 pub mod dapr;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
+pub mod relay;
 
 use std::sync::Arc;
 use std::time::Duration;

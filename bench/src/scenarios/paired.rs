@@ -46,9 +46,16 @@ pub async fn auto() -> Result<()> {
 /// One run of scenario 6: the workflow alone, through the Dapr client and worker in
 /// this process.
 pub async fn bare() -> Result<()> {
+    use backend::engine::relay::TokenRelay;
     use dapr::workflow::WorkflowClient;
     let endpoint = env("DAPR_GRPC_ENDPOINT")?;
-    let mut client = WorkflowClient::new_with_address(endpoint).await?;
+    // The same way in as our server's: through the token relay when daprd wants one.
+    let relay = match std::env::var("DAPR_API_TOKEN") {
+        Ok(token) if !token.is_empty() => Some(TokenRelay::start(&endpoint, &token).await?),
+        _ => None,
+    };
+    let address = relay.as_ref().map_or(endpoint, TokenRelay::address);
+    let mut client = WorkflowClient::new_with_address(address).await?;
     // Auto-approved orders run no activity; the activities still need a database to be
     // registered, so an empty in-memory one will do.
     let db = sqlx::SqlitePool::connect("sqlite::memory:").await?;

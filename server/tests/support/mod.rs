@@ -20,6 +20,9 @@ pub struct Stack {
     sidecar: Option<Child>,
     server: Option<Child>,
     dapr_grpc_port: u16,
+    pub dapr_http_port: u16,
+    /// The token dapr/start-sidecar.sh made for this data directory.
+    dapr_api_token: String,
     site_port: u16,
     timeout: String,
 }
@@ -79,7 +82,8 @@ impl Stack {
             .env("DAPR_BIN_DIR", &bin_dir)
             .env("DATA_DIR", dir.path())
             .env("DAPR_GRPC_PORT", dapr_grpc_port.to_string())
-            .env("WATCH_PARENT", "1");
+            .env("WATCH_PARENT", "1")
+            .env_remove("DAPR_API_TOKEN");
         for (var, port) in [
             "DAPR_HTTP_PORT",
             "DAPR_INTERNAL_GRPC_PORT",
@@ -109,11 +113,15 @@ impl Stack {
             sidecar: Some(sidecar),
             server: None,
             dapr_grpc_port,
+            dapr_http_port: others[0],
+            dapr_api_token: String::new(),
             site_port,
             timeout: approval_timeout.to_owned(),
         };
         stack.base = format!("http://127.0.0.1:{}", stack.site_port);
         stack.wait_for_sidecar().await;
+        stack.dapr_api_token = std::fs::read_to_string(stack.dapr_api_token_file())
+            .expect("dapr/start-sidecar.sh wrote the API token");
         stack.start_server().await;
         stack
     }
@@ -151,6 +159,7 @@ impl Stack {
             )
             .env("DAPR_GRPC_PORT", self.dapr_grpc_port.to_string())
             .env_remove("DAPR_GRPC_ENDPOINT")
+            .env("DAPR_API_TOKEN", &self.dapr_api_token)
             .env("APPROVAL_TIMEOUT", &self.timeout)
             .env("RECONCILE_INTERVAL", "2s")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.site_port))
@@ -212,6 +221,14 @@ impl Stack {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    pub fn dapr_api_token_file(&self) -> PathBuf {
+        self.dir.path().join("dapr-api-token")
+    }
+
+    pub fn dapr_grpc_address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.dapr_grpc_port)
     }
 
     pub fn server_log(&self) -> String {

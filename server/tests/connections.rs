@@ -1,0 +1,91 @@
+//! The connection loop (`server::serve`) on a real loopback socket: the bounds a public
+//! server needs before any request reaches the router.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use server::serve::{serve, Limits};
+
+/// Serves a one-route app with `limits`; returns its port.
+async fn start(limits: Limits) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = listener.local_addr().expect("bound").port();
+    let app = Router::new().route("/", get(|| async { "ok" }));
+    tokio::spawn(serve(listener, app, limits, std::future::pending()));
+    port
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    stream
+}
+
+/// Reads until the server closes the connection; `None` if it is still open when the
+/// read times out.
+fn read_to_close(stream: &mut TcpStream) -> Option<String> {
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+        Err(e) => panic!("read: {e}"),
+    }
+}
+
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_dropped() {
+    let port = start(Limits {
+        header_read_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    })
+    .await;
+    let dropped = tokio::task::spawn_blocking(move || {
+        let mut slow = connect(port);
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .expect("write");
+        read_to_close(&mut slow)
+    })
+    .await
+    .expect("join");
+    let answer = dropped.expect("the connection was still open after 20 s");
+    assert!(!answer.contains("200 OK"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let port = start(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    })
+    .await;
+    tokio::task::spawn_blocking(move || {
+        let held: Vec<TcpStream> = (0..2).map(|_| connect(port)).collect();
+        let mut third = connect(port);
+        third.write_all(REQUEST).expect("write");
+        third
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .expect("read timeout");
+        assert_eq!(
+            read_to_close(&mut third),
+            None,
+            "a third connection was served while two held both slots"
+        );
+        drop(held);
+        third
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        let answer = read_to_close(&mut third).expect("served once a slot was free");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    })
+    .await
+    .expect("join");
+}
