@@ -4,8 +4,8 @@
 # workflow state store) and SQLite name resolution under $DATA_DIR.
 #
 # Waits until all three are healthy, prints one "ready" line on stdout, then
-# stays in the foreground. SIGINT/SIGTERM stops all three (daprd first). If
-# any of them exits on its own, the others are stopped and the script fails.
+# stays in the foreground. SIGINT/SIGTERM stops all three (daprd first). One that
+# exits on its own is started again, with a growing pause between quick failures.
 #
 # Environment (defaults in brackets):
 #   APP_ID [approvals]            daprd --app-id
@@ -23,6 +23,10 @@
 #   ENABLE_METRICS [false]        true: Prometheus endpoints on 127.0.0.1 at
 #     DAPRD_METRICS_PORT [59090] PLACEMENT_METRICS_PORT [59091] SCHEDULER_METRICS_PORT [59092]
 #   DAPR_LOG_LEVEL [info]
+#   WORKFLOW_RETENTION [168h]     how long daprd keeps a completed workflow's state
+#                                 before purging it (failed/terminated: 720h); the
+#                                 app answers /status of a purged order from its
+#                                 read model
 #   DAPR_API_TOKEN []             the token daprd demands on its API; when unset, one
 #                                 is made once per data directory and kept in
 #                                 $DATA_DIR/dapr-api-token (mode 0600)
@@ -53,6 +57,7 @@ PLACEMENT_METRICS_PORT=${PLACEMENT_METRICS_PORT:-59091}
 SCHEDULER_METRICS_PORT=${SCHEDULER_METRICS_PORT:-59092}
 DAPR_LOG_LEVEL=${DAPR_LOG_LEVEL:-info}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-90}
+WORKFLOW_RETENTION=${WORKFLOW_RETENTION:-168h}
 
 log() { printf '[dapr/start-sidecar.sh] %s\n' "$*" >&2; }
 
@@ -101,6 +106,13 @@ spec:
     samplingRate: "0"
   metric:
     enabled: $ENABLE_METRICS
+  # Finished workflows do not pile up in the state store forever. Failed and
+  # terminated ones stay longer, for whoever looks into them.
+  workflow:
+    stateRetentionPolicy:
+      completed: "$WORKFLOW_RETENTION"
+      failed: "720h"
+      terminated: "720h"
 EOF
 
 metrics_flags() { # $1 = port
@@ -150,7 +162,7 @@ start() { # name, then command line
   printf '\n===== %s: %s\n' "$(date -Is)" "$*" >>"$logs/$name.log"
   "$@" >>"$logs/$name.log" 2>&1 &
   pids[$name]=$!
-  order+=("$name")
+  [[ " ${order[*]} " == *" $name "* ]] || order+=("$name")
   log "started $name (pid ${pids[$name]}), log: $logs/$name.log"
 }
 
@@ -174,6 +186,7 @@ wait_healthy() { # name, url
 
 # --- placement ------------------------------------------------------------
 mapfile -t pm < <(metrics_flags "$PLACEMENT_METRICS_PORT")
+start_placement() {
 start placement "$BIN/placement" \
   --mode standalone \
   --id dapr-placement-0 \
@@ -185,9 +198,12 @@ start placement "$BIN/placement" \
   --healthz-port "$PLACEMENT_HEALTHZ_PORT" \
   "${pm[@]}" \
   --log-level "$DAPR_LOG_LEVEL"
+}
+start_placement
 
 # --- scheduler ------------------------------------------------------------
 mapfile -t sm < <(metrics_flags "$SCHEDULER_METRICS_PORT")
+start_scheduler() {
 start scheduler "$BIN/scheduler" \
   --mode standalone \
   --id dapr-scheduler-server-0 \
@@ -202,6 +218,8 @@ start scheduler "$BIN/scheduler" \
   --identity-directory-write "$DATA_DIR/scheduler/identity" \
   "${sm[@]}" \
   --log-level "$DAPR_LOG_LEVEL"
+}
+start_scheduler
 
 wait_healthy placement "http://127.0.0.1:$PLACEMENT_HEALTHZ_PORT/healthz"
 wait_healthy scheduler "http://127.0.0.1:$SCHEDULER_HEALTHZ_PORT/healthz"
@@ -225,6 +243,7 @@ if [ -n "$APP_PORT" ]; then
   app_flags=(--app-port "$APP_PORT" --app-protocol "$APP_PROTOCOL" --app-channel-address 127.0.0.1)
 fi
 mapfile -t dm < <(metrics_flags "$DAPRD_METRICS_PORT")
+start_daprd() {
 start daprd "$BIN/daprd" \
   --mode standalone \
   --app-id "$APP_ID" \
@@ -241,6 +260,8 @@ start daprd "$BIN/daprd" \
   --metrics-listen-address 127.0.0.1 \
   "${dm[@]}" \
   --log-level "$DAPR_LOG_LEVEL"
+}
+start_daprd
 
 wait_healthy daprd "http://127.0.0.1:$DAPR_HTTP_PORT/v1.0/healthz/outbound"
 
@@ -249,29 +270,43 @@ log "all healthy; Ctrl-C / SIGTERM stops them"
 touch "$DATA_DIR/sidecar.ready"
 echo "dapr sidecar ready: app-id=$APP_ID grpc=127.0.0.1:$DAPR_GRPC_PORT http=127.0.0.1:$DAPR_HTTP_PORT data=$DATA_DIR"
 
-# Foreground until a signal arrives or one of the processes exits. With
-# WATCH_PARENT=1 (tests) the sidecar also goes away when whoever started it dies, so a
-# killed test run never leaves Dapr processes behind.
-set +e
-if [ "${WATCH_PARENT:-0}" = 1 ]; then
-  parent=$PPID
-  while kill -0 "$parent" 2>/dev/null; do
-    for name in "${order[@]}"; do
-      kill -0 "${pids[$name]}" 2>/dev/null || break 2
-    done
-    sleep 1
-  done
-  rc=1
-else
-  wait -n "${pids[@]}"
-  rc=$?
-fi
-set -e
+# Foreground until a signal arrives. A process that exits is started again, after a
+# pause that doubles with each quick failure (1 s … 30 s), as Kubernetes restarts a
+# sidecar: the server reconnects by itself, and workflows, timers and decisions carry
+# on from the state store. With WATCH_PARENT=1 (tests) the sidecar also goes away when
+# whoever started it dies, so a killed test run never leaves Dapr processes behind.
+# A pause that a signal cuts short (bash runs traps only between commands, and `wait`
+# is one it interrupts).
+nap() {
+  sleep "$1" &
+  wait $! 2>/dev/null || true
+}
+declare -A pause=() started_at=()
 for name in "${order[@]}"; do
-  if ! kill -0 "${pids[$name]}" 2>/dev/null; then
-    log "$name exited (status $rc); last lines of $logs/$name.log:"
-    tail -n 20 "$logs/$name.log" >&2
-  fi
+  pause[$name]=1
+  started_at[$name]=$SECONDS
 done
-stop_all
-exit 1
+parent=$PPID
+while true; do
+  if [ "${WATCH_PARENT:-0}" = 1 ] && ! kill -0 "$parent" 2>/dev/null; then
+    log "parent process gone; stopping"
+    stop_all
+    exit 1
+  fi
+  for name in "${order[@]}"; do
+    kill -0 "${pids[$name]}" 2>/dev/null && continue
+    set +e
+    wait "${pids[$name]}" 2>/dev/null
+    rc=$?
+    set -e
+    # A process that ran a minute or more failed afresh: start with a short pause.
+    ((SECONDS - started_at[$name] >= 60)) && pause[$name]=1
+    log "$name exited (status $rc); restarting it in ${pause[$name]} s; last lines of $logs/$name.log:"
+    tail -n 5 "$logs/$name.log" >&2
+    nap "${pause[$name]}"
+    pause[$name]=$((pause[$name] * 2 > 30 ? 30 : pause[$name] * 2))
+    "start_$name"
+    started_at[$name]=$SECONDS
+  done
+  nap 1
+done

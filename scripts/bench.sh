@@ -89,6 +89,6 @@ export WASM_RAW_BYTES=$(stat -c %s "$wasm")
 export WASM_GZIP_BYTES=$(gzip -9 -c "$wasm" | wc -c)
 export BENCH_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown)
 export BENCH_MACHINE="$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
-export BENCH_DAPR="daprd $("$(dapr/build.sh 2>/dev/null)/daprd" --version 2>/dev/null || echo 1.18.2)"
+export BENCH_DAPR="daprd $("$(dapr/build.sh 2>/dev/null)/daprd" --version 2>/dev/null || echo unknown)"
 "$bench_bin" report >/dev/null
 echo "bench: wrote $BENCH_REPORT" >&2

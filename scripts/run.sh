@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Approvals in the foreground: the Dapr processes (placement, scheduler, daprd)
 # and the release server on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}. Ctrl-C stops
-# everything this script started. Expects `scripts/build-site.sh --release` to have run
-# (`make run` does both).
+# everything this script started; a process that crashes is started again. Expects
+# `scripts/build-site.sh --release` to have run (`make run` does both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/stack-lib.sh
@@ -33,8 +33,32 @@ sidecar=$!
 wait_for_sidecar "$sidecar" "$DATA_DIR/logs"
 dapr_api_token
 
-"$server_bin" &
-server=$!
+start_server() {
+  "$server_bin" &
+  server=$!
+  server_started=$SECONDS
+}
+start_server
 echo "Approvals: http://$LEPTOS_SITE_ADDR  (API docs: http://$LEPTOS_SITE_ADDR/docs; Ctrl-C stops)" >&2
-# Whichever stops first takes the other down with it.
-wait -n "$server" "$sidecar" || true
+
+# A server that exits on its own is started again, after a pause that doubles with each
+# quick failure (1 s … 30 s), as Kubernetes would; the sidecar script does the same for
+# the Dapr processes. Only the sidecar script itself stopping ends the run.
+pause=1
+while true; do
+  wait -n "$server" "$sidecar" || true
+  if ! kill -0 "$sidecar" 2>/dev/null; then
+    echo "run.sh: the Dapr sidecar script stopped; stopping the server" >&2
+    exit 1
+  fi
+  if ! kill -0 "$server" 2>/dev/null; then
+    rc=0
+    wait "$server" 2>/dev/null || rc=$?
+    if ((SECONDS - server_started >= 60)); then pause=1; fi
+    echo "run.sh: the server exited (status $rc); restarting it in $pause s" >&2
+    sleep "$pause" &
+    wait $! || true
+    pause=$((pause * 2 > 30 ? 30 : pause * 2))
+    start_server
+  fi
+done

@@ -87,6 +87,17 @@ impl OrderFacts {
             requested_by: Some(requested_by.to_owned()),
         }
     }
+
+    pub fn from_row(row: &OrderRow) -> Self {
+        Self {
+            instance_id: row.instance_id.clone(),
+            order_id: row.order_id.clone(),
+            product: row.product.clone(),
+            quantity: row.quantity,
+            unit_cost: row.unit_cost_cents,
+            requested_by: row.requested_by.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -238,9 +249,11 @@ pub async fn finish(
     failure: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    // An approval the workflow decided but could not record is placed here.
+    let placed_at = (status == OrderStatus::Approved).then_some(now);
     let result = sqlx::query!(
         "UPDATE orders SET status = ?, decided_by = ?,
-            decided_at = ?, failure = ?, updated_at = ?
+            decided_at = ?, failure = ?, updated_at = ?, placed_at = COALESCE(placed_at, ?)
           WHERE instance_id = ? AND status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
         status,
@@ -248,6 +261,7 @@ pub async fn finish(
         decided_at,
         failure,
         now,
+        placed_at,
         instance_id,
     )
     .execute(db)

@@ -3,15 +3,16 @@
 
 use std::time::Duration;
 
-use domain::OrderStatus;
+use domain::{Cents, OrderStatus};
 use futures::StreamExt;
 
 use crate::clock::now_ms;
-use crate::engine::FailureKind;
+use crate::engine::{FailureKind, Snapshot};
 use crate::error::ServiceError;
 use crate::orders::OrderService;
-use crate::read_model::{self, OrderRow};
-use crate::workflow::Approval;
+use crate::read_model::{self, OrderFacts, OrderRow};
+use crate::workflow::orchestration::DEFAULT_APPROVAL_TIMEOUT;
+use crate::workflow::{Approval, WorkflowOrder};
 
 /// A row untouched this long (submitted, claimed, or past its deadline) is suspicious.
 const STUCK_AFTER_MS: i64 = 10_000;
@@ -100,7 +101,25 @@ pub async fn reconcile(
                 tracing::info!(instance_id = %row.instance_id, "reconciled finished workflow");
             }
         }
-        Ok(_) => {
+        Ok(state) => {
+            if row.status == OrderStatus::Submitted
+                && row.total_cents >= Cents::APPROVAL_THRESHOLD
+                && row.updated_at < stuck_before
+            {
+                // Its workflow waits for a decision, but the approval request never
+                // reached the read model (an outage longer than the activity's retries):
+                // show it as waiting, until the deadline the workflow keeps.
+                if let Some(deadline) = approval_deadline(&state) {
+                    tracing::info!(instance_id = %row.instance_id, "recording a lost approval request");
+                    read_model::mark_awaiting(
+                        orders.db(),
+                        &OrderFacts::from_row(row),
+                        deadline,
+                        now_ms(),
+                    )
+                    .await?;
+                }
+            }
             let stuck_claim = row.claimed_at.is_some_and(|t| t < stuck_before);
             if let (true, Some(decision), Some(by)) =
                 (stuck_claim, row.decision, row.decided_by.as_deref())
@@ -140,4 +159,16 @@ pub async fn reconcile(
         Err(e) => return Err(ServiceError::from_engine("reconciling", e)),
     }
     Ok(())
+}
+
+/// The deadline a waiting workflow keeps: its start plus the approval timeout in its
+/// input (the workflow computes it the same way, from its own clock at the start).
+fn approval_deadline(state: &Snapshot) -> Option<i64> {
+    let order: WorkflowOrder = serde_json::from_str(state.serialized_input.as_deref()?).ok()?;
+    let timeout = order
+        .approval_timeout_ms
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(DEFAULT_APPROVAL_TIMEOUT);
+    let timeout = chrono::Duration::from_std(timeout).ok()?;
+    Some((state.created_at? + timeout).timestamp_millis())
 }

@@ -610,3 +610,78 @@ async fn the_sidecar_refuses_calls_without_its_token() {
     let state = stack.wait_for_completion("po-backdoor", WAIT).await;
     assert_eq!(output_status(&state), "Approved by bob");
 }
+
+/// The read model locked for 70 s — longer than the activities once retried (about
+/// 58 s with SQLite's 10 s busy wait) — delays the outcome but never fails the
+/// workflow: the timeout is recorded once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_read_model_delays_an_outcome_but_never_fails_it() {
+    use sqlx::Connection;
+    let stack = Stack::start("4s").await;
+    let (code, started) = stack
+        .post("alice", "/start-purchase-order", order("locked", 2000.0, 1))
+        .await;
+    assert_eq!(code, 200, "{started}");
+    stack
+        .wait_for_status("po-locked", "awaiting_approval", WAIT)
+        .await;
+
+    let url = format!("sqlite://{}", stack.db_path().display());
+    let mut lock = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("a connection of our own");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .expect("the write lock");
+    // The timer fires at 4 s; recording the timeout meets the lock.
+    tokio::time::sleep(Duration::from_secs(70)).await;
+    sqlx::query("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("release");
+
+    let state = stack
+        .wait_for_completion("po-locked", Duration::from_secs(120))
+        .await;
+    assert_eq!(output_status(&state), "Cancelled due to timeout");
+    let row = stack
+        .wait_for_status("po-locked", "timed_out", Duration::from_secs(30))
+        .await;
+    assert!(row["decided_by"].is_null(), "{row}");
+}
+
+/// daprd purges a finished workflow after its retention time, and `/status` still
+/// answers for the order, in the seed's shape, from the read model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_outlives_the_workflow_state_daprd_purges() {
+    let stack = Stack::start_with("120s", &[("WORKFLOW_RETENTION", "1s")]).await;
+    let (code, started) = stack
+        .post("alice", "/start-purchase-order", order("purged", 10.0, 1))
+        .await;
+    assert_eq!(code, 200, "{started}");
+    stack
+        .wait_for_status("po-purged", "auto_approved", WAIT)
+        .await;
+    assert_eq!(stack.dapr_workflow("po-purged").await, 200, "daprd has it");
+
+    let deadline = std::time::Instant::now() + WAIT;
+    while stack.dapr_workflow("po-purged").await == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daprd still holds the finished workflow after {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let (code, state) = stack.get("alice", "/status/po-purged").await;
+    assert_eq!(code, 200, "{state}");
+    assert_eq!(state["runtime_status"], "COMPLETED");
+    assert_eq!(state["name"], "PurchaseOrderApprovalWorkflow");
+    assert_eq!(output_status(&state), "Auto-Approved");
+    let input: serde_json::Value =
+        serde_json::from_str(state["serialized_input"].as_str().unwrap_or_default())
+            .expect("the input is JSON");
+    assert_eq!(input["order_id"], "purged");
+    assert_eq!(input["cost"], 10.0);
+}

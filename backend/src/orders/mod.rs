@@ -525,19 +525,24 @@ impl OrderService {
         policy::visible(user, row, instance_id)
     }
 
-    /// The workflow's own state, straight from the engine, for those who may see the
-    /// order.
+    /// The workflow's state, for those who may see the order: from the read model once
+    /// it holds the outcome (no round trip to Dapr, and still there once Dapr's
+    /// retention purged the workflow), from the engine before.
     pub async fn workflow_state(
         &self,
         user: &User,
         instance_id: &str,
     ) -> Result<WorkflowState, ServiceError> {
-        self.order_for(user, instance_id).await?;
+        let row = self.order_for(user, instance_id).await?;
+        if let Some(state) = WorkflowState::from_final_row(&row) {
+            return Ok(state);
+        }
         match self.engine.fetch(instance_id).await {
             Ok(state) => Ok(state.into()),
-            Err(e) if e.kind == FailureKind::NotFound => Err(ServiceError::NotFound(format!(
-                "No workflow instance {instance_id}."
-            ))),
+            Err(e) if e.kind == FailureKind::NotFound => WorkflowState::from_failed_row(&row)
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!("No workflow instance {instance_id}."))
+                }),
             Err(e) => Err(ServiceError::from_engine("fetching workflow state", e)),
         }
     }

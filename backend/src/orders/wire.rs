@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use domain::OrderStatus;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::from_ms;
 use crate::engine::{RuntimeStatus, Snapshot};
+use crate::read_model::OrderRow;
+use crate::workflow::{Outcome, WorkflowOrder, WorkflowOutput, WORKFLOW_NAME};
 
 /// Answer to a started order (the seed's shape).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -66,6 +69,70 @@ impl From<Snapshot> for WorkflowState {
                 error_type: f.error_type,
                 stack_trace: f.stack_trace,
             }),
+        }
+    }
+}
+
+impl WorkflowState {
+    /// The `/status` answer for an order whose outcome the read model holds: a final
+    /// row is written only from the workflow's own outcome and never overwritten, so
+    /// this is what Dapr says, without asking it (and after Dapr's retention has
+    /// purged the workflow). `serialized_input` is the order as recorded, without the
+    /// approval timeout it ran with. `None` for a row that has no outcome yet.
+    pub fn from_final_row(row: &OrderRow) -> Option<Self> {
+        let by = || row.decided_by.clone().unwrap_or_default();
+        let outcome = match row.status {
+            OrderStatus::AutoApproved => Outcome::AutoApproved,
+            OrderStatus::Approved => Outcome::Approved(by()),
+            OrderStatus::Rejected => Outcome::Rejected(by()),
+            OrderStatus::TimedOut => Outcome::TimedOut,
+            OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::Failed => {
+                return None
+            }
+        };
+        let output = WorkflowOutput {
+            status: outcome.status_text(),
+            order_id: row.order_id.clone(),
+        };
+        Some(Self::recorded(row, "COMPLETED", Some(output), None))
+    }
+
+    /// The `/status` answer for a failed order whose workflow Dapr no longer has.
+    pub fn from_failed_row(row: &OrderRow) -> Option<Self> {
+        (row.status == OrderStatus::Failed).then(|| {
+            let failure = WorkflowFailure {
+                message: row.failure.clone().unwrap_or_else(|| "workflow failed".into()),
+                error_type: "RecordedFailure".into(),
+                stack_trace: None,
+            };
+            Self::recorded(row, "FAILED", None, Some(failure))
+        })
+    }
+
+    fn recorded(
+        row: &OrderRow,
+        runtime_status: &str,
+        output: Option<WorkflowOutput>,
+        failure_details: Option<WorkflowFailure>,
+    ) -> Self {
+        let input = WorkflowOrder {
+            order_id: row.order_id.clone(),
+            cost: row.unit_cost_cents.dollars(),
+            product: row.product.clone(),
+            quantity: row.quantity,
+            approval_timeout_ms: None,
+            requested_by: row.requested_by.clone(),
+        };
+        Self {
+            instance_id: row.instance_id.clone(),
+            name: WORKFLOW_NAME.to_owned(),
+            runtime_status: runtime_status.to_owned(),
+            created_at: Some(from_ms(row.created_at)),
+            last_updated_at: Some(from_ms(row.decided_at.unwrap_or(row.updated_at))),
+            serialized_input: serde_json::to_string(&input).ok(),
+            serialized_output: output.and_then(|o| serde_json::to_string(&o).ok()),
+            serialized_custom_status: None,
+            failure_details,
         }
     }
 }

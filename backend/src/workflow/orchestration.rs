@@ -23,14 +23,35 @@ pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60)
 
 type Output = dapr::workflow::Result<Option<String>>;
 
+/// How long the activities keep trying to write the read model (locked, restarting,
+/// out of disk) before the workflow goes on without them: long enough for realistic
+/// outages, with the pause between attempts capped at a minute.
+const ACTIVITY_RETRY_FOR: Duration = Duration::from_secs(15 * 60);
+
 fn activity_options<T: serde::Serialize>(input: T) -> dapr::workflow::Result<ActivityOptions> {
-    // The read model may be briefly locked or restarting; a few retries ride that out.
-    let retry = RetryPolicy::new(5, Duration::from_millis(500))
+    // 1 s, 2 s, 4 s … 60 s, 60 s …: about 14 minutes over 20 attempts.
+    let retry = RetryPolicy::new(20, Duration::from_secs(1))
         .with_backoff_coefficient(2.0)
-        .with_max_retry_interval(Duration::from_secs(10));
+        .with_max_retry_interval(Duration::from_secs(60))
+        .with_retry_timeout(ACTIVITY_RETRY_FOR);
     Ok(ActivityOptions::new()
         .try_with_input(input)?
         .with_retry_policy(retry))
+}
+
+/// Runs a read-model activity. When it still fails after all its retries, the workflow
+/// goes on: its own state holds the truth (the decision, the deadline), and the
+/// reconciler repairs the read model from it. Failing the workflow here would lose a
+/// decided outcome to an outage of the read model.
+async fn write_read_model(ctx: &OrchestrationContext, activity: &str, options: ActivityOptions) {
+    let done: dapr::workflow::Result<serde_json::Value> =
+        ctx.call_activity_with_options_typed(activity, options).await;
+    if let Err(e) = done {
+        if !ctx.is_replaying() {
+            tracing::error!(instance_id = %ctx.instance_id(), activity, error = %e,
+                "read model not written after every retry; the reconciler will repair it");
+        }
+    }
 }
 
 fn finish(ctx: &OrchestrationContext, order: &WorkflowOrder, outcome: Outcome) -> Output {
@@ -69,12 +90,12 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         order: order.clone(),
         deadline_ms: deadline.timestamp_millis(),
     };
-    let _: serde_json::Value = ctx
-        .call_activity_with_options_typed(
-            SEND_APPROVAL_REQUEST_ACTIVITY,
-            activity_options(request)?,
-        )
-        .await?;
+    write_read_model(
+        &ctx,
+        SEND_APPROVAL_REQUEST_ACTIVITY,
+        activity_options(request)?,
+    )
+    .await;
 
     // The timer fires at the deadline the read model shows, however long the activity took.
     let remaining = (deadline - ctx.current_utc_datetime())
@@ -101,8 +122,6 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         status: outcome.status_text(),
         decided_at_ms: ctx.current_utc_datetime().timestamp_millis(),
     };
-    let _: serde_json::Value = ctx
-        .call_activity_with_options_typed(activity, activity_options(record)?)
-        .await?;
+    write_read_model(&ctx, activity, activity_options(record)?).await;
     finish(&ctx, &order, outcome)
 }

@@ -68,6 +68,12 @@ fn stop(child: &mut Child) {
 impl Stack {
     /// A stack whose orders time out after `approval_timeout` (e.g. `"60s"`).
     pub async fn start(approval_timeout: &str) -> Stack {
+        Self::start_with(approval_timeout, &[]).await
+    }
+
+    /// A stack whose sidecar script also gets `sidecar_env` (e.g. a short
+    /// `WORKFLOW_RETENTION`).
+    pub async fn start_with(approval_timeout: &str, sidecar_env: &[(&str, &str)]) -> Stack {
         let bin_dir = std::env::var("DAPR_BIN_DIR").unwrap_or_default();
         assert!(
             Path::new(&bin_dir).join("daprd").exists(),
@@ -83,7 +89,8 @@ impl Stack {
             .env("DATA_DIR", dir.path())
             .env("DAPR_GRPC_PORT", dapr_grpc_port.to_string())
             .env("WATCH_PARENT", "1")
-            .env_remove("DAPR_API_TOKEN");
+            .env_remove("DAPR_API_TOKEN")
+            .envs(sidecar_env.iter().copied());
         for (var, port) in [
             "DAPR_HTTP_PORT",
             "DAPR_INTERNAL_GRPC_PORT",
@@ -225,6 +232,20 @@ impl Stack {
 
     pub fn dapr_api_token_file(&self) -> PathBuf {
         self.dir.path().join("dapr-api-token")
+    }
+
+    /// daprd's HTTP API for one workflow instance, called with the stack's token.
+    pub async fn dapr_workflow(&self, instance_id: &str) -> reqwest::StatusCode {
+        self.http
+            .get(format!(
+                "http://127.0.0.1:{}/v1.0/workflows/dapr/{instance_id}",
+                self.dapr_http_port
+            ))
+            .header("dapr-api-token", &self.dapr_api_token)
+            .send()
+            .await
+            .expect("daprd answers")
+            .status()
     }
 
     pub fn dapr_grpc_address(&self) -> String {
