@@ -18,6 +18,7 @@ pub mod clock;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod operator;
 pub mod orders;
 pub mod policy;
 pub mod read_model;

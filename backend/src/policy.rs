@@ -4,12 +4,22 @@
 //! - Managers see every order; requesters see only their own. An order someone may
 //!   not see does not exist for them (404, never 403), so ids cannot be probed.
 //! - Only managers decide, never on their own order, and always as themselves.
+//! - Everyone who sees an order sees that it needs attention; only managers read why
+//!   (the reason is the system's own words: Dapr errors, failures).
 
 use domain::Role;
 
 use crate::accounts::User;
 use crate::error::ServiceError;
 use crate::read_model::{OrderChange, OrderQuery, OrderRow};
+
+/// Why `row` needs an operator, for those who may read it.
+pub fn attention_reason(user: &User, row: &OrderRow) -> Option<String> {
+    match user.role {
+        Role::Manager => row.attention.clone(),
+        Role::Requester => None,
+    }
+}
 
 /// Which orders a user's lists may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +149,8 @@ mod tests {
             decision_comment: None,
             approval_requested_at: None,
             placed_at: None,
+            attention: None,
+            attention_since: None,
         }
     }
 

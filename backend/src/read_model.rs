@@ -34,6 +34,9 @@ pub struct OrderRow {
     pub decision_comment: Option<String>,
     pub approval_requested_at: Option<i64>,
     pub placed_at: Option<i64>,
+    /// Why an operator should look at this order (see [`set_attention`]).
+    pub attention: Option<String>,
+    pub attention_since: Option<i64>,
 }
 
 impl OrderRow {
@@ -60,6 +63,7 @@ impl OrderRow {
             comment: decided_by_a_person
                 .then(|| self.decision_comment.clone())
                 .flatten(),
+            needs_attention: self.attention.is_some(),
         }
     }
 }
@@ -131,7 +135,7 @@ pub async fn insert_submitted(
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at"#,
+                approval_requested_at, placed_at, attention, attention_since"#,
         facts.instance_id,
         facts.order_id,
         facts.product,
@@ -217,7 +221,7 @@ pub async fn record_outcome(
          ON CONFLICT (instance_id) DO UPDATE
             SET status = excluded.status, decided_by = excluded.decided_by,
                 decided_at = excluded.decided_at, updated_at = excluded.updated_at,
-                placed_at = excluded.placed_at
+                placed_at = excluded.placed_at, attention = NULL, attention_since = NULL
           WHERE orders.status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
         facts.instance_id,
@@ -251,9 +255,13 @@ pub async fn finish(
 ) -> Result<bool, sqlx::Error> {
     // An approval the workflow decided but could not record is placed here.
     let placed_at = (status == OrderStatus::Approved).then_some(now);
+    // A failed order needs an operator; any other outcome settles what was pending.
+    let attention = (status == OrderStatus::Failed).then(|| failure.unwrap_or("workflow failed"));
+    let attention_since = attention.map(|_| now);
     let result = sqlx::query!(
         "UPDATE orders SET status = ?, decided_by = ?,
-            decided_at = ?, failure = ?, updated_at = ?, placed_at = COALESCE(placed_at, ?)
+            decided_at = ?, failure = ?, updated_at = ?, placed_at = COALESCE(placed_at, ?),
+            attention = ?, attention_since = ?
           WHERE instance_id = ? AND status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
         status,
@@ -262,6 +270,8 @@ pub async fn finish(
         failure,
         now,
         placed_at,
+        attention,
+        attention_since,
         instance_id,
     )
     .execute(db)
@@ -319,7 +329,7 @@ pub async fn get(db: &Db, instance_id: &str) -> Result<Option<OrderRow>, sqlx::E
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at FROM orders WHERE instance_id = ?"#,
+                approval_requested_at, placed_at, attention, attention_since FROM orders WHERE instance_id = ?"#,
         instance_id
     )
     .fetch_optional(db)
@@ -423,7 +433,8 @@ pub async fn count(db: &Db, query: &OrderQuery) -> Result<i64, sqlx::Error> {
 
 /// Rows the reconciler should compare with the workflow state, in pages keyed by
 /// instance id. With `everything`, all unfinished rows (start-up); otherwise only those
-/// that look stuck: submitted, claimed or past their deadline before `stuck_before`.
+/// that look stuck (submitted, claimed or past their deadline before `stuck_before`)
+/// or need attention.
 pub async fn unsettled(
     db: &Db,
     everything: bool,
@@ -438,10 +449,10 @@ pub async fn unsettled(
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at FROM orders
+                approval_requested_at, placed_at, attention, attention_since FROM orders
           WHERE status IN ('submitted', 'awaiting_approval') AND instance_id > ?
             AND (? OR (status = 'submitted' AND updated_at < ?)
-                   OR claimed_at < ? OR deadline < ?)
+                   OR claimed_at < ? OR deadline < ? OR attention IS NOT NULL)
           ORDER BY instance_id LIMIT ?"#,
         after,
         everything,
@@ -449,6 +460,142 @@ pub async fn unsettled(
         stuck_before,
         stuck_before,
         limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Marks an unfinished order as needing an operator, with the reason (`None`: no
+/// longer). Writes only when the reason changes, so a reconciler pass that finds the
+/// same trouble again does not wake every inbox.
+pub async fn set_attention(
+    db: &Db,
+    instance_id: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let since = reason.map(|_| now);
+    let result = sqlx::query!(
+        "UPDATE orders SET attention = ?,
+                attention_since = CASE WHEN ? IS NULL THEN NULL
+                                       ELSE COALESCE(attention_since, ?) END
+          WHERE instance_id = ? AND attention IS NOT ?
+            AND status IN ('submitted', 'awaiting_approval')",
+        reason,
+        since,
+        since,
+        instance_id,
+        reason,
+    )
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// The orders needing an operator, longest waiting first.
+pub async fn needing_attention(db: &Db, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT instance_id AS "instance_id!", order_id, product, quantity,
+                unit_cost_cents AS "unit_cost_cents: Cents",
+                total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
+                created_at, deadline, decision AS "decision: Decision", decided_by,
+                claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
+                approval_requested_at, placed_at, attention, attention_since FROM orders
+          WHERE attention IS NOT NULL ORDER BY attention_since, instance_id LIMIT ?"#,
+        limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// An operator ended the order's workflow: it is closed as failed, with their reason,
+/// and needs nobody's attention any more. Returns false for an order already settled
+/// in any other way.
+pub async fn terminate(
+    db: &Db,
+    instance_id: &str,
+    actor: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let failure = format!("Terminated by {actor}: {reason}");
+    let mut tx = db.begin().await?;
+    let result = sqlx::query!(
+        "UPDATE orders SET status = 'failed', failure = ?, decided_at = ?, updated_at = ?,
+                attention = NULL, attention_since = NULL
+          WHERE instance_id = ? AND status IN ('submitted', 'awaiting_approval', 'failed')",
+        failure,
+        now,
+        now,
+        instance_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_operator_action(
+        &mut tx,
+        instance_id,
+        actor,
+        OperatorAction::Terminate,
+        Some(reason),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// What an operator may do to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum OperatorAction {
+    Terminate,
+    Redrive,
+}
+
+pub async fn record_operator_action(
+    db: &mut sqlx::SqliteConnection,
+    instance_id: &str,
+    actor: &str,
+    action: OperatorAction,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO operator_actions (instance_id, actor, action, reason, at)
+         VALUES (?, ?, ?, ?, ?)",
+        instance_id,
+        actor,
+        action,
+        reason,
+        now,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One operator action, for the order's timeline.
+#[derive(Debug, Clone)]
+pub struct OperatorActionRow {
+    pub actor: String,
+    pub action: OperatorAction,
+    pub reason: Option<String>,
+    pub at: i64,
+}
+
+pub async fn operator_actions(
+    db: &Db,
+    instance_id: &str,
+) -> Result<Vec<OperatorActionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        OperatorActionRow,
+        r#"SELECT actor, action AS "action: OperatorAction", reason, at FROM operator_actions
+          WHERE instance_id = ? ORDER BY at, id"#,
+        instance_id,
     )
     .fetch_all(db)
     .await

@@ -56,7 +56,7 @@ pub async fn pass(orders: &OrderService, everything: bool) -> Result<usize, Serv
                     let repaired =
                         tokio::time::timeout(PER_ROW, reconcile(orders, row, stuck_before)).await;
                     match repaired {
-                        Ok(Ok(())) => {}
+                        Ok(Ok(_)) => {}
                         Ok(Err(ServiceError::Unavailable { .. })) => {
                             unavailable.store(true, std::sync::atomic::Ordering::Relaxed)
                         }
@@ -85,20 +85,71 @@ pub async fn pass(orders: &OrderService, everything: bool) -> Result<usize, Serv
     }
 }
 
+/// What reconciling one order did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    /// The workflow's outcome written to the read model.
+    RecordedOutcome,
+    /// A waiting workflow's approval request written to the read model.
+    RecordedApprovalRequest,
+    /// A claimed decision raised again (the workflow takes only the first event).
+    ReRaisedDecision,
+    /// An order whose workflow was never created: scheduled now.
+    Scheduled,
+    /// Dapr has no workflow for an order that should have one: closed as failed.
+    WorkflowLost,
+    /// Marked as needing an operator, for this reason.
+    NeedsAttention(String),
+    /// No longer needs an operator.
+    AttentionCleared,
+}
+
+impl std::fmt::Display for Repair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::RecordedOutcome => f.write_str("recorded the workflow's outcome"),
+            Self::RecordedApprovalRequest => f.write_str("recorded the approval request"),
+            Self::ReRaisedDecision => f.write_str("raised the claimed decision again"),
+            Self::Scheduled => f.write_str("scheduled the order's workflow"),
+            Self::WorkflowLost => f.write_str("closed as failed: Dapr has no workflow for it"),
+            Self::NeedsAttention(why) => write!(f, "needs attention: {why}"),
+            Self::AttentionCleared => f.write_str("no longer needs attention"),
+        }
+    }
+}
+
+/// A row this long past its deadline with no outcome needs an operator.
+const OVERDUE_AFTER_MS: i64 = 5 * 60_000;
+/// A workflow state that would not load is read once more after this pause before the
+/// order is reported (daprd 1.18.2 failed such reads now and then while a save raced).
+const STATE_RETRY: Duration = Duration::from_secs(1);
+
 /// Brings one unfinished row in line with its workflow: finishes rows whose workflow
-/// ended, re-raises a claimed decision the workflow never saw (it takes only the first
-/// event, so this is safe), and schedules a submitted order whose workflow was never
-/// created (a crash between the insert and the schedule).
+/// ended, records an approval request the read model missed, re-raises a claimed
+/// decision the workflow never saw (it takes only the first event, so this is safe),
+/// schedules a submitted order whose workflow was never created (a crash between the
+/// insert and the schedule), and marks orders an operator must look at (a workflow
+/// state Dapr cannot load, a deadline long past with no outcome) or no longer must.
 pub async fn reconcile(
     orders: &OrderService,
     row: &OrderRow,
     stuck_before: i64,
-) -> Result<(), ServiceError> {
+) -> Result<Vec<Repair>, ServiceError> {
     let engine = orders.engine();
-    match engine.fetch(&row.instance_id).await {
+    let db = orders.db();
+    let mut repairs = Vec::new();
+    let fetched = match engine.fetch(&row.instance_id).await {
+        Err(e) if e.kind == FailureKind::Other => {
+            tokio::time::sleep(STATE_RETRY).await;
+            engine.fetch(&row.instance_id).await
+        }
+        fetched => fetched,
+    };
+    match fetched {
         Ok(state) if state.runtime_status.is_terminal() => {
             if orders.apply_state(&state).await? {
                 tracing::info!(instance_id = %row.instance_id, "reconciled finished workflow");
+                repairs.push(Repair::RecordedOutcome);
             }
         }
         Ok(state) => {
@@ -111,13 +162,9 @@ pub async fn reconcile(
                 // show it as waiting, until the deadline the workflow keeps.
                 if let Some(deadline) = approval_deadline(&state) {
                     tracing::info!(instance_id = %row.instance_id, "recording a lost approval request");
-                    read_model::mark_awaiting(
-                        orders.db(),
-                        &OrderFacts::from_row(row),
-                        deadline,
-                        now_ms(),
-                    )
-                    .await?;
+                    read_model::mark_awaiting(db, &OrderFacts::from_row(row), deadline, now_ms())
+                        .await?;
+                    repairs.push(Repair::RecordedApprovalRequest);
                 }
             }
             let stuck_claim = row.claimed_at.is_some_and(|t| t < stuck_before);
@@ -133,19 +180,30 @@ pub async fn reconcile(
                     .raise_approval(&row.instance_id, &event)
                     .await
                     .map_err(|e| ServiceError::from_engine("re-raising decision", e))?;
+                repairs.push(Repair::ReRaisedDecision);
             }
+            let now = now_ms();
+            let overdue = row.deadline.filter(|d| *d < now - OVERDUE_AFTER_MS);
+            let reason = overdue.map(|d| {
+                format!(
+                    "its deadline passed {} minutes ago, and its workflow ({}) has no outcome",
+                    (now - d) / 60_000,
+                    state.runtime_status.name()
+                )
+            });
+            repairs.extend(attention(orders, row, reason).await?);
         }
         Err(e) if e.kind == FailureKind::NotFound => {
             if row.status == OrderStatus::Submitted {
                 tracing::info!(instance_id = %row.instance_id, "scheduling orphaned order");
                 match orders.schedule(row).await {
-                    Ok(()) => {}
+                    Ok(()) => repairs.push(Repair::Scheduled),
                     Err(e) if e.kind == FailureKind::AlreadyExists => {}
                     Err(e) => return Err(ServiceError::from_engine("rescheduling order", e)),
                 }
             } else {
                 read_model::finish(
-                    orders.db(),
+                    db,
                     &row.instance_id,
                     OrderStatus::Failed,
                     None,
@@ -154,11 +212,39 @@ pub async fn reconcile(
                     now_ms(),
                 )
                 .await?;
+                repairs.push(Repair::WorkflowLost);
             }
+        }
+        // A state daprd cannot load, twice (dapr/dapr#10155 leaves a workflow so, for
+        // good): an operator sees it the same minute, instead of an order that
+        // silently never finishes.
+        Err(e) if e.kind == FailureKind::Other => {
+            tracing::warn!(instance_id = %row.instance_id, error = %e, "workflow state cannot be loaded");
+            let reason = format!("Dapr cannot load its workflow state: {}", e.message);
+            repairs.extend(attention(orders, row, Some(reason)).await?);
         }
         Err(e) => return Err(ServiceError::from_engine("reconciling", e)),
     }
-    Ok(())
+    Ok(repairs)
+}
+
+async fn attention(
+    orders: &OrderService,
+    row: &OrderRow,
+    reason: Option<String>,
+) -> Result<Option<Repair>, ServiceError> {
+    if !read_model::set_attention(orders.db(), &row.instance_id, reason.as_deref(), now_ms())
+        .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(match reason {
+        Some(why) => {
+            tracing::warn!(instance_id = %row.instance_id, reason = %why, "order needs attention");
+            Repair::NeedsAttention(why)
+        }
+        None => Repair::AttentionCleared,
+    }))
 }
 
 /// The deadline a waiting workflow keeps: its start plus the approval timeout in its

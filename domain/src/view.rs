@@ -59,10 +59,17 @@ pub struct OrderView {
     pub requested_by: Option<String>,
     /// The deciding manager's comment, if any.
     pub comment: Option<String>,
+    /// Something is wrong with this order that an operator has to look at (a failed
+    /// workflow, a state Dapr cannot load, a deadline long past with no outcome).
+    #[serde(default)]
+    pub needs_attention: bool,
 }
 
 impl OrderView {
     pub fn status_label(&self) -> String {
+        if self.needs_attention {
+            return "Needs attention".into();
+        }
         self.status.label(self.decided_by.as_deref())
     }
 }

@@ -8,12 +8,22 @@
 //! server token list
 //! server token revoke --id ID
 //! ```
+//!
+//! and, for operators, looking at and acting on stuck orders (these talk to daprd):
+//!
+//! ```text
+//! server order show ID
+//! server order stuck
+//! server order redrive ID [--by NAME]
+//! server order terminate ID --reason TEXT [--by NAME]
+//! ```
 
 use std::io::BufRead;
 
 use backend::accounts;
 use backend::clock::{self, from_ms};
-use backend::{Db, ServiceError};
+use backend::operator;
+use backend::{Db, OrderService, ServiceError};
 use domain::Role;
 
 pub const USAGE: &str = "usage:
@@ -23,7 +33,11 @@ pub const USAGE: &str = "usage:
   server user remove --name NAME
   server token create --user NAME [--expires 90d]  (prints a new API token once)
   server token list
-  server token revoke --id ID";
+  server token revoke --id ID
+  server order show ID                             the order beside its workflow in Dapr
+  server order stuck                               orders that need an operator, and why
+  server order redrive ID [--by NAME]              do now what the reconciler would do
+  server order terminate ID --reason TEXT [--by NAME]   end its workflow, close it as failed";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -155,6 +169,124 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
             }
         }
         ["help"] | ["--help"] | ["-h"] => println!("{USAGE}"),
+        _ => {
+            return Err(CliError::Usage(format!(
+                "unknown command {:?}",
+                args.join(" ")
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Who is acting, for the record: `--by NAME`, else the login name.
+fn actor(args: &[String]) -> String {
+    optional_flag(args, "--by")
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "operator".to_owned())
+}
+
+fn instance(args: &[String]) -> Result<&str, CliError> {
+    args.get(2)
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .ok_or_else(|| CliError::Usage("missing the order's instance id (po-…)".into()))
+}
+
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "—".to_owned())
+}
+
+pub async fn run_order(orders: &OrderService, args: &[String]) -> Result<(), CliError> {
+    let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
+    match words.as_slice() {
+        ["order", "show"] => {
+            let found = operator::inspect(orders, instance(args)?).await?;
+            let row = &found.row;
+            println!("{}  (order {})", row.instance_id, row.order_id);
+            println!(
+                "read model  {} · created {} · deadline {} · decided by {} at {}",
+                row.status.as_str(),
+                when(row.created_at),
+                or_dash(row.deadline.map(when)),
+                or_dash(row.decided_by.clone()),
+                or_dash(row.decided_at.map(when)),
+            );
+            if let Some(claimed) = row.claimed_at {
+                println!("            decision claimed {}", when(claimed));
+            }
+            if let Some(failure) = &row.failure {
+                println!("            failure: {failure}");
+            }
+            if let Some(why) = &row.attention {
+                println!(
+                    "            NEEDS ATTENTION since {}: {why}",
+                    or_dash(row.attention_since.map(when))
+                );
+            }
+            match &found.workflow {
+                Ok(state) => {
+                    println!(
+                        "dapr        {} · created {} · updated {}",
+                        state.runtime_status.name(),
+                        or_dash(state.created_at.map(|t| t.to_rfc3339())),
+                        or_dash(state.last_updated_at.map(|t| t.to_rfc3339())),
+                    );
+                    if let Some(output) = &state.serialized_output {
+                        println!("            output: {output}");
+                    }
+                    if let Some(failure) = &state.failure {
+                        println!("            failure: {}", failure.message);
+                    }
+                }
+                Err(e) => println!("dapr        cannot say: {e}"),
+            }
+            for action in &found.actions {
+                println!(
+                    "action      {} {:?} by {}{}",
+                    when(action.at),
+                    action.action,
+                    action.actor,
+                    action
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        ["order", "stuck"] => {
+            let rows = operator::stuck(orders, 500).await?;
+            if rows.is_empty() {
+                println!("no order needs attention");
+            }
+            for row in rows {
+                println!(
+                    "{}\t{}\tsince {}\t{}",
+                    row.instance_id,
+                    row.status.as_str(),
+                    or_dash(row.attention_since.map(when)),
+                    row.attention.unwrap_or_default()
+                );
+            }
+        }
+        ["order", "redrive"] => {
+            let id = instance(args)?;
+            let repairs = operator::redrive(orders, id, &actor(args)).await?;
+            if repairs.is_empty() {
+                println!("{id}: nothing to do");
+            }
+            for repair in repairs {
+                println!("{id}: {repair}");
+            }
+        }
+        ["order", "terminate"] => {
+            let id = instance(args)?;
+            let reason = flag(args, "--reason")?;
+            operator::terminate(orders, id, &actor(args), &reason).await?;
+            println!("{id}: terminated");
+        }
         _ => {
             return Err(CliError::Usage(format!(
                 "unknown command {:?}",

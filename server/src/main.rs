@@ -88,15 +88,26 @@ async fn connect_dapr(endpoint: &str) -> Result<WorkflowClient, StartupError> {
 async fn admin(args: &[String]) -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let db = db::open(&config.database_url).await?;
-    cli::run(&db, args).await?;
+    if args.first().map(String::as_str) == Some("order") {
+        // Operators' commands look at and act on workflows: they need daprd too.
+        let (client, _relay) = connect_engine(&config).await?;
+        let engine = Arc::new(DaprEngine::new(
+            client.scheduling_client(),
+            config.dapr_call_timeout,
+        ));
+        let orders = OrderService::new(db, engine, config.approval_timeout);
+        cli::run_order(&orders, args).await?;
+    } else {
+        cli::run(&db, args).await?;
+    }
     Ok(())
 }
 
-async fn serve() -> Result<(), StartupError> {
-    let config = Config::from_env()?;
-    let db = db::open(&config.database_url).await?;
-
-    // Kept for as long as the server runs: the SDK reaches daprd through it.
+/// A workflow client for daprd, through the token relay when daprd demands a token;
+/// the relay must live as long as the client is used.
+async fn connect_engine(
+    config: &Config,
+) -> Result<(WorkflowClient, Option<TokenRelay>), StartupError> {
     let relay = match &config.dapr_api_token {
         Some(token) => Some(TokenRelay::start(&config.dapr_grpc_endpoint, token).await?),
         None => {
@@ -107,10 +118,18 @@ async fn serve() -> Result<(), StartupError> {
             None
         }
     };
-    let dapr_address = relay
+    let address = relay
         .as_ref()
         .map_or_else(|| config.dapr_grpc_endpoint.clone(), TokenRelay::address);
-    let mut client = connect_dapr(&dapr_address).await?;
+    Ok((connect_dapr(&address).await?, relay))
+}
+
+async fn serve() -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    let db = db::open(&config.database_url).await?;
+
+    // The relay is kept for as long as the server runs: the SDK reaches daprd through it.
+    let (mut client, _relay) = connect_engine(&config).await?;
     workflow::register(&mut client, db.clone());
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
     let engine = Arc::new(DaprEngine::new(

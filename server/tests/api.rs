@@ -685,3 +685,71 @@ async fn status_outlives_the_workflow_state_daprd_purges() {
     assert_eq!(input["order_id"], "purged");
     assert_eq!(input["cost"], 10.0);
 }
+
+/// An operator looks at a waiting order beside its workflow, ends it with a reason, and
+/// the record says so everywhere: Dapr's state, the read model, the order's actions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_terminates_a_stuck_order_and_the_record_says_so() {
+    let stack = Stack::start("120s").await;
+    let (code, started) = stack
+        .post("alice", "/start-purchase-order", order("ended", 2000.0, 1))
+        .await;
+    assert_eq!(code, 200, "{started}");
+    stack
+        .wait_for_status("po-ended", "awaiting_approval", WAIT)
+        .await;
+
+    let (ok, shown) = stack.admin(&["order", "show", "po-ended"], "");
+    assert!(ok, "{shown}");
+    assert!(shown.contains("read model  awaiting_approval"), "{shown}");
+    assert!(shown.contains("dapr        RUNNING"), "{shown}");
+    let (ok, redriven) = stack.admin(&["order", "redrive", "po-ended", "--by", "olga"], "");
+    assert!(ok, "{redriven}");
+    assert!(redriven.contains("po-ended: nothing to do"), "{redriven}");
+
+    let (ok, refused) = stack.admin(&["order", "terminate", "po-ended"], "");
+    assert!(!ok, "a terminate without a reason: {refused}");
+    let (ok, ended) = stack.admin(
+        &[
+            "order",
+            "terminate",
+            "po-ended",
+            "--reason",
+            "ordered twice",
+            "--by",
+            "olga",
+        ],
+        "",
+    );
+    assert!(ok, "{ended}");
+
+    let (code, state) = stack.get("carol", "/status/po-ended").await;
+    assert_eq!(code, 200, "{state}");
+    assert_eq!(state["runtime_status"], "TERMINATED", "{state}");
+    let row = stack.order("po-ended").await.expect("the order");
+    assert_eq!(row["status"], "failed", "{row}");
+    assert_eq!(row["needs_attention"], false, "{row}");
+    let (code, late) = stack
+        .post(
+            "bob",
+            "/signal-approval/po-ended",
+            json!({"approver_name": "bob", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 409, "{late}");
+
+    let (ok, shown) = stack.admin(&["order", "show", "po-ended"], "");
+    assert!(ok, "{shown}");
+    assert!(shown.contains("dapr        TERMINATED"), "{shown}");
+    assert!(
+        shown.contains("Terminated by olga: ordered twice"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Terminate by olga: ordered twice"),
+        "{shown}"
+    );
+    assert!(shown.contains("Redrive by olga"), "{shown}");
+    let (ok, stuck) = stack.admin(&["order", "stuck"], "");
+    assert!(ok && stuck.contains("no order needs attention"), "{stuck}");
+}

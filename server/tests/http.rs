@@ -1212,3 +1212,94 @@ async fn an_unknown_path_is_a_404_page() {
         answer.body
     );
 }
+
+/// A workflow whose state Dapr cannot load (dapr/dapr#10155 leaves one so for good) is
+/// reported the same minute: the order needs attention, everyone who sees it sees
+/// that, only managers read why; it clears once the state loads again. An operator
+/// can end such an order, and its timeline says who did and why.
+#[tokio::test]
+async fn a_workflow_state_that_cannot_be_loaded_needs_attention() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "broken-1", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    let words = "inbox key wf-inbox-7 declared in metadata but missing from state store";
+    app.engine.break_state("po-broken-1", Some(words));
+    backend::reconcile::pass(&app.orders, true)
+        .await
+        .expect("a pass");
+    let row = order_row(&app, "po-broken-1").await;
+    assert!(
+        row.attention.as_deref().is_some_and(|a| a.contains(words)),
+        "{row:?}"
+    );
+    let listed = app.get(&app.carol, "/api/orders?q=broken-1").await;
+    assert_eq!(
+        listed.body["orders"][0]["needs_attention"], true,
+        "{:?}",
+        listed.body
+    );
+    let stuck = backend::operator::stuck(&app.orders, 10)
+        .await
+        .expect("stuck");
+    assert_eq!(stuck.len(), 1);
+
+    // The state loads again: nothing to look at any more.
+    app.engine.break_state("po-broken-1", None);
+    backend::reconcile::pass(&app.orders, false)
+        .await
+        .expect("a pass");
+    let row = order_row(&app, "po-broken-1").await;
+    assert_eq!(row.attention, None);
+    let listed = app.get(&app.carol, "/api/orders?q=broken-1").await;
+    assert_eq!(listed.body["orders"][0]["needs_attention"], false);
+
+    // Broken again, and an operator ends it.
+    app.engine.break_state("po-broken-1", Some(words));
+    backend::reconcile::pass(&app.orders, false)
+        .await
+        .expect("a pass");
+    backend::operator::terminate(&app.orders, "po-broken-1", "olga", "ordered twice")
+        .await
+        .expect("terminates");
+    let row = order_row(&app, "po-broken-1").await;
+    assert_eq!(row.status, domain::OrderStatus::Failed);
+    assert_eq!(row.attention, None);
+    assert_eq!(
+        row.failure.as_deref(),
+        Some("Terminated by olga: ordered twice")
+    );
+    let actions = backend::read_model::operator_actions(&app.db, "po-broken-1")
+        .await
+        .expect("actions");
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].actor, "olga");
+    let decided = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-broken-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::CONFLICT, "{:?}", decided.body);
+
+    // An order with an outcome cannot be terminated.
+    assert_eq!(
+        app.start(&app.alice, "fine-1", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    let approved = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-fine-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let refused = backend::operator::terminate(&app.orders, "po-fine-1", "olga", "no").await;
+    assert!(
+        matches!(refused, Err(backend::ServiceError::Conflict { .. })),
+        "{refused:?}"
+    );
+}

@@ -103,6 +103,8 @@ pub struct OrderDetail {
     pub server_now_ms: i64,
     /// Whether the viewer may decide this order (a manager, not its requester).
     pub can_decide: bool,
+    /// Why the order needs an operator; shown to managers only.
+    pub attention: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -260,11 +262,30 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
                     at: from_ms(at),
                 });
             }
+            let actions =
+                backend::read_model::operator_actions(ctx.state.orders.db(), &row.instance_id)
+                    .await
+                    .map_err(backend::ServiceError::from)?;
+            for action in actions {
+                use backend::read_model::OperatorAction;
+                let what = match action.action {
+                    OperatorAction::Terminate => "Terminated",
+                    OperatorAction::Redrive => "Redriven",
+                };
+                let why = action.reason.map(|r| format!(": {r}")).unwrap_or_default();
+                timeline.push(TimelineEntry {
+                    label: format!("{what} by {}{why}", action.actor),
+                    at: from_ms(action.at),
+                });
+            }
+            timeline.sort_by_key(|entry| entry.at);
+            let attention = backend::policy::attention_reason(&user, &row);
             Ok(OrderDetail {
                 can_decide,
                 order,
                 timeline,
                 server_now_ms: now_ms(),
+                attention,
             })
         })
         .await

@@ -61,6 +61,9 @@ fn Detail(detail: OrderDetail, now: Signal<i64>, decide: ServerAction<Decide>) -
         <article class="card order">
             <h1>"Order " {o.order_id.clone()}</h1>
             <p class=format!("status big {}", o.status.as_str()) data-testid="order-status">{label}</p>
+            {detail.attention.map(|why| view! {
+                <p class="attention" data-testid="attention">"Needs attention: " {why}</p>
+            })}
             <dl class="facts">
                 <dt>"Product"</dt><dd>{o.product.clone()}</dd>
                 <dt>"Quantity"</dt><dd>{o.quantity}</dd>

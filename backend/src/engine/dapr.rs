@@ -144,6 +144,14 @@ impl WorkflowEngine for DaprEngine {
             .await
     }
 
+    async fn terminate(&self, instance_id: &str) -> Result<(), EngineError> {
+        Self::within(
+            self.deadline,
+            self.client.clone().terminate_workflow(instance_id),
+        )
+        .await
+    }
+
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError> {
         Self::within(
             self.deadline,

@@ -33,6 +33,8 @@ pub struct MemoryEngine {
     /// When set, the next raise loses its answer (`Unknown`), having delivered the
     /// event (`true`) or not (`false`).
     lose_next_raise: Mutex<Option<bool>>,
+    /// Instances whose state cannot be loaded, with daprd's words for it.
+    broken: Mutex<HashMap<String, String>>,
 }
 
 impl MemoryEngine {
@@ -42,6 +44,7 @@ impl MemoryEngine {
             instances: Mutex::new(HashMap::new()),
             down: Mutex::new(false),
             lose_next_raise: Mutex::new(None),
+            broken: Mutex::new(HashMap::new()),
         }
     }
 
@@ -50,6 +53,17 @@ impl MemoryEngine {
     pub fn lose_next_raise_answer(&self, delivered: bool) {
         if let Ok(mut next) = self.lose_next_raise.lock() {
             *next = Some(delivered);
+        }
+    }
+
+    /// Makes the instance's state fail to load (`Some(words)`), as dapr/dapr#10155
+    /// leaves one, or load again (`None`).
+    pub fn break_state(&self, instance_id: &str, words: Option<&str>) {
+        if let Ok(mut broken) = self.broken.lock() {
+            match words {
+                Some(words) => broken.insert(instance_id.to_owned(), words.to_owned()),
+                None => broken.remove(instance_id),
+            };
         }
     }
 
@@ -188,8 +202,28 @@ impl WorkflowEngine for MemoryEngine {
         }
     }
 
+    async fn terminate(&self, instance_id: &str) -> Result<(), EngineError> {
+        self.check_up()?;
+        self.with_instances(|map| {
+            map.get_mut(instance_id).map(|i| {
+                if i.status == RuntimeStatus::Running {
+                    i.status = RuntimeStatus::Terminated;
+                }
+            })
+        })?
+        .ok_or_else(|| EngineError::new(FailureKind::NotFound, "no such instance exists"))
+    }
+
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError> {
         self.check_up()?;
+        if let Some(words) = self
+            .broken
+            .lock()
+            .ok()
+            .and_then(|b| b.get(instance_id).cloned())
+        {
+            return Err(EngineError::new(FailureKind::Other, words));
+        }
         self.with_instances(|map| {
             map.get(instance_id).map(|i| Snapshot {
                 instance_id: instance_id.to_owned(),

@@ -150,6 +150,10 @@ pub trait WorkflowEngine: Send + Sync + 'static {
         approval: &Approval,
     ) -> Result<(), EngineError>;
 
+    /// Ends a running instance for good (an operator's decision; the reason is kept
+    /// in our own records).
+    async fn terminate(&self, instance_id: &str) -> Result<(), EngineError>;
+
     /// The instance's state (`NotFound` when there is none).
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError>;
 

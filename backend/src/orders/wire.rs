@@ -101,7 +101,10 @@ impl WorkflowState {
     pub fn from_failed_row(row: &OrderRow) -> Option<Self> {
         (row.status == OrderStatus::Failed).then(|| {
             let failure = WorkflowFailure {
-                message: row.failure.clone().unwrap_or_else(|| "workflow failed".into()),
+                message: row
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| "workflow failed".into()),
                 error_type: "RecordedFailure".into(),
                 stack_trace: None,
             };

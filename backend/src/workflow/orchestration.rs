@@ -44,8 +44,9 @@ fn activity_options<T: serde::Serialize>(input: T) -> dapr::workflow::Result<Act
 /// reconciler repairs the read model from it. Failing the workflow here would lose a
 /// decided outcome to an outage of the read model.
 async fn write_read_model(ctx: &OrchestrationContext, activity: &str, options: ActivityOptions) {
-    let done: dapr::workflow::Result<serde_json::Value> =
-        ctx.call_activity_with_options_typed(activity, options).await;
+    let done: dapr::workflow::Result<serde_json::Value> = ctx
+        .call_activity_with_options_typed(activity, options)
+        .await;
     if let Err(e) = done {
         if !ctx.is_replaying() {
             tracing::error!(instance_id = %ctx.instance_id(), activity, error = %e,

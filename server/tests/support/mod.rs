@@ -269,11 +269,16 @@ impl Stack {
         self.dir.path().join("approvals.db")
     }
 
-    /// Runs an account command of the server binary against this stack's database.
+    /// Runs a command of the server binary (accounts, operators' `order …`) against this
+    /// stack's database and sidecar.
     pub fn admin(&self, args: &[&str], stdin: &str) -> (bool, String) {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(args)
+            .env("DAPR_GRPC_PORT", self.dapr_grpc_port.to_string())
+            .env_remove("DAPR_GRPC_ENDPOINT")
+            .env("DAPR_API_TOKEN", &self.dapr_api_token)
+            .env("RUST_LOG", "warn")
             .env(
                 "DATABASE_URL",
                 format!(
