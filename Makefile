@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test bench check dev site
+.PHONY: run test bench chaos check dev site
 
 ## Install what is missing, build (release) and run the app with its Dapr sidecar.
 run:
@@ -23,6 +23,12 @@ site:
 bench:
 	scripts/setup.sh test
 	scripts/bench.sh
+
+## The chaos suite (release build): processes killed and frozen, the read model locked,
+## under a mixed load; checks that nothing was lost, invented or stuck; writes CHAOS.md.
+chaos:
+	scripts/setup.sh test
+	scripts/chaos.sh
 
 ## Rebuild and restart on every change with `cargo leptos watch` (installs cargo-leptos
 ## 0.3.10 on first use: about 13 minutes on 2 cores). Not needed for run or test.

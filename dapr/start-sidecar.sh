@@ -10,7 +10,8 @@
 # Environment (defaults in brackets):
 #   APP_ID [approvals]            daprd --app-id
 #   DATA_DIR [./data]             state DBs, scheduler etcd, generated
-#                                 resources/config, logs/{placement,scheduler,daprd}.log
+#                                 resources/config, logs/{placement,scheduler,daprd}.log,
+#                                 pids/{placement,scheduler,daprd} (current pids)
 #   DAPR_HTTP_PORT [3500]         daprd HTTP API (also its health endpoints)
 #   DAPR_GRPC_PORT [50001]        daprd gRPC API (SDKs, workflow worker)
 #   DAPR_INTERNAL_GRPC_PORT [50002]
@@ -68,7 +69,7 @@ DATA_DIR=$(cd "$DATA_DIR" && pwd)
 logs="$DATA_DIR/logs"
 resources="$DATA_DIR/dapr-resources"
 config="$DATA_DIR/dapr-config.yaml"
-mkdir -p "$logs" "$resources" "$DATA_DIR/scheduler"
+mkdir -p "$logs" "$resources" "$DATA_DIR/scheduler" "$DATA_DIR/pids"
 
 # --- generated resources (absolute SQLite paths under $DATA_DIR) ----------
 cat >"$resources/statestore.yaml" <<EOF
@@ -162,6 +163,9 @@ start() { # name, then command line
   printf '\n===== %s: %s\n' "$(date -Is)" "$*" >>"$logs/$name.log"
   "$@" >>"$logs/$name.log" 2>&1 &
   pids[$name]=$!
+  # For whoever started this script and wants to signal exactly these processes (the
+  # chaos suite): the current pid of each, replaced on every restart.
+  echo "${pids[$name]}" >"$DATA_DIR/pids/$name"
   [[ " ${order[*]} " == *" $name "* ]] || order+=("$name")
   log "started $name (pid ${pids[$name]}), log: $logs/$name.log"
 }

@@ -37,6 +37,7 @@ start_server() {
   "$server_bin" &
   server=$!
   server_started=$SECONDS
+  echo "$server" >"$DATA_DIR/pids/server"
 }
 start_server
 echo "Approvals: http://$LEPTOS_SITE_ADDR  (API docs: http://$LEPTOS_SITE_ADDR/docs; Ctrl-C stops)" >&2

@@ -45,7 +45,30 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// What a caller is told while the database is held by another writer (a long
+/// transaction, a backup, an operator's lock): not our bug, and not for long.
+pub const DATABASE_BUSY: &str =
+    "The database is busy right now; try again in a moment (look at the order first if you \
+     were changing it).";
+
 impl ServiceError {
+    /// The database was busy or locked (or no connection came free) past its wait: a
+    /// 503 with [`DATABASE_BUSY`], not an internal error.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::PoolTimedOut) => true,
+            Self::Database(sqlx::Error::Database(e)) => {
+                // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with extended codes.
+                let primary = e
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff);
+                matches!(primary, Some(5 | 6)) || e.message().contains("database is locked")
+            }
+            _ => false,
+        }
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict {
             message: message.into(),
@@ -94,8 +117,49 @@ impl ServiceError {
             Self::Unavailable { source, .. } => {
                 tracing::warn!(error = %source, "{context}: workflow engine unavailable")
             }
+            e if e.is_busy() => tracing::warn!(error = %e, "{context}: database busy"),
             e if e.is_internal() => tracing::error!(error = %e, "{context}"),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
+
+    /// A write that meets another writer's lock is "busy" (a 503), any other database
+    /// error is not.
+    #[tokio::test]
+    async fn a_locked_database_is_busy_and_other_errors_are_not() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("busy.db"))
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO);
+        let mut holder = options.connect().await.expect("a connection");
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut holder)
+            .await
+            .expect("a table");
+        let mut other = options.connect().await.expect("another connection");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut holder)
+            .await
+            .expect("the lock");
+        let locked = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut other)
+            .await
+            .expect_err("the lock is held");
+        assert!(ServiceError::from(locked).is_busy());
+        let wrong = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(&mut holder)
+            .await
+            .expect_err("no such table");
+        assert!(!ServiceError::from(wrong).is_busy());
+        assert!(ServiceError::from(sqlx::Error::PoolTimedOut).is_busy());
+        holder.close().await.expect("closes");
     }
 }

@@ -9,12 +9,15 @@
 //!   alternating them lets both see the same machine and the same daprd state.
 //! - `bench report`: puts everything together in `BENCHMARKS.md`.
 //!
+//! `bench chaos` is the chaos suite's load and verdict (`scripts/chaos.sh`).
+//!
 //! `BENCH_SCALE` (default 1) multiplies every N. Every figure is a median of three runs.
 //!
 //! This file holds the modes and what they all read from the environment;
 //! [`client`] talks to the running server and its read model, [`scenarios`] measures,
 //! and [`report`] writes the result.
 
+mod chaos;
 mod client;
 mod report;
 mod scenarios;
@@ -35,7 +38,8 @@ async fn main() {
         "auto" => scenarios::paired::auto().await,
         "bare" => scenarios::paired::bare().await,
         "report" => report::write(),
-        _ => Err("usage: bench api|auto|bare|report".into()),
+        "chaos" => chaos::run().await,
+        _ => Err("usage: bench api|auto|bare|report|chaos".into()),
     };
     if let Err(e) = result {
         eprintln!("bench {mode}: {e}");

@@ -241,6 +241,7 @@ impl From<ServiceError> for AppError {
                 decided_by,
             },
             ServiceError::Unavailable { message, .. } => Self::Unavailable(message),
+            e if e.is_busy() => Self::Unavailable(backend::error::DATABASE_BUSY.to_owned()),
             e @ ServiceError::TooManyAttempts { retry_after } => Self::TooManyAttempts {
                 message: e.to_string(),
                 retry_after_secs: retry_after.as_secs().max(1),

@@ -131,6 +131,10 @@ fn service_response(e: ServiceError) -> (StatusCode, ErrorBody) {
         ServiceError::Unavailable { message, .. } => {
             (StatusCode::SERVICE_UNAVAILABLE, body(message))
         }
+        e if e.is_busy() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            body(backend::error::DATABASE_BUSY),
+        ),
         // Logged above with its source; the details stay inside.
         ServiceError::Database(_) | ServiceError::Engine { .. } | ServiceError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, body("internal error"))
