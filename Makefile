@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test bench chaos check dev site
+.PHONY: run test bench chaos soak check dev site
 
 ## Install what is missing, build (release) and run the app with its Dapr sidecar.
 run:
@@ -29,6 +29,12 @@ bench:
 chaos:
 	scripts/setup.sh test
 	scripts/chaos.sh
+
+## A steady load for SOAK_MINUTES (30) with no faults: stuck workflows, and daprd's and the
+## server's memory over time, into SOAK.md. Not part of CI.
+soak:
+	scripts/setup.sh test
+	scripts/chaos.sh --soak
 
 ## Rebuild and restart on every change with `cargo leptos watch` (installs cargo-leptos
 ## 0.3.10 on first use: about 13 minutes on 2 cores). Not needed for run or test.

@@ -7,18 +7,28 @@
 # invented or stuck, prints the counts, and (full run) writes them to CHAOS.md.
 #   scripts/chaos.sh          the full suite (release build, about 6 minutes)
 #   scripts/chaos.sh --short  the short suite (debug build, about 2 minutes)
+#   scripts/chaos.sh --soak   no faults: a steady load for SOAK_MINUTES (30), with
+#                             daprd's and the server's memory over time, into SOAK.md
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 mode=full
 [ "${1:-}" = --short ] && mode=short
-if [ "$mode" = full ]; then
+[ "${1:-}" = --soak ] && mode=soak
+if [ "$mode" != short ]; then
   profile=release
   scripts/build-site.sh --release
   cargo build --release -p bench
+fi
+if [ "$mode" = full ]; then
   export APPROVAL_TIMEOUT=60s CHAOS_REPORT=$PWD/CHAOS.md
   site_port=3300 base=24400
+elif [ "$mode" = soak ]; then
+  # Finished workflows are purged within minutes, to see whether daprd's memory
+  # settles once retention runs.
+  export APPROVAL_TIMEOUT=60s WORKFLOW_RETENTION=2m CHAOS_REPORT=$PWD/SOAK.md
+  site_port=3302 base=24500
 else
   # The debug server and site that `make test` has just built.
   profile=debug

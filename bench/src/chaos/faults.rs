@@ -78,6 +78,16 @@ impl Target {
         Ok(())
     }
 
+    /// The process's resident memory in KiB, from `/proc` (for the soak run).
+    pub fn rss_kib(&self, process: Process) -> Option<u64> {
+        let pid = self.pid(process).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Does `fault`, and undoes it where that is ours to do (SIGCONT, the lock).
     pub async fn apply(&self, fault: Fault) -> Result<()> {
         match fault {

@@ -86,9 +86,22 @@ struct Schedule {
     settle_within: Duration,
 }
 
-fn schedule(full: bool) -> Schedule {
+/// The three runs: `full` (`make chaos`), `short` (`make test`), `soak` (`make soak`:
+/// no faults, a steady load for `SOAK_MINUTES`).
+fn schedule(mode: &str) -> Schedule {
     let s = Duration::from_secs;
-    if full {
+    if mode == "soak" {
+        let minutes = std::env::var("SOAK_MINUTES")
+            .ok()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(30u64);
+        Schedule {
+            faults: Vec::new(),
+            load_for: s(minutes * 60),
+            every: Duration::from_millis(400),
+            settle_within: s(300),
+        }
+    } else if mode == "full" {
         Schedule {
             faults: vec![
                 (s(10), Fault::Kill(Process::Server)),
@@ -263,8 +276,8 @@ impl Client {
 }
 
 pub async fn run() -> Result<()> {
-    let full = env("CHAOS_MODE")? == "full";
-    let schedule = schedule(full);
+    let mode = env("CHAOS_MODE")?;
+    let schedule = schedule(&mode);
     let db_path = env("CHAOS_DB")?;
     let client = Arc::new(Client {
         http: reqwest::Client::builder().build()?,
@@ -310,7 +323,21 @@ pub async fn run() -> Result<()> {
         eprintln!("chaos: {n} orders started; waiting for their decisions");
         orders
     };
-    let (done, orders) = tokio::join!(faults, load);
+    // Memory over time (the soak run's question: does it plateau once daprd purges
+    // finished workflows?).
+    let sampling = async {
+        let mut samples = Vec::new();
+        while mode == "soak" && began.elapsed() < schedule.load_for {
+            samples.push(verdict::MemorySample {
+                at: began.elapsed(),
+                daprd_kib: target.rss_kib(Process::Daprd),
+                server_kib: target.rss_kib(Process::Server),
+            });
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        samples
+    };
+    let (done, orders, mut samples) = tokio::join!(faults, load, sampling);
     let records: Vec<Record> = join_all(orders)
         .await
         .into_iter()
@@ -326,9 +353,17 @@ pub async fn run() -> Result<()> {
         &env("DAPR_API_TOKEN")?,
         &records,
         schedule.settle_within,
+        mode == "soak",
     )
     .await?;
-    let report = verdict::report(&verdict, &done, full, &env("CHAOS_COMMIT")?);
+    if mode == "soak" {
+        samples.push(verdict::MemorySample {
+            at: began.elapsed(),
+            daprd_kib: target.rss_kib(Process::Daprd),
+            server_kib: target.rss_kib(Process::Server),
+        });
+    }
+    let report = verdict::report(&verdict, &done, &samples, &mode, &env("CHAOS_COMMIT")?);
     println!("{report}");
     std::fs::write(env("CHAOS_REPORT")?, &report)?;
     if verdict.violations() > 0 {

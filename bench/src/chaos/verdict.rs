@@ -26,6 +26,8 @@ pub struct Verdict {
     /// Decisions answered 202 ("accepted, being confirmed") whose order then timed out:
     /// allowed (202 promises nothing), and worth knowing.
     pub accepted_then_timed_out: usize,
+    /// Finished workflows daprd had already purged (retention), when that is expected.
+    pub purged: usize,
     /// What a few of the requests that got no answer met (a killed server, a timeout).
     pub no_answer_examples: Vec<String>,
     pub checks: Vec<Check>,
@@ -37,6 +39,9 @@ impl Verdict {
         self.checks.iter().map(|c| c.failures.len()).sum()
     }
 }
+
+/// What [`dapr_state`] reports for an instance daprd no longer has.
+const GONE: &str = "GONE";
 
 const FINAL: [&str; 5] = [
     "auto_approved",
@@ -79,13 +84,16 @@ async fn dapr_state(
     token: &str,
     id: &str,
 ) -> Result<(String, Option<String>)> {
-    let state: Value = http
+    let response = http
         .get(format!("{dapr}/v1.0/workflows/dapr/{id}"))
         .header("dapr-api-token", token)
         .send()
-        .await?
-        .json()
         .await?;
+    if !response.status().is_success() {
+        // Purged by the retention policy, or never there.
+        return Ok((GONE.to_owned(), None));
+    }
+    let state: Value = response.json().await?;
     let status = state["runtimeStatus"]
         .as_str()
         .unwrap_or("UNKNOWN")
@@ -125,6 +133,7 @@ pub async fn judge(
     token: &str,
     records: &[Record],
     settle_within: Duration,
+    retention_purges: bool,
 ) -> Result<Verdict> {
     let began = Instant::now();
     let created: Vec<&Record> = records.iter().filter(|r| r.created()).collect();
@@ -151,6 +160,7 @@ pub async fn judge(
         outcomes: BTreeMap::new(),
         answers: BTreeMap::new(),
         accepted_then_timed_out: 0,
+        purged: 0,
         no_answer_examples: Vec::new(),
         checks: Vec::new(),
         settled_in,
@@ -226,7 +236,9 @@ pub async fn judge(
             no_failed.failures.push(format!("{id}: FAILED in Dapr"));
         }
         let expected = outcome_text(&row.0, row.1.as_deref());
-        if dapr_status != "COMPLETED" || dapr_output != expected {
+        if dapr_status == GONE && retention_purges {
+            verdict.purged += 1;
+        } else if dapr_status != "COMPLETED" || dapr_output != expected {
             agree.failures.push(format!(
                 "{id}: Dapr {dapr_status} {dapr_output:?}, read model {} by {:?}",
                 row.0, row.1
@@ -265,6 +277,14 @@ pub async fn judge(
             timed_out.failures.push(format!("{id}: {}", row.0));
         }
     }
+    let mut calm = verdict_check("no order needs attention");
+    let flagged: Vec<(String, String)> = sqlx::query_as(
+        "SELECT instance_id, attention FROM orders WHERE attention IS NOT NULL LIMIT 20",
+    )
+    .fetch_all(db)
+    .await?;
+    calm.failures
+        .extend(flagged.into_iter().map(|(id, why)| format!("{id}: {why}")));
     verdict.checks = vec![
         final_once,
         agree,
@@ -274,6 +294,7 @@ pub async fn judge(
         unchanged,
         timed_out,
         only_503,
+        calm,
     ];
     Ok(verdict)
 }
@@ -285,30 +306,59 @@ fn verdict_check(what: &'static str) -> Check {
     }
 }
 
+/// Resident memory at one moment of the soak run.
+pub struct MemorySample {
+    pub at: Duration,
+    pub daprd_kib: Option<u64>,
+    pub server_kib: Option<u64>,
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "–".to_owned(), |k| format!("{:.0}", k as f64 / 1024.0))
+}
+
 pub fn report(
     verdict: &Verdict,
     faults: &[(Duration, Fault, bool)],
-    full: bool,
+    memory: &[MemorySample],
+    mode: &str,
     commit: &str,
 ) -> String {
     let mut out = String::new();
-    let title = if full {
-        "Chaos suite"
-    } else {
-        "Chaos suite (short run)"
+    let (title, how) = match mode {
+        "full" => ("Chaos suite", "`make chaos`: `scripts/chaos.sh`, release build"),
+        "soak" => (
+            "Soak run",
+            "`make soak`: `scripts/chaos.sh --soak`, release build, no faults",
+        ),
+        _ => (
+            "Chaos suite (short run)",
+            "`scripts/chaos.sh --short`, debug build, in `make test`",
+        ),
     };
     out.push_str(&format!(
-        "# {title}\n\n`make chaos` ({}); commit {commit}, {}.\n\n",
-        if full {
-            "`scripts/chaos.sh`, release build"
-        } else {
-            "`scripts/chaos.sh --short`, debug build, in `make test`"
-        },
+        "# {title}\n\n{how}; commit {commit}, {}.\n\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     ));
-    out.push_str(
-        "## Faults, in turn, under a steady mixed load\n\n| at | fault | done |\n|---:|---|---|\n",
-    );
+    if !memory.is_empty() {
+        out.push_str(
+            "## Memory over time (RSS, MiB)\n\n| minute | daprd | server |\n|---:|---:|---:|\n",
+        );
+        for sample in memory {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                sample.at.as_secs() / 60,
+                mib(sample.daprd_kib),
+                mib(sample.server_kib)
+            ));
+        }
+        out.push('\n');
+    }
+    if !faults.is_empty() {
+        out.push_str(
+            "## Faults, in turn, under a steady mixed load\n\n| at | fault | done |\n|---:|---|---|\n",
+        );
+    }
     for (at, fault, done) in faults {
         out.push_str(&format!(
             "| {} s | {fault} | {} |\n",
@@ -335,6 +385,12 @@ pub fn report(
     }
     for example in &verdict.no_answer_examples {
         out.push_str(&format!("\nNo answer, e.g. {example}"));
+    }
+    if verdict.purged > 0 {
+        out.push_str(&format!(
+            "\n\nFinished workflows already purged by daprd's retention: {}.",
+            verdict.purged
+        ));
     }
     out.push_str(&format!(
         "\n\nDecisions answered 202 (accepted, not yet confirmed) whose order then timed out: {}.\n\n## Checks\n\n| check | violations |\n|---|---:|\n",
