@@ -326,7 +326,10 @@ pub fn report(
 ) -> String {
     let mut out = String::new();
     let (title, how) = match mode {
-        "full" => ("Chaos suite", "`make chaos`: `scripts/chaos.sh`, release build"),
+        "full" => (
+            "Chaos suite",
+            "`make chaos`: `scripts/chaos.sh`, release build",
+        ),
         "soak" => (
             "Soak run",
             "`make soak`: `scripts/chaos.sh --soak`, release build, no faults",
