@@ -31,6 +31,8 @@ export DATABASE_URL=sqlite://$DATA_DIR/approvals.db
 export LEPTOS_SITE_ADDR=127.0.0.1:3200 LEPTOS_OUTPUT_NAME=approvals LEPTOS_SITE_ROOT=target/site
 export LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD APP_DEMO_USERS=1 APPROVAL_TIMEOUT=24h
 export RUST_LOG=warn
+# Every answer says where its time went (Server-Timing), for section 7's breakdown.
+export APP_SERVER_TIMING=1
 
 sidecar= server=
 cleanup() {

@@ -26,6 +26,7 @@ pub mod reconcile;
 pub mod seal;
 pub mod session;
 pub mod sign_in;
+pub mod timing;
 pub mod workflow;
 
 pub use db::Db;

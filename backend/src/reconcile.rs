@@ -184,10 +184,11 @@ pub async fn reconcile(
             }
             let now = now_ms();
             let overdue = row.deadline.filter(|d| *d < now - OVERDUE_AFTER_MS);
+            // Worded the same on every pass, so that it is written once.
             let reason = overdue.map(|d| {
                 format!(
-                    "its deadline passed {} minutes ago, and its workflow ({}) has no outcome",
-                    (now - d) / 60_000,
+                    "its deadline passed at {}, and its workflow ({}) has no outcome",
+                    crate::clock::from_ms(d).format("%Y-%m-%d %H:%M:%S UTC"),
                     state.runtime_status.name()
                 )
             });

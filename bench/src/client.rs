@@ -9,6 +9,31 @@ use serde_json::json;
 
 use crate::{env, Result};
 
+/// How a client proves who it is on every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// An API token (`Authorization: Bearer …`).
+    Bearer,
+    /// Name and password on every call, as the README's `curl -u` and the seed's
+    /// clients do.
+    Basic,
+}
+
+/// A `Server-Timing` header: milliseconds by part name.
+pub type ServerTiming = std::collections::BTreeMap<String, f64>;
+
+/// `auth;dur=0.31, db;dur=1.20` → {auth: 0.31, db: 1.20}.
+fn parse_server_timing(header: &str) -> ServerTiming {
+    header
+        .split(',')
+        .filter_map(|entry| {
+            let (name, rest) = entry.trim().split_once(';')?;
+            let ms = rest.trim().strip_prefix("dur=")?.parse().ok()?;
+            Some((name.to_owned(), ms))
+        })
+        .collect()
+}
+
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
@@ -31,18 +56,73 @@ impl Api {
     }
 
     pub async fn start_order(&self, order_id: &str, cost: f64) -> Result<Duration> {
+        self.start_order_as(Auth::Bearer, order_id, cost).await
+    }
+
+    /// A request as alice, authenticated the way `auth` says.
+    fn as_alice(&self, auth: Auth, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match auth {
+            Auth::Bearer => request.bearer_auth(&self.alice),
+            Auth::Basic => {
+                let password = std::env::var("BENCH_ALICE_PASSWORD")
+                    .unwrap_or_else(|_| "approvals-demo".into());
+                request.basic_auth("alice", Some(password))
+            }
+        }
+    }
+
+    /// Polls `GET /status/{id}` (as a seed client waits for an outcome) until the
+    /// workflow is COMPLETED.
+    pub async fn poll_until_completed(&self, auth: Auth, instance_id: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let request = self.http.get(format!("{}/status/{instance_id}", self.base));
+            let response = self.as_alice(auth, request).send().await?;
+            if response.status().is_success() {
+                let state: serde_json::Value = response.json().await?;
+                if state["runtime_status"] == "COMPLETED" {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{instance_id} not COMPLETED within 120 s").into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn start_order_as(&self, auth: Auth, order_id: &str, cost: f64) -> Result<Duration> {
+        Ok(self.start_order_timed(auth, order_id, cost).await?.0)
+    }
+
+    /// Starts an order; returns how long it took here and the server's own account of
+    /// its parts (its `Server-Timing` header, in ms by part name; empty when the server
+    /// does not send one).
+    pub async fn start_order_timed(
+        &self,
+        auth: Auth,
+        order_id: &str,
+        cost: f64,
+    ) -> Result<(Duration, ServerTiming)> {
         let started = Instant::now();
-        let response = self
+        let request = self
             .http
-            .post(format!("{}/start-purchase-order", self.base))
-            .bearer_auth(&self.alice)
+            .post(format!("{}/start-purchase-order", self.base));
+        let response = self
+            .as_alice(auth, request)
             .json(&json!({"order_id": order_id, "cost": cost, "product": "Bench widget", "quantity": 1}))
             .send()
             .await?;
         if !response.status().is_success() {
             return Err(format!("start {order_id}: {}", response.status()).into());
         }
-        Ok(started.elapsed())
+        let timing = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .map(parse_server_timing)
+            .unwrap_or_default();
+        Ok((started.elapsed(), timing))
     }
 
     /// How many orders of one run (order ids starting `prefix-`) have `status`, and
@@ -152,5 +232,16 @@ impl Api {
             .and_then(|v| v.split(';').next())
             .map(str::to_owned)
             .ok_or_else(|| "signing in as bob gave no session cookie".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_a_server_timing_header() {
+        let parsed = super::parse_server_timing("auth;dur=0.31, db;dur=1.20, total;dur=9");
+        assert_eq!(parsed.get("auth"), Some(&0.31));
+        assert_eq!(parsed.get("total"), Some(&9.0));
+        assert_eq!(parsed.len(), 3);
     }
 }

@@ -95,6 +95,38 @@ pub fn write() -> Result<()> {
             mark(rss <= 80.0)
         );
     }
+    if let (Some(bearer), Some(basic)) = (
+        get(&api, "clients_bearer_rate"),
+        get(&api, "clients_basic_rate"),
+    ) {
+        md += &format!(
+            "| Basic-auth client ≥ 90% of the API-token rate (concurrency 32) | {:.0}% ({basic:.0} vs {bearer:.0} workflows/s) | {} |\n",
+            basic / bearer * 100.0,
+            mark(basic >= 0.9 * bearer)
+        );
+    }
+    for (key, label) in [
+        ("bearer", "API token"),
+        ("basic", "Basic auth"),
+        ("status", "polling `/status`"),
+    ] {
+        if let (Some(p50), Some(p95)) = (
+            get(&api, &format!("clients_{key}_p50_ms")),
+            get(&api, &format!("clients_{key}_p95_ms")),
+        ) {
+            md += &format!(
+                "| {label}: p95 ≤ 3 × p50 (concurrency 32) | {p95:.0} / {p50:.0} ms = {:.1}× | {} |\n",
+                p95 / p50.max(0.001),
+                mark(p95 <= 3.0 * p50)
+            );
+        }
+        if let Some(rss) = get(&api, &format!("clients_{key}_rss_mib")) {
+            md += &format!(
+                "| {label}: server RSS ≤ 80 MiB after the runs | {rss:.1} MiB | {} |\n",
+                mark(rss <= 80.0)
+            );
+        }
+    }
     let target =
         PathBuf::from(std::env::var("BENCH_REPORT").unwrap_or_else(|_| "BENCHMARKS.md".into()));
     std::fs::write(&target, &md)?;

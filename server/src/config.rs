@@ -31,6 +31,8 @@ pub struct Config {
     /// `APP_PUBLIC_URL` (`https://approvals.example.com`): the origin browsers reach
     /// the app at, behind a proxy or TLS terminator. Default: the listen address.
     pub public_url: Option<String>,
+    /// `APP_SERVER_TIMING=1`: answer with a `Server-Timing` header (for the bench).
+    pub server_timing: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,7 @@ impl Config {
                 }
             },
             public_url: var("APP_PUBLIC_URL"),
+            server_timing: matches!(var("APP_SERVER_TIMING").as_deref(), Some("1" | "true")),
         })
     }
 }

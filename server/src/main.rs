@@ -179,6 +179,13 @@ async fn serve() -> Result<(), StartupError> {
         site,
         sign_in: SignIn::new(),
     });
+    let app = if config.server_timing {
+        app.layer(axum::middleware::from_fn(
+            server::http::server_timing::server_timing,
+        ))
+    } else {
+        app
+    };
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

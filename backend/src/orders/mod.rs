@@ -21,6 +21,7 @@ use crate::engine::{Engine, EngineError, FailureKind, RuntimeStatus, Snapshot};
 use crate::error::ServiceError;
 use crate::policy;
 use crate::read_model::{self, OrderFacts, OrderRow};
+use crate::timing::{timed, Part};
 use crate::workflow::{Approval, Outcome, WorkflowOrder, WorkflowOutput};
 
 /// How long a decision waits for the workflow to confirm it before answering "accepted,
@@ -168,7 +169,12 @@ impl OrderService {
     pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
         let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
-        let row = match read_model::insert_submitted(&self.db, &facts, self.now_ms()).await {
+        let inserted = timed(
+            Part::Db,
+            read_model::insert_submitted(&self.db, &facts, self.now_ms()),
+        )
+        .await;
+        let row = match inserted {
             Ok(row) => row,
             Err(read_model::InsertError::Duplicate) => {
                 let status = read_model::get(&self.db, &instance_id)
@@ -186,7 +192,7 @@ impl OrderService {
             }
             Err(read_model::InsertError::Db(e)) => return Err(e.into()),
         };
-        let scheduled = match self.schedule(&row).await {
+        let scheduled = match timed(Part::Dapr, self.schedule(&row)).await {
             // The reconciler, at start-up, may schedule a just-inserted order first:
             // an instance made from this very row is ours, not a conflict.
             Err(e) if e.kind == FailureKind::AlreadyExists && self.is_ours(&row).await => Ok(()),

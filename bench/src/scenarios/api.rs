@@ -45,7 +45,10 @@ pub async fn run() -> Result<()> {
 
     md += &decision_latency(&api, &run, &mut figures).await?;
     memory += &memory_row("after scenario 2");
+    let clients = super::clients::run(&api, &run, pids().0, &mut figures).await?;
+    memory += &memory_row("after scenario 7");
     md += &format!("\n## 4. Memory\n\n{memory}");
+    md += &clients;
 
     let dir = out_dir();
     std::fs::create_dir_all(&dir)?;

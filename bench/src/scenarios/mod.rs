@@ -1,5 +1,7 @@
-//! What the bench measures: [`api`] runs scenarios 1–4 against the whole stack;
+//! What the bench measures: [`api`] runs scenarios 1–4 and 7 ([`clients`]) against the
+//! whole stack;
 //! [`paired`] runs scenario 6, ours and the bare workflow in alternating rounds.
 
 pub mod api;
+pub mod clients;
 pub mod paired;

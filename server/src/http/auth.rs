@@ -6,6 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use backend::accounts::{self, User};
+use backend::timing::{self, Part};
 use base64::Engine;
 
 use super::error::ApiError;
@@ -17,29 +18,33 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let (scheme, value) = header.split_once(' ').ok_or(ApiError::Unauthorized)?;
-        let user = if scheme.eq_ignore_ascii_case("bearer") {
-            accounts::token_user(&state.db, value.trim()).await?
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(value.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or(ApiError::Unauthorized)?;
-            let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-            let client = backend::sign_in::client_address(&parts.extensions);
-            state
-                .sign_in
-                .check(&state.db, client, name, password, true)
-                .await?
-        } else {
-            None
-        };
-        user.map(Caller).ok_or(ApiError::Unauthorized)
+        timing::timed(Part::Auth, authenticate(parts, state)).await
     }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized)?;
+    let (scheme, value) = header.split_once(' ').ok_or(ApiError::Unauthorized)?;
+    let user = if scheme.eq_ignore_ascii_case("bearer") {
+        accounts::token_user(&state.db, value.trim()).await?
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
+        let client = backend::sign_in::client_address(&parts.extensions);
+        state
+            .sign_in
+            .check(&state.db, client, name, password, true)
+            .await?
+    } else {
+        None
+    };
+    user.map(Caller).ok_or(ApiError::Unauthorized)
 }

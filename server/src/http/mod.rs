@@ -8,6 +8,7 @@ pub mod events;
 pub mod headers;
 pub mod orders;
 pub mod same_origin;
+pub mod server_timing;
 
 use app::state::AppState;
 use axum::extract::State;
