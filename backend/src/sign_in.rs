@@ -12,6 +12,10 @@
 //!   is used only while the account still has the password hash it was verified
 //!   against: removing the account or changing its password ends it. Wrong passwords
 //!   are never remembered, so they stay exactly as slow as ever.
+//! - Calls with the same Basic credentials that arrive together are checked one after
+//!   the other: the first verifies (one Argon2, one count against the client), the
+//!   others then find it remembered. Without that, a client opening 32 connections at
+//!   once paid 32 hashes and ran into its own limit.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -66,6 +70,8 @@ struct Inner {
     refused_names: moka::sync::Cache<String, ()>,
     /// Keyed hash of `name:password` → the account and a hash of its password hash.
     verified: moka::sync::Cache<[u8; 32], Verified>,
+    /// One check at a time per credential key (see the module's notes).
+    in_flight: moka::sync::Cache<[u8; 32], Arc<tokio::sync::Mutex<()>>>,
     /// Keyed with random bytes per process, so the cache's keys say nothing outside it.
     mac: Hmac<Sha256>,
 }
@@ -102,6 +108,10 @@ impl SignIn {
                     .max_capacity(10_000)
                     .time_to_live(REMEMBER_FOR)
                     .build(),
+                in_flight: moka::sync::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_idle(Duration::from_secs(60))
+                    .build(),
                 mac: <Hmac<Sha256> as Mac>::new_from_slice(&key)
                     .expect("HMAC takes a key of any length"),
             }),
@@ -125,16 +135,25 @@ impl SignIn {
             return Ok(None);
         }
         let cache_key = self.cache_key(name, password);
-        if remember {
-            if let Some(known) = self.inner.verified.get(&cache_key) {
-                if let Some((user, hash)) = accounts::credentials(db, name).await? {
-                    if user.id == known.user_id && tag(&hash) == known.hash_tag {
-                        return Ok(Some(user));
-                    }
-                }
-                self.inner.verified.invalidate(&cache_key);
+        let _turn = if remember {
+            if let Some(user) = self.remembered(db, name, &cache_key).await? {
+                return Ok(Some(user));
             }
-        }
+            // Wait for a check of the same credentials already under way; it may
+            // have just verified them.
+            let turn = self
+                .inner
+                .in_flight
+                .get_with(cache_key, || Arc::new(tokio::sync::Mutex::new(())))
+                .lock_owned()
+                .await;
+            if let Some(user) = self.remembered(db, name, &cache_key).await? {
+                return Ok(Some(user));
+            }
+            Some(turn)
+        } else {
+            None
+        };
         self.admit(client, name)?;
         let checked = accounts::authenticate_with_hash(db, name, password).await?;
         match checked {
@@ -158,6 +177,26 @@ impl SignIn {
                 Ok(None)
             }
         }
+    }
+
+    /// The account these credentials were verified for, while it still has the same
+    /// password hash.
+    async fn remembered(
+        &self,
+        db: &Db,
+        name: &str,
+        cache_key: &[u8; 32],
+    ) -> Result<Option<User>, ServiceError> {
+        let Some(known) = self.inner.verified.get(cache_key) else {
+            return Ok(None);
+        };
+        if let Some((user, hash)) = accounts::credentials(db, name).await? {
+            if user.id == known.user_id && tag(&hash) == known.hash_tag {
+                return Ok(Some(user));
+            }
+        }
+        self.inner.verified.invalidate(cache_key);
+        Ok(None)
     }
 
     /// Refuses, before any hashing, a name or a client that is over its limit. The
@@ -195,5 +234,36 @@ impl SignIn {
         mac.update(b"\0");
         mac.update(password.as_bytes());
         mac.finalize().into_bytes().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::Role;
+
+    /// A Basic-auth client that opens many connections at once with the same
+    /// credentials is let in on every one: the first call verifies them, the others
+    /// wait for it, and the client's limit counts one check, not forty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_credentials_at_once_are_checked_once() {
+        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        accounts::add_user(&db, "alice", Role::Requester, "a long enough password")
+            .await
+            .expect("an account");
+        let sign_in = SignIn::new();
+        let client = Some(IpAddr::from([192, 0, 2, 1]));
+        let checks = (0..40).map(|_| {
+            let (sign_in, db) = (sign_in.clone(), db.clone());
+            tokio::spawn(async move {
+                sign_in
+                    .check(&db, client, "alice", "a long enough password", true)
+                    .await
+            })
+        });
+        for check in futures::future::join_all(checks).await {
+            let user = check.expect("joins").expect("not refused");
+            assert_eq!(user.map(|u| u.name).as_deref(), Some("alice"));
+        }
     }
 }
