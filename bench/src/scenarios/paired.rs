@@ -69,20 +69,28 @@ pub async fn bare() -> Result<()> {
     within_limit(bare_batch(&scheduler, &warmup, scaled(WARMUP_N))).await?;
     let n = scaled(PAIRED_N);
     let started = Instant::now();
-    within_limit(bare_batch(&scheduler, &format!("bare-{run}"), n)).await?;
+    let mut scheduling = within_limit(bare_batch(&scheduler, &format!("bare-{run}"), n)).await?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
     let _ = worker.shutdown().await;
     append_paired("bare", rate)?;
+    // The schedule call's own latency with nothing of ours in front: how much of the
+    // tail of our starts (their `dapr` part) is daprd's.
+    let [p50, p95, p99] =
+        [50.0, 95.0, 99.0].map(|p| crate::stats::ms(crate::stats::percentile(&mut scheduling, p)));
+    append_paired("bare_schedule_p50_ms", p50)?;
+    append_paired("bare_schedule_p95_ms", p95)?;
+    append_paired("bare_schedule_p99_ms", p99)?;
     println!("bare: {rate:.0} workflows/s");
     Ok(())
 }
 
-/// Schedules `n` auto-approved workflows at the paired concurrency and awaits them all.
+/// Schedules `n` auto-approved workflows at the paired concurrency and awaits them all;
+/// returns how long each schedule call took.
 async fn bare_batch(
     scheduler: &dapr::workflow::WorkflowSchedulingClient,
     prefix: &str,
     n: usize,
-) -> Result<()> {
+) -> Result<Vec<Duration>> {
     use dapr::workflow::{FetchOptions, ScheduleOptions};
     let results: Vec<_> = stream::iter(0..n)
         .map(|i| {
@@ -97,6 +105,7 @@ async fn bare_batch(
                     approval_timeout_ms: None,
                     requested_by: None,
                 };
+                let began = std::time::Instant::now();
                 s.schedule_workflow(
                     backend::workflow::WORKFLOW_NAME,
                     ScheduleOptions::new()
@@ -104,13 +113,14 @@ async fn bare_batch(
                         .try_with_input(input)?,
                 )
                 .await?;
+                let scheduled_in = began.elapsed();
                 s.wait_for_workflow_completion_with_options(
                     &id,
                     FetchOptions::new(),
                     Some(Duration::from_secs(120)),
                 )
                 .await?;
-                Ok::<(), Error>(())
+                Ok::<Duration, Error>(scheduled_in)
             }
         })
         .buffer_unordered(PAIRED_CONCURRENCY)
