@@ -11,7 +11,6 @@ use crate::engine::{FailureKind, Snapshot};
 use crate::error::ServiceError;
 use crate::orders::OrderService;
 use crate::read_model::{self, OrderFacts, OrderRow};
-use crate::workflow::orchestration::DEFAULT_APPROVAL_TIMEOUT;
 use crate::workflow::{Approval, WorkflowOrder};
 
 /// A row untouched this long (submitted, claimed, or past its deadline) is suspicious.
@@ -252,10 +251,6 @@ async fn attention(
 /// input (the workflow computes it the same way, from its own clock at the start).
 fn approval_deadline(state: &Snapshot) -> Option<i64> {
     let order: WorkflowOrder = serde_json::from_str(state.serialized_input.as_deref()?).ok()?;
-    let timeout = order
-        .approval_timeout_ms
-        .map(std::time::Duration::from_millis)
-        .unwrap_or(DEFAULT_APPROVAL_TIMEOUT);
-    let timeout = chrono::Duration::from_std(timeout).ok()?;
+    let timeout = chrono::Duration::from_std(order.approval_timeout()).ok()?;
     Some((state.created_at? + timeout).timestamp_millis())
 }

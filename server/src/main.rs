@@ -108,19 +108,14 @@ async fn admin(args: &[String]) -> Result<(), StartupError> {
 async fn connect_engine(
     config: &Config,
 ) -> Result<(WorkflowClient, Option<TokenRelay>), StartupError> {
-    let relay = match &config.dapr_api_token {
-        Some(token) => Some(TokenRelay::start(&config.dapr_grpc_endpoint, token).await?),
-        None => {
-            tracing::warn!(
-                "DAPR_API_TOKEN is not set: calling daprd without a token (then any local \
-                 process can call daprd's API too)"
-            );
-            None
-        }
-    };
-    let address = relay
-        .as_ref()
-        .map_or_else(|| config.dapr_grpc_endpoint.clone(), TokenRelay::address);
+    if config.dapr_api_token.is_none() {
+        tracing::warn!(
+            "DAPR_API_TOKEN is not set: calling daprd without a token (then any local \
+             process can call daprd's API too)"
+        );
+    }
+    let (address, relay) =
+        TokenRelay::route(&config.dapr_grpc_endpoint, config.dapr_api_token.as_deref()).await?;
     Ok((connect_dapr(&address).await?, relay))
 }
 

@@ -145,10 +145,9 @@ impl WorkflowEngine for MemoryEngine {
         if input.total() < Cents::APPROVAL_THRESHOLD {
             return self.complete(instance_id, input, &Outcome::AutoApproved);
         }
-        let timeout = input.approval_timeout_ms.unwrap_or(24 * 60 * 60 * 1000);
         let request = ApprovalRequest {
             order: input.clone(),
-            deadline_ms: now_ms() + timeout as i64,
+            deadline_ms: now_ms() + input.approval_timeout().as_millis() as i64,
         };
         activities::request_approval(&self.db, &request)
             .await

@@ -85,6 +85,22 @@ impl TokenRelay {
     pub fn address(&self) -> String {
         format!("http://{}", self.address)
     }
+
+    /// Where the SDK should connect for daprd at `endpoint`: through a new relay when
+    /// daprd wants `token` (keep the relay as long as the address is in use), else
+    /// straight to `endpoint`.
+    pub async fn route(
+        endpoint: &str,
+        token: Option<&str>,
+    ) -> Result<(String, Option<Self>), RelayError> {
+        match token {
+            Some(token) => {
+                let relay = Self::start(endpoint, token).await?;
+                Ok((relay.address(), Some(relay)))
+            }
+            None => Ok((endpoint.to_owned(), None)),
+        }
+    }
 }
 
 impl Drop for TokenRelay {

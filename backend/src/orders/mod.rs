@@ -82,13 +82,15 @@ pub struct OrderService {
     approval_timeout: Duration,
 }
 
-fn workflow_input(row: &OrderRow, timeout: Duration) -> WorkflowOrder {
+/// The workflow input for an order we hold; `timeout` is the approval timeout it runs
+/// with (`None`: not known, as for an order rebuilt from the read model alone).
+fn workflow_input(row: &OrderRow, timeout: Option<Duration>) -> WorkflowOrder {
     WorkflowOrder {
         order_id: row.order_id.clone(),
         cost: row.unit_cost_cents.dollars(),
         product: row.product.clone(),
         quantity: row.quantity,
-        approval_timeout_ms: Some(timeout.as_millis() as u64),
+        approval_timeout_ms: timeout.map(|t| t.as_millis() as u64),
         requested_by: row.requested_by.clone(),
     }
 }
@@ -252,7 +254,7 @@ impl OrderService {
         self.engine
             .schedule(
                 &row.instance_id,
-                &workflow_input(row, self.approval_timeout),
+                &workflow_input(row, Some(self.approval_timeout)),
             )
             .await
     }
@@ -462,7 +464,7 @@ impl OrderService {
         let Ok(existing) = self.engine.fetch(&row.instance_id).await else {
             return false;
         };
-        let expected = workflow_input(row, self.approval_timeout);
+        let expected = workflow_input(row, Some(self.approval_timeout));
         existing
             .serialized_input
             .as_deref()

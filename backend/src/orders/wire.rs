@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::from_ms;
 use crate::engine::{RuntimeStatus, Snapshot};
 use crate::read_model::OrderRow;
-use crate::workflow::{Outcome, WorkflowOrder, WorkflowOutput, WORKFLOW_NAME};
+use crate::workflow::{Outcome, WorkflowOutput, WORKFLOW_NAME};
 
 /// Answer to a started order (the seed's shape).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -118,14 +118,7 @@ impl WorkflowState {
         output: Option<WorkflowOutput>,
         failure_details: Option<WorkflowFailure>,
     ) -> Self {
-        let input = WorkflowOrder {
-            order_id: row.order_id.clone(),
-            cost: row.unit_cost_cents.dollars(),
-            product: row.product.clone(),
-            quantity: row.quantity,
-            approval_timeout_ms: None,
-            requested_by: row.requested_by.clone(),
-        };
+        let input = super::workflow_input(row, None);
         Self {
             instance_id: row.instance_id.clone(),
             name: WORKFLOW_NAME.to_owned(),

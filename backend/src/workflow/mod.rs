@@ -55,6 +55,14 @@ impl WorkflowOrder {
     pub fn total(&self) -> Cents {
         self.unit_cost().times(self.quantity)
     }
+
+    /// How long a manager has: the timeout chosen at start, or the default for an
+    /// instance started without one.
+    pub fn approval_timeout(&self) -> std::time::Duration {
+        self.approval_timeout_ms
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(orchestration::DEFAULT_APPROVAL_TIMEOUT)
+    }
 }
 
 /// The `approval_event` payload.

@@ -81,10 +81,7 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         return finish(&ctx, &order, Outcome::AutoApproved);
     }
 
-    let timeout = order
-        .approval_timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_APPROVAL_TIMEOUT);
+    let timeout = order.approval_timeout();
     let deadline = ctx.current_utc_datetime()
         + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
     let request = ApprovalRequest {

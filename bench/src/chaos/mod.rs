@@ -182,69 +182,65 @@ impl Client {
         }
     }
 
-    /// One manager's decision, tried again while it certainly did not happen (503) or
-    /// got no answer, for up to a minute.
+    /// Posts `body` to `path` as `token`, again every 2 s while the answer is that it
+    /// certainly did not happen (503) or no answer came, for up to a minute, as a
+    /// careful client would; returns every answer.
+    async fn post_until_answered(&self, token: &str, path: &str, body: Value) -> Vec<Answer> {
+        let started = Instant::now();
+        let mut answers = Vec::new();
+        loop {
+            let answer = self.post(token, path, body.clone()).await;
+            let again = matches!(
+                answer,
+                Answer::Status { code: 503, .. } | Answer::NoAnswer(_)
+            );
+            answers.push(answer);
+            if !again || started.elapsed() > Duration::from_secs(60) {
+                return answers;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    /// One manager's decision, tried as [`Self::post_until_answered`] does.
     async fn decide(
         &self,
         instance_id: &str,
         manager: &'static str,
         approve: bool,
     ) -> Vec<Attempt> {
-        let started = Instant::now();
-        let mut attempts = Vec::new();
-        loop {
-            let answer = self
-                .post(
-                    self.token(manager),
-                    &format!("/signal-approval/{instance_id}"),
-                    json!({"approver_name": manager, "approved": approve}),
-                )
-                .await;
-            let again = matches!(
-                answer,
-                Answer::Status { code: 503, .. } | Answer::NoAnswer(_)
-            );
-            attempts.push(Attempt {
-                manager,
-                approve,
-                answer,
-            });
-            if !again || started.elapsed() > Duration::from_secs(60) {
-                return attempts;
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
+        self.post_until_answered(
+            self.token(manager),
+            &format!("/signal-approval/{instance_id}"),
+            json!({"approver_name": manager, "approved": approve}),
+        )
+        .await
+        .into_iter()
+        .map(|answer| Attempt {
+            manager,
+            approve,
+            answer,
+        })
+        .collect()
     }
 
     async fn drive(&self, run: &str, n: usize, plan: Plan) -> Record {
         let order_id = format!("chaos-{run}-{n}");
         let instance_id = format!("po-{order_id}");
         let cost = if plan == Plan::Auto { 10.0 } else { 2000.0 };
+        let starts = self
+            .post_until_answered(
+                &self.alice,
+                "/start-purchase-order",
+                json!({"order_id": order_id, "cost": cost, "product": "Chaos widget", "quantity": 1}),
+            )
+            .await;
         let mut record = Record {
             instance_id: instance_id.clone(),
             plan,
-            starts: Vec::new(),
+            starts,
             decisions: Vec::new(),
         };
-        let started = Instant::now();
-        loop {
-            let answer = self
-                .post(
-                    &self.alice,
-                    "/start-purchase-order",
-                    json!({"order_id": order_id, "cost": cost, "product": "Chaos widget", "quantity": 1}),
-                )
-                .await;
-            let again = matches!(
-                answer,
-                Answer::Status { code: 503, .. } | Answer::NoAnswer(_)
-            );
-            record.starts.push(answer);
-            if !again || started.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
         if !record.created() || matches!(plan, Plan::Auto | Plan::Undecided) {
             return record;
         }
@@ -272,6 +268,14 @@ impl Client {
             }
         };
         record
+    }
+}
+
+fn memory_now(target: &Target, began: Instant) -> verdict::MemorySample {
+    verdict::MemorySample {
+        at: began.elapsed(),
+        daprd_kib: target.rss_kib(Process::Daprd),
+        server_kib: target.rss_kib(Process::Server),
     }
 }
 
@@ -328,11 +332,7 @@ pub async fn run() -> Result<()> {
     let sampling = async {
         let mut samples = Vec::new();
         while mode == "soak" && began.elapsed() < schedule.load_for {
-            samples.push(verdict::MemorySample {
-                at: began.elapsed(),
-                daprd_kib: target.rss_kib(Process::Daprd),
-                server_kib: target.rss_kib(Process::Server),
-            });
+            samples.push(memory_now(&target, began));
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
         samples
@@ -357,11 +357,7 @@ pub async fn run() -> Result<()> {
     )
     .await?;
     if mode == "soak" {
-        samples.push(verdict::MemorySample {
-            at: began.elapsed(),
-            daprd_kib: target.rss_kib(Process::Daprd),
-            server_kib: target.rss_kib(Process::Server),
-        });
+        samples.push(memory_now(&target, began));
     }
     let report = verdict::report(&verdict, &done, &samples, &mode, &env("CHAOS_COMMIT")?);
     println!("{report}");

@@ -50,11 +50,10 @@ pub async fn bare() -> Result<()> {
     use dapr::workflow::WorkflowClient;
     let endpoint = env("DAPR_GRPC_ENDPOINT")?;
     // The same way in as our server's: through the token relay when daprd wants one.
-    let relay = match std::env::var("DAPR_API_TOKEN") {
-        Ok(token) if !token.is_empty() => Some(TokenRelay::start(&endpoint, &token).await?),
-        _ => None,
-    };
-    let address = relay.as_ref().map_or(endpoint, TokenRelay::address);
+    let token = std::env::var("DAPR_API_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let (address, _relay) = TokenRelay::route(&endpoint, token.as_deref()).await?;
     let mut client = WorkflowClient::new_with_address(address).await?;
     // Auto-approved orders run no activity; the activities still need a database to be
     // registered, so an empty in-memory one will do.
