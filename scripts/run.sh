@@ -17,16 +17,20 @@ export LEPTOS_ENV=${LEPTOS_ENV:-PROD}
 server_bin=${SERVER_BIN:-target/release/server}
 [ -x "$server_bin" ] || { echo "missing $server_bin: run 'make run' (it builds first)" >&2; exit 1; }
 
-sidecar= server=
+sidecar= server= postgres_pid=
 stop() {
   trap - INT TERM EXIT
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
   [ -n "$sidecar" ] && kill -TERM "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
+  [ -n "$postgres_pid" ] && kill -TERM "$postgres_pid" 2>/dev/null && wait "$postgres_pid" 2>/dev/null
   return 0
 }
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
+# DAPR_STATE=postgres: Dapr's workflow state in a PostgreSQL of our own (or the one
+# DAPR_STATE_URL names).
+own_postgres
 rm -f "$DATA_DIR/sidecar.ready"
 bash dapr/start-sidecar.sh &
 sidecar=$!

@@ -50,3 +50,30 @@ stack_defaults() {
   export DATABASE_URL=${DATABASE_URL:-sqlite://$DATA_DIR/approvals.db}
   export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
 }
+
+# own_postgres: with DAPR_STATE=postgres and no DAPR_STATE_URL given, starts a
+# throw-away PostgreSQL of our own under $DATA_DIR/postgres (scripts/postgres.sh) and
+# points daprd at its `dapr` database. Sets postgres_pid (empty when none was started);
+# the caller stops it with TERM after the sidecar.
+own_postgres() {
+  postgres_pid=
+  if [ "${DAPR_STATE:-sqlite}" != postgres ] || [ -n "${DAPR_STATE_URL:-}" ]; then
+    return 0
+  fi
+  local dir=$DATA_DIR/postgres
+  rm -f "$dir/url"
+  WATCH_PARENT=1 scripts/postgres.sh "$dir" >&2 &
+  postgres_pid=$!
+  # Up to 5 minutes: the first run may install Debian's postgresql.
+  for _ in $(seq 1 3000); do
+    [ -s "$dir/url" ] && break
+    kill -0 "$postgres_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ ! -s "$dir/url" ]; then
+    echo "PostgreSQL did not start; see $dir/postgres.log" >&2
+    return 1
+  fi
+  DAPR_STATE_URL="$(<"$dir/url")/dapr"
+  export DAPR_STATE_URL
+}

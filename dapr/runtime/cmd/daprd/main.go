@@ -10,7 +10,8 @@
 // contain exactly:
 //
 //   - state.sqlite (alias state.sqlite3): SQLite state store, pure Go; used as
-//     the actor state store for workflows.
+//     the actor state store for workflows. Its writes queue in front of SQLite
+//     (sqlite_writes.go) instead of sleeping in SQLite's busy handler.
 //   - state.postgresql / state.postgres (v1 default, v2 available): optional
 //     PostgreSQL state store.
 //   - nameresolution.sqlite: SQLite name resolver.
@@ -37,7 +38,6 @@ import (
 	nrsqlite "github.com/dapr/components-contrib/nameresolution/sqlite"
 	statepgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
 	statepgv2 "github.com/dapr/components-contrib/state/postgresql/v2"
-	statesqlite "github.com/dapr/components-contrib/state/sqlite"
 
 	"github.com/dapr/dapr/cmd/daprd/options"
 	"github.com/dapr/dapr/pkg/buildinfo"
@@ -75,7 +75,7 @@ var (
 func newRegistry() *registry.Options {
 	stateReg := stateLoader.NewRegistry()
 	stateReg.Logger = logContrib
-	stateReg.RegisterComponent(statesqlite.NewSQLiteStateStore, "sqlite", "sqlite3")
+	stateReg.RegisterComponent(newOneWriterSQLite, "sqlite", "sqlite3")
 	pgVersions := components.Versioning{
 		Preferred: components.VersionConstructor{Version: "v2", Constructor: statepgv2.NewPostgreSQLStateStore},
 		Others:    []components.VersionConstructor{{Version: "v1", Constructor: statepgv1.NewPostgreSQLStateStore}},
