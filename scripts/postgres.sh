@@ -37,22 +37,36 @@ fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 as_owner=()
+cluster=$dir/cluster
 if [ "$(id -u)" = 0 ]; then
-  chown postgres: "$dir"
   as_owner=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  # The server's user must reach the cluster: when DIR lies under a folder it cannot
+  # enter (a clone in /root), the cluster lives in /var/tmp, named after DIR, and DIR
+  # holds a link to it.
+  if ! "${as_owner[@]}" test -x "$dir"; then
+    cluster=/var/tmp/approvals-postgres-$(printf '%s' "$dir" | sha256sum | cut -c1-16)
+    mkdir -p "$cluster"
+    ln -sfn "$cluster" "$dir/cluster"
+  fi
+  mkdir -p "$cluster"
+  chown postgres: "$cluster"
+  chmod 700 "$cluster"
 fi
 run() { "${as_owner[@]}" "$@"; }
+mkdir -p "$cluster"
 
+fresh=0
 if [ ! -s "$dir/password" ]; then
   (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$dir/password")
+  fresh=1 # a cluster left from an earlier DIR of this name has another password
 fi
-if [ ! -f "$dir/cluster/PG_VERSION" ]; then
-  rm -rf "$dir/cluster"
+if [ "$fresh" = 1 ] || [ ! -f "$cluster/PG_VERSION" ]; then
+  find "$cluster" -mindepth 1 -delete 2>/dev/null || true
   # initdb reads the password from a file its own user can read; gone right after.
   pwfile=$(mktemp)
   cp "$dir/password" "$pwfile"
   [ ${#as_owner[@]} -eq 0 ] || chown postgres: "$pwfile"
-  run "$bin/initdb" -D "$dir/cluster" -U approvals --pwfile="$pwfile" \
+  run "$bin/initdb" -D "$cluster" -U approvals --pwfile="$pwfile" \
     --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
     { rm -f "$pwfile"; cat "$dir/initdb.log" >&2; exit 1; }
   rm -f "$pwfile"
@@ -63,7 +77,7 @@ password=$(<"$dir/password")
 # The socket directory is the data directory's own: nothing in /var/run is needed.
 # Not through run(): a function sent to the background is a subshell, and $! would be
 # that subshell instead of the server.
-"${as_owner[@]}" "$bin/postgres" -D "$dir/cluster" -h 127.0.0.1 -p "$port" -k "$dir/cluster" \
+"${as_owner[@]}" "$bin/postgres" -D "$cluster" -h 127.0.0.1 -p "$port" -k "$cluster" \
   -c max_connections=200 -c shared_buffers=128MB -c logging_collector=off \
   >>"$dir/postgres.log" 2>&1 &
 pg=$!
@@ -92,7 +106,7 @@ for db in ${PG_DATABASES:-approvals dapr}; do
 done
 (umask 077 && echo "postgres://approvals:$password@127.0.0.1:$port" >"$dir/url.new")
 mv "$dir/url.new" "$dir/url"
-echo "postgres ready: 127.0.0.1:$port data=$dir/cluster"
+echo "postgres ready: 127.0.0.1:$port data=$cluster"
 
 parent=$PPID
 while kill -0 "$pg" 2>/dev/null; do

@@ -51,16 +51,11 @@ stack_defaults() {
   export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
 }
 
-# own_postgres: with DAPR_STATE=postgres and no DAPR_STATE_URL given, starts a
-# throw-away PostgreSQL of our own under $DATA_DIR/postgres (scripts/postgres.sh) and
-# points daprd at its `dapr` database. Sets postgres_pid (empty when none was started);
-# the caller stops it with TERM after the sidecar.
-own_postgres() {
-  postgres_pid=
-  if [ "${DAPR_STATE:-sqlite}" != postgres ] || [ -n "${DAPR_STATE_URL:-}" ]; then
-    return 0
-  fi
-  local dir=$DATA_DIR/postgres
+# start_postgres DIR: starts scripts/postgres.sh DIR in the background (stopping when
+# this shell dies), waits for it, and sets postgres_pid and postgres_url (no database
+# name). The caller stops it with TERM.
+start_postgres() {
+  local dir=$1
   rm -f "$dir/url"
   WATCH_PARENT=1 scripts/postgres.sh "$dir" >&2 &
   postgres_pid=$!
@@ -74,6 +69,17 @@ own_postgres() {
     echo "PostgreSQL did not start; see $dir/postgres.log" >&2
     return 1
   fi
-  DAPR_STATE_URL="$(<"$dir/url")/dapr"
-  export DAPR_STATE_URL
+  postgres_url=$(<"$dir/url")
+}
+
+# own_postgres: with DAPR_STATE=postgres and no DAPR_STATE_URL given, starts a
+# throw-away PostgreSQL of our own under $DATA_DIR/postgres and points daprd at its
+# `dapr` database. Sets postgres_pid (empty when none was started).
+own_postgres() {
+  postgres_pid=
+  if [ "${DAPR_STATE:-sqlite}" != postgres ] || [ -n "${DAPR_STATE_URL:-}" ]; then
+    return 0
+  fi
+  start_postgres "$DATA_DIR/postgres"
+  export DAPR_STATE_URL=$postgres_url/dapr
 }

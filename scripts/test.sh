@@ -22,6 +22,9 @@ cargo clippy -p server -p bench -p backend -p domain --all-targets -- -D warning
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
+step "Kubernetes manifests (deploy/k8s) against the API's and Dapr's schemas"
+scripts/validate-k8s.sh
+
 step "no server crate in the WASM bundle"
 leaks=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
   | grep -E '^(backend|dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
@@ -43,6 +46,16 @@ cargo test -p server --test connections
 
 step "integration tests (real placement, scheduler, daprd)"
 cargo test -p server --test api
+
+step "integration tests again, with Dapr's workflow state on PostgreSQL"
+source scripts/stack-lib.sh
+rm -rf target/test-postgres
+start_postgres "$PWD/target/test-postgres"
+trap 'kill -TERM "$postgres_pid" 2>/dev/null; wait "$postgres_pid" 2>/dev/null' EXIT
+APPROVALS_TEST_DAPR_PG=$postgres_url cargo test -p server --test api
+kill -TERM "$postgres_pid"
+wait "$postgres_pid" 2>/dev/null || true
+trap - EXIT
 
 # The browser tests and the benchmark smoke run need the server binary and the WASM
 # built together (scripts/build-site.sh; the same compiled artifacts as the tests).

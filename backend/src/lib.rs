@@ -9,7 +9,8 @@
 //! - [`read_model`], [`changes`]: the orders as SQL rows, and their change feed;
 //! - [`policy`]: who may see and do what, asked by every path;
 //! - [`accounts`], [`session`], [`sign_in`], [`audit`]: people, the session cookie,
-//!   bounded and rate-limited password checks, and the decision trail.
+//!   bounded and rate-limited password checks, and the decision trail;
+//! - [`metrics`]: what the server counts, for Prometheus.
 
 pub mod accounts;
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod operator;
 pub mod orders;
 pub mod policy;

@@ -240,7 +240,11 @@ pub async fn record_outcome(
     )
     .execute(db)
     .await?;
-    Ok(result.rows_affected() > 0)
+    let finished = result.rows_affected() > 0;
+    if finished {
+        crate::metrics::order_finished(status);
+    }
+    Ok(finished)
 }
 
 /// Same as [`record_outcome`] for a row we already hold (reconciler, auto-approval).
@@ -276,7 +280,11 @@ pub async fn finish(
     )
     .execute(db)
     .await?;
-    Ok(result.rows_affected() > 0)
+    let finished = result.rows_affected() > 0;
+    if finished {
+        crate::metrics::order_finished(status);
+    }
+    Ok(finished)
 }
 
 /// Claims the single decision an order may receive. Returns false when someone else
@@ -492,6 +500,26 @@ pub async fn set_attention(
     Ok(result.rows_affected() > 0)
 }
 
+/// The waiting orders at a glance, for the metrics: how many, since when the oldest
+/// (ms), and how many orders need an operator. Both counts are read off indexes.
+pub struct WaitingSummary {
+    pub waiting: i64,
+    pub oldest_since: Option<i64>,
+    pub needing_attention: i64,
+}
+
+pub async fn waiting_summary(db: &Db) -> Result<WaitingSummary, sqlx::Error> {
+    sqlx::query_as!(
+        WaitingSummary,
+        r#"SELECT COUNT(*) AS "waiting!: i64", MIN(created_at) AS "oldest_since: i64",
+                (SELECT COUNT(*) FROM orders WHERE attention IS NOT NULL)
+                  AS "needing_attention!: i64"
+             FROM orders WHERE status = 'awaiting_approval'"#,
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// The orders needing an operator, longest waiting first.
 pub async fn needing_attention(db: &Db, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
     sqlx::query_as!(
@@ -545,6 +573,7 @@ pub async fn terminate(
     )
     .await?;
     tx.commit().await?;
+    crate::metrics::order_finished(OrderStatus::Failed);
     Ok(true)
 }
 

@@ -55,7 +55,7 @@ pub async fn pass(orders: &OrderService, everything: bool) -> Result<usize, Serv
                     let repaired =
                         tokio::time::timeout(PER_ROW, reconcile(orders, row, stuck_before)).await;
                     match repaired {
-                        Ok(Ok(_)) => {}
+                        Ok(Ok(repairs)) => repairs.iter().for_each(crate::metrics::repaired),
                         Ok(Err(ServiceError::Unavailable { .. })) => {
                             unavailable.store(true, std::sync::atomic::Ordering::Relaxed)
                         }
@@ -129,6 +129,7 @@ const STATE_RETRY: Duration = Duration::from_secs(1);
 /// schedules a submitted order whose workflow was never created (a crash between the
 /// insert and the schedule), and marks orders an operator must look at (a workflow
 /// state Dapr cannot load, a deadline long past with no outcome) or no longer must.
+#[tracing::instrument(name = "reconcile", skip_all, fields(instance_id = %row.instance_id))]
 pub async fn reconcile(
     orders: &OrderService,
     row: &OrderRow,

@@ -33,6 +33,33 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `APP_SERVER_TIMING=1`: answer with a `Server-Timing` header (for the bench).
     pub server_timing: bool,
+    /// `METRICS_ADDR` (`127.0.0.1:9464`): serve Prometheus metrics at `/metrics` on a
+    /// listener of its own. Unset: nothing is recorded or served.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// `LOG_FORMAT`: how log lines are written. Read before anything else (the logger
+/// comes first), so apart from [`Config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Text,
+    /// One JSON object per line, with the fields of the spans it happened in (an
+    /// order's `instance_id` among them), for a log pipeline.
+    Json,
+}
+
+impl LogFormat {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match var("LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(Self::Text),
+            Some("json") => Ok(Self::Json),
+            Some(other) => Err(ConfigError {
+                name: "LOG_FORMAT",
+                message: format!("{other:?}: use text or json"),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +122,13 @@ impl Config {
             },
             public_url: var("APP_PUBLIC_URL"),
             server_timing: matches!(var("APP_SERVER_TIMING").as_deref(), Some("1" | "true")),
+            metrics_addr: match var("METRICS_ADDR") {
+                None => None,
+                Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError {
+                    name: "METRICS_ADDR",
+                    message: format!("{raw:?} is not an address like 127.0.0.1:9464"),
+                })?),
+            },
         })
     }
 }

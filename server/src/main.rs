@@ -14,7 +14,7 @@ use backend::{accounts, changes, db, reconcile, workflow, OrderService};
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
 use server::cli;
-use server::config::{Config, DemoUsers};
+use server::config::{Config, DemoUsers, LogFormat};
 use server::serve::Limits;
 use tracing_subscriber::EnvFilter;
 
@@ -45,16 +45,34 @@ enum StartupError {
     Cli(#[from] cli::CliError),
     #[error("demo accounts: {0}")]
     Demo(#[from] backend::ServiceError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,dapr_durabletask=warn,sqlx=warn")),
-        )
-        .init();
+    let format = match LogFormat::from_env() {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,dapr_durabletask=warn,sqlx=warn")),
+    );
+    match format {
+        LogFormat::Text => logs.init(),
+        // The fields of the spans a line happened in (an order's instance_id) go
+        // along with it, flattened, so each line can be found by order.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
+    }
     let result = match cli::parse(std::env::args().skip(1).collect()) {
         cli::Command::Serve => serve().await,
         cli::Command::Admin(args) => admin(&args).await,
@@ -122,6 +140,19 @@ async fn connect_engine(
 async fn serve() -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let db = db::open(&config.database_url).await?;
+    if let Some(addr) = config.metrics_addr {
+        let handle = server::metrics::install()?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| StartupError::Listen(addr, e))?;
+        tracing::info!("metrics on http://{addr}/metrics");
+        let metrics = server::metrics::router(handle, db.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
 
     // The relay is kept for as long as the server runs: the SDK reaches daprd through it.
     let (mut client, _relay) = connect_engine(&config).await?;

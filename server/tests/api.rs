@@ -753,3 +753,79 @@ async fn an_operator_terminates_a_stuck_order_and_the_record_says_so() {
     let (ok, stuck) = stack.admin(&["order", "stuck"], "");
     assert!(ok && stuck.contains("no order needs attention"), "{stuck}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_happened() {
+    let stack = Stack::start("120s").await;
+    // One auto-approved order, one approved by bob (and then refused to carol), one
+    // left waiting.
+    let (code, body) = stack
+        .post("alice", "/start-purchase-order", order("m-small", 100.0, 1))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    for id in ["m-big", "m-waits"] {
+        let (code, body) = stack
+            .post("alice", "/start-purchase-order", order(id, 500.0, 4))
+            .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    stack
+        .wait_for_status("po-m-big", "awaiting_approval", WAIT)
+        .await;
+    stack
+        .wait_for_status("po-m-waits", "awaiting_approval", WAIT)
+        .await;
+    let decision = json!({"approver_name": "bob", "approved": true});
+    let (code, body) = stack
+        .post("bob", "/signal-approval/po-m-big", decision)
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = stack
+        .post(
+            "carol",
+            "/signal-approval/po-m-big",
+            json!({"approver_name": "carol", "approved": false}),
+        )
+        .await;
+    assert_eq!(code, 409, "{body}");
+    stack
+        .wait_for_status("po-m-small", "auto_approved", WAIT)
+        .await;
+
+    let started = |needs| format!("approvals_orders_started_total{{needs_approval=\"{needs}\"}}");
+    assert_eq!(stack.metric(&started("false")).await, 1.0);
+    assert_eq!(stack.metric(&started("true")).await, 2.0);
+    let finished = |outcome| format!("approvals_orders_finished_total{{outcome=\"{outcome}\"}}");
+    assert_eq!(stack.metric(&finished("auto_approved")).await, 1.0);
+    assert_eq!(stack.metric(&finished("approved")).await, 1.0);
+    assert_eq!(stack.metric(&finished("rejected")).await, 0.0);
+    assert_eq!(
+        stack
+            .metric("approvals_decisions_total{result=\"accepted\",reason=\"none\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        stack
+            .metric("approvals_decisions_total{result=\"refused\",reason=\"conflict\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        stack
+            .metric("approvals_decision_duration_seconds_count")
+            .await,
+        2.0
+    );
+    assert_eq!(stack.metric("approvals_orders_waiting").await, 1.0);
+    assert!(
+        stack
+            .metric("approvals_oldest_waiting_order_age_seconds")
+            .await
+            > 0.0
+    );
+    assert_eq!(
+        stack.metric("approvals_orders_needing_attention").await,
+        0.0
+    );
+}

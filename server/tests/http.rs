@@ -519,6 +519,10 @@ async fn health_and_the_api_document() {
         .send(request(Method::GET, "/healthz", None, None, ""))
         .await;
     assert_eq!(health.status, StatusCode::OK);
+    let alive = app
+        .send(request(Method::GET, "/livez", None, None, ""))
+        .await;
+    assert_eq!(alive.status, StatusCode::OK);
     let doc = app
         .send(request(Method::GET, "/openapi.json", None, None, ""))
         .await;

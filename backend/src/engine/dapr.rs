@@ -38,17 +38,23 @@ impl DaprEngine {
 
     /// `call`, cut off at `limit`: a call that had no answer by then may or may not
     /// have been carried out (`Unknown`).
+    /// Every failure is counted here, by `name` (the metrics' `call` label).
     async fn within<T>(
+        name: &'static str,
         limit: Duration,
         call: impl std::future::Future<Output = dapr::workflow::Result<T>>,
     ) -> Result<T, EngineError> {
-        match tokio::time::timeout(limit, call).await {
+        let answer = match tokio::time::timeout(limit, call).await {
             Ok(answer) => answer.map_err(|e| classify(&e)),
             Err(_) => Err(EngineError::new(
                 FailureKind::Unknown,
                 format!("no answer from the Dapr sidecar within {limit:?}"),
             )),
+        };
+        if let Err(e) = &answer {
+            crate::metrics::dapr_call_failed(name, e.kind);
         }
+        answer
     }
 }
 
@@ -107,6 +113,7 @@ impl WorkflowEngine for DaprEngine {
                     .try_with_input(input)
                     .map_err(unserialisable)?;
                 Self::within(
+                    "schedule",
                     left,
                     self.client
                         .clone()
@@ -134,6 +141,7 @@ impl WorkflowEngine for DaprEngine {
                     .try_with_payload(approval)
                     .map_err(unserialisable)?;
                 Self::within(
+                    "raise_event",
                     left.min(self.deadline).max(Duration::from_millis(100)),
                     self.client
                         .clone()
@@ -146,6 +154,7 @@ impl WorkflowEngine for DaprEngine {
 
     async fn terminate(&self, instance_id: &str) -> Result<(), EngineError> {
         Self::within(
+            "terminate",
             self.deadline,
             self.client.clone().terminate_workflow(instance_id),
         )
@@ -154,6 +163,7 @@ impl WorkflowEngine for DaprEngine {
 
     async fn fetch(&self, instance_id: &str) -> Result<Snapshot, EngineError> {
         Self::within(
+            "fetch",
             self.deadline,
             self.client.clone().fetch_workflow_metadata(
                 instance_id,
@@ -171,6 +181,7 @@ impl WorkflowEngine for DaprEngine {
     ) -> Result<Snapshot, EngineError> {
         // The SDK's own wait is enforced on its side only: bound it here too.
         Self::within(
+            "wait",
             within + self.deadline,
             self.client
                 .clone()

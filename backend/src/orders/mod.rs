@@ -168,9 +168,11 @@ impl OrderService {
     /// the record is removed again, so a failed start leaves nothing behind; if the
     /// engine's answer was lost, the order stands and the reconciler makes sure its
     /// workflow exists.
+    #[tracing::instrument(name = "start", skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
         let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
+        tracing::Span::current().record("instance_id", instance_id.as_str());
         let inserted = timed(
             Part::Db,
             read_model::insert_submitted(&self.db, &facts, self.now_ms()),
@@ -221,6 +223,7 @@ impl OrderService {
             // Maybe created, maybe not: the order stands (submitted), and the
             // reconciler creates its workflow if it does not exist.
             tracing::warn!(%instance_id, error = %e, "scheduling unconfirmed; the reconciler will see to it");
+            crate::metrics::order_started(order.needs_approval());
             return Ok(Started {
                 message: format!(
                     "Purchase order {} was accepted; its workflow is being started. \
@@ -230,6 +233,7 @@ impl OrderService {
                 instance_id,
             });
         }
+        crate::metrics::order_started(order.needs_approval());
         if !order.needs_approval() {
             // Auto-approval runs no activity, so nothing inside the workflow updates the
             // read model: watch for the (immediate) completion here; the reconciler
@@ -358,13 +362,16 @@ impl OrderService {
         .map_err(|e| ServiceError::Internal(format!("decision task: {e}")))?
     }
 
+    #[tracing::instrument(name = "decide", skip_all, fields(%instance_id, by = %decider.name))]
     async fn decide_here(
         &self,
         instance_id: &str,
         decider: &User,
         request: DecisionRequest<'_>,
     ) -> Result<Decided, ServiceError> {
+        let began = tokio::time::Instant::now();
         let result = self.try_decide(instance_id, decider, &request).await;
+        crate::metrics::decision(&result.as_ref().map(|_| ()), began.elapsed());
         // An id that cannot name an order is no attempt on one: nothing to keep (and
         // nothing of unbounded size reaches the table).
         if is_instance_id(instance_id) {

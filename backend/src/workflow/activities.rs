@@ -5,6 +5,7 @@
 
 use dapr::workflow::{ActivityContext, ActivityContextExt, RegistryExt, WorkflowError};
 use domain::{instance_id_for, OrderId, OrderStatus};
+use tracing::Instrument;
 
 use super::{
     ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, PLACE_ORDER_ACTIVITY,
@@ -20,26 +21,33 @@ pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db) {
     let d = db.clone();
     registry.add_activity(SEND_APPROVAL_REQUEST_ACTIVITY, move |ctx, input| {
         let db = d.clone();
+        let span = activity_span(&ctx, SEND_APPROVAL_REQUEST_ACTIVITY);
         async move {
             let request: ApprovalRequest = ctx.get_input(input.as_deref())?;
-            tracing::info!(instance_id = %ctx.orchestration_id(), order_id = %request.order.order_id,
-                "approval requested");
+            tracing::info!(order_id = %request.order.order_id, "approval requested");
             reply(request_approval(&db, &request).await)
         }
+        .instrument(span)
     });
     let d = db.clone();
     registry.add_activity(PLACE_ORDER_ACTIVITY, move |ctx, input| {
-        record_adapter(d.clone(), ctx, input, "placing order")
+        let span = activity_span(&ctx, PLACE_ORDER_ACTIVITY);
+        record_adapter(d.clone(), ctx, input, "placing order").instrument(span)
     });
     registry.add_activity(RECORD_OUTCOME_ACTIVITY, move |ctx, input| {
-        record_adapter(db.clone(), ctx, input, "recording outcome")
+        let span = activity_span(&ctx, RECORD_OUTCOME_ACTIVITY);
+        record_adapter(db.clone(), ctx, input, "recording outcome").instrument(span)
     });
+}
+
+/// Every line an activity logs carries its workflow's instance id.
+fn activity_span(ctx: &ActivityContext, name: &'static str) -> tracing::Span {
+    tracing::info_span!("activity", activity = name, instance_id = %ctx.orchestration_id())
 }
 
 async fn record_adapter(db: Db, ctx: ActivityContext, input: Option<String>, what: &str) -> Output {
     let record: OutcomeRecord = ctx.get_input(input.as_deref())?;
-    tracing::info!(instance_id = %ctx.orchestration_id(), order_id = %record.order.order_id,
-        outcome = %record.status, "{what}");
+    tracing::info!(order_id = %record.order.order_id, outcome = %record.status, "{what}");
     reply(record_outcome(&db, &record).await)
 }
 

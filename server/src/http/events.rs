@@ -37,12 +37,14 @@ impl Slot {
             return None;
         }
         *count += 1;
+        backend::metrics::sse_client_opened();
         Some(Self(token.to_owned()))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        backend::metrics::sse_client_closed();
         if let Ok(mut open) = OPEN.lock() {
             if let Some(count) = open.get_mut(&self.0) {
                 *count -= 1;

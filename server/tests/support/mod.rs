@@ -24,6 +24,8 @@ pub struct Stack {
     /// The token dapr/start-sidecar.sh made for this data directory.
     dapr_api_token: String,
     site_port: u16,
+    /// Where the server serves `/metrics` (`METRICS_ADDR`).
+    metrics_port: u16,
     timeout: String,
 }
 
@@ -40,6 +42,32 @@ fn free_ports<const N: usize>() -> [u16; N] {
             .map(|a| a.port())
             .expect("a bound port")
     })
+}
+
+/// A fresh database for one stack's Dapr state on the PostgreSQL server that
+/// `APPROVALS_TEST_DAPR_PG` names, or None when that is not set.
+fn dapr_state_on_postgres() -> Option<String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let server = std::env::var("APPROVALS_TEST_DAPR_PG")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "dapr_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let created = Command::new("psql")
+        .args([
+            &format!("{server}/postgres"),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(created.success(), "CREATE DATABASE {name}");
+    Some(format!("{server}/{name}"))
 }
 
 fn repo_root() -> PathBuf {
@@ -73,6 +101,10 @@ impl Stack {
 
     /// A stack whose sidecar script also gets `sidecar_env` (e.g. a short
     /// `WORKFLOW_RETENTION`).
+    ///
+    /// With `APPROVALS_TEST_DAPR_PG` set to a PostgreSQL URL (no database name), as
+    /// `scripts/test.sh` does for its second round, daprd keeps the workflow state in a
+    /// fresh database of that server (`DAPR_STATE=postgres`).
     pub async fn start_with(approval_timeout: &str, sidecar_env: &[(&str, &str)]) -> Stack {
         let bin_dir = std::env::var("DAPR_BIN_DIR").unwrap_or_default();
         assert!(
@@ -81,7 +113,7 @@ impl Stack {
              (run the tests with `make test`, which builds them); got {bin_dir:?}"
         );
         let dir = tempfile::tempdir().expect("temp dir");
-        let [dapr_grpc_port, site_port, others @ ..] = free_ports::<11>();
+        let [dapr_grpc_port, site_port, metrics_port, others @ ..] = free_ports::<12>();
         let mut sidecar_cmd = Command::new("bash");
         sidecar_cmd
             .arg(repo_root().join("dapr/start-sidecar.sh"))
@@ -90,7 +122,14 @@ impl Stack {
             .env("DAPR_GRPC_PORT", dapr_grpc_port.to_string())
             .env("WATCH_PARENT", "1")
             .env_remove("DAPR_API_TOKEN")
-            .envs(sidecar_env.iter().copied());
+            .env_remove("DAPR_STATE")
+            .env_remove("DAPR_STATE_URL");
+        if let Some(url) = dapr_state_on_postgres() {
+            sidecar_cmd
+                .env("DAPR_STATE", "postgres")
+                .env("DAPR_STATE_URL", url);
+        }
+        sidecar_cmd.envs(sidecar_env.iter().copied());
         for (var, port) in [
             "DAPR_HTTP_PORT",
             "DAPR_INTERNAL_GRPC_PORT",
@@ -123,6 +162,7 @@ impl Stack {
             dapr_http_port: others[0],
             dapr_api_token: String::new(),
             site_port,
+            metrics_port,
             timeout: approval_timeout.to_owned(),
         };
         stack.base = format!("http://127.0.0.1:{}", stack.site_port);
@@ -170,6 +210,7 @@ impl Stack {
             .env("APPROVAL_TIMEOUT", &self.timeout)
             .env("RECONCILE_INTERVAL", "2s")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.site_port))
+            .env("METRICS_ADDR", format!("127.0.0.1:{}", self.metrics_port))
             .env("LEPTOS_OUTPUT_NAME", "approvals")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("RUST_LOG", "info,dapr_durabletask=warn")
@@ -246,6 +287,26 @@ impl Stack {
             .await
             .expect("daprd answers")
             .status()
+    }
+
+    /// One value of the server's Prometheus metrics: `series` is the name with its
+    /// labels as the exposition writes them (`approvals_decisions_total{result="accepted",reason="none"}`);
+    /// 0 when the series is not there (yet).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .send()
+            .await
+            .expect("the metrics listener answers")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .filter_map(|value| value.trim().parse().ok())
+            .next()
+            .unwrap_or(0.0)
     }
 
     pub fn dapr_grpc_address(&self) -> String {
