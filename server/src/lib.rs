@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod serve;
+pub mod telemetry;
 
 use app::state::AppState;
 use app::{shell, App};

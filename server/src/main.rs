@@ -16,7 +16,6 @@ use leptos::prelude::*;
 use server::cli;
 use server::config::{Config, DemoUsers, LogFormat};
 use server::serve::Limits;
-use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -58,25 +57,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let logs = tracing_subscriber::fmt().with_env_filter(
-        EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,dapr_durabletask=warn,sqlx=warn")),
-    );
-    match format {
-        LogFormat::Text => logs.init(),
-        // The fields of the spans a line happened in (an order's instance_id) go
-        // along with it, flattened, so each line can be found by order.
-        LogFormat::Json => logs
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
-            .init(),
-    }
+    let telemetry = match server::telemetry::init(format) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli::parse(std::env::args().skip(1).collect()) {
-        cli::Command::Serve => serve().await,
+        cli::Command::Serve => serve(telemetry.tracing()).await,
         cli::Command::Admin(args) => admin(&args).await,
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -137,7 +129,7 @@ async fn connect_engine(
     Ok((connect_dapr(&address).await?, relay))
 }
 
-async fn serve() -> Result<(), StartupError> {
+async fn serve(traced: bool) -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let db = db::open(&config.database_url).await?;
     if let Some(addr) = config.metrics_addr {
@@ -209,6 +201,16 @@ async fn serve() -> Result<(), StartupError> {
         app.layer(axum::middleware::from_fn(
             server::http::server_timing::server_timing,
         ))
+    } else {
+        app
+    };
+    // A span per request, for the trace exporter only: without one nobody reads them.
+    let app = if traced {
+        app.layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+            ),
+        )
     } else {
         app
     };

@@ -829,3 +829,77 @@ async fn metrics_count_what_happened() {
         0.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_reach_an_otlp_collector() {
+    let (collector, endpoint) = support::collector::Collector::start().await;
+    // daprd sends its own spans to the same collector.
+    let stack = Stack::start_with_env(
+        "120s",
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            // Sent every 200 ms instead of every 5 s, so the test need not wait long.
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+        ],
+    )
+    .await;
+    let (code, body) = stack
+        .post("alice", "/start-purchase-order", order("traced", 500.0, 4))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    stack
+        .wait_for_status("po-traced", "awaiting_approval", WAIT)
+        .await;
+    let (code, body) = stack
+        .post(
+            "bob",
+            "/signal-approval/po-traced",
+            json!({"approver_name": "bob", "approved": true}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+
+    // The start, the decision, the activities, the Dapr calls and the HTTP requests;
+    // and daprd's spans.
+    let of_order = |spans: &[support::collector::Span], name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.attribute("instance_id") == Some("po-traced"))
+            .cloned()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    let spans = loop {
+        let spans = collector.spans();
+        let complete = ["start", "decide", "activity"]
+            .iter()
+            .all(|name| of_order(&spans, name).is_some())
+            && spans.iter().any(|s| s.attribute("call") == Some("raise_event"))
+            && spans.iter().any(|s| s.name == "request")
+            // daprd's own: the event it was sent, and the workflow it ran.
+            && spans
+                .iter()
+                .any(|s| s.name == "/TaskHubSidecarService/RaiseEvent")
+            && spans
+                .iter()
+                .any(|s| s.name == "orchestration||PurchaseOrderApprovalWorkflow");
+        if complete {
+            break spans;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "spans received: {:?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // The raise of the approval event belongs to the decision's trace.
+    let decide = of_order(&spans, "decide").expect("a decide span");
+    assert_eq!(decide.attribute("by"), Some("bob"));
+    assert!(
+        spans.iter().any(|s| s.name == "dapr"
+            && s.attribute("call") == Some("raise_event")
+            && s.trace_id == decide.trace_id),
+        "the raise_event call is not in the decision's trace"
+    );
+}

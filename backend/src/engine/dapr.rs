@@ -44,6 +44,8 @@ impl DaprEngine {
         limit: Duration,
         call: impl std::future::Future<Output = dapr::workflow::Result<T>>,
     ) -> Result<T, EngineError> {
+        use tracing::Instrument;
+        let call = call.instrument(tracing::info_span!("dapr", call = name));
         let answer = match tokio::time::timeout(limit, call).await {
             Ok(answer) => answer.map_err(|e| classify(&e)),
             Err(_) => Err(EngineError::new(

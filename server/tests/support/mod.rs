@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod collector;
+
 pub const DEMO_PASSWORD: &str = "approvals-demo";
 /// The account the helpers below read with.
 const WATCHER: &str = "carol";
@@ -27,6 +29,8 @@ pub struct Stack {
     /// Where the server serves `/metrics` (`METRICS_ADDR`).
     metrics_port: u16,
     timeout: String,
+    /// More environment for the server (e.g. a trace collector's address).
+    server_env: Vec<(String, String)>,
 }
 
 /// `n` distinct free loopback ports. Every listener is held until all are chosen:
@@ -106,6 +110,15 @@ impl Stack {
     /// `scripts/test.sh` does for its second round, daprd keeps the workflow state in a
     /// fresh database of that server (`DAPR_STATE=postgres`).
     pub async fn start_with(approval_timeout: &str, sidecar_env: &[(&str, &str)]) -> Stack {
+        Self::start_with_env(approval_timeout, sidecar_env, &[]).await
+    }
+
+    /// As [`Stack::start_with`], and the server also gets `server_env`.
+    pub async fn start_with_env(
+        approval_timeout: &str,
+        sidecar_env: &[(&str, &str)],
+        server_env: &[(&str, &str)],
+    ) -> Stack {
         let bin_dir = std::env::var("DAPR_BIN_DIR").unwrap_or_default();
         assert!(
             Path::new(&bin_dir).join("daprd").exists(),
@@ -164,6 +177,10 @@ impl Stack {
             site_port,
             metrics_port,
             timeout: approval_timeout.to_owned(),
+            server_env: server_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         stack.base = format!("http://127.0.0.1:{}", stack.site_port);
         stack.wait_for_sidecar().await;
@@ -215,6 +232,7 @@ impl Stack {
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("RUST_LOG", "info,dapr_durabletask=warn")
             .env("APP_DEMO_USERS", "1")
+            .envs(self.server_env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
