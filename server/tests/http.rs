@@ -532,6 +532,7 @@ async fn health_and_the_api_document() {
         "/signal-approval/{instance_id}",
         "/status/{instance_id}",
         "/api/orders",
+        "/api/orders.csv",
     ] {
         assert!(doc.body["paths"].get(path).is_some(), "{path} documented");
     }
@@ -1306,4 +1307,122 @@ async fn a_workflow_state_that_cannot_be_loaded_needs_attention() {
         matches!(refused, Err(backend::ServiceError::Conflict { .. })),
         "{refused:?}"
     );
+}
+
+#[tokio::test]
+async fn decided_orders_download_as_csv() {
+    let app = spawn_app().await;
+    // Two of alice's orders decided (one with text a spreadsheet would run), one of
+    // dave's decided, one of alice's still waiting.
+    let dave = accounts::add_user(&app.db, "dave", Role::Requester, "dave-password-1")
+        .await
+        .expect("dave");
+    let dave_token = accounts::create_api_token(&app.db, &dave.name, None)
+        .await
+        .expect("a token")
+        .1;
+    for (who, id, product) in [
+        (&app.alice, "csv-1", "=HYPERLINK(\"http://evil.example\")"),
+        (&app.alice, "csv-2", "Widget, large"),
+        (&dave_token, "csv-3", "Gadget"),
+        (&app.alice, "csv-4", "Waits"),
+    ] {
+        let answer = app
+            .post(
+                who,
+                "/start-purchase-order",
+                json!({"order_id": id, "cost": 600.0, "product": product, "quantity": 2}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    }
+    for (id, approved) in [("csv-1", true), ("csv-2", false), ("csv-3", true)] {
+        let answer = app
+            .post(
+                &app.bob,
+                &format!("/signal-approval/po-{id}"),
+                json!({"approved": approved, "comment": "@checked"}),
+            )
+            .await;
+        assert!(answer.status.is_success(), "{id}: {:?}", answer.body);
+    }
+
+    let csv = |answer: &Answer| answer.body.as_str().unwrap_or_default().to_owned();
+    let manager = app.get(&app.bob, "/api/orders.csv").await;
+    assert_eq!(manager.status, StatusCode::OK, "{:?}", manager.body);
+    assert!(manager.headers[header::CONTENT_TYPE]
+        .to_str()
+        .is_ok_and(|t| t.starts_with("text/csv")));
+    assert!(manager.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .is_ok_and(|d| d.starts_with("attachment; filename=\"orders-decided-")));
+    let text = csv(&manager);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("order_id,instance_id,product,quantity,unit_cost,total,status"));
+    assert_eq!(
+        lines.len(),
+        4,
+        "a header and the three decided orders: {text}"
+    );
+    assert!(
+        !text.contains("csv-4"),
+        "a waiting order is not decided: {text}"
+    );
+    // A formula stays text; a comma is quoted; amounts are plain numbers.
+    assert!(
+        text.contains(r#""'=HYPERLINK(""http://evil.example"")""#),
+        "{text}"
+    );
+    assert!(text.contains(r#""Widget, large""#), "{text}");
+    assert!(
+        text.contains(",600.00,1200.00,rejected,Rejected by bob,"),
+        "{text}"
+    );
+    assert!(text.contains(",'@checked"), "{text}");
+
+    // A requester gets their own decided orders only.
+    let alice = csv(&app.get(&app.alice, "/api/orders.csv").await);
+    assert!(
+        alice.contains("csv-1") && alice.contains("csv-2"),
+        "{alice}"
+    );
+    assert!(
+        !alice.contains("csv-3"),
+        "dave's order is not alice's: {alice}"
+    );
+
+    // The filter and the status narrow it; a status that is not final is refused.
+    let approved = csv(&app.get(&app.bob, "/api/orders.csv?status=approved").await);
+    assert_eq!(approved.lines().count(), 3, "{approved}");
+    let gadget = csv(&app.get(&app.bob, "/api/orders.csv?q=Gadget").await);
+    assert_eq!(gadget.lines().count(), 2, "{gadget}");
+    let waiting = app
+        .get(&app.bob, "/api/orders.csv?status=awaiting_approval")
+        .await;
+    assert_eq!(waiting.status, StatusCode::BAD_REQUEST);
+    assert!(error_text(&waiting).contains("not a decided status"));
+
+    // In a browser, the session cookie signs in; without anything, 401.
+    let bob = accounts::authenticate(&app.db, "bob", "approvals-demo")
+        .await
+        .expect("authenticates")
+        .expect("bob");
+    let session = accounts::create_session(&app.db, &bob)
+        .await
+        .expect("a session");
+    let browser = app
+        .send(
+            Request::builder()
+                .uri("/api/orders.csv")
+                .header(header::COOKIE, format!("approvals_session={session}"))
+                .body(Body::empty())
+                .expect("a request"),
+        )
+        .await;
+    assert_eq!(browser.status, StatusCode::OK);
+    assert_eq!(csv(&browser), text);
+    let nobody = app
+        .send(request(Method::GET, "/api/orders.csv", None, None, ""))
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
 }

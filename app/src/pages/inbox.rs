@@ -78,6 +78,10 @@ fn Inbox(me: String) -> impl IntoView {
             <input id="q" name="q" type="search" value=text.clone() placeholder="Order, product or requester"/>
             <button type="submit">"Apply"</button>
         </form>
+        {decided_tab.then(|| {
+            let href = format!("/api/orders.csv{}", csv_query(&text));
+            view! { <p class="download"><a href=href download="">"Download CSV"</a></p> }
+        })}
         <InboxResults me decided_tab text page/>
     }
 }
@@ -181,6 +185,15 @@ fn pager_query(decided_tab: bool, text: &str) -> String {
         query.push_str(&urlencode(text));
     }
     query
+}
+
+/// The CSV export of what the Decided tab shows (its filter text, if any).
+fn csv_query(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!("?q={}", urlencode(text))
+    }
 }
 
 fn urlencode(text: &str) -> String {

@@ -1,10 +1,11 @@
 //! The HTTP surface besides the Leptos pages: the seed-compatible JSON API, the order
-//! list, health and the OpenAPI document with Swagger UI.
+//! list and its CSV export, health and the OpenAPI document with Swagger UI.
 
 pub mod auth;
 pub mod error;
 pub mod error_seal;
 pub mod events;
+pub mod export;
 pub mod headers;
 pub mod orders;
 pub mod same_origin;
@@ -29,7 +30,8 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::start_purchase_order,
         orders::signal_approval,
         orders::status,
-        orders::list_orders
+        orders::list_orders,
+        export::orders_csv
     ),
     tags((name = "orders", description = "Purchase orders and their workflows")),
     modifiers(&SecuritySchemes)
@@ -72,6 +74,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/status/{instance_id}", get(orders::status))
         .route("/api/orders", get(orders::list_orders))
+        .route("/api/orders.csv", get(export::orders_csv))
         .route("/healthz", get(health))
         // Liveness: the process serves requests at all. Unlike /healthz (readiness) it
         // asks nothing of the database, so a slow database takes a replica out of the
