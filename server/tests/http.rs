@@ -161,6 +161,17 @@ impl TestApp {
         .await
     }
 
+    /// A signed-in browser session of a demo account, as the sign-in form makes one.
+    async fn session(&self, name: &str) -> String {
+        let user = accounts::authenticate(&self.db, name, "approvals-demo")
+            .await
+            .expect("authenticates")
+            .expect("a demo account");
+        accounts::create_session(&self.db, &user)
+            .await
+            .expect("a session")
+    }
+
     async fn order_count(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM orders")
             .fetch_one(&self.db)
@@ -643,13 +654,7 @@ async fn next_event(body: &mut Body) -> Option<String> {
 async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the_session() {
     use backend::read_model::OrderChange;
     let app = spawn_app().await;
-    let alice = accounts::authenticate(&app.db, "alice", "approvals-demo")
-        .await
-        .expect("authenticates")
-        .expect("alice");
-    let session = accounts::create_session(&app.db, &alice)
-        .await
-        .expect("a session");
+    let session = app.session("alice").await;
     let response = app
         .router
         .clone()
@@ -720,13 +725,7 @@ async fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
         app.start(&app.alice, "csrf-1", 600.0, 2).await.status,
         StatusCode::OK
     );
-    let bob = accounts::authenticate(&app.db, "bob", "approvals-demo")
-        .await
-        .expect("authenticates")
-        .expect("bob");
-    let session = accounts::create_session(&app.db, &bob)
-        .await
-        .expect("a session");
+    let session = app.session("bob").await;
     let decide = "instance_id=po-csrf-1&approve=true";
     for origin in [
         Some("http://127.0.0.1:8080"), // another port of the same host
@@ -1403,13 +1402,7 @@ async fn decided_orders_download_as_csv() {
     assert!(error_text(&waiting).contains("not a decided status"));
 
     // In a browser, the session cookie signs in; without anything, 401.
-    let bob = accounts::authenticate(&app.db, "bob", "approvals-demo")
-        .await
-        .expect("authenticates")
-        .expect("bob");
-    let session = accounts::create_session(&app.db, &bob)
-        .await
-        .expect("a session");
+    let session = app.session("bob").await;
     let browser = app
         .send(
             Request::builder()

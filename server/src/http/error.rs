@@ -2,7 +2,7 @@
 //! message a person can act on; 5xx are logged here, once, with their source, and say
 //! little outward.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -44,6 +44,16 @@ impl From<ServiceError> for ApiError {
 impl From<domain::ValidationErrors> for ApiError {
     fn from(e: domain::ValidationErrors) -> Self {
         Self::Service(e.into())
+    }
+}
+
+/// A query string that does not parse into what the endpoint expects.
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::BadRequest(
+            StatusCode::BAD_REQUEST,
+            format!("Bad query: {}", e.body_text()),
+        )
     }
 }
 

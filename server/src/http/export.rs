@@ -91,12 +91,7 @@ pub async fn orders_csv(
     Viewer(user): Viewer,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::BadRequest(
-            StatusCode::BAD_REQUEST,
-            format!("Bad query: {}", e.body_text()),
-        )
-    })?;
+    let Query(query) = query?;
     let status = match query.status.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => match OrderStatus::parse(raw) {

@@ -144,12 +144,7 @@ pub async fn list_orders(
     Caller(caller): Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<OrderPage>, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::BadRequest(
-            StatusCode::BAD_REQUEST,
-            format!("Bad query: {}", e.body_text()),
-        )
-    })?;
+    let Query(query) = query?;
     let status = match query.status.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {
