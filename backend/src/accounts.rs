@@ -283,9 +283,11 @@ pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError
 pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
     let (hash, now) = (token_hash(token), now_ms());
     let idle_since = now - SESSION_IDLE_MS;
-    let user = sqlx::query_as!(
-        User,
-        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
+    let found = sqlx::query_as!(
+        Touched,
+        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at,
+                  COALESCE(s.last_seen_at, s.created_at) AS "touched_at: i64"
+             FROM sessions s JOIN users u ON u.id = s.user_id
           WHERE s.token_hash = ? AND s.expires_at > ?
             AND COALESCE(s.last_seen_at, s.created_at) > ?"#,
         hash,
@@ -294,7 +296,8 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceE
     )
     .fetch_optional(db)
     .await?;
-    if user.is_some() {
+    let Some(found) = found else { return Ok(None) };
+    if found.is_stale(now) {
         let stale = now - TOUCH_EVERY_MS;
         sqlx::query!(
             "UPDATE sessions SET last_seen_at = ?
@@ -306,7 +309,7 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceE
         .execute(db)
         .await?;
     }
-    Ok(user)
+    Ok(Some(found.user()))
 }
 
 pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
@@ -373,9 +376,11 @@ pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
 /// kept (to the minute) for `token list`.
 pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
     let (hash, now) = (token_hash(token), now_ms());
-    let user = sqlx::query_as!(
-        User,
-        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+    let found = sqlx::query_as!(
+        Touched,
+        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at,
+                  t.last_used_at AS "touched_at: i64"
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
           WHERE t.token_hash = ? AND t.revoked_at IS NULL
             AND (t.expires_at IS NULL OR t.expires_at > ?)"#,
         hash,
@@ -383,7 +388,8 @@ pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceErr
     )
     .fetch_optional(db)
     .await?;
-    if user.is_some() {
+    let Some(found) = found else { return Ok(None) };
+    if found.is_stale(now) {
         let stale = now - TOUCH_EVERY_MS;
         sqlx::query!(
             "UPDATE api_tokens SET last_used_at = ?
@@ -395,7 +401,35 @@ pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceErr
         .execute(db)
         .await?;
     }
-    Ok(user)
+    Ok(Some(found.user()))
+}
+
+/// A user found by a session or a token, with when that credential was last marked as
+/// used.
+struct Touched {
+    id: i64,
+    name: String,
+    role: Role,
+    created_at: i64,
+    touched_at: Option<i64>,
+}
+
+impl Touched {
+    /// Whether the last-use mark is old enough to rewrite. Deciding this from the read
+    /// keeps an ordinary request from taking SQLite's one write lock at all: even an
+    /// `UPDATE` that matches no row waits for it.
+    fn is_stale(&self, now: i64) -> bool {
+        self.touched_at.unwrap_or(0) < now - TOUCH_EVERY_MS
+    }
+
+    fn user(self) -> User {
+        User {
+            id: self.id,
+            name: self.name,
+            role: self.role,
+            created_at: self.created_at,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -441,6 +475,38 @@ mod tests {
         let used = listed.iter().find(|t| t.id == lasting).expect("listed");
         assert!(used.last_used_at.is_some());
         assert!(listed.iter().any(|t| t.expires_at.is_some()));
+    }
+
+    /// Checking a token or a session used a moment ago only reads: it goes through while
+    /// another writer holds SQLite's one write lock (a start inserting its order, say).
+    #[tokio::test]
+    async fn checking_recently_used_credentials_takes_no_write_lock() {
+        let (db, _dir, bob) = with_bob().await;
+        let (_, token) = create_api_token(&db, "bob", None).await.expect("a token");
+        let session = create_session(&db, &bob).await.expect("a session");
+        // First uses mark the credentials as used.
+        assert!(token_user(&db, &token).await.expect("reads").is_some());
+        assert!(session_user(&db, &session).await.expect("reads").is_some());
+
+        let mut writer = db.acquire().await.expect("a connection");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *writer)
+            .await
+            .expect("takes the write lock");
+        let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            (
+                token_user(&db, &token).await,
+                session_user(&db, &session).await,
+            )
+        })
+        .await
+        .expect("checking credentials waited for the write lock");
+        assert!(checked.0.expect("reads").is_some());
+        assert!(checked.1.expect("reads").is_some());
+        sqlx::query("ROLLBACK")
+            .execute(&mut *writer)
+            .await
+            .expect("lets go");
     }
 
     #[tokio::test]
