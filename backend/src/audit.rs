@@ -1,4 +1,5 @@
-//! The decision audit trail: every decision attempt, accepted or refused, and why.
+//! The decision audit trail: every attempt to approve, reject or cancel an order,
+//! accepted or refused, and why.
 
 use crate::clock::now_ms;
 use crate::db::Db;
@@ -14,11 +15,12 @@ pub async fn record(
 ) -> Result<(), sqlx::Error> {
     let (approved, accepted, at) = (decision.approved(), refusal.is_none(), now_ms());
     sqlx::query!(
-        "INSERT INTO decision_audit (instance_id, actor, approved, accepted, reason, at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO decision_audit (instance_id, actor, approved, decision, accepted, reason, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
         instance_id,
         actor,
         approved,
+        decision,
         accepted,
         refusal,
         at,

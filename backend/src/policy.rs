@@ -4,6 +4,7 @@
 //! - Managers see every order; requesters see only their own. An order someone may
 //!   not see does not exist for them (404, never 403), so ids cannot be probed.
 //! - Only managers decide, never on their own order, and always as themselves.
+//! - Only the requester of an order cancels it.
 //! - Everyone who sees an order sees that it needs attention; only managers read why
 //!   (the reason is the system's own words: Dapr errors, failures).
 
@@ -114,6 +115,18 @@ pub fn may_decide(
     Ok(())
 }
 
+/// Why `user` may not cancel `order`, if they may not: only whoever requested it may,
+/// managers included (they decide on others' orders, and withdraw only their own).
+pub fn may_cancel(user: &User, order: &OrderRow) -> Result<(), ServiceError> {
+    if order.requested_by.as_deref() == Some(user.name.as_str()) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only the person who requested an order can cancel it.".into(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +198,18 @@ mod tests {
         assert!(may_decide(&bob, &order("alice"), Some("bob")).is_ok());
         assert!(may_decide(&bob, &order("alice"), Some(" ")).is_ok());
         assert!(may_decide(&bob, &order("alice"), None).is_ok());
+    }
+
+    #[test]
+    fn only_the_requester_cancels() {
+        let (alice, dave, bob) = (
+            user("alice", Role::Requester),
+            user("dave", Role::Requester),
+            user("bob", Role::Manager),
+        );
+        assert!(may_cancel(&alice, &order("alice")).is_ok());
+        assert!(may_cancel(&dave, &order("alice")).is_err());
+        assert!(may_cancel(&bob, &order("alice")).is_err());
+        assert!(may_cancel(&bob, &order("bob")).is_ok());
     }
 }

@@ -42,7 +42,10 @@ pub struct OrderRow {
 impl OrderRow {
     pub fn view(&self) -> OrderView {
         let status = self.status;
-        let decided_by_a_person = matches!(status, OrderStatus::Approved | OrderStatus::Rejected);
+        let decided_by_a_person = matches!(
+            status,
+            OrderStatus::Approved | OrderStatus::Rejected | OrderStatus::Cancelled
+        );
         OrderView {
             instance_id: self.instance_id.clone(),
             order_id: self.order_id.clone(),
@@ -115,7 +118,8 @@ pub enum InsertError {
 /// The statuses [`OrderStatus::is_final`] calls final, as SQL, for the list filters.
 /// The static queries below spell the list out (a query checked at compile time is
 /// one string literal); `final_rows_are_never_overwritten` holds them to `is_final`.
-const FINAL_STATUSES: &str = "('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')";
+const FINAL_STATUSES: &str =
+    "('auto_approved', 'approved', 'rejected', 'timed_out', 'cancelled', 'failed')";
 
 /// Records an accepted order before its workflow is scheduled: the unique key is what
 /// turns a repeated order id into a conflict, even when two arrive at once.
@@ -223,7 +227,7 @@ pub async fn record_outcome(
                 decided_at = excluded.decided_at, updated_at = excluded.updated_at,
                 placed_at = excluded.placed_at, attention = NULL, attention_since = NULL
           WHERE orders.status NOT IN
-                ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
+                ('auto_approved', 'approved', 'rejected', 'timed_out', 'cancelled', 'failed')",
         facts.instance_id,
         facts.order_id,
         facts.product,
@@ -267,7 +271,7 @@ pub async fn finish(
             decided_at = ?, failure = ?, updated_at = ?, placed_at = COALESCE(placed_at, ?),
             attention = ?, attention_since = ?
           WHERE instance_id = ? AND status NOT IN
-                ('auto_approved', 'approved', 'rejected', 'timed_out', 'failed')",
+                ('auto_approved', 'approved', 'rejected', 'timed_out', 'cancelled', 'failed')",
         status,
         decided_by,
         decided_at,

@@ -172,10 +172,7 @@ pub async fn reconcile(
                 (stuck_claim, row.decision, row.decided_by.as_deref())
             {
                 tracing::info!(instance_id = %row.instance_id, "re-raising unconfirmed decision");
-                let event = Approval {
-                    approver_name: by.to_owned(),
-                    approved: decision.approved(),
-                };
+                let event = Approval::new(by, decision);
                 engine
                     .raise_approval(&row.instance_id, &event)
                     .await

@@ -16,17 +16,20 @@ pub enum OrderStatus {
     Approved,
     Rejected,
     TimedOut,
+    /// Withdrawn by its requester before anyone decided.
+    Cancelled,
     Failed,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
         Self::Submitted,
         Self::AwaitingApproval,
         Self::AutoApproved,
         Self::Approved,
         Self::Rejected,
         Self::TimedOut,
+        Self::Cancelled,
         Self::Failed,
     ];
 
@@ -38,6 +41,7 @@ impl OrderStatus {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
             Self::Failed => "failed",
         }
     }
@@ -60,6 +64,7 @@ impl OrderStatus {
             Self::Approved => format!("Approved by {by}"),
             Self::Rejected => format!("Rejected by {by}"),
             Self::TimedOut => "Cancelled due to timeout".into(),
+            Self::Cancelled => format!("Cancelled by {}", decided_by.unwrap_or("the requester")),
             Self::Failed => "Failed".into(),
         }
     }
@@ -71,7 +76,8 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-/// A manager's decision on an order, as the read model stores a claim.
+/// What ends an order's wait, as the read model stores a claim: a manager approves or
+/// rejects it, or its requester cancels it. At most one claim per order wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
@@ -79,6 +85,7 @@ impl fmt::Display for OrderStatus {
 pub enum Decision {
     Approve,
     Reject,
+    Cancel,
 }
 
 impl Decision {
@@ -92,5 +99,14 @@ impl Decision {
 
     pub fn approved(self) -> bool {
         self == Self::Approve
+    }
+
+    /// The status the order ends in when this decision wins.
+    pub fn outcome(self) -> OrderStatus {
+        match self {
+            Self::Approve => OrderStatus::Approved,
+            Self::Reject => OrderStatus::Rejected,
+            Self::Cancel => OrderStatus::Cancelled,
+        }
     }
 }

@@ -65,6 +65,35 @@ test('carol rejects an order with a comment', async ({ browser }, testInfo) => {
   expect(carol.unexpected).toEqual([]);
 });
 
+test('a requester cancels a waiting order and it leaves the inbox', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const product = uniqueProduct('Conference table');
+  const id = await submitOrder(alice.page, product, '2400', '1');
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Waiting for approval');
+
+  const bob = await signIn(browser, testInfo, 'bob');
+  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+  const row = inboxRow(bob.page, id);
+  await expect(row).toBeVisible();
+  // Managers decide; only the requester's page offers to cancel.
+  await expect(row.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
+
+  await alice.page.getByLabel('Comment').fill('Found one in storage');
+  await alice.page.getByRole('button', { name: 'Cancel order' }).click();
+  await expect(alice.page.locator('.notice.ok')).toHaveText(/Cancelled by alice/);
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Cancelled by alice');
+  await expect(alice.page.locator('.timeline')).toContainText('Cancelled by alice');
+  await expect(alice.page.getByText('Found one in storage')).toBeVisible();
+  await expect(alice.page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
+  // No reload on bob's side: the row leaves his inbox.
+  await expect(row).toHaveCount(0);
+
+  await bob.page.goto(`/?tab=decided&q=${encodeURIComponent(product)}`);
+  await expect(inboxRow(bob.page, id)).toContainText('Cancelled by alice');
+  expect(alice.unexpected).toEqual([]);
+  expect(bob.unexpected).toEqual([]);
+});
+
 test('an order under $1000 is approved at once', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
   await submitOrder(alice.page, uniqueProduct('Stapler'), '12.50', '4');
@@ -113,7 +142,7 @@ test('a requester has no inbox and cannot decide, even by calling the server', a
   // Called as the page itself would (same origin): carol's order does not exist for
   // alice, and the inbox is for managers.
   const response = await alice.page.request.post('/api/decide', {
-    form: { instance_id: id, approve: 'true' },
+    form: { instance_id: id, decision: 'approve' },
     headers: sameOrigin(alice.page),
   });
   expect(response.status()).toBe(404);
@@ -133,7 +162,7 @@ test('a manager cannot approve their own order', async ({ browser }, testInfo) =
   await expect(row).toContainText('Your order');
   await expect(row.getByRole('button', { name: 'Approve' })).toHaveCount(0);
   const response = await bob.page.request.post('/api/decide', {
-    form: { instance_id: id, approve: 'true' },
+    form: { instance_id: id, decision: 'approve' },
     headers: sameOrigin(bob.page),
   });
   expect(response.status()).toBe(403);
@@ -259,7 +288,7 @@ test('a page on another port of the same host cannot make a signed-in manager de
     route.fulfill({
       contentType: 'text/html',
       body: `<form method="post" action="${app.origin}/api/decide">
-        <input name="instance_id" value="${id}"><input name="approve" value="true">
+        <input name="instance_id" value="${id}"><input name="decision" value="approve">
       </form><script>document.forms[0].submit()</script>`,
     }),
   );

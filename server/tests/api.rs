@@ -201,6 +201,98 @@ async fn two_simultaneous_decisions_one_wins() {
     }
 }
 
+/// Approval, rejection and the requester's cancellation at once, then a cancellation
+/// against the approval timer: each time exactly one wins, the workflow ends the way
+/// the winner's answer said, and every loser's 409 names the winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_cancellation_and_timeout_race_and_one_wins() {
+    let stack = Stack::start("8s").await;
+    let mut winners = std::collections::BTreeSet::new();
+    for round in 0..3 {
+        let id = format!("three-way-{round}");
+        let instance = format!("po-{id}");
+        let (code, _) = stack
+            .post("alice", "/start-purchase-order", order(&id, 2000.0, 1))
+            .await;
+        assert_eq!(code, 200);
+        stack
+            .wait_for_status(&instance, "awaiting_approval", WAIT)
+            .await;
+        let decide = format!("/signal-approval/{instance}");
+        let cancel = format!("/api/orders/{instance}/cancel");
+        let answers = tokio::join!(
+            stack.post("bob", &decide, json!({"approved": true})),
+            stack.post("carol", &decide, json!({"approved": false})),
+            stack.post("alice", &cancel, json!({"comment": "changed my mind"})),
+        );
+        let answers = [answers.0, answers.1, answers.2];
+        // 202: won, the workflow not confirming within the server's wait.
+        let won: Vec<_> = answers
+            .iter()
+            .filter(|a| matches!(a.0, 200 | 202))
+            .collect();
+        assert_eq!(won.len(), 1, "{answers:?}");
+        let winner = &won[0].1;
+        for (code, answer) in &answers {
+            if !matches!(code, 200 | 202) {
+                assert_eq!(*code, 409, "{answer}");
+                assert_eq!(answer["decided_by"], winner["decided_by"], "{answer}");
+            }
+        }
+        let expected = match winner["status"].as_str() {
+            Some("approved") => "Approved by bob",
+            Some("rejected") => "Rejected by carol",
+            Some("cancelled") => "Cancelled by alice",
+            other => panic!("unexpected winner status {other:?}"),
+        };
+        winners.insert(expected);
+        let state = stack.wait_for_completion(&instance, WAIT).await;
+        assert_eq!(output_status(&state), expected);
+    }
+    eprintln!("three-way races won by: {winners:?}");
+
+    // Cancelling at the deadline: the answer and the outcome agree, whichever won.
+    let (code, _) = stack
+        .post(
+            "alice",
+            "/start-purchase-order",
+            order("at-deadline", 2000.0, 1),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let waiting = stack
+        .wait_for_status("po-at-deadline", "awaiting_approval", WAIT)
+        .await;
+    let deadline = chrono::DateTime::parse_from_rfc3339(
+        waiting["approval_deadline"].as_str().unwrap_or_default(),
+    )
+    .expect("deadline");
+    let until = (deadline.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(until.saturating_sub(Duration::from_millis(30))).await;
+    let (code, answer) = stack
+        .post("alice", "/api/orders/po-at-deadline/cancel", json!({}))
+        .await;
+    let state = stack.wait_for_completion("po-at-deadline", WAIT).await;
+    match code {
+        200 | 202 => assert_eq!(output_status(&state), "Cancelled by alice", "{answer}"),
+        409 => assert_eq!(
+            output_status(&state),
+            "Cancelled due to timeout",
+            "{answer}"
+        ),
+        other => panic!("cancel at the deadline: {other} {answer}"),
+    }
+    eprintln!("cancel at the deadline: {code}");
+
+    // Once the timer has won, a cancellation hears so.
+    let (code, refused) = stack
+        .post("alice", "/api/orders/po-at-deadline/cancel", json!({}))
+        .await;
+    assert_eq!(code, 409, "{refused}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_cancels_and_late_approval_is_refused() {
     let stack = Stack::start("3s").await;

@@ -19,7 +19,7 @@ use backend::engine::memory::MemoryEngine;
 use backend::session::Site;
 use backend::sign_in::SignIn;
 use backend::{accounts, changes, Db, OrderService};
-use domain::Role;
+use domain::{OrderStatus, Role};
 
 /// The origin the test app believes it is served from.
 const SITE: &str = "127.0.0.1:3000";
@@ -726,7 +726,7 @@ async fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
         StatusCode::OK
     );
     let session = app.session("bob").await;
-    let decide = "instance_id=po-csrf-1&approve=true";
+    let decide = "instance_id=po-csrf-1&decision=approve";
     for origin in [
         Some("http://127.0.0.1:8080"), // another port of the same host
         Some("http://evil.example"),
@@ -905,7 +905,7 @@ async fn basic_credentials_are_remembered_only_while_they_hold() {
 async fn malformed_server_function_arguments_are_400() {
     let app = spawn_app().await;
     let origin = format!("http://{SITE}");
-    for body in ["instance_id=po-x&approve=maybe", "approve=true"] {
+    for body in ["instance_id=po-x&decision=maybe", "decision=approve"] {
         let answer = app
             .send(form_post("/api/decide", None, Some(&origin), body))
             .await;
@@ -1093,7 +1093,7 @@ async fn a_decision_whose_answer_was_lost_keeps_its_claim() {
         .await
         .expect("reconciles");
     let row = order_row(&app, "po-lost-1").await;
-    assert_eq!(row.status, domain::OrderStatus::Approved);
+    assert_eq!(row.status, OrderStatus::Approved);
     assert_eq!(row.decided_by.as_deref(), Some("bob"));
 }
 
@@ -1268,7 +1268,7 @@ async fn a_workflow_state_that_cannot_be_loaded_needs_attention() {
         .await
         .expect("terminates");
     let row = order_row(&app, "po-broken-1").await;
-    assert_eq!(row.status, domain::OrderStatus::Failed);
+    assert_eq!(row.status, OrderStatus::Failed);
     assert_eq!(row.attention, None);
     assert_eq!(
         row.failure.as_deref(),
@@ -1418,4 +1418,168 @@ async fn decided_orders_download_as_csv() {
         .send(request(Method::GET, "/api/orders.csv", None, None, ""))
         .await;
     assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_requester_cancels_and_whoever_comes_later_hears_who_won() {
+    let app = spawn_app().await;
+    for id in ["c-1", "c-2", "c-3"] {
+        assert_eq!(
+            app.start(&app.alice, id, 600.0, 2).await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        app.start(&app.bob, "c-bobs", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.start(&app.alice, "c-small", 10.0, 1).await.status,
+        StatusCode::OK
+    );
+    let cancel = |token: &str, instance: &str, body: Option<&str>| {
+        let (path, token) = (format!("/api/orders/{instance}/cancel"), bearer(token));
+        let content_type = body.map(|_| "application/json");
+        let app = &app;
+        let body = body.unwrap_or_default().to_owned();
+        async move {
+            app.send(request(
+                Method::POST,
+                &path,
+                Some(&token),
+                content_type,
+                &body,
+            ))
+            .await
+        }
+    };
+
+    // Only the requester: a manager is refused, another requester does not see it.
+    let by_manager = cancel(&app.bob, "po-c-1", None).await;
+    assert_eq!(
+        by_manager.status,
+        StatusCode::FORBIDDEN,
+        "{:?}",
+        by_manager.body
+    );
+    assert!(error_text(&by_manager).contains("Only the person who requested"));
+    let bad_body = cancel(&app.alice, "po-c-1", Some("{not json")).await;
+    assert_eq!(bad_body.status, StatusCode::BAD_REQUEST);
+    let long = json!({"comment": "x".repeat(501)}).to_string();
+    let long_comment = cancel(&app.alice, "po-c-1", Some(&long)).await;
+    assert_eq!(long_comment.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        order_row(&app, "po-c-1").await.status,
+        OrderStatus::AwaitingApproval
+    );
+
+    // Without a body, then with a reason.
+    let cancelled = cancel(&app.alice, "po-c-1", None).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["decided_by"], "alice");
+    let with_reason = cancel(
+        &app.alice,
+        "po-c-2",
+        Some(r#"{"comment": "ordered twice"}"#),
+    )
+    .await;
+    assert_eq!(with_reason.status, StatusCode::OK, "{:?}", with_reason.body);
+    let row = order_row(&app, "po-c-2").await;
+    assert_eq!(row.status, OrderStatus::Cancelled);
+    assert_eq!(row.decision_comment.as_deref(), Some("ordered twice"));
+
+    // The seed's status shows the outcome in words; the list and the CSV have it too.
+    let status = app.get(&app.alice, "/status/po-c-1").await;
+    assert!(
+        status.body["serialized_output"]
+            .as_str()
+            .is_some_and(|o| o.contains("Cancelled by alice")),
+        "{:?}",
+        status.body
+    );
+    let listed = app.get(&app.bob, "/api/orders?status=cancelled").await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    assert_eq!(listed.body["orders"].as_array().map(Vec::len), Some(2));
+
+    // Later decisions and cancellations lose, and hear who won.
+    let late_approval = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-c-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(late_approval.status, StatusCode::CONFLICT);
+    assert!(
+        error_text(&late_approval).contains("Cancelled by alice"),
+        "{:?}",
+        late_approval.body
+    );
+    assert_eq!(late_approval.body["decided_by"], "alice");
+    let approved = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-c-3",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK);
+    let late_cancel = cancel(&app.alice, "po-c-3", None).await;
+    assert_eq!(late_cancel.status, StatusCode::CONFLICT);
+    assert!(
+        error_text(&late_cancel).contains("Approved by bob"),
+        "{:?}",
+        late_cancel.body
+    );
+    let auto = cancel(&app.alice, "po-c-small", None).await;
+    assert_eq!(auto.status, StatusCode::CONFLICT, "{:?}", auto.body);
+
+    // A manager cancels their own order as its requester.
+    let own = cancel(&app.bob, "po-c-bobs", None).await;
+    assert_eq!(own.status, StatusCode::OK, "{:?}", own.body);
+
+    // A requester's browser session cancels through the page's form.
+    let session = app.session("alice").await;
+    assert_eq!(
+        app.start(&app.alice, "c-4", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    let posted = app
+        .send(form_post(
+            "/api/decide",
+            Some(&session),
+            Some(&format!("http://{SITE}")),
+            "instance_id=po-c-4&decision=cancel&comment=no+longer+needed",
+        ))
+        .await;
+    assert!(
+        posted.status.is_success() || posted.status.is_redirection(),
+        "{:?}",
+        posted.status
+    );
+    assert_eq!(
+        order_row(&app, "po-c-4").await.status,
+        OrderStatus::Cancelled
+    );
+
+    let audit: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT actor, decision, accepted FROM decision_audit WHERE instance_id = 'po-c-1' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("audit rows");
+    let audit: Vec<(&str, &str, bool)> = audit
+        .iter()
+        .map(|(a, d, ok)| (a.as_str(), d.as_str(), *ok))
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            ("bob", "cancel", false),
+            ("alice", "cancel", false),
+            ("alice", "cancel", true),
+            ("bob", "approve", false)
+        ]
+    );
 }

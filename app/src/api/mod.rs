@@ -103,6 +103,8 @@ pub struct OrderDetail {
     pub server_now_ms: i64,
     /// Whether the viewer may decide this order (a manager, not its requester).
     pub can_decide: bool,
+    /// Whether the viewer may cancel this order (its requester).
+    pub can_cancel: bool,
     /// Why the order needs an operator; shown to managers only.
     pub attention: Option<String>,
 }
@@ -239,6 +241,7 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
             let user = ctx.require_user().await?;
             let row = ctx.state.orders.order_for(&user, &instance_id).await?;
             let can_decide = backend::policy::may_decide(&user, &row, None).is_ok();
+            let can_cancel = backend::policy::may_cancel(&user, &row).is_ok();
             let order = row.view();
             let mut timeline = vec![TimelineEntry {
                 label: "Submitted".into(),
@@ -282,6 +285,7 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
             let attention = backend::policy::attention_reason(&user, &row);
             Ok(OrderDetail {
                 can_decide,
+                can_cancel,
                 order,
                 timeline,
                 server_now_ms: now_ms(),
@@ -341,12 +345,14 @@ pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
         .await
 }
 
-/// Approves or rejects an order as the signed-in manager. Refused with 403 for
-/// requesters and for the manager's own orders, 409 when someone else decided first.
+/// Approves or rejects an order as the signed-in manager, or cancels it as its
+/// requester. Refused with 403 when the policy does not allow it (a requester deciding,
+/// a manager deciding their own order, anyone but the requester cancelling), 409 when
+/// a decision, a cancellation or the timeout came first.
 #[server(endpoint = "decide")]
 pub async fn decide(
     instance_id: String,
-    approve: bool,
+    decision: domain::Decision,
     comment: Option<String>,
 ) -> Result<DecisionResult, AppError> {
     Ctx::new()
@@ -359,7 +365,7 @@ pub async fn decide(
                     &instance_id,
                     &user,
                     backend::orders::DecisionRequest {
-                        decision: domain::Decision::from_approved(approve),
+                        decision,
                         comment: comment.as_deref(),
                         approver_name: None,
                     },

@@ -1,6 +1,6 @@
-//! Approve / Reject with an optional comment. Shows progress and disables itself while
-//! a decision is in flight or once the deadline has passed; a decision that lost a
-//! race says who decided first.
+//! Approve / Reject (or, for the order's requester, Cancel) with an optional comment.
+//! Shows progress and disables itself while a decision is in flight or once the
+//! deadline has passed; a decision that lost a race says who decided first.
 //!
 //! The action and its outcome belong to the page, not to the form: a live update can
 //! re-render or remove the form while its request is in flight (the row leaves the
@@ -12,6 +12,7 @@ use leptos::server_fn::ServerFn;
 
 use super::form::submit_through;
 use crate::api::Decide;
+use domain::Decision;
 
 /// What the last decision on a page came to: `(succeeded, message)`.
 pub type DecisionNotice = Signal<Option<(bool, String)>>;
@@ -35,14 +36,24 @@ pub fn use_decisions(refresh: WriteSignal<u64>) -> (ServerAction<Decide>, Decisi
     (decide, notice)
 }
 
-/// `Some(approve)` while a decision on `instance_id` is in flight.
-fn in_flight(decide: ServerAction<Decide>, instance_id: &str) -> Option<bool> {
+/// The decision in flight on `instance_id`, if any.
+fn in_flight(decide: ServerAction<Decide>, instance_id: &str) -> Option<Decision> {
     decide.input().with(|input| {
         input
             .as_ref()
             .filter(|d| d.instance_id == instance_id)
-            .map(|d| d.approve)
+            .map(|d| d.decision)
     })
+}
+
+/// The decision a submit button stands for (its `value`).
+fn submitted_decision(form: &super::form::Submitted) -> Option<Decision> {
+    match form.submitter_value()? {
+        "approve" => Some(Decision::Approve),
+        "reject" => Some(Decision::Reject),
+        "cancel" => Some(Decision::Cancel),
+        _ => None,
+    }
 }
 
 #[component]
@@ -52,27 +63,28 @@ pub fn DecisionForm(
     /// When the approval window closes (the timeout outcome is on its way after it).
     deadline_ms: Option<i64>,
     now: Signal<i64>,
+    /// The order's requester sees the form that cancels it, managers the one that
+    /// approves or rejects it.
+    #[prop(optional)]
+    requester: bool,
 ) -> impl IntoView {
     let expired = move || deadline_ms.is_some_and(|d| now.get() >= d);
     // One decision at a time per page keeps the announced outcome unambiguous.
     let disabled = move || decide.pending().get() || expired();
     let button = {
         let instance_id = instance_id.clone();
-        move |approve: bool| {
+        move |decision: Decision| {
             let id = instance_id.clone();
-            let busy = move || in_flight(decide, &id) == Some(approve);
-            let label = {
-                let busy = busy.clone();
-                move || match (busy(), approve) {
-                    (true, true) => "Approving…",
-                    (true, false) => "Rejecting…",
-                    (false, true) => "Approve",
-                    (false, false) => "Reject",
-                }
+            let busy = move || in_flight(decide, &id) == Some(decision);
+            // The style sheet shows the busy state (`aria-busy`): one label per button
+            // instead of a reactive one keeps the WASM smaller.
+            let (value, label) = match decision {
+                Decision::Approve => ("approve", "Approve"),
+                Decision::Reject => ("reject", "Reject"),
+                Decision::Cancel => ("cancel", "Cancel order"),
             };
             view! {
-                <button type="submit" name="approve" value=approve.to_string()
-                    class=if approve { "approve" } else { "reject" }
+                <button type="submit" name="decision" value=value class=value
                     aria-busy=move || busy().to_string()
                     disabled=disabled>{label}</button>
             }
@@ -82,26 +94,28 @@ pub fn DecisionForm(
     let on_submit = {
         let instance_id = instance_id.clone();
         submit_through(decide, move |form| {
-            let approve = match form.submitter_value()? {
-                "true" => true,
-                "false" => false,
-                _ => return None,
-            };
             Some(Decide {
                 instance_id: instance_id.clone(),
-                approve,
+                decision: submitted_decision(form)?,
                 comment: Some(form.field("comment")),
             })
         })
+    };
+    let (buttons, placeholder) = if requester {
+        (vec![button(Decision::Cancel)], "Why cancel (optional)")
+    } else {
+        (
+            vec![button(Decision::Approve), button(Decision::Reject)],
+            "Comment (optional)",
+        )
     };
     view! {
         <form method="post" action=Decide::url() class="decide" on:submit=on_submit>
             <input type="hidden" name="instance_id" value=instance_id.clone()/>
             <label class="sr-only" for=comment_id.clone()>"Comment"</label>
-            <input id=comment_id name="comment" placeholder="Comment (optional)" maxlength="500"
+            <input id=comment_id name="comment" placeholder=placeholder maxlength="500"
                 disabled=expired/>
-            {button(true)}
-            {button(false)}
+            {buttons}
         </form>
     }
 }

@@ -79,6 +79,9 @@ fn Detail(detail: OrderDetail, now: Signal<i64>, decide: ServerAction<Decide>) -
             {(waiting && detail.can_decide).then(|| view! {
                 <DecisionForm instance_id=o.instance_id.clone() decide deadline_ms now/>
             })}
+            {(waiting && detail.can_cancel).then(|| view! {
+                <DecisionForm instance_id=o.instance_id.clone() decide deadline_ms now requester=true/>
+            })}
             <h2>"Timeline"</h2>
             <ol class="timeline">
                 {detail.timeline.into_iter().map(|t| view! {

@@ -181,11 +181,7 @@ impl WorkflowEngine for MemoryEngine {
             Some(None) => return Ok(()),
             Some(Some(order)) => order,
         };
-        let outcome = if approval.approved {
-            Outcome::Approved(approval.approver_name.clone())
-        } else {
-            Outcome::Rejected(approval.approver_name.clone())
-        };
+        let outcome = approval.outcome();
         let record = OutcomeRecord {
             order: order.clone(),
             status: outcome.status_text(),

@@ -110,6 +110,9 @@ fn conflict_for(row: &OrderRow) -> ServiceError {
     let status = row.status;
     let message = match status {
         OrderStatus::AwaitingApproval => match &row.decided_by {
+            Some(by) if row.decision == Some(Decision::Cancel) => {
+                format!("Order {} has already been cancelled by {by}.", row.order_id)
+            }
             Some(by) => format!("Order {} has already been decided by {by}.", row.order_id),
             None => format!(
                 "Order {} is past its approval deadline and is being cancelled.",
@@ -333,8 +336,9 @@ impl OrderService {
         .await?)
     }
 
-    /// Applies one manager's decision, and records the attempt (accepted or refused, and
-    /// why) in the audit trail.
+    /// Applies one decision (a manager's approval or rejection, or the requester's
+    /// cancellation), and records the attempt (accepted or refused, and why) in the
+    /// audit trail.
     ///
     /// The decision runs as a task of its own: a client that goes away mid-way (a
     /// closed tab, a proxy timeout) does not cut it off between its claim, its event,
@@ -418,7 +422,12 @@ impl OrderService {
         let decision = request.decision;
         let comment = request.validate()?;
         let mut row = self.order_for(decider, instance_id).await?;
-        policy::may_decide(decider, &row, request.approver_name)?;
+        match decision {
+            Decision::Cancel => policy::may_cancel(decider, &row)?,
+            Decision::Approve | Decision::Reject => {
+                policy::may_decide(decider, &row, request.approver_name)?
+            }
+        }
         let approver = decider.name.clone();
         let waiting_since = tokio::time::Instant::now();
         while row.status == OrderStatus::Submitted && waiting_since.elapsed() < AWAIT_REQUEST_WAIT {
@@ -441,10 +450,7 @@ impl OrderService {
             return Err(conflict_for(&self.get_row(instance_id).await?));
         }
 
-        let event = Approval {
-            approver_name: approver.clone(),
-            approved: decision.approved(),
-        };
+        let event = Approval::new(&approver, decision);
         if let Err(e) = self.engine.raise_approval(instance_id, &event).await {
             if !e.certainly_not_applied() {
                 // The event may have arrived: the claim stands (nobody else can decide
@@ -503,10 +509,7 @@ impl OrderService {
         };
         self.apply_state(&state).await?;
         let row = self.get_row(instance_id).await?;
-        let expected = match decision {
-            Decision::Approve => OrderStatus::Approved,
-            Decision::Reject => OrderStatus::Rejected,
-        };
+        let expected = decision.outcome();
         if row.status == expected && row.decided_by.as_deref() == Some(approver) {
             Ok(Decided {
                 instance_id: instance_id.to_owned(),

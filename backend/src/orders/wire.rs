@@ -86,6 +86,7 @@ impl WorkflowState {
             OrderStatus::Approved => Outcome::Approved(by()),
             OrderStatus::Rejected => Outcome::Rejected(by()),
             OrderStatus::TimedOut => Outcome::TimedOut,
+            OrderStatus::Cancelled => Outcome::Cancelled(by()),
             OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::Failed => {
                 return None
             }

@@ -8,7 +8,7 @@ pub mod activities;
 pub mod orchestration;
 
 use dapr::workflow::{RegistryExt, WorkflowClient};
-use domain::{Cents, OrderStatus};
+use domain::{Cents, Decision, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
@@ -31,6 +31,7 @@ pub const STATUS_AUTO_APPROVED: &str = "Auto-Approved";
 pub const STATUS_TIMED_OUT: &str = "Cancelled due to timeout";
 const APPROVED_PREFIX: &str = "Approved by ";
 const REJECTED_PREFIX: &str = "Rejected by ";
+const CANCELLED_PREFIX: &str = "Cancelled by ";
 
 /// Workflow input: the seed's `Order`, plus the approval timeout chosen at start so a
 /// configuration change never alters the history of a running instance.
@@ -65,12 +66,40 @@ impl WorkflowOrder {
     }
 }
 
-/// The `approval_event` payload.
+/// The `approval_event` payload: the seed's decision, or the requester's cancellation.
+/// A cancellation travels as the same event, so that the workflow's one wait takes
+/// whichever of decision, cancellation and timer comes first; instances waiting since
+/// before cancelling existed take it too.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Approval {
     #[schema(example = "ManagerX")]
     pub approver_name: String,
     pub approved: bool,
+    /// Set by a cancellation (then `approver_name` is the requester); absent in the seed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(ignore)]
+    pub cancelled: bool,
+}
+
+impl Approval {
+    /// The event that carries `decision`, taken by `by`.
+    pub fn new(by: &str, decision: Decision) -> Self {
+        Self {
+            approver_name: by.to_owned(),
+            approved: decision.approved(),
+            cancelled: decision == Decision::Cancel,
+        }
+    }
+
+    /// What the workflow ends in when this event is the first to arrive.
+    pub fn outcome(&self) -> Outcome {
+        let by = self.approver_name.clone();
+        match (self.cancelled, self.approved) {
+            (true, _) => Outcome::Cancelled(by),
+            (false, true) => Outcome::Approved(by),
+            (false, false) => Outcome::Rejected(by),
+        }
+    }
 }
 
 /// What the workflow returns.
@@ -87,6 +116,8 @@ pub enum Outcome {
     Approved(String),
     Rejected(String),
     TimedOut,
+    /// Withdrawn by its requester.
+    Cancelled(String),
 }
 
 impl Outcome {
@@ -96,6 +127,7 @@ impl Outcome {
             Self::Approved(by) => format!("{APPROVED_PREFIX}{by}"),
             Self::Rejected(by) => format!("{REJECTED_PREFIX}{by}"),
             Self::TimedOut => STATUS_TIMED_OUT.to_owned(),
+            Self::Cancelled(by) => format!("{CANCELLED_PREFIX}{by}"),
         }
     }
 
@@ -106,6 +138,8 @@ impl Outcome {
             Some(Self::TimedOut)
         } else if let Some(by) = status.strip_prefix(APPROVED_PREFIX) {
             Some(Self::Approved(by.to_owned()))
+        } else if let Some(by) = status.strip_prefix(CANCELLED_PREFIX) {
+            Some(Self::Cancelled(by.to_owned()))
         } else {
             status
                 .strip_prefix(REJECTED_PREFIX)
@@ -119,12 +153,13 @@ impl Outcome {
             Self::Approved(_) => OrderStatus::Approved,
             Self::Rejected(_) => OrderStatus::Rejected,
             Self::TimedOut => OrderStatus::TimedOut,
+            Self::Cancelled(_) => OrderStatus::Cancelled,
         }
     }
 
     pub fn decided_by(&self) -> Option<&str> {
         match self {
-            Self::Approved(by) | Self::Rejected(by) => Some(by),
+            Self::Approved(by) | Self::Rejected(by) | Self::Cancelled(by) => Some(by),
             Self::AutoApproved | Self::TimedOut => None,
         }
     }
@@ -159,6 +194,7 @@ mod tests {
             Outcome::Approved("bob".into()),
             Outcome::Rejected("carol".into()),
             Outcome::TimedOut,
+            Outcome::Cancelled("alice".into()),
         ] {
             assert_eq!(Outcome::parse(&outcome.status_text()), Some(outcome));
         }

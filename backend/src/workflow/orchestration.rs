@@ -1,6 +1,6 @@
 //! The orchestration, with the seed's semantics: under $1000 the order is approved at
-//! once; otherwise a manager is asked, and the first of their decision and the approval
-//! timeout decides.
+//! once; otherwise a manager is asked, and the first of their decision, the requester's
+//! cancellation and the approval timeout decides.
 //!
 //! It is deterministic: time only from the workflow context, no I/O (that is what the
 //! activities are for), logging only when not replaying.
@@ -106,8 +106,7 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         .wait_for_external_event_typed::<Approval>(APPROVAL_EVENT, Some(remaining))
         .await
     {
-        Ok(approval) if approval.approved => Outcome::Approved(approval.approver_name),
-        Ok(approval) => Outcome::Rejected(approval.approver_name),
+        Ok(event) => event.outcome(),
         Err(WorkflowError::Timeout) => Outcome::TimedOut,
         Err(e) => return Err(e),
     };

@@ -184,3 +184,31 @@ where
         }
     }
 }
+
+/// [`ApiJson`] for a body that may be left out: no body at all (no content type, no
+/// length) stands for `T::default()`; anything sent is held to JSON as `ApiJson` is.
+pub struct OptionalApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let sent_nothing = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && !headers.contains_key(axum::http::header::TRANSFER_ENCODING)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|n| n.as_bytes() == b"0");
+        if sent_nothing {
+            return Ok(Self(T::default()));
+        }
+        ApiJson::<T>::from_request(req, state)
+            .await
+            .map(|ApiJson(value)| Self(value))
+    }
+}

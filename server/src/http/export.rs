@@ -77,7 +77,7 @@ pub struct ExportQuery {
     get, path = "/api/orders.csv", tag = "orders",
     params(
         ("q" = Option<String>, Query, description = "Text in the order id, product or requester"),
-        ("status" = Option<String>, Query, description = "One final status: auto_approved, approved, rejected, timed_out or failed"),
+        ("status" = Option<String>, Query, description = "One final status: auto_approved, approved, rejected, timed_out, cancelled or failed"),
     ),
     security(("basic" = []), ("bearer" = [])),
     responses(

@@ -29,6 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
     paths(
         orders::start_purchase_order,
         orders::signal_approval,
+        orders::cancel_order,
         orders::status,
         orders::list_orders,
         export::orders_csv
@@ -74,6 +75,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/status/{instance_id}", get(orders::status))
         .route("/api/orders", get(orders::list_orders))
+        .route(
+            "/api/orders/{instance_id}/cancel",
+            post(orders::cancel_order),
+        )
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/healthz", get(health))
         // Liveness: the process serves requests at all. Unlike /healthz (readiness) it

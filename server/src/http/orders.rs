@@ -11,7 +11,7 @@ use domain::{Decision, NewOrder, OrderStatus, OrderView, StartOrderRequest};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ErrorBody};
+use super::error::{ApiError, ApiJson, ErrorBody, OptionalApiJson};
 
 /// Start the approval workflow for a purchase order.
 #[utoipa::path(
@@ -76,12 +76,58 @@ pub async fn signal_approval(
         approver_name: signal.approver_name.as_deref(),
     };
     let decided = state.orders.decide(&instance_id, &caller, request).await?;
+    Ok(decided_response(decided))
+}
+
+/// 200 once the workflow confirmed the decision, 202 while it has not yet.
+fn decided_response(decided: Decided) -> (StatusCode, Json<Decided>) {
     let code = if decided.confirmed {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    Ok((code, Json(decided)))
+    (code, Json(decided))
+}
+
+/// A cancellation; the body is optional.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CancelRequest {
+    /// Optional note kept with the cancellation (why).
+    pub comment: Option<String>,
+}
+
+/// Cancel an order that waits for a decision (its requester only). It races the
+/// managers' decisions and the approval timeout: exactly one of them wins, and the
+/// others get 409 naming it.
+#[utoipa::path(
+    post, path = "/api/orders/{instance_id}/cancel", tag = "orders",
+    params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
+    request_body(content = Option<CancelRequest>, description = "Optional; an empty body cancels without a comment"),
+    security(("basic" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Cancelled, confirmed by the workflow", body = Decided),
+        (status = 202, description = "Cancellation accepted; the workflow has not confirmed it yet", body = Decided),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
+        (status = 403, description = "Not the order's requester", body = ErrorBody),
+        (status = 404, description = "Unknown instance", body = ErrorBody),
+        (status = 409, description = "Not awaiting approval, or already decided or cancelled (the answer names who)", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 503, description = "Dapr sidecar unavailable", body = ErrorBody),
+    )
+)]
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(instance_id): Path<String>,
+    OptionalApiJson(cancel): OptionalApiJson<CancelRequest>,
+) -> Result<(StatusCode, Json<Decided>), ApiError> {
+    let request = DecisionRequest {
+        decision: Decision::Cancel,
+        comment: cancel.comment.as_deref(),
+        approver_name: None,
+    };
+    let decided = state.orders.decide(&instance_id, &caller, request).await?;
+    Ok(decided_response(decided))
 }
 
 /// The workflow instance's state, straight from Dapr (the seed's shape). Requesters
@@ -110,7 +156,7 @@ pub async fn status(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// One of submitted, awaiting_approval, auto_approved, approved, rejected,
-    /// timed_out, failed.
+    /// timed_out, cancelled, failed.
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,
