@@ -20,7 +20,7 @@ pub use status::{Decision, OrderStatus};
 pub use text::{hidden_characters, is_format_char};
 pub use user::{demo, parse_username, Role, UserView, MAX_USERNAME_LEN, MIN_PASSWORD_LEN};
 pub use validation::{FieldError, ValidationErrors};
-pub use view::{rfc3339, OrderView};
+pub use view::{rfc3339, BulkLine, OrderView};
 
 #[cfg(test)]
 mod tests {

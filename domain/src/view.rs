@@ -87,3 +87,15 @@ mod dollars {
         f64::deserialize(d).map(Cents::from_dollars)
     }
 }
+
+/// One line of the report on a bulk decision: how one selected order stands now for
+/// the manager who decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkLine {
+    pub instance_id: String,
+    /// `None` when there is no such order for them.
+    pub order_id: Option<String>,
+    /// Decided by them (or on its way to be).
+    pub decided: bool,
+    pub text: String,
+}

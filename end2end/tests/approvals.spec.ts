@@ -94,6 +94,45 @@ test('a requester cancels a waiting order and it leaves the inbox', async ({ bro
   expect(bob.unexpected).toEqual([]);
 });
 
+test('bulk approve of three orders, one of them decided meanwhile, also without JavaScript', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const batch = uniqueProduct('Bulk monitors');
+  const ids = [];
+  for (const n of [1, 2, 3]) {
+    ids.push(await submitOrder(alice.page, `${batch} #${n}`, '1100', '1'));
+  }
+
+  // Bob's browser runs no script: the page never updates itself under him.
+  const bob = await signIn(browser, testInfo, 'bob', [], { javaScriptEnabled: false });
+  await bob.page.goto(`/?q=${encodeURIComponent(batch)}`);
+  for (const id of ids) {
+    await inboxRow(bob.page, id).getByRole('checkbox').check();
+  }
+  // Meanwhile carol approves the second one.
+  const carol = await signIn(browser, testInfo, 'carol');
+  await carol.page.goto(`/?q=${encodeURIComponent(`${batch} #2`)}`);
+  await inboxRow(carol.page, ids[1]).getByRole('button', { name: 'Approve' }).click();
+  await expect(carol.page.locator('.notice.ok')).toHaveText(/Approved by carol/);
+
+  await bob.page.getByLabel('Selected orders').fill('Monitors for the new team');
+  await bob.page.getByRole('button', { name: 'Approve selected' }).click();
+  const report = bob.page.getByRole('status', { name: 'Selected orders' });
+  await expect(report.locator(`li[data-instance="${ids[0]}"]`)).toContainText('Decided: Approved by bob.');
+  await expect(report.locator(`li[data-instance="${ids[1]}"]`)).toContainText('Already decided: Approved by carol.');
+  await expect(report.locator(`li[data-instance="${ids[2]}"]`)).toContainText('Decided: Approved by bob.');
+  // What was decided has left the inbox; the filter came back with the page.
+  await expect(bob.page.getByLabel('Filter')).toHaveValue(batch);
+  for (const id of ids) {
+    await expect(inboxRow(bob.page, id)).toHaveCount(0);
+  }
+  await alice.page.goto(`/orders/${ids[2]}`);
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Approved by bob');
+  await expect(alice.page.getByText('Monitors for the new team')).toBeVisible();
+  expect(alice.unexpected).toEqual([]);
+  expect(bob.unexpected).toEqual([]);
+  expect(carol.unexpected).toEqual([]);
+});
+
 test('an order under $1000 is approved at once', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
   await submitOrder(alice.page, uniqueProduct('Stapler'), '12.50', '4');

@@ -9,6 +9,10 @@ use app as _;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Readable panics in the browser console during development. The release bundle
+    // leaves the hook out (it formats panic messages: a few KiB of WASM); a panic
+    // there still stops the app with a script error.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     // Without a client-side router, a server function's redirect (after signing in or
     // submitting an order) is an ordinary page load.

@@ -345,6 +345,49 @@ pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
         .await
 }
 
+/// The inbox's query after a bulk decision: every selected order (repeated), or what
+/// was wrong with the request and its seal (see `backend::seal`).
+pub const BULK_SELECTED: &str = "bulk";
+pub const BULK_ERROR: &str = "bulk_error";
+pub const BULK_SEAL: &str = "bulk_seal";
+
+/// What the inbox reports after a bulk decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkSummary {
+    pub lines: Vec<domain::BulkLine>,
+    /// Why nothing was decided, when the request was refused as a whole.
+    pub refused: Option<String>,
+}
+
+/// How each order of a bulk decision stands now, for the signed-in manager (read from
+/// the read model; an order they may not see reads as no such order). `refused` is
+/// shown only with this server's seal, so a link cannot make the page say anything.
+#[server(endpoint = "bulk_report")]
+pub async fn bulk_report(
+    instance_ids: Vec<String>,
+    refused: String,
+    seal: String,
+) -> Result<BulkSummary, AppError> {
+    use backend::orders::bulk::{report_line, MAX_SELECTED};
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_inbox().await?;
+            let mut lines = Vec::new();
+            for id in instance_ids.iter().take(MAX_SELECTED) {
+                let row = match ctx.state.orders.order_for(&user, id).await {
+                    Ok(row) => Some(row),
+                    Err(backend::ServiceError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                lines.push(report_line(&user, id, row.as_ref()));
+            }
+            let refused = (!refused.is_empty() && backend::seal::verify(&[&refused], &seal))
+                .then_some(refused);
+            Ok(BulkSummary { lines, refused })
+        })
+        .await
+}
+
 /// Approves or rejects an order as the signed-in manager, or cancels it as its
 /// requester. Refused with 403 when the policy does not allow it (a requester deciding,
 /// a manager deciding their own order, anyone but the requester cancelling), 409 when

@@ -1,12 +1,15 @@
 //! `/`: the managers' inbox. Pending orders, soonest deadline first, each with a live
-//! countdown and Approve / Reject; a second tab lists recent outcomes. Filter by text,
+//! countdown and Approve / Reject, and a selection to approve or reject at once; a
+//! second tab lists recent outcomes. Filter by text,
 //! page through thousands. Requesters are sent to their own orders.
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{decided, inbox, AppError, Decide, OrderPage, PAGE_SIZE};
+use crate::api::{
+    decided, inbox, AppError, Decide, OrderPage, BULK_ERROR, BULK_SEAL, BULK_SELECTED, PAGE_SIZE,
+};
 use crate::components::{
     page_param, use_live_resource, Column, Countdown, DecisionForm, ErrorAlert, LiveResource,
     Loading, LocalTime, Notice, OrderLink, OrderTable, Pager, RequireUser, StatusBadge,
@@ -34,7 +37,11 @@ enum Shape {
     Rows,
 }
 
+/// The id of the bulk decision form, which the rows' checkboxes name.
+const BULK_FORM: &str = "bulk";
+
 const PENDING_COLUMNS: &[Column] = &[
+    ("Select", false),
     ("Order", false),
     ("Product", false),
     ("Qty", true),
@@ -66,6 +73,12 @@ fn Inbox(me: String) -> impl IntoView {
             page_param(q),
         )
     });
+    let bulk = query.with_untracked(|q| {
+        let selected = q.get_all(BULK_SELECTED).unwrap_or_default();
+        let refused = q.get(BULK_ERROR).unwrap_or_default();
+        let seal = q.get(BULK_SEAL).unwrap_or_default();
+        (!selected.is_empty() || !refused.is_empty()).then_some((selected, refused, seal))
+    });
     view! {
         <h1>"Inbox"</h1>
         <nav class="tabs" aria-label="Inbox sections">
@@ -82,7 +95,78 @@ fn Inbox(me: String) -> impl IntoView {
             let href = format!("/api/orders.csv{}", csv_query(&text));
             view! { <p class="download"><a href=href download="">"Download CSV"</a></p> }
         })}
+        {bulk_parts(decided_tab, bulk, &text)}
         <InboxResults me decided_tab text page/>
+    }
+}
+
+/// The bulk decision's report and form. The frame around the islands renders only on
+/// the server, so the browser bundle leaves them out (about 1 KiB of WASM).
+#[cfg(feature = "ssr")]
+fn bulk_parts(
+    decided_tab: bool,
+    report: Option<(Vec<String>, String, String)>,
+    text: &str,
+) -> impl IntoView {
+    view! {
+        {report.map(|(selected, refused, seal)| view! { <BulkOutcome selected refused seal/> })}
+        {(!decided_tab).then(|| view! { <BulkForm text=text.to_owned()/> })}
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn bulk_parts(_: bool, _: Option<(Vec<String>, String, String)>, _: &str) {}
+
+/// "Approve selected" / "Reject selected": a plain form outside the island. The rows'
+/// checkboxes belong to it through their `form` attribute, so it posts whatever is
+/// ticked, with or without JavaScript.
+#[cfg(feature = "ssr")]
+#[component]
+fn BulkForm(text: String) -> impl IntoView {
+    view! {
+        <form id=BULK_FORM method="post" action="/inbox/decide" class="bulk">
+            <input type="hidden" name="q" value=text/>
+            <label for="bulk-comment">"Selected orders"</label>
+            <input id="bulk-comment" name="comment" maxlength="500"
+                placeholder="One comment for all of them (optional)"/>
+            <button type="submit" name="decision" value="approve" class="approve">"Approve selected"</button>
+            <button type="submit" name="decision" value="reject" class="reject">"Reject selected"</button>
+        </form>
+    }
+}
+
+/// What a bulk decision came to, order by order, as the read model has it now.
+#[cfg(feature = "ssr")]
+#[component]
+fn BulkOutcome(selected: Vec<String>, refused: String, seal: String) -> impl IntoView {
+    let report = Resource::new_blocking(
+        || (),
+        move |_| crate::api::bulk_report(selected.clone(), refused.clone(), seal.clone()),
+    );
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Ok(report) => view! {
+                        <section class="bulk-report" aria-label="Selected orders" role="status">
+                            {report.refused.map(|why| view! { <p class="notice error">{why}</p> })}
+                            <ul>
+                                {report.lines.into_iter().map(|line| {
+                                    let name = line.order_id.unwrap_or_else(|| line.instance_id.clone());
+                                    view! {
+                                        <li class=if line.decided { "ok" } else { "not" }
+                                            data-instance=line.instance_id>
+                                            <strong>{name}</strong> " " {line.text}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -217,8 +301,25 @@ fn PendingRow(
     let deadline_ms = order.approval_deadline.map(|d| d.timestamp_millis());
     // Nobody decides their own order; the server refuses it too.
     let own = order.requested_by.as_deref() == Some(me.as_str());
+    // The checkbox belongs to the bulk form outside the island (its `form` attribute).
+    // Written as markup, which costs the bundle less than one more element type. Order
+    // ids are `[A-Za-z0-9._-]` (domain::OrderId), so they need no escaping; one that
+    // were not gets no checkbox rather than markup of its own making.
+    let plain = |id: &str| {
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    let select = if own || !plain(&order.instance_id) || !plain(&order.order_id) {
+        String::new()
+    } else {
+        format!(
+            r#"<input type="checkbox" name="instance_id" value="{}" form="{BULK_FORM}" aria-label="Select order {}">"#,
+            order.instance_id, order.order_id
+        )
+    };
     view! {
         <tr data-instance=order.instance_id.clone()>
+            <td inner_html=select></td>
             <td><OrderLink instance_id=order.instance_id.clone() order_id=order.order_id.clone()/></td>
             <td>{order.product.clone()}</td>
             <td class="num">{order.quantity}</td>

@@ -2,6 +2,7 @@
 //! follow. The read model gates every request (it knows every order); the workflow is
 //! the truth about outcomes.
 
+pub mod bulk;
 mod wire;
 
 pub use wire::{Decided, Started, WorkflowFailure, WorkflowState};

@@ -1,5 +1,6 @@
 //! Who is calling the JSON API: HTTP Basic with an account's username and password, or
-//! a bearer token created with `server token create`.
+//! a bearer token created with `server token create`; or, for the few routes a browser
+//! reaches with a plain link or form, its session cookie ([`Viewer`]).
 
 use app::state::AppState;
 use axum::extract::FromRequestParts;
@@ -10,6 +11,29 @@ use backend::timing::{self, Part};
 use base64::Engine;
 
 use super::error::ApiError;
+
+/// Whoever asks: API credentials when the request carries them, else the browser's
+/// session cookie.
+pub struct Viewer(pub User);
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            let Caller(user) = Caller::from_request_parts(parts, state).await?;
+            return Ok(Self(user));
+        }
+        let token = state
+            .site
+            .session_token(&parts.headers)
+            .ok_or(ApiError::Unauthorized)?;
+        accounts::session_user(&state.db, &token)
+            .await?
+            .map(Self)
+            .ok_or(ApiError::Unauthorized)
+    }
+}
 
 /// The authenticated caller; rejects with 401 when credentials are missing or wrong.
 pub struct Caller(pub User);

@@ -6,19 +6,17 @@ use std::borrow::Cow;
 
 use app::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use backend::accounts::{self, User};
 use backend::read_model::{self, OrderQuery};
 use backend::{policy, Db};
 use domain::{Cents, OrderStatus, OrderView};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::auth::Caller;
+use super::auth::Viewer;
 use super::error::ApiError;
 
 /// Rows read from the database at a time while the file is sent.
@@ -40,29 +38,6 @@ const HEADER: [&str; 14] = [
     "decided_at",
     "comment",
 ];
-
-/// Whoever asks: API credentials when the request carries them, else the browser's
-/// session cookie.
-pub struct Viewer(pub User);
-
-impl FromRequestParts<AppState> for Viewer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts.headers.contains_key(AUTHORIZATION) {
-            let Caller(user) = Caller::from_request_parts(parts, state).await?;
-            return Ok(Self(user));
-        }
-        let token = state
-            .site
-            .session_token(&parts.headers)
-            .ok_or(ApiError::Unauthorized)?;
-        accounts::session_user(&state.db, &token)
-            .await?
-            .map(Self)
-            .ok_or(ApiError::Unauthorized)
-    }
-}
 
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {

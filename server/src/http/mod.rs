@@ -1,7 +1,9 @@
 //! The HTTP surface besides the Leptos pages: the seed-compatible JSON API, the order
-//! list and its CSV export, health and the OpenAPI document with Swagger UI.
+//! list and its CSV export, the inbox's bulk decisions, health and the OpenAPI document
+//! with Swagger UI.
 
 pub mod auth;
+pub mod bulk;
 pub mod error;
 pub mod error_seal;
 pub mod events;
@@ -80,6 +82,7 @@ pub fn router() -> Router<AppState> {
             post(orders::cancel_order),
         )
         .route("/api/orders.csv", get(export::orders_csv))
+        .route("/inbox/decide", post(bulk::decide_selected))
         .route("/healthz", get(health))
         // Liveness: the process serves requests at all. Unlike /healthz (readiness) it
         // asks nothing of the database, so a slow database takes a replica out of the

@@ -1,0 +1,128 @@
+//! `POST /inbox/decide`: the inbox's "Approve selected" / "Reject selected". A plain
+//! HTML form (checkboxes on the rows, one comment), so it works the same with or
+//! without JavaScript and costs the browser bundle nothing. Every order is decided on
+//! its own ([`OrderService::decide_many`]); the answer sends the browser back to the
+//! inbox with the selection in the query, and the inbox reports how each order stands
+//! (from the read model, so a reload reports the same).
+//!
+//! [`OrderService::decide_many`]: backend::OrderService::decide_many
+
+use app::api::{BULK_ERROR, BULK_SEAL, BULK_SELECTED};
+use app::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use backend::{accounts, policy, seal, ServiceError};
+use domain::Decision;
+
+/// What the form posts: every checked row, the button pressed, the comment, and the
+/// inbox filter to come back to.
+#[derive(Debug, Default)]
+struct Posted {
+    instance_ids: Vec<String>,
+    decision: Option<String>,
+    comment: Option<String>,
+    filter: Option<String>,
+}
+
+impl Posted {
+    fn parse(body: &[u8]) -> Self {
+        let mut posted = Self::default();
+        for (name, value) in form_urlencoded::parse(body) {
+            match name.as_ref() {
+                "instance_id" => posted.instance_ids.push(value.into_owned()),
+                "decision" => posted.decision = Some(value.into_owned()),
+                "comment" => posted.comment = Some(value.into_owned()),
+                "q" => posted.filter = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        posted
+    }
+}
+
+pub async fn decide_selected(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let user = match state.site.session_token(&headers) {
+        Some(token) => accounts::session_user(&state.db, &token).await,
+        None => Ok(None),
+    };
+    let user = match user {
+        Ok(Some(user)) => user,
+        Ok(None) => return see_other("/login".into()),
+        Err(e) => return super::error::ApiError::from(e).into_response(),
+    };
+    if !policy::can_use_inbox(&user) {
+        return (StatusCode::FORBIDDEN, "Only managers decide orders.").into_response();
+    }
+    let posted = Posted::parse(&body);
+    let decision = match posted.decision.as_deref() {
+        Some("approve") => Decision::Approve,
+        Some("reject") => Decision::Reject,
+        // Refused by `decide_many` with the words to show.
+        _ => Decision::Cancel,
+    };
+    let decided = state
+        .orders
+        .decide_many(
+            &user,
+            &posted.instance_ids,
+            decision,
+            posted.comment.as_deref(),
+        )
+        .await;
+    let mut back = form_urlencoded::Serializer::new(String::new());
+    if let Some(filter) = posted.filter.as_deref().filter(|q| !q.is_empty()) {
+        back.append_pair("q", filter);
+    }
+    match decided {
+        Ok(results) => {
+            for (instance_id, result) in &results {
+                if let Err(e) = result {
+                    tracing::debug!(%instance_id, error = %e, "bulk decision: one order not decided");
+                }
+                back.append_pair(BULK_SELECTED, instance_id);
+            }
+        }
+        Err(e) => {
+            let words = match e {
+                ServiceError::Invalid(errors) => errors
+                    .0
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => {
+                    other.log("bulk decision");
+                    "Nothing was decided: something went wrong on our side; try again.".into()
+                }
+            };
+            back.append_pair(BULK_ERROR, &words);
+            back.append_pair(BULK_SEAL, &seal::seal(&[&words]));
+        }
+    }
+    see_other(format!("/?{}", back.finish()))
+}
+
+fn see_other(location: String) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_every_checked_row() {
+        let posted = super::Posted::parse(
+            b"instance_id=po-1&instance_id=po-2&decision=approve&comment=ok+then&q=desk",
+        );
+        assert_eq!(posted.instance_ids, ["po-1", "po-2"]);
+        assert_eq!(posted.decision.as_deref(), Some("approve"));
+        assert_eq!(posted.comment.as_deref(), Some("ok then"));
+        assert_eq!(posted.filter.as_deref(), Some("desk"));
+    }
+}
