@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use crate::clock::from_ms;
 use crate::db::Db;
-use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView};
+use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView, SortKey};
 
 /// A row as stored; turned into [`OrderView`] for the outside world.
 #[derive(Debug, Clone, FromRow)]
@@ -357,6 +357,8 @@ pub struct OrderQuery {
     pub requested_by: Option<String>,
     /// Case-insensitive text in the order id, product or requester.
     pub text: Option<String>,
+    /// Instead of the list's own order.
+    pub sort: Option<SortKey>,
 }
 
 impl OrderQuery {
@@ -407,17 +409,20 @@ impl OrderQuery {
         q
     }
 
-    /// Pending orders come soonest deadline first (what a manager should look at next),
-    /// decided ones most recently decided first, everything else newest first. Ties go
-    /// by instance id in the same direction, so each order matches one index
-    /// (see the `list_indexes` migration).
+    /// A chosen sort, or else: pending orders soonest deadline first (what a manager
+    /// should look at next), decided ones most recently decided first, everything else
+    /// newest first. Ties go by instance id in the same direction, so each order
+    /// matches one index (the `list_indexes` and `sort_indexes` migrations).
     fn order_by(&self) -> &'static str {
-        if self.status == Some(OrderStatus::AwaitingApproval) {
-            " ORDER BY deadline, instance_id"
-        } else if self.decided_only {
-            " ORDER BY decided_at DESC, instance_id DESC"
-        } else {
-            " ORDER BY created_at DESC, instance_id DESC"
+        match self.sort {
+            Some(SortKey::Deadline) => " ORDER BY deadline, instance_id",
+            Some(SortKey::Amount) => " ORDER BY total_cents DESC, instance_id DESC",
+            Some(SortKey::Created) => " ORDER BY created_at DESC, instance_id DESC",
+            None if self.status == Some(OrderStatus::AwaitingApproval) => {
+                " ORDER BY deadline, instance_id"
+            }
+            None if self.decided_only => " ORDER BY decided_at DESC, instance_id DESC",
+            None => " ORDER BY created_at DESC, instance_id DESC",
         }
     }
 }

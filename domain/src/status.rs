@@ -110,3 +110,41 @@ impl Decision {
         }
     }
 }
+
+/// A sort a person picks for a list of orders, instead of the list's own order (pending:
+/// soonest deadline first; decided: latest decision first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// Soonest deadline first.
+    Deadline,
+    /// Largest total first.
+    Amount,
+    /// Newest first.
+    Created,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 3] = [Self::Deadline, Self::Amount, Self::Created];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deadline => "deadline",
+            Self::Amount => "amount",
+            Self::Created => "created",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// As the sort control names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Deadline => "Deadline, soonest first",
+            Self::Amount => "Amount, largest first",
+            Self::Created => "Submitted, newest first",
+        }
+    }
+}

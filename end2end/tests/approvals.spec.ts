@@ -186,7 +186,7 @@ test('a requester has no inbox and cannot decide, even by calling the server', a
   });
   expect(response.status()).toBe(404);
   const inbox = await alice.page.request.post('/api/inbox', {
-    form: { text: '', offset: '0' },
+    form: { text: '', offset: '0', sort: '' },
     headers: sameOrigin(alice.page),
   });
   expect(inbox.status()).toBe(403);

@@ -1732,3 +1732,64 @@ async fn a_bulk_decision_decides_each_order_on_its_own_and_reports_each() {
         OrderStatus::AwaitingApproval
     );
 }
+
+#[tokio::test]
+async fn lists_sort_by_deadline_amount_or_submission() {
+    let app = spawn_app().await;
+    // Submitted in this order; totals 2400, 1200, 3600.
+    for (id, cost) in [("s-a", 1200.0), ("s-b", 600.0), ("s-c", 1800.0)] {
+        assert_eq!(
+            app.start(&app.alice, id, cost, 2).await.status,
+            StatusCode::OK
+        );
+    }
+    let ids = |answer: &Answer| -> Vec<String> {
+        answer.body["orders"]
+            .as_array()
+            .map(|orders| {
+                orders
+                    .iter()
+                    .filter_map(|o| o["order_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let list = |sort: &str| {
+        let path = format!("/api/orders?status=awaiting_approval&sort={sort}");
+        let app = &app;
+        async move { app.get(&app.bob, &path).await }
+    };
+    assert_eq!(ids(&list("amount").await), ["s-c", "s-a", "s-b"]);
+    assert_eq!(ids(&list("created").await), ["s-c", "s-b", "s-a"]);
+    assert_eq!(ids(&list("deadline").await), ["s-a", "s-b", "s-c"]);
+    let unknown = list("price").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(error_text(&unknown).contains("deadline, amount, created"));
+
+    // The inbox page sorts on the server, and its pager links keep the sort.
+    let bob = app.session("bob").await;
+    let page = app.send(page_get("/?sort=amount", &bob)).await;
+    let html = page.body.as_str().unwrap_or_default();
+    let at = |id: &str| {
+        html.find(&format!("data-instance=\"po-{id}\""))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        at("s-c") < at("s-a") && at("s-a") < at("s-b"),
+        "largest first"
+    );
+    assert!(
+        html.contains(r#"<option value="amount" selected"#),
+        "the control shows the sort"
+    );
+    let page = app.send(page_get("/?sort=created", &bob)).await;
+    let html = page.body.as_str().unwrap_or_default();
+    let at = |id: &str| {
+        html.find(&format!("data-instance=\"po-{id}\""))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        at("s-c") < at("s-b") && at("s-b") < at("s-a"),
+        "newest first"
+    );
+}

@@ -311,9 +311,10 @@ pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
         .await
 }
 
-/// Orders waiting for a decision, soonest deadline first (managers only).
+/// Orders waiting for a decision, soonest deadline first unless `sort` names another
+/// order (managers only).
 #[server(endpoint = "inbox")]
-pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
+pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage, AppError> {
     use backend::read_model::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
@@ -321,6 +322,7 @@ pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
             let query = OrderQuery {
                 status: Some(domain::OrderStatus::AwaitingApproval),
                 text: Some(text),
+                sort: domain::SortKey::parse(&sort),
                 ..Default::default()
             };
             ctx.page_of(&query, offset).await
@@ -328,9 +330,10 @@ pub async fn inbox(text: String, offset: i64) -> Result<OrderPage, AppError> {
         .await
 }
 
-/// Recent outcomes, most recently decided first (managers only).
+/// Recent outcomes, most recently decided first unless `sort` names another order
+/// (managers only).
 #[server(endpoint = "decided")]
-pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
+pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPage, AppError> {
     use backend::read_model::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
@@ -338,6 +341,7 @@ pub async fn decided(text: String, offset: i64) -> Result<OrderPage, AppError> {
             let query = OrderQuery {
                 decided_only: true,
                 text: Some(text),
+                sort: domain::SortKey::parse(&sort),
                 ..Default::default()
             };
             ctx.page_of(&query, offset).await

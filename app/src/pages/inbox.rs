@@ -14,7 +14,7 @@ use crate::components::{
     page_param, use_live_resource, Column, Countdown, DecisionForm, ErrorAlert, LiveResource,
     Loading, LocalTime, Notice, OrderLink, OrderTable, Pager, RequireUser, StatusBadge,
 };
-use domain::{OrderView, UserView};
+use domain::{OrderView, SortKey, UserView};
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
@@ -66,11 +66,15 @@ const DECIDED_COLUMNS: &[Column] = &[
 #[component]
 fn Inbox(me: String) -> impl IntoView {
     let query = use_query_map();
-    let (decided_tab, text, page) = query.with_untracked(|q| {
+    let (decided_tab, text, page, sort) = query.with_untracked(|q| {
         (
             q.get("tab").as_deref() == Some("decided"),
             q.get("q").unwrap_or_default(),
             page_param(q),
+            // Only a sort the list knows; anything else is the list's own order.
+            q.get("sort")
+                .filter(|s| SortKey::parse(s).is_some())
+                .unwrap_or_default(),
         )
     });
     let bulk = query.with_untracked(|q| {
@@ -89,6 +93,8 @@ fn Inbox(me: String) -> impl IntoView {
             {decided_tab.then(|| view! { <input type="hidden" name="tab" value="decided"/> })}
             <label for="q">"Filter"</label>
             <input id="q" name="q" type="search" value=text.clone() placeholder="Order, product or requester"/>
+            <label for="sort">"Sort"</label>
+            <select id="sort" name="sort">{sort_options(decided_tab, &sort)}</select>
             <button type="submit">"Apply"</button>
         </form>
         {decided_tab.then(|| {
@@ -96,8 +102,26 @@ fn Inbox(me: String) -> impl IntoView {
             view! { <p class="download"><a href=href download="">"Download CSV"</a></p> }
         })}
         {bulk_parts(decided_tab, bulk, &text)}
-        <InboxResults me decided_tab text page/>
+        <InboxResults me decided_tab text page sort/>
     }
+}
+
+/// The sorts a tab offers, its own order first (value ""), `chosen` selected.
+fn sort_options(decided_tab: bool, chosen: &str) -> impl IntoView {
+    let own = if decided_tab {
+        "Decided, latest first"
+    } else {
+        SortKey::Deadline.label()
+    };
+    let others = SortKey::ALL
+        .into_iter()
+        .filter(move |k| decided_tab || *k != SortKey::Deadline);
+    let option = |value: &'static str, label: &'static str| {
+        view! { <option value=value selected=chosen == value>{label}</option> }
+    };
+    let mut options = vec![option("", own)];
+    options.extend(others.map(|k| option(k.as_str(), k.label())));
+    options
 }
 
 /// The bulk decision's report and form. The frame around the islands renders only on
@@ -173,8 +197,14 @@ fn BulkOutcome(selected: Vec<String>, refused: String, seal: String) -> impl Int
 /// The live part of the inbox: refetches on every change anywhere, ticks the
 /// countdowns, and carries the decisions.
 #[island]
-fn InboxResults(me: String, decided_tab: bool, text: String, page: i64) -> impl IntoView {
-    let pager_query = pager_query(decided_tab, &text);
+fn InboxResults(
+    me: String,
+    decided_tab: bool,
+    text: String,
+    page: i64,
+    sort: String,
+) -> impl IntoView {
+    let pager_query = pager_query(decided_tab, &text, &sort);
     let LiveResource {
         data: orders,
         now,
@@ -182,12 +212,12 @@ fn InboxResults(me: String, decided_tab: bool, text: String, page: i64) -> impl 
         notice,
     } = use_live_resource(
         move |_| {
-            let (text, offset) = (text.clone(), (page - 1) * PAGE_SIZE);
+            let (text, sort, offset) = (text.clone(), sort.clone(), (page - 1) * PAGE_SIZE);
             async move {
                 if decided_tab {
-                    decided(text, offset).await
+                    decided(text, offset, sort).await
                 } else {
-                    inbox(text, offset).await
+                    inbox(text, offset, sort).await
                 }
             }
         },
@@ -258,8 +288,8 @@ fn Results(
     }
 }
 
-/// The tab and filter every pager link keeps, as `&tab=…&q=…`.
-fn pager_query(decided_tab: bool, text: &str) -> String {
+/// The tab, filter and sort every pager link keeps, as `&tab=…&q=…&sort=…`.
+fn pager_query(decided_tab: bool, text: &str, sort: &str) -> String {
     let mut query = String::new();
     if decided_tab {
         query.push_str("&tab=decided");
@@ -267,6 +297,11 @@ fn pager_query(decided_tab: bool, text: &str) -> String {
     if !text.is_empty() {
         query.push_str("&q=");
         query.push_str(&urlencode(text));
+    }
+    if !sort.is_empty() {
+        // A known sort's name: nothing to encode.
+        query.push_str("&sort=");
+        query.push_str(sort);
     }
     query
 }

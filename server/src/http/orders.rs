@@ -7,7 +7,7 @@ use axum::Json;
 use backend::orders::{Decided, DecisionRequest, Started, WorkflowState};
 use backend::policy;
 use backend::read_model;
-use domain::{Decision, NewOrder, OrderStatus, OrderView, StartOrderRequest};
+use domain::{Decision, NewOrder, OrderStatus, OrderView, SortKey, StartOrderRequest};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -162,6 +162,9 @@ pub struct ListQuery {
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
     pub offset: Option<i64>,
+    /// `deadline` (soonest first), `amount` (largest first) or `created` (newest
+    /// first); by default awaiting orders soonest deadline first, others newest first.
+    pub sort: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -174,7 +177,8 @@ pub struct OrderPage {
 }
 
 /// Orders from the read model: a manager's list has every order, a requester's only
-/// their own. Awaiting orders come soonest deadline first, others newest first.
+/// their own. Awaiting orders come soonest deadline first, others newest first, unless
+/// `sort` says otherwise.
 #[utoipa::path(
     get, path = "/api/orders", tag = "orders",
     params(ListQuery),
@@ -215,9 +219,20 @@ pub async fn list_orders(
             "offset cannot be negative.".into(),
         ));
     }
+    let sort = match query.sort.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(SortKey::parse(raw).ok_or_else(|| {
+            let known: Vec<_> = SortKey::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::BadRequest(
+                StatusCode::BAD_REQUEST,
+                format!("Unknown sort {raw:?}; use one of {}.", known.join(", ")),
+            )
+        })?),
+    };
     let db = &state.db;
     let filter = policy::scope(&caller).restrict(read_model::OrderQuery {
         status,
+        sort,
         ..Default::default()
     });
     let (rows, total) = tokio::try_join!(
