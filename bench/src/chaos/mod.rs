@@ -3,7 +3,8 @@
 //! became of every order and every answer.
 //!
 //! The load: orders started at a steady pace, in turn auto-approved, decided by one
-//! manager, raced by two managers (one approves, one rejects), and left to time out.
+//! manager, raced by two managers (one approves, one rejects), raced by a manager and
+//! the requester cancelling, and left to time out.
 //! A client retries what it was told did not happen (503) or got no answer to, as a
 //! careful script or a person clicking again would.
 
@@ -13,6 +14,7 @@ mod verdict;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use domain::Decision;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -28,14 +30,17 @@ pub enum Plan {
     },
     /// bob approves while carol rejects.
     Race,
+    /// bob approves while alice, who asked for it, cancels.
+    CancelRace,
     Undecided,
 }
 
-const PLANS: [Plan; 6] = [
+const PLANS: [Plan; 7] = [
     Plan::Auto,
     Plan::One { approve: true },
     Plan::Race,
     Plan::Undecided,
+    Plan::CancelRace,
     Plan::One { approve: false },
     Plan::Race,
 ];
@@ -49,8 +54,9 @@ pub enum Answer {
 
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    pub manager: &'static str,
-    pub approve: bool,
+    /// Who tried: a manager deciding, or the requester cancelling.
+    pub by: &'static str,
+    pub decision: Decision,
     pub answer: Answer,
 }
 
@@ -174,11 +180,11 @@ impl Client {
             .flatten()
     }
 
-    fn token(&self, manager: &str) -> &str {
-        if manager == "bob" {
-            &self.bob
-        } else {
-            &self.carol
+    fn token(&self, who: &str) -> &str {
+        match who {
+            "bob" => &self.bob,
+            "carol" => &self.carol,
+            _ => &self.alice,
         }
     }
 
@@ -202,26 +208,30 @@ impl Client {
         }
     }
 
-    /// One manager's decision, tried as [`Self::post_until_answered`] does.
+    /// One manager's decision or the requester's cancellation, tried as
+    /// [`Self::post_until_answered`] does.
     async fn decide(
         &self,
         instance_id: &str,
-        manager: &'static str,
-        approve: bool,
+        by: &'static str,
+        decision: Decision,
     ) -> Vec<Attempt> {
-        self.post_until_answered(
-            self.token(manager),
-            &format!("/signal-approval/{instance_id}"),
-            json!({"approver_name": manager, "approved": approve}),
-        )
-        .await
-        .into_iter()
-        .map(|answer| Attempt {
-            manager,
-            approve,
-            answer,
-        })
-        .collect()
+        let (path, body) = match decision {
+            Decision::Cancel => (format!("/api/orders/{instance_id}/cancel"), json!({})),
+            _ => (
+                format!("/signal-approval/{instance_id}"),
+                json!({"approver_name": by, "approved": decision == Decision::Approve}),
+            ),
+        };
+        self.post_until_answered(self.token(by), &path, body)
+            .await
+            .into_iter()
+            .map(|answer| Attempt {
+                by,
+                decision,
+                answer,
+            })
+            .collect()
     }
 
     async fn drive(&self, run: &str, n: usize, plan: Plan) -> Record {
@@ -257,16 +267,22 @@ impl Client {
             }
         }
         tokio::time::sleep(Duration::from_millis(200 + (n as u64 * 397) % 1800)).await;
-        record.decisions = match plan {
-            Plan::One { approve } => self.decide(&instance_id, "bob", approve).await,
-            _ => {
-                let (bob, carol) = tokio::join!(
-                    self.decide(&instance_id, "bob", true),
-                    self.decide(&instance_id, "carol", false)
-                );
-                bob.into_iter().chain(carol).collect()
+        let (first, second) = match plan {
+            Plan::One { approve } => {
+                let decision = Decision::from_approved(approve);
+                return Record {
+                    decisions: self.decide(&instance_id, "bob", decision).await,
+                    ..record
+                };
             }
+            Plan::CancelRace => (("bob", Decision::Approve), ("alice", Decision::Cancel)),
+            _ => (("bob", Decision::Approve), ("carol", Decision::Reject)),
         };
+        let (a, b) = tokio::join!(
+            self.decide(&instance_id, first.0, first.1),
+            self.decide(&instance_id, second.0, second.1)
+        );
+        record.decisions = a.into_iter().chain(b).collect();
         record
     }
 }

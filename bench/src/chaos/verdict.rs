@@ -43,11 +43,12 @@ impl Verdict {
 /// What [`dapr_state`] reports for an instance daprd no longer has.
 const GONE: &str = "GONE";
 
-const FINAL: [&str; 5] = [
+const FINAL: [&str; 6] = [
     "auto_approved",
     "approved",
     "rejected",
     "timed_out",
+    "cancelled",
     "failed",
 ];
 
@@ -56,6 +57,7 @@ fn plan_name(plan: Plan) -> &'static str {
         Plan::Auto => "auto-approved",
         Plan::One { .. } => "one manager decides",
         Plan::Race => "two managers race",
+        Plan::CancelRace => "a manager and the requester's cancel race",
         Plan::Undecided => "left to time out",
     }
 }
@@ -113,18 +115,14 @@ fn outcome_text(status: &str, by: Option<&str>) -> Option<String> {
         "approved" => format!("Approved by {by}"),
         "rejected" => format!("Rejected by {by}"),
         "timed_out" => "Cancelled due to timeout".to_owned(),
+        "cancelled" => format!("Cancelled by {by}"),
         _ => return None,
     })
 }
 
 /// Whether the order's outcome is this attempt's decision.
 fn is_outcome(row: &(String, Option<String>), attempt: &Attempt) -> bool {
-    let wanted = if attempt.approve {
-        "approved"
-    } else {
-        "rejected"
-    };
-    row.0 == wanted && row.1.as_deref() == Some(attempt.manager)
+    row.0 == attempt.decision.outcome().as_str() && row.1.as_deref() == Some(attempt.by)
 }
 
 pub async fn judge(
@@ -249,25 +247,24 @@ pub async fn judge(
                 Answer::Status { code: 200, .. } if !is_outcome(&row, attempt) => {
                     ok_is_outcome.failures.push(format!(
                         "{id}: {} answered 200, outcome {} by {:?}",
-                        attempt.manager, row.0, row.1
+                        attempt.by, row.0, row.1
                     ));
                 }
                 Answer::Status { code: 202, .. } if row.0 == "timed_out" => {
                     verdict.accepted_then_timed_out += 1;
                 }
                 Answer::Status { code: 503, .. } if is_outcome(&row, attempt) => {
-                    // Fine if the same decision by the same manager was taken by another
+                    // Fine if the same decision by the same person was taken by another
                     // attempt of theirs.
                     let taken_later = record.decisions.iter().any(|other| {
-                        other.manager == attempt.manager
-                            && other.approve == attempt.approve
+                        other.by == attempt.by
+                            && other.decision == attempt.decision
                             && !matches!(other.answer, Answer::Status { code: 503, .. })
                     });
                     if !taken_later {
-                        unchanged.failures.push(format!(
-                            "{id}: {} told 503, yet the outcome",
-                            attempt.manager
-                        ));
+                        unchanged
+                            .failures
+                            .push(format!("{id}: {} told 503, yet the outcome", attempt.by));
                     }
                 }
                 _ => {}
