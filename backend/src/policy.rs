@@ -130,7 +130,6 @@ pub fn may_cancel(user: &User, order: &OrderRow) -> Result<(), ServiceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::{Cents, OrderStatus};
 
     fn user(name: &str, role: Role) -> User {
         User {
@@ -142,29 +141,7 @@ mod tests {
     }
 
     fn order(requested_by: &str) -> OrderRow {
-        OrderRow {
-            instance_id: "po-1".into(),
-            order_id: "1".into(),
-            product: "Desk".into(),
-            quantity: 1,
-            unit_cost_cents: Cents(200_000),
-            total_cents: Cents(200_000),
-            status: OrderStatus::AwaitingApproval,
-            created_at: 0,
-            deadline: None,
-            decision: None,
-            decided_by: None,
-            claimed_at: None,
-            decided_at: None,
-            failure: None,
-            updated_at: 0,
-            requested_by: Some(requested_by.into()),
-            decision_comment: None,
-            approval_requested_at: None,
-            placed_at: None,
-            attention: None,
-            attention_since: None,
-        }
+        OrderRow::waiting(requested_by)
     }
 
     #[test]

@@ -71,6 +71,36 @@ impl OrderRow {
     }
 }
 
+#[cfg(test)]
+impl OrderRow {
+    /// A $2,000 order of `requested_by`'s waiting for approval (unit tests).
+    pub(crate) fn waiting(requested_by: &str) -> Self {
+        OrderRow {
+            instance_id: "po-1".into(),
+            order_id: "1".into(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost_cents: Cents(200_000),
+            total_cents: Cents(200_000),
+            status: OrderStatus::AwaitingApproval,
+            created_at: 0,
+            deadline: None,
+            decision: None,
+            decided_by: None,
+            claimed_at: None,
+            decided_at: None,
+            failure: None,
+            updated_at: 0,
+            requested_by: Some(requested_by.into()),
+            decision_comment: None,
+            approval_requested_at: None,
+            placed_at: None,
+            attention: None,
+            attention_since: None,
+        }
+    }
+}
+
 /// The order data an activity carries, so a row that is missing (lost insert,
 /// compensated start) is recreated rather than silently skipped.
 #[derive(Debug, Clone)]

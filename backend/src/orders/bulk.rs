@@ -127,7 +127,7 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::{Cents, Role};
+    use domain::Role;
 
     fn bob() -> User {
         User {
@@ -140,27 +140,10 @@ mod tests {
 
     fn row(status: OrderStatus, requested_by: &str, decided_by: Option<&str>) -> OrderRow {
         OrderRow {
-            instance_id: "po-1".into(),
-            order_id: "1".into(),
-            product: "Desk".into(),
-            quantity: 1,
-            unit_cost_cents: Cents(200_000),
-            total_cents: Cents(200_000),
             status,
-            created_at: 0,
-            deadline: None,
             decision: decided_by.map(|_| Decision::Approve),
             decided_by: decided_by.map(str::to_owned),
-            claimed_at: None,
-            decided_at: None,
-            failure: None,
-            updated_at: 0,
-            requested_by: Some(requested_by.into()),
-            decision_comment: None,
-            approval_requested_at: None,
-            placed_at: None,
-            attention: None,
-            attention_since: None,
+            ..OrderRow::waiting(requested_by)
         }
     }
 
