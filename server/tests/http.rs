@@ -544,9 +544,12 @@ async fn health_and_the_api_document() {
         "/status/{instance_id}",
         "/api/orders",
         "/api/orders.csv",
+        "/api/orders/{instance_id}/cancel",
     ] {
         assert!(doc.body["paths"].get(path).is_some(), "{path} documented");
     }
+    let list_params = doc.body["paths"]["/api/orders"]["get"]["parameters"].to_string();
+    assert!(list_params.contains("\"sort\""), "the list's sort is documented");
 }
 
 /// A requester who is not the order's: everything about it is "no such order".
