@@ -549,7 +549,10 @@ async fn health_and_the_api_document() {
         assert!(doc.body["paths"].get(path).is_some(), "{path} documented");
     }
     let list_params = doc.body["paths"]["/api/orders"]["get"]["parameters"].to_string();
-    assert!(list_params.contains("\"sort\""), "the list's sort is documented");
+    assert!(
+        list_params.contains("\"sort\""),
+        "the list's sort is documented"
+    );
 }
 
 /// A requester who is not the order's: everything about it is "no such order".
