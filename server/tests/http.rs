@@ -1658,7 +1658,7 @@ async fn a_bulk_decision_decides_each_order_on_its_own_and_reports_each() {
     let answer = app
         .send(post(
             "instance_id=po-b-1&instance_id=po-b-2&instance_id=po-b-own&instance_id=po-nope\
-             &instance_id=po-b-3&decision=approve&comment=Quarterly+budget&q=Widget",
+             &instance_id=po-b-3&decision=approve&comment=Quarterly+budget&q=Widget&sort=amount",
         ))
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
@@ -1667,7 +1667,7 @@ async fn a_bulk_decision_decides_each_order_on_its_own_and_reports_each() {
         .expect("a location")
         .to_owned();
     assert!(
-        back.starts_with("/?q=Widget&bulk=po-b-1&bulk=po-b-2"),
+        back.starts_with("/?q=Widget&sort=amount&bulk=po-b-1&bulk=po-b-2"),
         "{back}"
     );
 

@@ -1,14 +1,15 @@
 //! `/`: the managers' inbox. Pending orders, soonest deadline first, each with a live
 //! countdown and Approve / Reject, and a selection to approve or reject at once; a
-//! second tab lists recent outcomes. Filter by text,
-//! page through thousands. Requesters are sent to their own orders.
+//! second tab lists recent outcomes. Filter by text, sort, page through thousands.
+//! Requesters are sent to their own orders.
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    decided, inbox, AppError, Decide, OrderPage, BULK_ERROR, BULK_SEAL, BULK_SELECTED, PAGE_SIZE,
+    bulk_report, decided, inbox, AppError, Decide, OrderPage, BULK_ERROR, BULK_SEAL, BULK_SELECTED,
+    PAGE_SIZE,
 };
 use crate::components::{
     page_param, use_live_resource, Column, Countdown, DecisionForm, ErrorAlert, LiveResource,
@@ -101,7 +102,8 @@ fn Inbox(me: String) -> impl IntoView {
             let href = format!("/api/orders.csv{}", csv_query(&text));
             view! { <p class="download"><a href=href download="">"Download CSV"</a></p> }
         })}
-        {bulk_parts(decided_tab, bulk, &text)}
+        {bulk.map(|(selected, refused, seal)| view! { <BulkOutcome selected refused seal/> })}
+        {(!decided_tab).then(|| view! { <BulkForm text=text.clone() sort=sort.clone()/> })}
         <InboxResults me decided_tab text page sort/>
     }
 }
@@ -124,32 +126,15 @@ fn sort_options(decided_tab: bool, chosen: &str) -> impl IntoView {
     options
 }
 
-/// The bulk decision's report and form. The frame around the islands renders only on
-/// the server, so the browser bundle leaves them out (about 1 KiB of WASM).
-#[cfg(feature = "ssr")]
-fn bulk_parts(
-    decided_tab: bool,
-    report: Option<(Vec<String>, String, String)>,
-    text: &str,
-) -> impl IntoView {
-    view! {
-        {report.map(|(selected, refused, seal)| view! { <BulkOutcome selected refused seal/> })}
-        {(!decided_tab).then(|| view! { <BulkForm text=text.to_owned()/> })}
-    }
-}
-
-#[cfg(not(feature = "ssr"))]
-fn bulk_parts(_: bool, _: Option<(Vec<String>, String, String)>, _: &str) {}
-
 /// "Approve selected" / "Reject selected": a plain form outside the island. The rows'
 /// checkboxes belong to it through their `form` attribute, so it posts whatever is
 /// ticked, with or without JavaScript.
-#[cfg(feature = "ssr")]
 #[component]
-fn BulkForm(text: String) -> impl IntoView {
+fn BulkForm(text: String, sort: String) -> impl IntoView {
     view! {
         <form id=BULK_FORM method="post" action="/inbox/decide" class="bulk">
             <input type="hidden" name="q" value=text/>
+            <input type="hidden" name="sort" value=sort/>
             <label for="bulk-comment">"Selected orders"</label>
             <input id="bulk-comment" name="comment" maxlength="500"
                 placeholder="One comment for all of them (optional)"/>
@@ -160,12 +145,11 @@ fn BulkForm(text: String) -> impl IntoView {
 }
 
 /// What a bulk decision came to, order by order, as the read model has it now.
-#[cfg(feature = "ssr")]
 #[component]
 fn BulkOutcome(selected: Vec<String>, refused: String, seal: String) -> impl IntoView {
     let report = Resource::new_blocking(
         || (),
-        move |_| crate::api::bulk_report(selected.clone(), refused.clone(), seal.clone()),
+        move |_| bulk_report(selected.clone(), refused.clone(), seal.clone()),
     );
     view! {
         <Suspense fallback=Loading>

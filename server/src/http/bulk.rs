@@ -15,16 +15,17 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backend::{accounts, policy, seal, ServiceError};
-use domain::Decision;
+use domain::{Decision, SortKey, ValidationErrors};
 
 /// What the form posts: every checked row, the button pressed, the comment, and the
-/// inbox filter to come back to.
+/// inbox filter and sort to come back to.
 #[derive(Debug, Default)]
 struct Posted {
     instance_ids: Vec<String>,
     decision: Option<String>,
     comment: Option<String>,
     filter: Option<String>,
+    sort: Option<String>,
 }
 
 impl Posted {
@@ -36,6 +37,7 @@ impl Posted {
                 "decision" => posted.decision = Some(value.into_owned()),
                 "comment" => posted.comment = Some(value.into_owned()),
                 "q" => posted.filter = Some(value.into_owned()),
+                "sort" => posted.sort = Some(value.into_owned()),
                 _ => {}
             }
         }
@@ -61,24 +63,31 @@ pub async fn decide_selected(
         return (StatusCode::FORBIDDEN, "Only managers decide orders.").into_response();
     }
     let posted = Posted::parse(&body);
-    let decision = match posted.decision.as_deref() {
-        Some("approve") => Decision::Approve,
-        Some("reject") => Decision::Reject,
-        // Refused by `decide_many` with the words to show.
-        _ => Decision::Cancel,
+    let decided = match posted.decision.as_deref() {
+        Some("approve") => Ok(Decision::Approve),
+        Some("reject") => Ok(Decision::Reject),
+        _ => Err(ServiceError::Invalid(ValidationErrors::one(
+            "decision",
+            "Choose approve or reject.",
+        ))),
     };
-    let decided = state
-        .orders
-        .decide_many(
-            &user,
-            &posted.instance_ids,
-            decision,
-            posted.comment.as_deref(),
-        )
-        .await;
+    let decided = match decided {
+        Ok(decision) => {
+            let comment = posted.comment.as_deref();
+            let ids = &posted.instance_ids;
+            state
+                .orders
+                .decide_many(&user, ids, decision, comment)
+                .await
+        }
+        Err(refused) => Err(refused),
+    };
     let mut back = form_urlencoded::Serializer::new(String::new());
     if let Some(filter) = posted.filter.as_deref().filter(|q| !q.is_empty()) {
         back.append_pair("q", filter);
+    }
+    if let Some(sort) = posted.sort.as_deref().and_then(SortKey::parse) {
+        back.append_pair("sort", sort.as_str());
     }
     match decided {
         Ok(results) => {
@@ -118,11 +127,12 @@ mod tests {
     #[test]
     fn reads_every_checked_row() {
         let posted = super::Posted::parse(
-            b"instance_id=po-1&instance_id=po-2&decision=approve&comment=ok+then&q=desk",
+            b"instance_id=po-1&instance_id=po-2&decision=approve&comment=ok+then&q=desk&sort=amount",
         );
         assert_eq!(posted.instance_ids, ["po-1", "po-2"]);
         assert_eq!(posted.decision.as_deref(), Some("approve"));
         assert_eq!(posted.comment.as_deref(), Some("ok then"));
         assert_eq!(posted.filter.as_deref(), Some("desk"));
+        assert_eq!(posted.sort.as_deref(), Some("amount"));
     }
 }
