@@ -6,9 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{order, output_status, Stack};
-
-const WAIT: Duration = Duration::from_secs(30);
+use support::{order, output_status, Stack, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_scenario_1_approval() {
@@ -166,13 +164,7 @@ async fn two_simultaneous_decisions_one_wins() {
     for round in 0..3 {
         let id = format!("race-{round}");
         let instance = format!("po-{id}");
-        let (code, _) = stack
-            .post("alice", "/start-purchase-order", order(&id, 2000.0, 1))
-            .await;
-        assert_eq!(code, 200);
-        stack
-            .wait_for_status(&instance, "awaiting_approval", WAIT)
-            .await;
+        stack.start_waiting(&id, 2000.0).await;
         let path = format!("/signal-approval/{instance}");
         let (a, b) = tokio::join!(
             stack.post(
@@ -211,13 +203,7 @@ async fn decision_cancellation_and_timeout_race_and_one_wins() {
     for round in 0..3 {
         let id = format!("three-way-{round}");
         let instance = format!("po-{id}");
-        let (code, _) = stack
-            .post("alice", "/start-purchase-order", order(&id, 2000.0, 1))
-            .await;
-        assert_eq!(code, 200);
-        stack
-            .wait_for_status(&instance, "awaiting_approval", WAIT)
-            .await;
+        stack.start_waiting(&id, 2000.0).await;
         let decide = format!("/signal-approval/{instance}");
         let cancel = format!("/api/orders/{instance}/cancel");
         let answers = tokio::join!(
@@ -252,17 +238,7 @@ async fn decision_cancellation_and_timeout_race_and_one_wins() {
     eprintln!("three-way races won by: {winners:?}");
 
     // Cancelling at the deadline: the answer and the outcome agree, whichever won.
-    let (code, _) = stack
-        .post(
-            "alice",
-            "/start-purchase-order",
-            order("at-deadline", 2000.0, 1),
-        )
-        .await;
-    assert_eq!(code, 200);
-    let waiting = stack
-        .wait_for_status("po-at-deadline", "awaiting_approval", WAIT)
-        .await;
+    let waiting = stack.start_waiting("at-deadline", 2000.0).await;
     let deadline = chrono::DateTime::parse_from_rfc3339(
         waiting["approval_deadline"].as_str().unwrap_or_default(),
     )
@@ -344,13 +320,7 @@ async fn timeout_cancels_and_late_approval_is_refused() {
 async fn orders_survive_a_server_crash() {
     let mut stack = Stack::start("12s").await;
     for id in ["crash-approve", "crash-timeout"] {
-        let (code, _) = stack
-            .post("alice", "/start-purchase-order", order(id, 5000.0, 1))
-            .await;
-        assert_eq!(code, 200);
-        stack
-            .wait_for_status(&format!("po-{id}"), "awaiting_approval", WAIT)
-            .await;
+        stack.start_waiting(id, 5000.0).await;
     }
     stack.kill_server();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -378,13 +348,7 @@ async fn orders_survive_a_server_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sidecar_down_gives_503_and_records_nothing() {
     let mut stack = Stack::start("120s").await;
-    let (code, _) = stack
-        .post("alice", "/start-purchase-order", order("before", 5000.0, 1))
-        .await;
-    assert_eq!(code, 200);
-    stack
-        .wait_for_status("po-before", "awaiting_approval", WAIT)
-        .await;
+    stack.start_waiting("before", 5000.0).await;
     stack.stop_sidecar();
 
     let (code, error) = stack
@@ -426,13 +390,7 @@ async fn sidecar_down_gives_503_and_records_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_roles_and_the_audit_trail() {
     let stack = Stack::start("120s").await;
-    let (code, _) = stack
-        .post("alice", "/start-purchase-order", order("auth-1", 3000.0, 1))
-        .await;
-    assert_eq!(code, 200);
-    stack
-        .wait_for_status("po-auth-1", "awaiting_approval", WAIT)
-        .await;
+    stack.start_waiting("auth-1", 3000.0).await;
     let row = stack.order("po-auth-1").await.expect("row");
     assert_eq!(row["requested_by"], "alice");
     let approve = json!({"approved": true});
@@ -710,13 +668,7 @@ async fn the_sidecar_refuses_calls_without_its_token() {
 async fn a_locked_read_model_delays_an_outcome_but_never_fails_it() {
     use sqlx::Connection;
     let stack = Stack::start("4s").await;
-    let (code, started) = stack
-        .post("alice", "/start-purchase-order", order("locked", 2000.0, 1))
-        .await;
-    assert_eq!(code, 200, "{started}");
-    stack
-        .wait_for_status("po-locked", "awaiting_approval", WAIT)
-        .await;
+    stack.start_waiting("locked", 2000.0).await;
 
     let url = format!("sqlite://{}", stack.db_path().display());
     let mut lock = sqlx::SqliteConnection::connect(&url)
@@ -783,13 +735,7 @@ async fn status_outlives_the_workflow_state_daprd_purges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_terminates_a_stuck_order_and_the_record_says_so() {
     let stack = Stack::start("120s").await;
-    let (code, started) = stack
-        .post("alice", "/start-purchase-order", order("ended", 2000.0, 1))
-        .await;
-    assert_eq!(code, 200, "{started}");
-    stack
-        .wait_for_status("po-ended", "awaiting_approval", WAIT)
-        .await;
+    stack.start_waiting("ended", 2000.0).await;
 
     let (ok, shown) = stack.admin(&["order", "show", "po-ended"], "");
     assert!(ok, "{shown}");

@@ -179,9 +179,11 @@ impl TestApp {
             .expect("count")
     }
 
-    async fn audit_rows(&self, instance_id: &str) -> Vec<(String, bool, Option<String>)> {
+    /// An order's decision attempts, oldest first: (actor, decision, accepted, reason).
+    async fn audit_rows(&self, instance_id: &str) -> Vec<(String, String, bool, Option<String>)> {
         sqlx::query_as(
-            "SELECT actor, accepted, reason FROM decision_audit WHERE instance_id = ? ORDER BY id",
+            "SELECT actor, decision, accepted, reason FROM decision_audit
+              WHERE instance_id = ? ORDER BY id",
         )
         .bind(instance_id)
         .fetch_all(&self.db)
@@ -472,7 +474,10 @@ async fn who_may_decide_and_what_the_audit_keeps() {
     assert_eq!(late.body["status"], "approved");
 
     let audit = app.audit_rows("po-big-1").await;
-    let summary: Vec<(&str, bool)> = audit.iter().map(|(a, ok, _)| (a.as_str(), *ok)).collect();
+    let summary: Vec<(&str, bool)> = audit
+        .iter()
+        .map(|(a, _, ok, _)| (a.as_str(), *ok))
+        .collect();
     assert_eq!(
         summary,
         [
@@ -484,7 +489,7 @@ async fn who_may_decide_and_what_the_audit_keeps() {
         ]
     );
     assert!(audit[0]
-        .2
+        .3
         .as_deref()
         .is_some_and(|r| r.contains("Only managers")));
 }
@@ -1569,15 +1574,10 @@ async fn the_requester_cancels_and_whoever_comes_later_hears_who_won() {
         OrderStatus::Cancelled
     );
 
-    let audit: Vec<(String, String, bool)> = sqlx::query_as(
-        "SELECT actor, decision, accepted FROM decision_audit WHERE instance_id = 'po-c-1' ORDER BY id",
-    )
-    .fetch_all(&app.db)
-    .await
-    .expect("audit rows");
+    let audit = app.audit_rows("po-c-1").await;
     let audit: Vec<(&str, &str, bool)> = audit
         .iter()
-        .map(|(a, d, ok)| (a.as_str(), d.as_str(), *ok))
+        .map(|(a, d, ok, _)| (a.as_str(), d.as_str(), *ok))
         .collect();
     assert_eq!(
         audit,

@@ -24,11 +24,9 @@ impl FromRequestParts<AppState> for Viewer {
             let Caller(user) = Caller::from_request_parts(parts, state).await?;
             return Ok(Self(user));
         }
-        let token = state
+        state
             .site
-            .session_token(&parts.headers)
-            .ok_or(ApiError::Unauthorized)?;
-        accounts::session_user(&state.db, &token)
+            .user(&state.db, &parts.headers)
             .await?
             .map(Self)
             .ok_or(ApiError::Unauthorized)

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backend::{accounts, policy, seal, ServiceError};
+use backend::{policy, seal, ServiceError};
 use domain::{Decision, SortKey, ValidationErrors};
 
 /// What the form posts: every checked row, the button pressed, the comment, and the
@@ -50,11 +50,7 @@ pub async fn decide_selected(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let user = match state.site.session_token(&headers) {
-        Some(token) => accounts::session_user(&state.db, &token).await,
-        None => Ok(None),
-    };
-    let user = match user {
+    let user = match state.site.user(&state.db, &headers).await {
         Ok(Some(user)) => user,
         Ok(None) => return see_other("/login".into()),
         Err(e) => return super::error::ApiError::from(e).into_response(),

@@ -12,6 +12,8 @@ use serde_json::Value;
 pub mod collector;
 
 pub const DEMO_PASSWORD: &str = "approvals-demo";
+/// How long the tests wait for an order or a workflow to get somewhere.
+pub const WAIT: Duration = Duration::from_secs(30);
 /// The account the helpers below read with.
 const WATCHER: &str = "carol";
 
@@ -410,6 +412,17 @@ impl Stack {
             .as_array()
             .and_then(|orders| orders.iter().find(|o| o["instance_id"] == instance_id))
             .cloned()
+    }
+
+    /// alice starts an order of `cost` (quantity 1); returns its read-model row once
+    /// the workflow has asked for approval (within [`WAIT`]).
+    pub async fn start_waiting(&self, order_id: &str, cost: f64) -> Value {
+        let (code, started) = self
+            .post("alice", "/start-purchase-order", order(order_id, cost, 1))
+            .await;
+        assert_eq!(code, 200, "{started}");
+        self.wait_for_status(&format!("po-{order_id}"), "awaiting_approval", WAIT)
+            .await
     }
 
     /// Polls the read model until the order reaches `status`.
