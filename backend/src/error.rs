@@ -51,22 +51,27 @@ pub const DATABASE_BUSY: &str =
     "The database is busy right now; try again in a moment (look at the order first if you \
      were changing it).";
 
+/// See [`ServiceError::is_busy`].
+pub fn database_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(e) => {
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with extended codes.
+            let primary = e
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff);
+            matches!(primary, Some(5 | 6)) || e.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
 impl ServiceError {
     /// The database was busy or locked (or no connection came free) past its wait: a
     /// 503 with [`DATABASE_BUSY`], not an internal error.
     pub fn is_busy(&self) -> bool {
-        match self {
-            Self::Database(sqlx::Error::PoolTimedOut) => true,
-            Self::Database(sqlx::Error::Database(e)) => {
-                // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with extended codes.
-                let primary = e
-                    .code()
-                    .and_then(|c| c.parse::<i32>().ok())
-                    .map(|c| c & 0xff);
-                matches!(primary, Some(5 | 6)) || e.message().contains("database is locked")
-            }
-            _ => false,
-        }
+        matches!(self, Self::Database(e) if database_busy(e))
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {

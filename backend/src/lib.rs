@@ -19,6 +19,7 @@ pub mod clock;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod group_commit;
 pub mod metrics;
 pub mod operator;
 pub mod orders;

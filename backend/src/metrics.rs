@@ -21,6 +21,7 @@ pub const ORDERS_NEEDING_ATTENTION: &str = "approvals_orders_needing_attention";
 pub const REPAIRS: &str = "approvals_reconciler_repairs_total";
 pub const DAPR_ERRORS: &str = "approvals_dapr_call_errors_total";
 pub const SSE_CLIENTS: &str = "approvals_sse_clients";
+pub const WRITE_BATCH: &str = "approvals_read_model_write_batch_size";
 
 /// The help text of each metric, for the exporter to publish.
 pub fn describe() {
@@ -58,6 +59,15 @@ pub fn describe() {
         "Calls to the Dapr sidecar that failed, by call and by kind of failure"
     );
     describe_gauge!(SSE_CLIENTS, "Open live-update streams (server-sent events)");
+    describe_histogram!(
+        WRITE_BATCH,
+        "Order writes (new orders, outcomes) committed together in one read-model transaction"
+    );
+}
+
+/// One shared read-model transaction committed with `writes` writes in it.
+pub fn write_batch(writes: usize) {
+    metrics::histogram!(WRITE_BATCH).record(writes as f64);
 }
 
 pub fn order_started(needs_approval: bool) {

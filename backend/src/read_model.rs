@@ -154,7 +154,7 @@ const FINAL_STATUSES: &str =
 /// Records an accepted order before its workflow is scheduled: the unique key is what
 /// turns a repeated order id into a conflict, even when two arrive at once.
 pub async fn insert_submitted(
-    db: &Db,
+    db: impl sqlx::SqliteExecutor<'_>,
     facts: &OrderFacts,
     now: i64,
 ) -> Result<OrderRow, InsertError> {
@@ -281,6 +281,17 @@ pub async fn record_outcome(
     Ok(finished)
 }
 
+/// A workflow's end, for a row we already hold (see [`finish`]).
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub instance_id: String,
+    pub status: OrderStatus,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub failure: Option<String>,
+    pub now: i64,
+}
+
 /// Same as [`record_outcome`] for a row we already hold (reconciler, auto-approval).
 pub async fn finish(
     db: &Db,
@@ -291,34 +302,52 @@ pub async fn finish(
     failure: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let end = Finish {
+        instance_id: instance_id.to_owned(),
+        status,
+        decided_by: decided_by.map(str::to_owned),
+        decided_at,
+        failure: failure.map(str::to_owned),
+        now,
+    };
+    let finished = finish_row(db, &end).await?;
+    if finished {
+        crate::metrics::order_finished(status);
+    }
+    Ok(finished)
+}
+
+/// The statement behind [`finish`], on any connection (a shared transaction, see
+/// [`crate::group_commit`]); counts nothing, since it may yet be rolled back.
+pub async fn finish_row(
+    db: impl sqlx::SqliteExecutor<'_>,
+    end: &Finish,
+) -> Result<bool, sqlx::Error> {
     // An approval the workflow decided but could not record is placed here.
-    let placed_at = (status == OrderStatus::Approved).then_some(now);
+    let placed_at = (end.status == OrderStatus::Approved).then_some(end.now);
     // A failed order needs an operator; any other outcome settles what was pending.
-    let attention = (status == OrderStatus::Failed).then(|| failure.unwrap_or("workflow failed"));
-    let attention_since = attention.map(|_| now);
+    let attention = (end.status == OrderStatus::Failed)
+        .then(|| end.failure.as_deref().unwrap_or("workflow failed"));
+    let attention_since = attention.map(|_| end.now);
     let result = sqlx::query!(
         "UPDATE orders SET status = ?, decided_by = ?,
             decided_at = ?, failure = ?, updated_at = ?, placed_at = COALESCE(placed_at, ?),
             attention = ?, attention_since = ?
           WHERE instance_id = ? AND status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'cancelled', 'failed')",
-        status,
-        decided_by,
-        decided_at,
-        failure,
-        now,
+        end.status,
+        end.decided_by,
+        end.decided_at,
+        end.failure,
+        end.now,
         placed_at,
         attention,
         attention_since,
-        instance_id,
+        end.instance_id,
     )
     .execute(db)
     .await?;
-    let finished = result.rows_affected() > 0;
-    if finished {
-        crate::metrics::order_finished(status);
-    }
-    Ok(finished)
+    Ok(result.rows_affected() > 0)
 }
 
 /// Claims the single decision an order may receive. Returns false when someone else

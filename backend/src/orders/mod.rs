@@ -20,6 +20,7 @@ use crate::clock::{self, SharedClock};
 use crate::db::Db;
 use crate::engine::{Engine, EngineError, FailureKind, RuntimeStatus, Snapshot};
 use crate::error::ServiceError;
+use crate::group_commit::GroupCommit;
 use crate::policy;
 use crate::read_model::{self, OrderFacts, OrderRow};
 use crate::timing::{timed, Part};
@@ -78,6 +79,8 @@ impl<'a> DecisionRequest<'a> {
 #[derive(Clone)]
 pub struct OrderService {
     db: Db,
+    /// The start path's inserts and the outcomes it follows, committed in batches.
+    writes: GroupCommit,
     engine: Engine,
     clock: SharedClock,
     approval_timeout: Duration,
@@ -140,6 +143,7 @@ fn conflict_for(row: &OrderRow) -> ServiceError {
 impl OrderService {
     pub fn new(db: Db, engine: Engine, approval_timeout: Duration) -> Self {
         Self {
+            writes: GroupCommit::spawn(db.clone()),
             db,
             engine,
             clock: clock::system(),
@@ -177,11 +181,7 @@ impl OrderService {
         let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
         tracing::Span::current().record("instance_id", instance_id.as_str());
-        let inserted = timed(
-            Part::Db,
-            read_model::insert_submitted(&self.db, &facts, self.now_ms()),
-        )
-        .await;
+        let inserted = timed(Part::Db, self.writes.insert_submitted(facts, self.now_ms())).await;
         let row = match inserted {
             Ok(row) => row,
             Err(read_model::InsertError::Duplicate) => {
@@ -325,16 +325,15 @@ impl OrderService {
             ),
             _ => return Ok(false),
         };
-        Ok(read_model::finish(
-            &self.db,
-            &state.instance_id,
+        let end = read_model::Finish {
+            instance_id: state.instance_id.clone(),
             status,
-            by.as_deref(),
-            Some(at),
-            failure.as_deref(),
+            decided_by: by,
+            decided_at: Some(at),
+            failure,
             now,
-        )
-        .await?)
+        };
+        Ok(self.writes.finish(end).await?)
     }
 
     /// Applies one decision (a manager's approval or rejection, or the requester's
