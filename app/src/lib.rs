@@ -94,6 +94,7 @@ fn Frame() -> impl IntoView {
                 <Route path=StaticSegment("orders") ssr=SsrMode::Async view=pages::my_orders::MyOrdersPage/>
                 <Route path=(StaticSegment("orders"), StaticSegment("new")) ssr=SsrMode::Async view=pages::new_order::NewOrderPage/>
                 <Route path=(StaticSegment("orders"), ParamSegment("id")) ssr=SsrMode::Async view=pages::order::OrderPage/>
+                <Route path=StaticSegment("settings") ssr=SsrMode::Async view=pages::settings::SettingsPage/>
             </Routes>
         </main>
     }

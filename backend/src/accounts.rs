@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::now_ms;
 use crate::db::Db;
+use crate::email::Email;
 use crate::error::ServiceError;
 use domain::{demo, parse_username, Role, UserView, ValidationErrors, MIN_PASSWORD_LEN};
 
@@ -134,13 +135,54 @@ pub async fn add_user(
     }
 }
 
-pub async fn list_users(db: &Db) -> Result<Vec<User>, ServiceError> {
-    Ok(sqlx::query_as!(
-        User,
-        r#"SELECT id AS "id!", name, role AS "role: Role", created_at FROM users ORDER BY name"#
+/// An account as operators list it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: User,
+    pub email: Option<String>,
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<Account>, ServiceError> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!", name, role AS "role: Role", created_at, email
+             FROM users ORDER BY name"#
     )
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Account {
+            user: User {
+                id: row.id,
+                name: row.name,
+                role: row.role,
+                created_at: row.created_at,
+            },
+            email: row.email,
+        })
+        .collect())
+}
+
+/// Sets the e-mail address of user `name`, or with `None` removes it.
+pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(), ServiceError> {
+    let address = email.map(Email::as_str);
+    let result = sqlx::query!("UPDATE users SET email = ? WHERE name = ?", address, name)
+        .execute(db)
+        .await?;
+    if result.rows_affected() == 0 {
+        return Err(no_such_user(name));
+    }
+    Ok(())
+}
+
+/// The e-mail address user `name` gave, if any.
+pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceError> {
+    Ok(
+        sqlx::query_scalar!("SELECT email FROM users WHERE name = ?", name)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
 }
 
 pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {

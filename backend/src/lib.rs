@@ -17,6 +17,7 @@ pub mod audit;
 pub mod changes;
 pub mod clock;
 pub mod db;
+pub mod email;
 pub mod engine;
 pub mod error;
 pub mod group_commit;

@@ -339,3 +339,22 @@ test('a page on another port of the same host cannot make a signed-in manager de
   await alice.page.goto(`/orders/${id}`);
   await expect(alice.page.getByTestId('order-status')).toHaveText('Waiting for approval');
 });
+
+test('a manager sets their e-mail address on the settings page', async ({ browser }, testInfo) => {
+  const { page, unexpected } = await signIn(browser, testInfo, 'carol');
+  await page.getByRole('link', { name: 'carol', exact: true }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+  const field = page.getByLabel('E-mail address');
+  // The browser takes this one; the server says what is wrong with it.
+  await field.fill('carol@localhost');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('alert')).toContainText('the domain needs a dot');
+  await expect(field).toHaveAttribute('aria-invalid', 'true');
+  await field.fill('carol@example.com');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved. Your e-mail address is carol@example.com.');
+  await page.reload();
+  await expect(page.getByLabel('E-mail address')).toHaveValue('carol@example.com');
+  expect(unexpected).toEqual([]);
+});

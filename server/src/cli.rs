@@ -1,7 +1,8 @@
 //! Account management from the command line:
 //!
 //! ```text
-//! server user add --name NAME --role requester|manager   (password on stdin)
+//! server user add --name NAME --role requester|manager [--email ADDRESS]   (password on stdin)
+//! server user email --name NAME --email ADDRESS | --clear
 //! server user list
 //! server user remove --name NAME
 //! server token create --user NAME [--expires 90d]         (prints the token once)
@@ -22,13 +23,17 @@ use std::io::BufRead;
 
 use backend::accounts;
 use backend::clock::{self, from_ms};
+use backend::email::Email;
 use backend::operator;
 use backend::{Db, OrderService, ServiceError};
-use domain::Role;
+use domain::{Role, ValidationErrors};
 
 pub const USAGE: &str = "usage:
   server [serve]                                   run the web server and workflow worker
-  server user add --name NAME --role requester|manager   (reads the password from stdin)
+  server user add --name NAME --role requester|manager [--email ADDRESS]
+                                                   (reads the password from stdin)
+  server user email --name NAME --email ADDRESS | --clear
+                                                   where their notifications go
   server user list
   server user remove --name NAME
   server token create --user NAME [--expires 90d]  (prints a new API token once)
@@ -83,6 +88,10 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+fn parse_email(raw: &str) -> Result<Email, CliError> {
+    Email::parse(raw).map_err(|m| ServiceError::Invalid(ValidationErrors::one("email", m)).into())
+}
+
 fn when(ms: i64) -> String {
     from_ms(ms).format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
@@ -98,18 +107,46 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                     "unknown role {role_raw:?}: use requester or manager"
                 ))
             })?;
+            let email = optional_flag(args, "--email")
+                .map(|raw| parse_email(&raw))
+                .transpose()?;
             let password = read_password()?;
             let user = accounts::add_user(db, &name, role, &password).await?;
+            if let Some(email) = &email {
+                accounts::set_email(db, &user.name, Some(email)).await?;
+            }
             println!("added {} ({})", user.name, user.role.as_str());
         }
         ["user", "list"] => {
-            for user in accounts::list_users(db).await? {
+            for account in accounts::list_users(db).await? {
+                let user = &account.user;
                 println!(
-                    "{:<32} {:<10} since {}",
+                    "{:<32} {:<10} since {}  {}",
                     user.name,
                     user.role.as_str(),
-                    when(user.created_at)
+                    when(user.created_at),
+                    account.email.as_deref().unwrap_or("(no e-mail)")
                 );
+            }
+        }
+        ["user", "email"] => {
+            let name = flag(args, "--name")?;
+            let email = match (
+                optional_flag(args, "--email"),
+                args.iter().any(|a| a == "--clear"),
+            ) {
+                (Some(raw), false) => Some(parse_email(&raw)?),
+                (None, true) => None,
+                _ => {
+                    return Err(CliError::Usage(
+                        "give either --email ADDRESS or --clear".into(),
+                    ))
+                }
+            };
+            accounts::set_email(db, &name, email.as_ref()).await?;
+            match email {
+                Some(email) => println!("{name} is notified at {email}"),
+                None => println!("{name} has no e-mail address now"),
             }
         }
         ["user", "remove"] => {

@@ -471,8 +471,41 @@ async fn credentials_roles_and_the_audit_trail() {
         "whatever-pass\n",
     );
     assert!(!ok && out.contains("unknown role"), "{out}");
+    let (ok, out) = stack.admin(
+        &[
+            "user",
+            "add",
+            "--name",
+            "erin",
+            "--role",
+            "requester",
+            "--email",
+            "erin@example",
+        ],
+        "erins-password\n",
+    );
+    assert!(!ok && out.contains("the domain needs a dot"), "{out}");
+    let (ok, out) = stack.admin(
+        &[
+            "user",
+            "email",
+            "--name",
+            "dave",
+            "--email",
+            "dave@example.com",
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = stack.admin(&["user", "email", "--name", "nobody", "--clear"], "");
+    assert!(!ok && out.contains("No user named"), "{out}");
     let (ok, out) = stack.admin(&["user", "list"], "");
     assert!(ok && out.contains("dave") && out.contains("alice"), "{out}");
+    assert!(out.contains("dave@example.com"), "{out}");
+    assert!(
+        !out.contains("erin"),
+        "a refused address adds no account: {out}"
+    );
     let (ok, out) = stack.admin(&["token", "create", "--user", "dave"], "");
     assert!(ok, "{out}");
     let token = out

@@ -1799,3 +1799,94 @@ async fn lists_sort_by_deadline_amount_or_submission() {
         "newest first"
     );
 }
+
+#[tokio::test]
+async fn a_person_sets_and_clears_their_email_address_on_the_settings_page() {
+    let app = spawn_app().await;
+    let alice = app.session("alice").await;
+    let origin = format!("http://{SITE}");
+    let post = |body: &str| form_post("/settings/email", Some(&alice), Some(&origin), body);
+    let page = |path: &str| page_get(path, &alice);
+    let html = |answer: &Answer| answer.body.as_str().unwrap_or_default().to_owned();
+
+    let empty = app.send(page("/settings")).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(html(&empty).contains(r#"action="/settings/email""#));
+
+    let saved = app.send(post("email=+alice%40example.com+")).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let back = saved.headers[header::LOCATION]
+        .to_str()
+        .expect("a location");
+    assert_eq!(back, "/settings?saved=1");
+    let shown = html(&app.send(page(back)).await);
+    assert!(
+        shown.contains("Your e-mail address is alice@example.com."),
+        "{shown}"
+    );
+    assert!(shown.contains(r#"value="alice@example.com""#), "{shown}");
+    assert_eq!(
+        accounts::email_of(&app.db, "alice")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("alice@example.com")
+    );
+
+    // Refused: the address stays as it was, and the page says what to change.
+    let refused = app.send(post("email=alice%40localhost")).await;
+    let back = refused.headers[header::LOCATION]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    let shown = html(&app.send(page(&back)).await);
+    assert!(shown.contains("the domain needs a dot"), "{shown}");
+    assert!(shown.contains(r#"aria-invalid="true""#), "{shown}");
+    assert_eq!(
+        accounts::email_of(&app.db, "alice")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("alice@example.com")
+    );
+    // A link cannot make the page say anything.
+    let forged = html(
+        &app.send(page("/settings?settings_error=Call+us&settings_seal=00"))
+            .await,
+    );
+    assert!(!forged.contains("Call us"));
+
+    // Empty clears it.
+    app.send(post("email=")).await;
+    assert_eq!(
+        accounts::email_of(&app.db, "alice").await.expect("read"),
+        None
+    );
+    assert!(html(&app.send(page("/settings?saved=1")).await)
+        .contains("You have no e-mail address now."));
+
+    // Only the signed-in person's own address, only from our own pages.
+    let cross_site = app
+        .send(form_post(
+            "/settings/email",
+            Some(&alice),
+            Some("http://evil.example"),
+            "email=mallory%40evil.example",
+        ))
+        .await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+    let signed_out = app
+        .send(form_post(
+            "/settings/email",
+            None,
+            Some(&origin),
+            "email=x%40example.com",
+        ))
+        .await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_out.headers[header::LOCATION], "/login");
+    assert_eq!(
+        accounts::email_of(&app.db, "alice").await.expect("read"),
+        None
+    );
+}

@@ -351,6 +351,34 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
 
 /// The inbox's query after a bulk decision: every selected order (repeated), or what
 /// was wrong with the request and its seal (see `backend::seal`).
+/// The query the settings form's answer comes back with (server/src/http/settings.rs).
+pub const SETTINGS_SAVED: &str = "saved";
+pub const SETTINGS_ERROR: &str = "settings_error";
+pub const SETTINGS_SEAL: &str = "settings_seal";
+
+/// The signed-in person's settings, as their page shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub email: Option<String>,
+    /// Why the last change was refused, when the page came back with one.
+    pub refused: Option<String>,
+}
+
+/// The signed-in person's settings. `refused` is shown only with this server's seal,
+/// so a link cannot make the page say anything.
+#[server(endpoint = "account_settings")]
+pub async fn account_settings(refused: String, seal: String) -> Result<Settings, AppError> {
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_user().await?;
+            let email = backend::accounts::email_of(&ctx.state.db, &user.name).await?;
+            let refused = (!refused.is_empty() && backend::seal::verify(&[&refused], &seal))
+                .then_some(refused);
+            Ok(Settings { email, refused })
+        })
+        .await
+}
+
 pub const BULK_SELECTED: &str = "bulk";
 pub const BULK_ERROR: &str = "bulk_error";
 pub const BULK_SEAL: &str = "bulk_seal";

@@ -30,7 +30,10 @@ pub fn Header() -> impl IntoView {
                             <A href="/orders/new">"New order"</A>
                         </nav>
                         <div class="who">
-                            <span>{user.name.clone()} " · " {user.role.as_str()}</span>
+                            <span>
+                                <a href="/settings" title="Settings">{user.name.clone()}</a>
+                                " · " {user.role.as_str()}
+                            </span>
                             <ActionForm action=logout>
                                 <button type="submit" class="link">"Sign out"</button>
                             </ActionForm>

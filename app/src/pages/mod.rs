@@ -5,3 +5,4 @@ pub mod login;
 pub mod my_orders;
 pub mod new_order;
 pub mod order;
+pub mod settings;

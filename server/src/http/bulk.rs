@@ -11,7 +11,6 @@ use app::api::{BULK_ERROR, BULK_SEAL, BULK_SELECTED};
 use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backend::{policy, seal, ServiceError};
@@ -52,7 +51,7 @@ pub async fn decide_selected(
 ) -> Response {
     let user = match state.site.user(&state.db, &headers).await {
         Ok(Some(user)) => user,
-        Ok(None) => return see_other("/login".into()),
+        Ok(None) => return super::see_other("/login".into()),
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
     if !policy::can_use_inbox(&user) {
@@ -111,11 +110,7 @@ pub async fn decide_selected(
             back.append_pair(BULK_SEAL, &seal::seal(&[&words]));
         }
     }
-    see_other(format!("/?{}", back.finish()))
-}
-
-fn see_other(location: String) -> Response {
-    (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
+    super::see_other(format!("/?{}", back.finish()))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod headers;
 pub mod orders;
 pub mod same_origin;
 pub mod server_timing;
+pub mod settings;
 
 use app::state::AppState;
 use axum::extract::State;
@@ -83,6 +84,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/inbox/decide", post(bulk::decide_selected))
+        .route("/settings/email", post(settings::set_email))
         .route("/healthz", get(health))
         // Liveness: the process serves requests at all. Unlike /healthz (readiness) it
         // asks nothing of the database, so a slow database takes a replica out of the
@@ -98,6 +100,16 @@ pub fn streams() -> Router<AppState> {
 }
 
 /// Ready when the read model answers.
+/// 303 to `location`: where a plain form's post sends the browser afterwards.
+fn see_other(location: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, location)],
+    )
+        .into_response()
+}
+
 async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match sqlx::query("SELECT 1").execute(&state.db).await {
         Ok(_) => (StatusCode::OK, "ok"),
