@@ -729,6 +729,11 @@ fn form_post(path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str)
         .expect("a request")
 }
 
+/// A form another site's page posts with `session`'s cookie.
+fn from_another_site(path: &str, session: &str, body: &str) -> Request<Body> {
+    form_post(path, Some(session), Some("http://evil.example"), body)
+}
+
 #[tokio::test]
 async fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
     let app = spawn_app().await;
@@ -1725,10 +1730,9 @@ async fn a_bulk_decision_decides_each_order_on_its_own_and_reports_each() {
         .await;
     assert_eq!(by_requester.status, StatusCode::FORBIDDEN);
     let cross_site = app
-        .send(form_post(
+        .send(from_another_site(
             "/inbox/decide",
-            Some(&bob),
-            Some("http://evil.example"),
+            &bob,
             "instance_id=po-b-4&decision=approve",
         ))
         .await;
@@ -1867,10 +1871,9 @@ async fn a_person_sets_and_clears_their_email_address_on_the_settings_page() {
 
     // Only the signed-in person's own address, only from our own pages.
     let cross_site = app
-        .send(form_post(
+        .send(from_another_site(
             "/settings/email",
-            Some(&alice),
-            Some("http://evil.example"),
+            &alice,
             "email=mallory%40evil.example",
         ))
         .await;
