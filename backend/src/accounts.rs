@@ -104,6 +104,7 @@ pub async fn add_user(
     name: &str,
     role: Role,
     password: &str,
+    email: Option<&Email>,
 ) -> Result<User, ServiceError> {
     let name = parse_username(name).map_err(|m| ValidationErrors::one("name", m))?;
     if password.chars().count() < MIN_PASSWORD_LEN {
@@ -115,14 +116,17 @@ pub async fn add_user(
     }
     let hash = hash_password(password.to_owned()).await?;
     let now = now_ms();
+    let address = email.map(Email::as_str);
     let inserted = sqlx::query_as!(
         User,
-        r#"INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)
+        r#"INSERT INTO users (name, role, password_hash, created_at, email)
+           VALUES (?, ?, ?, ?, ?)
          RETURNING id AS "id!", name, role AS "role: Role", created_at"#,
         name,
         role,
         hash,
         now,
+        address,
     )
     .fetch_one(db)
     .await;
@@ -208,7 +212,7 @@ pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
         return Ok(false);
     }
     for (name, role) in demo::USERS {
-        add_user(db, name, role, demo::PASSWORD).await?;
+        add_user(db, name, role, demo::PASSWORD, None).await?;
     }
     Ok(true)
 }
@@ -480,7 +484,7 @@ mod tests {
 
     async fn with_bob() -> (Db, tempfile::TempDir, User) {
         let (db, dir) = crate::db::temporary().await.expect("a fresh database");
-        let bob = add_user(&db, "bob", Role::Manager, "bobs-password")
+        let bob = add_user(&db, "bob", Role::Manager, "bobs-password", None)
             .await
             .expect("bob");
         (db, dir, bob)
@@ -554,7 +558,7 @@ mod tests {
     #[tokio::test]
     async fn short_passwords_are_refused_by_the_accounts_layer() {
         let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
-        let refused = add_user(&db, "dana", Role::Manager, "short").await;
+        let refused = add_user(&db, "dana", Role::Manager, "short", None).await;
         assert!(
             matches!(refused, Err(ServiceError::Invalid(_))),
             "{refused:?}"

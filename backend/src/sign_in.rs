@@ -248,9 +248,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_same_credentials_at_once_are_checked_once() {
         let (db, _dir) = crate::db::temporary().await.expect("a database");
-        accounts::add_user(&db, "alice", Role::Requester, "a long enough password")
-            .await
-            .expect("an account");
+        accounts::add_user(
+            &db,
+            "alice",
+            Role::Requester,
+            "a long enough password",
+            None,
+        )
+        .await
+        .expect("an account");
         let sign_in = SignIn::new();
         let client = Some(IpAddr::from([192, 0, 2, 1]));
         let checks = (0..40).map(|_| {

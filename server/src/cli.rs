@@ -111,10 +111,7 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                 .map(|raw| parse_email(&raw))
                 .transpose()?;
             let password = read_password()?;
-            let user = accounts::add_user(db, &name, role, &password).await?;
-            if let Some(email) = &email {
-                accounts::set_email(db, &user.name, Some(email)).await?;
-            }
+            let user = accounts::add_user(db, &name, role, &password, email.as_ref()).await?;
             println!("added {} ({})", user.name, user.role.as_str());
         }
         ["user", "list"] => {

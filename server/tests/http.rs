@@ -564,7 +564,7 @@ async fn health_and_the_api_document() {
 #[tokio::test]
 async fn requesters_see_only_their_own_orders_on_every_path() {
     let app = spawn_app().await;
-    accounts::add_user(&app.db, "dave", Role::Requester, "daves-password")
+    accounts::add_user(&app.db, "dave", Role::Requester, "daves-password", None)
         .await
         .expect("dave");
     let dave = accounts::create_api_token(&app.db, "dave", None)
@@ -896,7 +896,7 @@ async fn a_guessing_burst_is_limited_and_hurts_nobody_else() {
 #[tokio::test]
 async fn basic_credentials_are_remembered_only_while_they_hold() {
     let app = spawn_app().await;
-    accounts::add_user(&app.db, "erin", Role::Manager, "erins-password")
+    accounts::add_user(&app.db, "erin", Role::Manager, "erins-password", None)
         .await
         .expect("erin");
     // 40 calls from one client: beyond its 30 password checks, so they pass only if
@@ -1329,7 +1329,7 @@ async fn decided_orders_download_as_csv() {
     let app = spawn_app().await;
     // Two of alice's orders decided (one with text a spreadsheet would run), one of
     // dave's decided, one of alice's still waiting.
-    let dave = accounts::add_user(&app.db, "dave", Role::Requester, "dave-password-1")
+    let dave = accounts::add_user(&app.db, "dave", Role::Requester, "dave-password-1", None)
         .await
         .expect("dave");
     let dave_token = accounts::create_api_token(&app.db, &dave.name, None)
