@@ -21,6 +21,7 @@ pub mod email;
 pub mod engine;
 pub mod error;
 pub mod group_commit;
+pub mod lease;
 pub mod metrics;
 pub mod operator;
 pub mod orders;

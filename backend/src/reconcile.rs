@@ -9,6 +9,7 @@ use futures::StreamExt;
 use crate::clock::now_ms;
 use crate::engine::{FailureKind, Snapshot};
 use crate::error::ServiceError;
+use crate::lease;
 use crate::orders::OrderService;
 use crate::read_model::{self, OrderFacts, OrderRow};
 use crate::workflow::{Approval, WorkflowOrder};
@@ -22,16 +23,59 @@ const AT_ONCE: usize = 8;
 /// own; this bounds the whole).
 const PER_ROW: Duration = Duration::from_secs(30);
 
-pub async fn run(orders: OrderService, interval: Duration) {
+/// Runs a pass every `interval` while this replica (`replica`, unique among those
+/// sharing the database) holds the reconciler lease: with several replicas, one of
+/// them reconciles at a time, and another takes over within a lease time (three
+/// intervals) of its death.
+pub async fn run(orders: OrderService, interval: Duration, replica: String) {
+    let ttl = interval.saturating_mul(3);
     let mut everything = true;
     loop {
-        match pass(&orders, everything).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(checked = n, "reconciler pass"),
-            Err(e) => tracing::warn!(error = %e, "reconciler pass stopped early"),
+        match lease::hold(orders.db(), lease::RECONCILER, &replica, now_ms(), ttl).await {
+            Ok(true) => {
+                let work = pass(&orders, everything);
+                match while_holding(&orders, &replica, ttl, work).await {
+                    Some(Ok(0)) => {}
+                    Some(Ok(n)) => tracing::debug!(checked = n, "reconciler pass"),
+                    Some(Err(e)) => tracing::warn!(error = %e, "reconciler pass stopped early"),
+                    None => {
+                        tracing::warn!("reconciler lease lost mid-pass; another replica goes on")
+                    }
+                }
+                everything = false;
+            }
+            Ok(false) => tracing::debug!("another replica holds the reconciler lease"),
+            Err(e) => tracing::warn!(error = %e, "reconciler lease: database"),
         }
-        everything = false;
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// Runs `work`, renewing the lease a third of its time apart; gives up on `work`
+/// (None) as soon as the lease cannot be renewed, so that two replicas never repair
+/// at once. A pass cut short is safe: every repair is one a crash could interrupt.
+async fn while_holding<T>(
+    orders: &OrderService,
+    replica: &str,
+    ttl: Duration,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let renew = async {
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            match lease::hold(orders.db(), lease::RECONCILER, replica, now_ms(), ttl).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "renewing the reconciler lease");
+                    return;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        done = work => Some(done),
+        () = renew => None,
     }
 }
 
@@ -251,4 +295,50 @@ fn approval_deadline(state: &Snapshot) -> Option<i64> {
     let order: WorkflowOrder = serde_json::from_str(state.serialized_input.as_deref()?).ok()?;
     let timeout = chrono::Duration::from_std(order.approval_timeout()).ok()?;
     Some((state.created_at? + timeout).timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::db::Db;
+    use crate::engine::memory::MemoryEngine;
+
+    async fn holder(db: &Db) -> Option<String> {
+        sqlx::query_scalar("SELECT holder FROM leases WHERE name = ?")
+            .bind(lease::RECONCILER)
+            .fetch_optional(db)
+            .await
+            .expect("read the lease")
+    }
+
+    async fn until_held_by(db: &Db, replica: &str) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while holder(db).await.as_deref() != Some(replica) {
+            assert!(Instant::now() < give_up, "{replica} never took the lease");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn one_replica_reconciles_at_a_time_and_another_takes_over_when_it_dies() {
+        let (db, _dir) = crate::db::temporary().await.expect("db");
+        let engine = Arc::new(MemoryEngine::new(db.clone()));
+        let orders = OrderService::new(db.clone(), engine, Duration::from_secs(3600));
+        let interval = Duration::from_millis(100);
+
+        let a = tokio::spawn(run(orders.clone(), interval, "a".into()));
+        until_held_by(&db, "a").await;
+        let b = tokio::spawn(run(orders.clone(), interval, "b".into()));
+        // b tries every interval and is refused while a keeps renewing.
+        tokio::time::sleep(interval * 8).await;
+        assert_eq!(holder(&db).await.as_deref(), Some("a"));
+
+        // a dies without giving the lease up: b has it within a lease time.
+        a.abort();
+        until_held_by(&db, "b").await;
+        b.abort();
+    }
 }

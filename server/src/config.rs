@@ -23,6 +23,10 @@ pub struct Config {
     pub approval_timeout: Duration,
     /// `RECONCILE_INTERVAL`: how often unfinished orders are compared with Dapr.
     pub reconcile_interval: Duration,
+    /// `REPLICA_ID`: this replica among those sharing the database (who holds the
+    /// reconciler's lease). Default: the host name and listen address, which a
+    /// restarted replica keeps, so it takes its own lease back at once.
+    pub replica_id: Option<String>,
     /// `DAPR_CALL_TIMEOUT`: the longest any one call to the Dapr sidecar may take.
     pub dapr_call_timeout: Duration,
     /// `APP_DEMO_USERS`: create the demo accounts (public password) in an empty
@@ -108,6 +112,7 @@ impl Config {
             dapr_api_token: var("DAPR_API_TOKEN"),
             approval_timeout: duration("APPROVAL_TIMEOUT", "24h")?,
             reconcile_interval: duration("RECONCILE_INTERVAL", "30s")?,
+            replica_id: var("REPLICA_ID"),
             dapr_call_timeout: duration("DAPR_CALL_TIMEOUT", "5s")?,
             demo_users: match var("APP_DEMO_USERS").as_deref() {
                 None | Some("0" | "false") => DemoUsers::No,

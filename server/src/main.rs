@@ -10,7 +10,7 @@ use backend::engine::dapr::DaprEngine;
 use backend::engine::relay::TokenRelay;
 use backend::session::Site;
 use backend::sign_in::SignIn;
-use backend::{accounts, changes, db, reconcile, workflow, OrderService};
+use backend::{accounts, changes, db, lease, reconcile, workflow, OrderService};
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
 use server::cli;
@@ -176,7 +176,15 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
     }
     let changes = changes::channel();
     tokio::spawn(changes::run(db.clone(), changes.clone()));
-    tokio::spawn(reconcile::run(orders.clone(), config.reconcile_interval));
+    let replica = config.replica_id.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+        format!("{host}@{addr}")
+    });
+    tokio::spawn(reconcile::run(
+        orders.clone(),
+        config.reconcile_interval,
+        replica.clone(),
+    ));
     let site = match &config.public_url {
         Some(url) => Site::from_public_url(url).map_err(StartupError::PublicUrl)?,
         // Browsers never use 0.0.0.0 as an origin: every form post would be refused.
@@ -191,7 +199,7 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
     tracing::info!("public origin {}", site.public_origin());
     let app = server::app(AppState {
         leptos_options,
-        db,
+        db: db.clone(),
         orders,
         changes,
         site,
@@ -227,6 +235,10 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         .map_err(StartupError::Serve)?;
     if let Err(e) = worker.shutdown().await {
         tracing::warn!(error = %e, "workflow worker did not stop cleanly");
+    }
+    // Another replica need not wait for the lease to run out.
+    if let Err(e) = lease::release(&db, lease::RECONCILER, &replica).await {
+        tracing::warn!(error = %e, "giving up the reconciler lease");
     }
     Ok(())
 }
