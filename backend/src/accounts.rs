@@ -32,8 +32,8 @@ pub struct User {
 }
 
 impl User {
-    pub fn is_manager(&self) -> bool {
-        self.role == Role::Manager
+    pub fn decides_orders(&self) -> bool {
+        self.role.decides_orders()
     }
 
     pub fn view(&self) -> UserView {

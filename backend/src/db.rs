@@ -73,3 +73,120 @@ pub async fn temporary() -> Result<(Db, tempfile::TempDir), OpenError> {
     .await?;
     Ok((db, dir))
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::migrate::Migrate;
+
+    use super::*;
+
+    /// The migration that rebuilds `users` for the `director` role.
+    const ROLE_REBUILD: i64 = 20261127000005;
+
+    #[tokio::test]
+    async fn the_director_rebuild_keeps_accounts_sessions_and_tokens() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let db = connect(&format!("sqlite://{}", dir.path().join("old.db").display()))
+            .await
+            .expect("db");
+        // The database as it was before the rebuild, with people in it.
+        let mut conn = db.acquire().await.expect("a connection");
+        conn.ensure_migrations_table()
+            .await
+            .expect("migrations table");
+        for migration in MIGRATOR.iter().filter(|m| m.version < ROLE_REBUILD) {
+            conn.apply(migration).await.expect("an earlier migration");
+        }
+        drop(conn);
+        sqlx::raw_sql(
+            "INSERT INTO users (id, name, role, password_hash, created_at, email)
+                 VALUES (1, 'alice', 'requester', 'h', 1, 'alice@example.com'),
+                        (7, 'bob', 'manager', 'h', 1, NULL);
+             INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
+                 VALUES ('s', 7, 1, 99, 1);
+             INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ('t', 1, 1);
+             DELETE FROM users WHERE id = 7;
+             INSERT INTO users (id, name, role, password_hash, created_at)
+                 VALUES (9, 'carol', 'manager', 'h', 1);
+             INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
+                 VALUES ('s9', 9, 1, 99, 1);
+             DELETE FROM users WHERE id = 9;
+             INSERT INTO users (id, name, role, password_hash, created_at)
+                 VALUES (8, 'carol', 'manager', 'h', 1);
+             INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
+                 VALUES ('s8', 8, 1, 99, 1);",
+        )
+        .execute(&db)
+        .await
+        .expect("people");
+
+        MIGRATOR.run(&db).await.expect("the rest of the migrations");
+
+        let users: Vec<(i64, String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, name, role, email FROM users ORDER BY id")
+                .fetch_all(&db)
+                .await
+                .expect("users");
+        assert_eq!(
+            users,
+            [
+                (
+                    1,
+                    "alice".into(),
+                    "requester".into(),
+                    Some("alice@example.com".into())
+                ),
+                (8, "carol".into(), "manager".into(), None),
+            ]
+        );
+        let count = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&db)
+                    .await
+                    .expect("a count")
+            }
+        };
+        assert_eq!(
+            count("SELECT count(*) FROM sessions").await,
+            1,
+            "carol's session"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM api_tokens").await,
+            1,
+            "alice's token"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM pragma_foreign_key_check").await,
+            0
+        );
+
+        // Directors are accepted now, unknown roles still are not, foreign keys still
+        // hold, and removed ids are not handed out again.
+        sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at)
+                 VALUES ('dana', 'director', 'h', 2)",
+        )
+        .execute(&db)
+        .await
+        .expect("a director");
+        assert_eq!(count("SELECT id FROM users WHERE name = 'dana'").await, 10);
+        let boss = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ('eve', 'boss', 'h', 2)",
+        )
+        .execute(&db)
+        .await;
+        assert!(boss.is_err(), "an unknown role is refused");
+        sqlx::query("DELETE FROM users WHERE name = 'carol'")
+            .execute(&db)
+            .await
+            .expect("remove carol");
+        assert_eq!(
+            count("SELECT count(*) FROM sessions").await,
+            0,
+            "her session went too"
+        );
+    }
+}

@@ -1,11 +1,13 @@
 //! Who may see and do what, in one place. Every path that shows or changes an order
 //! asks here: the pages, the server functions, the JSON API and the event stream.
 //!
-//! - Managers see every order; requesters see only their own. An order someone may
+//! - Managers and directors see every order; requesters see only their own. An order someone may
 //!   not see does not exist for them (404, never 403), so ids cannot be probed.
-//! - Only managers decide, never on their own order, and always as themselves.
+//! - Only managers and directors decide, never on their own order, and always as
+//!   themselves.
 //! - Only the requester of an order cancels it.
-//! - Everyone who sees an order sees that it needs attention; only managers read why
+//! - Everyone who sees an order sees that it needs attention; only those who decide
+//!   orders read why
 //!   (the reason is the system's own words: Dapr errors, failures).
 
 use domain::Role;
@@ -17,7 +19,7 @@ use crate::read_model::{OrderChange, OrderQuery, OrderRow};
 /// Why `row` needs an operator, for those who may read it.
 pub fn attention_reason(user: &User, row: &OrderRow) -> Option<String> {
     match user.role {
-        Role::Manager => row.attention.clone(),
+        Role::Manager | Role::Director => row.attention.clone(),
         Role::Requester => None,
     }
 }
@@ -31,7 +33,7 @@ pub enum Scope {
 
 pub fn scope(user: &User) -> Scope {
     match user.role {
-        Role::Manager => Scope::Everything,
+        Role::Manager | Role::Director => Scope::Everything,
         Role::Requester => Scope::RequestedBy(user.name.clone()),
     }
 }
@@ -81,9 +83,9 @@ pub fn visible(
         .ok_or_else(|| not_found(instance_id))
 }
 
-/// Whether `user` may look at the managers' inbox (pending and decided orders of all).
+/// Whether `user` may look at the inbox (pending and decided orders of all).
 pub fn can_use_inbox(user: &User) -> bool {
-    user.role == Role::Manager
+    user.decides_orders()
 }
 
 /// Why `user` may not decide `order` as `approver_name`, if they may not. The approver
@@ -94,9 +96,9 @@ pub fn may_decide(
     order: &OrderRow,
     approver_name: Option<&str>,
 ) -> Result<(), ServiceError> {
-    if user.role != Role::Manager {
+    if !user.decides_orders() {
         return Err(ServiceError::Forbidden(
-            "Only managers can approve or reject orders.".into(),
+            "Only managers and directors can approve or reject orders.".into(),
         ));
     }
     if let Some(name) = approver_name.map(str::trim).filter(|n| !n.is_empty()) {
@@ -175,6 +177,25 @@ mod tests {
         assert!(may_decide(&bob, &order("alice"), Some("bob")).is_ok());
         assert!(may_decide(&bob, &order("alice"), Some(" ")).is_ok());
         assert!(may_decide(&bob, &order("alice"), None).is_ok());
+    }
+
+    #[test]
+    fn directors_see_and_decide_as_managers_do_never_their_own_orders() {
+        let dana = user("dana", Role::Director);
+        assert!(can_use_inbox(&dana));
+        assert!(can_view(&dana, &order("alice")));
+        assert_eq!(scope(&dana), Scope::Everything);
+        assert!(may_decide(&dana, &order("alice"), None).is_ok());
+        assert!(may_decide(&dana, &order("dana"), None).is_err());
+        assert!(may_decide(&dana, &order("alice"), Some("bob")).is_err());
+        assert!(may_cancel(&dana, &order("alice")).is_err());
+        let mut failed = order("alice");
+        failed.attention = Some("workflow failed".into());
+        assert_eq!(
+            attention_reason(&dana, &failed).as_deref(),
+            Some("workflow failed")
+        );
+        assert!(!can_use_inbox(&user("alice", Role::Requester)));
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub enum Role {
     Requester,
     /// Also decides other people's orders.
     Manager,
+    /// Decides other people's orders as a manager does; approval levels (issue 13 §2)
+    /// will give directors the level above the managers'.
+    Director,
 }
 
 impl Role {
@@ -19,6 +22,7 @@ impl Role {
         match self {
             Self::Requester => "requester",
             Self::Manager => "manager",
+            Self::Director => "director",
         }
     }
 
@@ -26,6 +30,7 @@ impl Role {
         match raw {
             "requester" => Some(Self::Requester),
             "manager" => Some(Self::Manager),
+            "director" => Some(Self::Director),
             _ => None,
         }
     }
@@ -38,9 +43,17 @@ pub struct UserView {
     pub role: Role,
 }
 
+impl Role {
+    /// Whether people with this role decide orders (theirs excepted): they have the
+    /// inbox.
+    pub fn decides_orders(self) -> bool {
+        matches!(self, Self::Manager | Self::Director)
+    }
+}
+
 impl UserView {
-    pub fn is_manager(&self) -> bool {
-        self.role == Role::Manager
+    pub fn decides_orders(&self) -> bool {
+        self.role.decides_orders()
     }
 }
 

@@ -1,7 +1,8 @@
 //! Account management from the command line:
 //!
 //! ```text
-//! server user add --name NAME --role requester|manager [--email ADDRESS]   (password on stdin)
+//! server user add --name NAME --role requester|manager|director [--email ADDRESS]
+//!                                                         (password on stdin)
 //! server user email --name NAME --email ADDRESS | --clear
 //! server user list
 //! server user remove --name NAME
@@ -30,7 +31,7 @@ use domain::{Role, ValidationErrors};
 
 pub const USAGE: &str = "usage:
   server [serve]                                   run the web server and workflow worker
-  server user add --name NAME --role requester|manager [--email ADDRESS]
+  server user add --name NAME --role requester|manager|director [--email ADDRESS]
                                                    (reads the password from stdin)
   server user email --name NAME --email ADDRESS | --clear
                                                    where their notifications go
@@ -104,7 +105,7 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
             let role_raw = flag(args, "--role")?;
             let role = Role::parse(&role_raw).ok_or_else(|| {
                 CliError::Usage(format!(
-                    "unknown role {role_raw:?}: use requester or manager"
+                    "unknown role {role_raw:?}: use requester, manager or director"
                 ))
             })?;
             let email = optional_flag(args, "--email")

@@ -1893,3 +1893,44 @@ async fn a_person_sets_and_clears_their_email_address_on_the_settings_page() {
         None
     );
 }
+
+/// Directors decide as managers do (approval levels will give them their own), with
+/// the same limits: never their own order, always as themselves.
+#[tokio::test]
+async fn a_director_has_the_inbox_and_decides_others_orders() {
+    let app = spawn_app().await;
+    accounts::add_user(&app.db, "dana", Role::Director, "approvals-demo", None)
+        .await
+        .expect("dana");
+    let dana = accounts::create_api_token(&app.db, "dana", None)
+        .await
+        .expect("a token")
+        .1;
+    for (token, id) in [(&app.alice, "for-dana"), (&dana, "danas")] {
+        assert_eq!(app.start(token, id, 600.0, 2).await.status, StatusCode::OK);
+    }
+    let inbox = app.send(page_get("/", &app.session("dana").await)).await;
+    let html = inbox.body.as_str().unwrap_or_default();
+    assert!(html.contains("for-dana"), "the inbox lists alice's order");
+
+    let own = app
+        .post(
+            &dana,
+            "/signal-approval/po-danas",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{:?}", own.body);
+    let decided = app
+        .post(
+            &dana,
+            "/signal-approval/po-for-dana",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{:?}", decided.body);
+    assert_eq!(
+        order_row(&app, "po-for-dana").await.decided_by.as_deref(),
+        Some("dana")
+    );
+}

@@ -138,7 +138,7 @@ impl Ctx {
         let user = self.require_user().await?;
         if !backend::policy::can_use_inbox(&user) {
             return Err(AppError::Forbidden(
-                "Only managers can see the inbox and decide orders.".into(),
+                "Only managers and directors can see the inbox and decide orders.".into(),
             ));
         }
         Ok(user)

@@ -164,7 +164,11 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
             if let Some(response) = ctx.response() {
                 response.insert_header(session::SET_COOKIE_HEADER, ctx.state.site.cookie(&token));
             }
-            leptos_axum::redirect(if user.is_manager() { "/" } else { "/orders" });
+            leptos_axum::redirect(if user.decides_orders() {
+                "/"
+            } else {
+                "/orders"
+            });
             Ok(())
         })
         .await

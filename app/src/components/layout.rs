@@ -25,7 +25,7 @@ pub fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     me.await.ok().flatten().map(|user| view! {
                         <nav aria-label="Main">
-                            {user.is_manager().then(|| view! { <A href="/">"Inbox"</A> })}
+                            {user.decides_orders().then(|| view! { <A href="/">"Inbox"</A> })}
                             <A href="/orders">"My orders"</A>
                             <A href="/orders/new">"New order"</A>
                         </nav>

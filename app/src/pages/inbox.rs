@@ -20,7 +20,7 @@ use domain::{OrderView, SortKey, UserView};
 #[component]
 pub fn InboxPage() -> impl IntoView {
     view! {
-        <RequireUser render=|user: UserView| if user.is_manager() {
+        <RequireUser render=|user: UserView| if user.decides_orders() {
             view! { <Inbox me=user.name/> }.into_any()
         } else {
             view! { <Redirect path="/orders"/> }.into_any()

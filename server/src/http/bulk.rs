@@ -55,7 +55,11 @@ pub async fn decide_selected(
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
     if !policy::can_use_inbox(&user) {
-        return (StatusCode::FORBIDDEN, "Only managers decide orders.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Only managers and directors decide orders.",
+        )
+            .into_response();
     }
     let posted = Posted::parse(&body);
     let decided = match posted.decision.as_deref() {
