@@ -161,6 +161,18 @@ impl TestApp {
         .await
     }
 
+    /// A new account of `role` (password `approvals-demo`, as the demo accounts have)
+    /// and an API token for it.
+    async fn account_with_token(&self, name: &str, role: Role) -> String {
+        accounts::add_user(&self.db, name, role, "approvals-demo", None)
+            .await
+            .expect("a new account");
+        accounts::create_api_token(&self.db, name, None)
+            .await
+            .expect("a token")
+            .1
+    }
+
     /// A signed-in browser session of a demo account, as the sign-in form makes one.
     async fn session(&self, name: &str) -> String {
         let user = accounts::authenticate(&self.db, name, "approvals-demo")
@@ -564,13 +576,7 @@ async fn health_and_the_api_document() {
 #[tokio::test]
 async fn requesters_see_only_their_own_orders_on_every_path() {
     let app = spawn_app().await;
-    accounts::add_user(&app.db, "dave", Role::Requester, "daves-password", None)
-        .await
-        .expect("dave");
-    let dave = accounts::create_api_token(&app.db, "dave", None)
-        .await
-        .expect("a token")
-        .1;
+    let dave = app.account_with_token("dave", Role::Requester).await;
     assert_eq!(
         app.start(&app.alice, "alices", 600.0, 2).await.status,
         StatusCode::OK
@@ -1329,13 +1335,7 @@ async fn decided_orders_download_as_csv() {
     let app = spawn_app().await;
     // Two of alice's orders decided (one with text a spreadsheet would run), one of
     // dave's decided, one of alice's still waiting.
-    let dave = accounts::add_user(&app.db, "dave", Role::Requester, "dave-password-1", None)
-        .await
-        .expect("dave");
-    let dave_token = accounts::create_api_token(&app.db, &dave.name, None)
-        .await
-        .expect("a token")
-        .1;
+    let dave_token = app.account_with_token("dave", Role::Requester).await;
     for (who, id, product) in [
         (&app.alice, "csv-1", "=HYPERLINK(\"http://evil.example\")"),
         (&app.alice, "csv-2", "Widget, large"),
@@ -1899,13 +1899,7 @@ async fn a_person_sets_and_clears_their_email_address_on_the_settings_page() {
 #[tokio::test]
 async fn a_director_has_the_inbox_and_decides_others_orders() {
     let app = spawn_app().await;
-    accounts::add_user(&app.db, "dana", Role::Director, "approvals-demo", None)
-        .await
-        .expect("dana");
-    let dana = accounts::create_api_token(&app.db, "dana", None)
-        .await
-        .expect("a token")
-        .1;
+    let dana = app.account_with_token("dana", Role::Director).await;
     for (token, id) in [(&app.alice, "for-dana"), (&dana, "danas")] {
         assert_eq!(app.start(token, id, 600.0, 2).await.status, StatusCode::OK);
     }
