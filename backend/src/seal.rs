@@ -34,6 +34,13 @@ pub fn seal(parts: &[&str]) -> String {
         .collect()
 }
 
+/// `message`, if it is one this server wrote: not empty, and `seal` is its seal. What
+/// a page shows from its own query (a refusal carried through a redirect) goes
+/// through here, so a crafted link cannot make the page say anything.
+pub fn sealed_message(message: String, seal: &str) -> Option<String> {
+    (!message.is_empty() && verify(&[&message], seal)).then_some(message)
+}
+
 /// Whether `seal` is this process's seal of `parts` (compared in constant time).
 pub fn verify(parts: &[&str], seal: &str) -> bool {
     let bytes: Option<Vec<u8>> = (0..seal.len())

@@ -376,8 +376,7 @@ pub async fn account_settings(refused: String, seal: String) -> Result<Settings,
         .run(async |ctx| {
             let user = ctx.require_user().await?;
             let email = backend::accounts::email_of(&ctx.state.db, &user.name).await?;
-            let refused = (!refused.is_empty() && backend::seal::verify(&[&refused], &seal))
-                .then_some(refused);
+            let refused = backend::seal::sealed_message(refused, &seal);
             Ok(Settings { email, refused })
         })
         .await
@@ -417,8 +416,7 @@ pub async fn bulk_report(
                 };
                 lines.push(report_line(&user, id, row.as_ref()));
             }
-            let refused = (!refused.is_empty() && backend::seal::verify(&[&refused], &seal))
-                .then_some(refused);
+            let refused = backend::seal::sealed_message(refused, &seal);
             Ok(BulkSummary { lines, refused })
         })
         .await
