@@ -54,7 +54,9 @@ pub fn app(state: AppState) -> Router {
             http::same_origin::same_origin,
         ))
         .layer(axum::middleware::from_fn(http::error_seal::error_seal))
+        .layer(axum::middleware::from_fn(http::whole_pages::whole_pages))
         .layer(http::headers::security_headers())
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(http::fresh_owner::fresh_owner))
         .with_state(state)
 }

@@ -61,7 +61,10 @@ async fn spawn_app() -> TestApp {
     let orders = OrderService::new(db.clone(), engine.clone(), Duration::from_secs(3600));
     let changes = changes::channel();
     let router = server::app(AppState {
-        leptos_options: LeptosOptions::builder().output_name("approvals").build(),
+        leptos_options: LeptosOptions::builder()
+            .output_name("approvals")
+            .site_root(dir.path().join("site").to_string_lossy().into_owned())
+            .build(),
         db: db.clone(),
         orders: orders.clone(),
         changes: changes.clone(),
@@ -1053,6 +1056,84 @@ async fn security_headers_on_pages_and_the_api() {
         .get(header::CONTENT_SECURITY_POLICY)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.contains("frame-ancestors 'none'")));
+}
+
+/// A page leaves in one piece, data scripts included, so no island can start before
+/// its data is there; and no cache keeps a personal page.
+#[tokio::test]
+async fn a_page_is_sent_whole_and_never_cached() {
+    let app = spawn_app().await;
+    let bob = app.session("bob").await;
+    let page = app.send(page_get("/", &bob)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.body.as_str().expect("HTML");
+    assert!(
+        html.contains("<script"),
+        "the inbox carries its island's data"
+    );
+    assert_eq!(
+        page.headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()),
+        Some(html.len().to_string().as_str()),
+        "the whole page, counted"
+    );
+    assert_eq!(
+        page.headers
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let api = app.get(&app.bob, "/api/orders").await;
+    assert!(
+        api.headers.get(header::CACHE_CONTROL).is_none(),
+        "only pages"
+    );
+}
+
+/// Leptos keeps the current reactive owner in a thread-local. A page still rendering
+/// had its owner current on a thread where a stylesheet was then served, and the file
+/// handler moved the page's headers (its Content-Security-Policy) onto the stylesheet.
+/// Every request now runs under an owner of its own.
+#[tokio::test]
+async fn a_static_file_never_takes_the_headers_of_a_page_being_rendered() {
+    use axum::http::HeaderValue;
+    use leptos::prelude::{provide_context, Owner};
+    let app = spawn_app().await;
+    let pkg = app._dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).expect("a site directory");
+    std::fs::write(pkg.join("approvals.css"), "main {}").expect("a stylesheet");
+
+    // A page being rendered: its owner holds its response's options, and is current
+    // on this thread (the test's runtime has one thread, so the request runs here).
+    let page = Owner::new_root(None);
+    let options = leptos_axum::ResponseOptions::default();
+    page.with(|| provide_context(options.clone()));
+    options.insert_header(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("script-src 'nonce-of-the-page'"),
+    );
+    page.set();
+
+    let css = app
+        .send(request(Method::GET, "/pkg/approvals.css", None, None, ""))
+        .await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        !css.headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .contains("nonce-of-the-page"),
+        "the stylesheet got the page's policy"
+    );
+    let kept = options
+        .0
+        .read()
+        .expect("the page's options")
+        .headers
+        .contains_key(header::CONTENT_SECURITY_POLICY);
+    assert!(kept, "the page lost its policy");
 }
 
 /// The cross-origin check is about what a browser sends on its own: a bare API call

@@ -8,11 +8,13 @@ pub mod error;
 pub mod error_seal;
 pub mod events;
 pub mod export;
+pub mod fresh_owner;
 pub mod headers;
 pub mod orders;
 pub mod same_origin;
 pub mod server_timing;
 pub mod settings;
+pub mod whole_pages;
 
 use app::state::AppState;
 use axum::extract::State;

@@ -1,0 +1,45 @@
+//! A page leaves the server in one piece. Leptos streams a page as its HTML and then, in
+//! later parts of the body, the inline scripts that carry its islands' data. The island
+//! loader starts hydrating when the browser is first idle, and on a busy server that
+//! can fall between the parts: an island then starts without its data, renders other
+//! nodes than the server did, and hydration panics. With the whole body collected
+//! first, the data is in the document before any script runs, and the page has a
+//! Content-Length.
+//!
+//! Pages are personal (an inbox, an order), so no cache keeps one: the back button
+//! after signing out does not show the inbox again.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Far more than any page we render (the inbox at its largest is under 100 KiB).
+const LARGEST_PAGE: usize = 8 * 1024 * 1024;
+
+pub async fn whole_pages(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !is_page {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, LARGEST_PAGE).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "a page could not be rendered whole");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    parts.headers.insert(CONTENT_LENGTH, bytes.len().into());
+    parts
+        .headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, Body::from(bytes))
+}
