@@ -38,7 +38,7 @@ wait_for_sidecar "$sidecar" "$DATA_DIR/logs"
 dapr_api_token
 
 start_server() {
-  "$server_bin" &
+  nice -n "$APP_NICE" "$server_bin" &
   server=$!
   server_started=$SECONDS
   echo "$server" >"$DATA_DIR/pids/server"

@@ -1,5 +1,12 @@
 # Shared by the scripts that start a stack (run.sh, bench.sh, end2end/stack.sh); source it.
 
+# The CPU priority the server runs at beside its sidecar (a nice value; 0 turns it
+# off). On a machine they share, daprd is what limits throughput: a server that does
+# not preempt it does its own work in larger batches and waits less for daprd's
+# answers (BENCHMARKS.md, section 6). Where the two have CPUs of their own (a
+# Kubernetes pod's containers) there is nothing to share, and nothing to set.
+export APP_NICE=${APP_NICE:-10}
+
 # Every Dapr port from one base, so several stacks can run side by side:
 # dapr_ports BASE uses BASE … BASE+9.
 dapr_ports() {

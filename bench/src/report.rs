@@ -46,8 +46,10 @@ pub fn write() -> Result<()> {
          {PAIRED_CONCURRENCY}, in rounds: first ours (over HTTP, into the read model, until every row \
          shows the outcome), then, with our server stopped, the same workflows scheduled and awaited \
          straight through the Dapr workflow client and worker in one process (no HTTP, no read \
-         model), against the same daprd.\n\n| round | ours (workflows/s) | bare (workflows/s) | ours / bare |\n|---:|---:|---:|---:|\n",
-        scaled(PAIRED_N)
+         model), against the same daprd. Our server and the bare process run at the same CPU \
+         priority beside daprd (nice {}, as `make run` starts the server).\n\n| round | ours (workflows/s) | bare (workflows/s) | ours / bare |\n|---:|---:|---:|---:|\n",
+        scaled(PAIRED_N),
+        std::env::var("BENCH_APP_NICE").unwrap_or_else(|_| "0".into())
     );
     for (round, ((o, b), r)) in ours.iter().zip(&bare).zip(&ratios).enumerate() {
         md += &format!("| {} | {o:.0} | {b:.0} | {:.0}% |\n", round + 1, r * 100.0);
