@@ -29,11 +29,21 @@ pub async fn whole_pages(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, LARGEST_PAGE).await {
-        Ok(bytes) => bytes,
-        Err(error) => {
+    // The rest of a page is data already resolved, but a body that never ends must not
+    // hold its connection for ever.
+    let collected = axum::body::to_bytes(body, LARGEST_PAGE);
+    let bytes = match tokio::time::timeout(crate::REQUEST_TIMEOUT, collected).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
             tracing::error!(%error, "a page could not be rendered whole");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        Err(_) => {
+            tracing::error!(
+                "a page's body was still unfinished after {:?}",
+                crate::REQUEST_TIMEOUT
+            );
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
     parts.headers.insert(CONTENT_LENGTH, bytes.len().into());
