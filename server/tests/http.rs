@@ -573,6 +573,25 @@ async fn health_and_the_api_document() {
         list_params.contains("\"sort\""),
         "the list's sort is documented"
     );
+    // Swagger UI's page and its script, whole.
+    let ui = app
+        .send(request(Method::GET, "/docs/", None, None, ""))
+        .await;
+    assert_eq!(ui.status, StatusCode::OK);
+    assert!(ui
+        .body
+        .as_str()
+        .is_some_and(|html| html.contains("swagger-ui")));
+    let script = app
+        .send(request(
+            Method::GET,
+            "/docs/swagger-ui-bundle.js",
+            None,
+            None,
+            "",
+        ))
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
 }
 
 /// A requester who is not the order's: everything about it is "no such order".
