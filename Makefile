@@ -3,12 +3,19 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test bench chaos soak check dev site
+.PHONY: run cluster test bench chaos soak check dev site
 
 ## Install what is missing, build (release) and run the app with its Dapr sidecar.
 run:
 	scripts/setup.sh run
 	APP_DEMO_USERS=$${APP_DEMO_USERS:-1} scripts/run.sh
+
+## Several replicas on one app id (REPLICAS, default 2): one placement and scheduler, a
+## daprd + server pair per replica on http://127.0.0.1:3000, :3001 …, Dapr's state in a
+## PostgreSQL of our own, one read model. See README.md, "Several replicas".
+cluster:
+	scripts/setup.sh run
+	APP_DEMO_USERS=$${APP_DEMO_USERS:-1} scripts/cluster.sh
 
 ## Format, lints, unit, integration (real daprd) and end-to-end (Chromium) tests.
 test:

@@ -37,6 +37,11 @@
 #   DAPR_API_TOKEN []             the token daprd demands on its API; when unset, one
 #                                 is made once per data directory and kept in
 #                                 $DATA_DIR/dapr-api-token (mode 0600)
+#   DAPR_PROCESSES [all]          all: placement, scheduler and daprd; control: only
+#                                 placement and scheduler (a cluster's control plane);
+#                                 daprd: only daprd, joining the control plane already
+#                                 listening on PLACEMENT_PORT and SCHEDULER_PORT
+#                                 (scripts/cluster.sh)
 #   WATCH_PARENT [0]              1: stop when the parent process is gone
 #   STARTUP_TIMEOUT [90]          seconds to wait for each process to be healthy
 #   DAPR_BIN_DIR []               see dapr/build.sh (which this script calls)
@@ -65,8 +70,17 @@ SCHEDULER_METRICS_PORT=${SCHEDULER_METRICS_PORT:-59092}
 DAPR_LOG_LEVEL=${DAPR_LOG_LEVEL:-info}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-90}
 WORKFLOW_RETENTION=${WORKFLOW_RETENTION:-168h}
+DAPR_PROCESSES=${DAPR_PROCESSES:-all}
 
 log() { printf '[dapr/start-sidecar.sh] %s\n' "$*" >&2; }
+
+case "$DAPR_PROCESSES" in
+  all | control | daprd) ;;
+  *)
+    log "DAPR_PROCESSES must be all, control or daprd, not '$DAPR_PROCESSES'"
+    exit 2
+    ;;
+esac
 
 BIN=$("$here/build.sh")
 
@@ -238,6 +252,7 @@ wait_healthy() { # name, url
   log "$name is healthy ($url)"
 }
 
+if [ "$DAPR_PROCESSES" != daprd ]; then
 # --- placement ------------------------------------------------------------
 mapfile -t pm < <(metrics_flags "$PLACEMENT_METRICS_PORT")
 start_placement() {
@@ -277,6 +292,9 @@ start_scheduler
 
 wait_healthy placement "http://127.0.0.1:$PLACEMENT_HEALTHZ_PORT/healthz"
 wait_healthy scheduler "http://127.0.0.1:$SCHEDULER_HEALTHZ_PORT/healthz"
+fi
+
+if [ "$DAPR_PROCESSES" != control ]; then
 
 # --- daprd ------------------------------------------------------------------
 # With a token daprd refuses every API call that lacks it (health checks aside), so no
@@ -318,11 +336,12 @@ start daprd "$BIN/daprd" \
 start_daprd
 
 wait_healthy daprd "http://127.0.0.1:$DAPR_HTTP_PORT/v1.0/healthz/outbound"
+fi
 
 log "all healthy; Ctrl-C / SIGTERM stops them"
 # Callers (scripts/run.sh, the integration tests) wait for this file.
 touch "$DATA_DIR/sidecar.ready"
-echo "dapr sidecar ready: app-id=$APP_ID grpc=127.0.0.1:$DAPR_GRPC_PORT http=127.0.0.1:$DAPR_HTTP_PORT data=$DATA_DIR"
+echo "dapr sidecar ready ($DAPR_PROCESSES): app-id=$APP_ID grpc=127.0.0.1:$DAPR_GRPC_PORT http=127.0.0.1:$DAPR_HTTP_PORT placement=127.0.0.1:$PLACEMENT_PORT data=$DATA_DIR"
 
 # Foreground until a signal arrives. A process that exits is started again, after a
 # pause that doubles with each quick failure (1 s … 30 s), as Kubernetes restarts a

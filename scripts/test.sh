@@ -69,6 +69,9 @@ grep -q "## 6. The limit" target/bench/BENCHMARKS.smoke.md
 step "chaos suite, short run (processes killed and frozen, read model locked, under load)"
 scripts/chaos.sh --short
 
+step "cluster: two replicas on one app id, one of them killed while orders wait"
+scripts/cluster-test.sh target/debug/server
+
 step "browser tests (Playwright, Debian chromium)"
 set +e
 (cd end2end && npx playwright test)

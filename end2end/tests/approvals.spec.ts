@@ -2,6 +2,7 @@ import { test, expect } from '@playwright/test';
 import {
   PASSWORD,
   inboxRow,
+  printPageErrorsOnFailure,
   sameOrigin,
   seconds,
   signIn,
@@ -9,6 +10,8 @@ import {
   uniqueProduct,
   watchResponses,
 } from './helpers';
+
+printPageErrorsOnFailure();
 
 test('a manager approves an order and the requester sees "Approved by bob" live', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');

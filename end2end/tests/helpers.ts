@@ -1,4 +1,4 @@
-import { Browser, BrowserContextOptions, Page, expect, TestInfo } from '@playwright/test';
+import { Browser, BrowserContextOptions, Page, expect, test, TestInfo } from '@playwright/test';
 
 export const PASSWORD = 'approvals-demo';
 
@@ -7,10 +7,25 @@ export function uniqueProduct(label: string): string {
   return `${label} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
+/** Every page's list of unexpected events in the running test. */
+const watched: string[][] = [];
+
+/** A story that fails on an earlier step never reaches its check of the pages' errors;
+ * they are printed anyway, since a panic in the WASM app is often why a step timed out. */
+export function printPageErrorsOnFailure() {
+  test.afterEach(async ({}, testInfo) => {
+    const errors = watched.splice(0).flat();
+    if (testInfo.status !== testInfo.expectedStatus && errors.length > 0) {
+      console.log(`page errors in "${testInfo.title}":\n${errors.join('\n')}`);
+    }
+  });
+}
+
 /** Fails the test on any 4xx/5xx response the story did not expect, and on any script
  * error in the page (a panic in the WASM app freezes the page without a visible sign). */
 export function watchResponses(page: Page, allowed: number[] = []): string[] {
   const unexpected: string[] = [];
+  watched.push(unexpected);
   page.on('response', (response) => {
     const url = response.url();
     if (response.status() >= 400 && !allowed.includes(response.status()) && !url.endsWith('/favicon.ico')) {

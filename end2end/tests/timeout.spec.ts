@@ -1,5 +1,7 @@
 import { test, expect } from '@playwright/test';
-import { inboxRow, signIn, submitOrder, uniqueProduct } from './helpers';
+import { inboxRow, printPageErrorsOnFailure, signIn, submitOrder, uniqueProduct } from './helpers';
+
+printPageErrorsOnFailure();
 
 // This project's stack runs with APPROVAL_TIMEOUT=8s.
 test('nobody decides in time: the row says "Expired", then "Cancelled due to timeout"', async ({ browser }, testInfo) => {
