@@ -36,10 +36,11 @@ export APP_SERVER_TIMING=1
 # What the report says each side ran at (stack-lib.sh).
 export BENCH_APP_NICE=$APP_NICE
 
-sidecar= server=
+sidecar= server= cluster=
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
   [ -n "$sidecar" ] && kill -TERM "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
+  [ -n "$cluster" ] && kill -TERM "$cluster" 2>/dev/null && wait "$cluster" 2>/dev/null
   return 0
 }
 trap cleanup EXIT
@@ -64,7 +65,7 @@ stop_server() {
   server=
 }
 : >"$BENCH_OUT/server.log"
-rm -f "$BENCH_OUT/paired.json"
+rm -f "$BENCH_OUT/paired.json" "$BENCH_OUT/replicas.json"
 start_server
 export SERVER_PID=$server
 export DAPRD_PID=$(pgrep -f "daprd .*--dapr-grpc-port $DAPR_GRPC_PORT" | head -n1)
@@ -91,7 +92,32 @@ export SERVER_PID=$server
 echo "bench: scenarios 1-4 against $BENCH_BASE_URL (scale $BENCH_SCALE)" >&2
 "$bench_bin" api
 cleanup
-sidecar=
+sidecar= server=
+
+# Section 8: the same load on a cluster of one replica, then of two (scripts/cluster.sh,
+# on ports of its own, with a read model and a PostgreSQL of its own).
+for replicas in 1 2; do
+  echo "bench: section 8, a cluster of $replicas" >&2
+  dir=$BENCH_OUT/cluster-$replicas
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  urls=$(for i in $(seq 0 $((replicas - 1))); do printf 'http://127.0.0.1:%d,' $((3400 + i)); done)
+  DATA_DIR=$dir DATABASE_URL=sqlite://$dir/approvals.db REPLICAS=$replicas \
+    CLUSTER_PORT=3400 CLUSTER_DAPR_BASE=28000 SERVER_BIN=$server_bin \
+    scripts/cluster.sh >"$dir/cluster.out" 2>&1 &
+  cluster=$!
+  for _ in $(seq 1 1800); do
+    [ -e "$dir/cluster.ready" ] && break
+    kill -0 "$cluster" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -e "$dir/cluster.ready" ] || { echo "bench: the cluster did not start" >&2; cat "$dir/cluster.out" >&2; exit 1; }
+  token() { DATABASE_URL=sqlite://$dir/approvals.db "$server_bin" token create --user "$1" 2>/dev/null | tail -n1; }
+  BENCH_BASE_URL=http://127.0.0.1:3400 BENCH_BASE_URLS=$urls BENCH_DB=$dir/approvals.db \
+    BENCH_ALICE_TOKEN=$(token alice) BENCH_BOB_TOKEN=$(token bob) "$bench_bin" replicas
+  kill -TERM "$cluster" && wait "$cluster" 2>/dev/null || true
+  cluster=
+done
 
 wasm=target/site/pkg/approvals.wasm
 export WASM_RAW_BYTES=$(stat -c %s "$wasm")

@@ -63,7 +63,16 @@ except ValueError:
     print("")' "$1"
 }
 runtime_status() { status_of runtime "$1"; }
-outcome() { status_of outcome "$1"; }
+# expect_outcome ID OUTCOME SECONDS: the order completes within SECONDS with OUTCOME.
+expect_outcome() {
+  local id=$1 want=$2
+  for _ in $(seq 1 $(($3 * 5))); do
+    [ "$(runtime_status "$id")" = COMPLETED ] && break
+    sleep 0.2
+  done
+  [ "$(status_of outcome "$id")" = "$want" ] ||
+    fail "$id did not end in \"$want\": $(call bob GET "$b/status/$id")"
+}
 
 # Orders over $1000, all started through replica 1: they wait for a decision.
 run_id=$(date +%s)
@@ -93,23 +102,13 @@ for id in "${ids[@]:0:n_decided}"; do
   [ "$(sed -n 1p <<<"$answer")" = 200 ] || fail "approving $id on replica 2: $answer"
 done
 for id in "${ids[@]:0:n_decided}"; do
-  for _ in $(seq 1 150); do
-    [ "$(runtime_status "$id")" = COMPLETED ] && break
-    sleep 0.2
-  done
-  [ "$(outcome "$id")" = "Approved by bob" ] ||
-    fail "$id: $(call bob GET "$b/status/$id")"
+  expect_outcome "$id" "Approved by bob" 30
 done
 say "$n_decided orders approved through replica 2 and COMPLETED"
 
 # The rest were left alone: their timers fire (30 s after the start).
 for id in "${ids[@]:n_decided}"; do
-  for _ in $(seq 1 300); do
-    [ "$(runtime_status "$id")" = COMPLETED ] && break
-    sleep 0.2
-  done
-  [ "$(outcome "$id")" = "Cancelled due to timeout" ] ||
-    fail "$id did not time out: $(call bob GET "$b/status/$id")"
+  expect_outcome "$id" "Cancelled due to timeout" 60
 done
 say "$n_timed_out orders timed out on schedule"
 
@@ -121,11 +120,6 @@ done
 answer=$(call alice POST "$a/start-purchase-order" \
   "{\"order_id\": \"c$run_id-back\", \"cost\": 10, \"product\": \"Cluster pen\", \"quantity\": 1}")
 [ "$(sed -n 1p <<<"$answer")" = 200 ] || fail "start on replica 1 after it came back: $answer"
-for _ in $(seq 1 150); do
-  [ "$(runtime_status "po-c$run_id-back")" = COMPLETED ] && break
-  sleep 0.2
-done
-[ "$(outcome "po-c$run_id-back")" = "Auto-Approved" ] ||
-  fail "the order started on replica 1 after it came back: $(call bob GET "$b/status/po-c$run_id-back")"
+expect_outcome "po-c$run_id-back" "Auto-Approved" 30
 say "replica 1 is back and serves"
 say "PASSED: nothing lost when a replica died"

@@ -65,6 +65,7 @@ scripts/build-site.sh
 step "benchmark harness smoke run (tiny N, debug build; numbers not kept)"
 BENCH_PROFILE=debug BENCH_SCALE=0.01 BENCH_REPORT=target/bench/BENCHMARKS.smoke.md scripts/bench.sh
 grep -q "## 6. The limit" target/bench/BENCHMARKS.smoke.md
+grep -q "## 8. Replicas" target/bench/BENCHMARKS.smoke.md
 
 step "chaos suite, short run (processes killed and frozen, read model locked, under load)"
 scripts/chaos.sh --short

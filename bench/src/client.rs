@@ -37,6 +37,9 @@ fn parse_server_timing(header: &str) -> ServerTiming {
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
+    /// Every replica's address when the load is spread over a cluster
+    /// (`BENCH_BASE_URLS`, comma-separated); otherwise just `base`.
+    pub bases: Vec<String>,
     alice: String,
     pub bob: String,
     pub db: sqlx::SqlitePool,
@@ -44,11 +47,24 @@ pub struct Api {
 
 impl Api {
     pub async fn connect() -> Result<Self> {
+        let base = env("BENCH_BASE_URL")?;
+        let bases: Vec<String> = std::env::var("BENCH_BASE_URLS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+            .collect();
         Ok(Api {
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
                 .build()?,
-            base: env("BENCH_BASE_URL")?,
+            bases: if bases.is_empty() {
+                vec![base.clone()]
+            } else {
+                bases
+            },
+            base,
             alice: env("BENCH_ALICE_TOKEN")?,
             bob: env("BENCH_BOB_TOKEN")?,
             db: sqlx::SqlitePool::connect(&format!("sqlite://{}", env("BENCH_DB")?)).await?,
@@ -57,6 +73,36 @@ impl Api {
 
     pub async fn start_order(&self, order_id: &str, cost: f64) -> Result<Duration> {
         self.start_order_as(Auth::Bearer, order_id, cost).await
+    }
+
+    /// The replica the `i`-th request goes to: each in turn, as a load balancer would.
+    pub fn base_for(&self, i: usize) -> &str {
+        &self.bases[i % self.bases.len()]
+    }
+
+    /// Starts an order through the server at `base`.
+    pub async fn start_order_at(&self, base: &str, order_id: &str, cost: f64) -> Result<Duration> {
+        Ok(self
+            .start_timed_at(base, Auth::Bearer, order_id, cost)
+            .await?
+            .0)
+    }
+
+    /// Approves one order as bob through the server at `base`; returns how long it took
+    /// to answer 200 (which it does once the workflow is COMPLETED).
+    pub async fn approve_at(&self, base: &str, instance_id: &str) -> Result<Duration> {
+        let t = Instant::now();
+        let response = self
+            .http
+            .post(format!("{base}/signal-approval/{instance_id}"))
+            .bearer_auth(&self.bob)
+            .json(&json!({"approved": true}))
+            .send()
+            .await?;
+        if response.status().as_u16() != 200 {
+            return Err(format!("approve {instance_id}: {}", response.status()).into());
+        }
+        Ok(t.elapsed())
     }
 
     /// A request as alice, authenticated the way `auth` says.
@@ -104,10 +150,18 @@ impl Api {
         order_id: &str,
         cost: f64,
     ) -> Result<(Duration, ServerTiming)> {
+        self.start_timed_at(&self.base, auth, order_id, cost).await
+    }
+
+    async fn start_timed_at(
+        &self,
+        base: &str,
+        auth: Auth,
+        order_id: &str,
+        cost: f64,
+    ) -> Result<(Duration, ServerTiming)> {
         let started = Instant::now();
-        let request = self
-            .http
-            .post(format!("{}/start-purchase-order", self.base));
+        let request = self.http.post(format!("{base}/start-purchase-order"));
         let response = self
             .as_alice(auth, request)
             .json(&json!({"order_id": order_id, "cost": cost, "product": "Bench widget", "quantity": 1}))

@@ -7,6 +7,8 @@
 //!   straight through the Dapr workflow client and worker in this process, no HTTP, no
 //!   read model, with our server stopped). Each appends one run to `paired.json`;
 //!   alternating them lets both see the same machine and the same daprd state.
+//! - then `bench replicas` against a cluster of one replica and one of two
+//!   (`scripts/cluster.sh`), for section 8.
 //! - `bench report`: puts everything together in `BENCHMARKS.md`.
 //!
 //! `bench chaos` is the chaos suite's load and verdict (`scripts/chaos.sh`).
@@ -37,9 +39,10 @@ async fn main() {
         "api" => scenarios::api::run().await,
         "auto" => scenarios::paired::auto().await,
         "bare" => scenarios::paired::bare().await,
+        "replicas" => scenarios::replicas::run().await,
         "report" => report::write(),
         "chaos" => chaos::run().await,
-        _ => Err("usage: bench api|auto|bare|report|chaos".into()),
+        _ => Err("usage: bench api|auto|bare|replicas|report|chaos".into()),
     };
     if let Err(e) = result {
         eprintln!("bench {mode}: {e}");

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::scenarios::paired::{PAIRED_CONCURRENCY, PAIRED_N};
+use crate::scenarios::replicas::{APPROVE_CONCURRENCY, APPROVE_N, REPLICAS_N};
 use crate::stats::median;
 use crate::{env, out_dir, read_json, scale, scaled, Result};
 
@@ -69,6 +70,7 @@ pub fn write() -> Result<()> {
             median(&mut p99s)
         );
     }
+    md += &replicas_section();
     let mark = |ok: bool| if ok { "met" } else { "missed" };
     md += "\n## Targets\n\n| target | measured | |\n|---|---:|---|\n";
     if !ratios.is_empty() {
@@ -149,4 +151,38 @@ pub fn write() -> Result<()> {
     std::fs::write(&target, &md)?;
     println!("{md}");
     Ok(())
+}
+
+/// Section 8, from `replicas.json` (empty when no cluster was measured).
+fn replicas_section() -> String {
+    let runs = read_json(out_dir().join("replicas.json"));
+    let Some(runs) = runs.as_object().filter(|r| !r.is_empty()) else {
+        return String::new();
+    };
+    let mut md = format!(
+        "\n## 8. Replicas\n\nThe same app id on a cluster of one replica and of two \
+         (`scripts/cluster.sh`: one placement and scheduler, a daprd + server per replica, \
+         Dapr's state in PostgreSQL, one read model), each request sent to the replicas in \
+         turn. {} auto-approved orders at concurrency {PAIRED_CONCURRENCY}, from the first \
+         start to the last outcome; then {} orders approved at concurrency \
+         {APPROVE_CONCURRENCY} (`/signal-approval` answers once the workflow is COMPLETED). \
+         One run each. On this machine every replica shares the same cores, so a second \
+         replica adds coordination, not capacity.\n\n\
+         | replicas | workflows/s | approve p50 (ms) | p95 (ms) | p99 (ms) |\n|---:|---:|---:|---:|---:|\n",
+        scaled(REPLICAS_N),
+        scaled(APPROVE_N)
+    );
+    let mut sizes: Vec<(&String, &Value)> = runs.iter().collect();
+    sizes.sort_by_key(|(k, _)| k.parse::<u32>().unwrap_or(u32::MAX));
+    for (replicas, figures) in sizes {
+        let f = |k: &str| figures.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        md += &format!(
+            "| {replicas} | {:.0} | {:.1} | {:.1} | {:.1} |\n",
+            f("workflows_per_s"),
+            f("approve_p50_ms"),
+            f("approve_p95_ms"),
+            f("approve_p99_ms")
+        );
+    }
+    md
 }

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use serde_json::json;
 
 use crate::client::Api;
 use crate::stats::{median, ms, percentile, rss_mib};
@@ -221,7 +220,7 @@ async fn decision_latency(api: &Api, run: &str, figures: &mut Figures) -> Result
             let results: Vec<_> = stream::iter(0..n)
                 .map(|i| {
                     let id = format!("po-{prefix}-{i}");
-                    async move { approve(api, &id).await }
+                    async move { api.approve_at(&api.base, &id).await }
                 })
                 .buffer_unordered(concurrency)
                 .collect()
@@ -246,20 +245,4 @@ async fn decision_latency(api: &Api, run: &str, figures: &mut Figures) -> Result
         figures.insert(format!("approve_c{concurrency}_p50_ms"), p50);
     }
     Ok(md)
-}
-
-/// Approves one order as bob; returns how long the server took to answer 200.
-async fn approve(api: &Api, instance_id: &str) -> Result<Duration> {
-    let t = Instant::now();
-    let response = api
-        .http
-        .post(format!("{}/signal-approval/{instance_id}", api.base))
-        .bearer_auth(&api.bob)
-        .json(&json!({"approved": true}))
-        .send()
-        .await?;
-    if response.status().as_u16() != 200 {
-        return Err(format!("approve {instance_id}: {}", response.status()).into());
-    }
-    Ok(t.elapsed())
 }

@@ -1,7 +1,9 @@
 //! What the bench measures: [`api`] runs scenarios 1–4 and 7 ([`clients`]) against the
 //! whole stack;
-//! [`paired`] runs scenario 6, ours and the bare workflow in alternating rounds.
+//! [`paired`] runs scenario 6, ours and the bare workflow in alternating rounds;
+//! [`replicas`] the same load on a cluster of one replica and of two.
 
 pub mod api;
 pub mod clients;
 pub mod paired;
+pub mod replicas;
