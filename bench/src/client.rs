@@ -71,10 +71,6 @@ impl Api {
         })
     }
 
-    pub async fn start_order(&self, order_id: &str, cost: f64) -> Result<Duration> {
-        self.start_order_as(Auth::Bearer, order_id, cost).await
-    }
-
     /// The replica the `i`-th request goes to: each in turn, as a load balancer would.
     pub fn base_for(&self, i: usize) -> &str {
         &self.bases[i % self.bases.len()]
@@ -135,10 +131,6 @@ impl Api {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    pub async fn start_order_as(&self, auth: Auth, order_id: &str, cost: f64) -> Result<Duration> {
-        Ok(self.start_order_timed(auth, order_id, cost).await?.0)
     }
 
     /// Starts an order; returns how long it took here and the server's own account of
@@ -228,8 +220,8 @@ impl Api {
         Ok((started.elapsed(), bytes))
     }
 
-    /// Starts `n` orders at `concurrency` (every other one waiting for approval unless
-    /// `all_auto`) and returns (accepted orders/s, auto-approved workflows completed/s).
+    /// Starts `n` orders at `concurrency`, through the replicas in turn (every other one
+    /// waiting for approval unless `all_auto`) and returns (accepted orders/s, auto-approved workflows completed/s).
     pub async fn start_run(
         &self,
         prefix: &str,
@@ -243,7 +235,7 @@ impl Api {
             .map(|i| {
                 let id = format!("{prefix}-{i}");
                 let cost = if all_auto || i % 2 == 0 { 10.0 } else { 2000.0 };
-                async move { self.start_order(&id, cost).await }
+                async move { self.start_order_at(self.base_for(i), &id, cost).await }
             })
             .buffer_unordered(concurrency)
             .collect()
@@ -262,6 +254,24 @@ impl Api {
             n as f64 / elapsed,
             autos as f64 / ((last - t0).max(1) as f64 / 1000.0),
         ))
+    }
+
+    /// Starts `n` orders that wait for approval (order ids `prefix-0` …), 32 at a time,
+    /// and waits until the read model shows every one waiting.
+    pub async fn start_waiting(&self, prefix: &str, n: usize) -> Result<()> {
+        let starts: Vec<_> = stream::iter(0..n)
+            .map(|i| {
+                let id = format!("{prefix}-{i}");
+                async move { self.start_order_at(self.base_for(i), &id, 5000.0).await }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        for s in starts {
+            s?;
+        }
+        self.wait_for(prefix, "awaiting_approval", n as i64).await?;
+        Ok(())
     }
 
     /// Signs in as bob through the sign-in form, for the pages (which take no token).

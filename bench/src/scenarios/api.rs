@@ -204,18 +204,7 @@ async fn decision_latency(api: &Api, run: &str, figures: &mut Figures) -> Result
         let (mut rates, mut p50s, mut p95s, mut p99s) = (vec![], vec![], vec![], vec![]);
         for rep in 0..REPS {
             let prefix = format!("s2-{run}-c{concurrency}-r{rep}");
-            let starts: Vec<_> = stream::iter(0..n)
-                .map(|i| {
-                    let id = format!("{prefix}-{i}");
-                    async move { api.start_order(&id, 5000.0).await }
-                })
-                .buffer_unordered(32)
-                .collect()
-                .await;
-            for s in starts {
-                s?;
-            }
-            api.wait_for(&prefix, "awaiting_approval", n as i64).await?;
+            api.start_waiting(&prefix, n).await?;
             let started = Instant::now();
             let results: Vec<_> = stream::iter(0..n)
                 .map(|i| {

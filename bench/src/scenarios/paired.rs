@@ -16,8 +16,8 @@ pub const PAIRED_N: usize = 2000;
 pub const PAIRED_CONCURRENCY: usize = 32;
 /// Each side first waits and runs this many, untimed, so neither pays for its worker's
 /// start-up.
-const WARMUP_N: usize = 50;
-const SETTLE: Duration = Duration::from_secs(2);
+pub const WARMUP_N: usize = 50;
+pub const SETTLE: Duration = Duration::from_secs(2);
 /// A run that takes longer has met a stuck workflow: fail instead of hanging.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
