@@ -36,11 +36,11 @@ export APP_SERVER_TIMING=1
 # What the report says each side ran at (stack-lib.sh).
 export BENCH_APP_NICE=$APP_NICE
 
-sidecar= server= cluster=
+sidecar= server= cluster_pid=
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
   [ -n "$sidecar" ] && kill -TERM "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
-  [ -n "$cluster" ] && kill -TERM "$cluster" 2>/dev/null && wait "$cluster" 2>/dev/null
+  [ -n "$cluster_pid" ] && kill -TERM "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
   return 0
 }
 trap cleanup EXIT
@@ -103,20 +103,12 @@ for replicas in 1 2; do
   mkdir -p "$dir"
   urls=$(for i in $(seq 0 $((replicas - 1))); do printf 'http://127.0.0.1:%d,' $((3400 + i)); done)
   DATA_DIR=$dir DATABASE_URL=sqlite://$dir/approvals.db REPLICAS=$replicas \
-    CLUSTER_PORT=3400 CLUSTER_DAPR_BASE=28000 SERVER_BIN=$server_bin \
-    scripts/cluster.sh >"$dir/cluster.out" 2>&1 &
-  cluster=$!
-  for _ in $(seq 1 1800); do
-    [ -e "$dir/cluster.ready" ] && break
-    kill -0 "$cluster" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -e "$dir/cluster.ready" ] || { echo "bench: the cluster did not start" >&2; cat "$dir/cluster.out" >&2; exit 1; }
+    CLUSTER_PORT=3400 CLUSTER_DAPR_BASE=28000 SERVER_BIN=$server_bin start_cluster
   token() { DATABASE_URL=sqlite://$dir/approvals.db "$server_bin" token create --user "$1" 2>/dev/null | tail -n1; }
   BENCH_BASE_URL=http://127.0.0.1:3400 BENCH_BASE_URLS=$urls BENCH_DB=$dir/approvals.db \
     BENCH_ALICE_TOKEN=$(token alice) BENCH_BOB_TOKEN=$(token bob) "$bench_bin" replicas
-  kill -TERM "$cluster" && wait "$cluster" 2>/dev/null || true
-  cluster=
+  kill -TERM "$cluster_pid" && wait "$cluster_pid" 2>/dev/null || true
+  cluster_pid=
 done
 
 wasm=target/site/pkg/approvals.wasm

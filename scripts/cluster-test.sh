@@ -9,6 +9,7 @@
 #                                           scripts/build-site.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/stack-lib.sh
 
 export SERVER_BIN=${1:-${SERVER_BIN:-target/debug/server}}
 export DATA_DIR=$PWD/target/cluster-test
@@ -28,15 +29,9 @@ fail() {
 
 rm -rf "$DATA_DIR"
 mkdir -p "$DATA_DIR"
-scripts/cluster.sh >"$DATA_DIR/cluster.out" 2>&1 &
-cluster=$!
-trap 'kill -TERM "$cluster" 2>/dev/null; wait "$cluster" 2>/dev/null || true' EXIT
-for _ in $(seq 1 1800); do
-  [ -e "$DATA_DIR/cluster.ready" ] && break
-  kill -0 "$cluster" 2>/dev/null || { cat "$DATA_DIR/cluster.out" >&2; fail "the cluster did not start"; }
-  sleep 0.1
-done
-[ -e "$DATA_DIR/cluster.ready" ] || fail "the cluster was not ready in 180 s"
+cluster_pid=
+trap '[ -n "$cluster_pid" ] && kill -TERM "$cluster_pid" 2>/dev/null; wait "$cluster_pid" 2>/dev/null || true' EXIT
+start_cluster || fail "the cluster did not start"
 say "two replicas up: $a and $b"
 
 # call USER METHOD URL [BODY]: prints the HTTP status, then the body, on one line each.

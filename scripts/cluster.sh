@@ -21,10 +21,7 @@ CLUSTER_PORT=${CLUSTER_PORT:-3000}
 CLUSTER_DAPR_BASE=${CLUSTER_DAPR_BASE:-26000}
 export DATA_DIR=${DATA_DIR:-$PWD/data/cluster}
 stack_defaults
-export LEPTOS_OUTPUT_NAME=approvals
-export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
-export LEPTOS_SITE_PKG_DIR=pkg
-export LEPTOS_ENV=${LEPTOS_ENV:-PROD}
+site_defaults
 server_bin=${SERVER_BIN:-target/release/server}
 [ -x "$server_bin" ] || { echo "missing $server_bin: run 'make cluster' (it builds first)" >&2; exit 1; }
 

@@ -8,11 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/stack-lib.sh
 
 stack_defaults
+site_defaults
 export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
-export LEPTOS_OUTPUT_NAME=approvals
-export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
-export LEPTOS_SITE_PKG_DIR=pkg
-export LEPTOS_ENV=${LEPTOS_ENV:-PROD}
 
 server_bin=${SERVER_BIN:-target/release/server}
 [ -x "$server_bin" ] || { echo "missing $server_bin: run 'make run' (it builds first)" >&2; exit 1; }

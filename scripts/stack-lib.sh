@@ -58,6 +58,33 @@ stack_defaults() {
   export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
 }
 
+# site_defaults: where the release server finds the site (scripts/build-site.sh's
+# layout) unless the caller says otherwise.
+site_defaults() {
+  export LEPTOS_OUTPUT_NAME=approvals
+  export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
+  export LEPTOS_SITE_PKG_DIR=pkg
+  export LEPTOS_ENV=${LEPTOS_ENV:-PROD}
+}
+
+# start_cluster: starts scripts/cluster.sh (with the caller's environment: DATA_DIR,
+# REPLICAS, ports) in the background, its output in $DATA_DIR/cluster.out, sets
+# cluster_pid, and waits up to 180 s for every replica to answer. Fails, showing that
+# output, when the cluster dies or is not ready by then.
+start_cluster() {
+  rm -f "$DATA_DIR/cluster.ready"
+  scripts/cluster.sh >"$DATA_DIR/cluster.out" 2>&1 &
+  cluster_pid=$!
+  for _ in $(seq 1 1800); do
+    [ -e "$DATA_DIR/cluster.ready" ] && return 0
+    kill -0 "$cluster_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the cluster did not start; its output:" >&2
+  cat "$DATA_DIR/cluster.out" >&2
+  return 1
+}
+
 # start_postgres DIR: starts scripts/postgres.sh DIR in the background (stopping when
 # this shell dies), waits for it, and sets postgres_pid and postgres_url (no database
 # name). The caller stops it with TERM.

@@ -6,8 +6,7 @@
 //! first, the data is in the document before any script runs, and the page has a
 //! Content-Length.
 //!
-//! Pages are personal (an inbox, an order), so no cache keeps one: the back button
-//! after signing out does not show the inbox again.
+//! Pages are personal (an inbox, an order), so they are marked for no cache to keep.
 
 use axum::body::Body;
 use axum::extract::Request;
