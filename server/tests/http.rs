@@ -1110,6 +1110,55 @@ async fn a_page_is_sent_whole_and_never_cached() {
     );
 }
 
+/// What a page sends for its islands to hydrate from: `__RESOLVED_RESOURCES[id] = "json"`.
+fn island_data(html: &str) -> Vec<(u64, Value)> {
+    html.split("__RESOLVED_RESOURCES[")
+        .skip(1)
+        .filter_map(|entry| {
+            let (id, rest) = entry.split_once("] = ")?;
+            let quoted = &rest[..rest.find(";")?];
+            let json: String = serde_json::from_str(quoted).ok()?;
+            Some((id.parse().ok()?, serde_json::from_str(&json).ok()?))
+        })
+        .collect()
+}
+
+/// An island hydrates from the data sent with the page, and that must be the data its
+/// HTML was rendered from. A page body built twice fetched everything twice: the HTML
+/// showed the second fetch, the browser got the first, and an order that changed in
+/// between (as one does just after it is submitted) broke the page's hydration.
+#[tokio::test]
+async fn a_page_fetches_its_islands_data_once() {
+    let app = spawn_app().await;
+    let started = app.start(&app.alice, "once-1", 700.0, 2).await;
+    assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
+    let (alice, bob) = (app.session("alice").await, app.session("bob").await);
+
+    for (path, session) in [
+        ("/orders/po-once-1", &alice),
+        ("/orders", &alice),
+        ("/", &bob),
+        ("/?tab=decided", &bob),
+    ] {
+        let page = app.send(page_get(path, session)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let html = page.body.as_str().expect("HTML");
+        let data = island_data(html);
+        let ids: Vec<u64> = data.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [0], "{path}: one island, its data fetched once");
+    }
+    let page = app.send(page_get("/orders/po-once-1", &alice)).await;
+    let html = page.body.as_str().expect("HTML");
+    let data = island_data(html);
+    let order = &data[0].1["Ok"]["order"];
+    assert_eq!(order["instance_id"], "po-once-1");
+    let status = order["status"].as_str().expect("a status");
+    assert!(
+        html.contains(&format!("status big {status}")),
+        "the HTML shows the status the data has ({status})"
+    );
+}
+
 /// Leptos keeps the current reactive owner in a thread-local. A page still rendering
 /// had its owner current on a thread where a stylesheet was then served, and the file
 /// handler moved the page's headers (its Content-Security-Policy) onto the stylesheet.

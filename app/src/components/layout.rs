@@ -46,6 +46,14 @@ pub fn Header() -> impl IntoView {
 }
 
 /// Renders `render` with the signed-in user, or redirects to `/login`.
+///
+/// The page is built exactly once. A `move ||` closure here would be called twice on the
+/// server (once to find the resources to wait for, once to render), and so would
+/// everything under it: each island's resource would be created and fetched twice, the
+/// first copy's data sent to the browser, the second's rendered into the HTML. When the
+/// order changed between the two fetches (right after it was submitted, say), the
+/// island met markup its data did not describe and died of a hydration error. This runs
+/// on the server only (the router does), so nothing here needs to re-render.
 #[component]
 pub fn RequireUser<F, IV>(render: F) -> impl IntoView
 where
@@ -57,16 +65,13 @@ where
         <Transition fallback=Loading>
             {
                 let render = render.clone();
-                move || {
-                    let render = render.clone();
-                    Suspend::new(async move {
-                        match me.await {
-                            Ok(Some(user)) => render(user).into_any(),
-                            Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                            Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
-                        }
-                    })
-                }
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(user)) => render(user).into_any(),
+                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                        Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
+                    }
+                })
             }
         </Transition>
     }

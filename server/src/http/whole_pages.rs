@@ -1,10 +1,11 @@
-//! A page leaves the server in one piece. Leptos streams a page as its HTML and then, in
-//! later parts of the body, the inline scripts that carry its islands' data. The island
-//! loader starts hydrating when the browser is first idle, and on a busy server that
-//! can fall between the parts: an island then starts without its data, renders other
-//! nodes than the server did, and hydration panics. With the whole body collected
-//! first, the data is in the document before any script runs, and the page has a
-//! Content-Length.
+//! A page leaves the server in one piece: its body is collected before the status line
+//! goes out. A page that fails or stalls half-way is then a 500 or a 503, never a
+//! truncated page with a 200, and every page has a Content-Length.
+//!
+//! (This was first meant to keep islands from hydrating before their data arrived. They
+//! never could: the island loader is a module script, which runs only once the whole
+//! document is parsed. The hydration panics it was meant for had another cause; see
+//! `app::components::layout::RequireUser`.)
 //!
 //! Pages are personal (an inbox, an order), so they are marked for no cache to keep.
 
