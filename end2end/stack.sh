@@ -13,4 +13,9 @@ source scripts/stack-lib.sh
 dapr_ports "$base"
 export LEPTOS_SITE_ADDR=127.0.0.1:$port APPROVAL_TIMEOUT=$timeout APP_DEMO_USERS=1
 export LEPTOS_ENV=DEV SERVER_BIN=${SERVER_BIN:-target/debug/server} RECONCILE_INTERVAL=5s
+# The main stack runs an approval policy (a director above $10,000); the timeout stack
+# keeps the seed's single level.
+if [ "$name" = main ]; then
+  export APPROVAL_POLICY=$PWD/end2end/approval-policy.toml
+fi
 exec scripts/run.sh

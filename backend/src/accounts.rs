@@ -218,12 +218,13 @@ pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
 }
 
 pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
-    let [(a, _), (b, _), (c, _)] = demo::USERS;
+    let [(a, _), (b, _), (c, _), (d, _)] = demo::USERS;
     let count = sqlx::query_scalar!(
-        r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE name IN (?, ?, ?)"#,
+        r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE name IN (?, ?, ?, ?)"#,
         a,
         b,
-        c
+        c,
+        d
     )
     .fetch_one(db)
     .await?;

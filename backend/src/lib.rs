@@ -5,6 +5,7 @@
 //! - [`workflow`]: `PurchaseOrderApprovalWorkflow`, its activities and payloads;
 //! - [`engine`]: the workflow engine behind a trait (Dapr, or in memory for tests);
 //! - [`orders`]: the rules for starting and deciding orders;
+//! - [`approval_policy`]: which levels of approval an order needs, by its total;
 //! - [`reconcile`]: repairs the read model after crashes;
 //! - [`read_model`], [`changes`]: the orders as SQL rows, and their change feed;
 //! - [`policy`]: who may see and do what, asked by every path;
@@ -13,6 +14,7 @@
 //! - [`metrics`]: what the server counts, for Prometheus.
 
 pub mod accounts;
+pub mod approval_policy;
 pub mod audit;
 pub mod changes;
 pub mod clock;

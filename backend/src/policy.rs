@@ -4,7 +4,9 @@
 //! - Managers and directors see every order; requesters see only their own. An order someone may
 //!   not see does not exist for them (404, never 403), so ids cannot be probed.
 //! - Only managers and directors decide, never on their own order, and always as
-//!   themselves.
+//!   themselves. Under an approval policy, each level names the least role that
+//!   decides it (a director decides a managers' level too), and nobody decides two
+//!   levels of one order (four eyes).
 //! - Only the requester of an order cancels it.
 //! - Everyone who sees an order sees that it needs attention; only those who decide
 //!   orders read why
@@ -114,7 +116,39 @@ pub fn may_decide(
             "You cannot approve or reject your own order.".into(),
         ));
     }
+    if let (Some(level), Some(role)) = (order.level, order.level_role) {
+        if !reaches(user.role, role) {
+            return Err(ServiceError::Forbidden(format!(
+                "Level {level} of this order is for a {}; you are a {}.",
+                role.as_str(),
+                user.role.as_str()
+            )));
+        }
+    }
+    if order.approved_a_level(&user.name) {
+        return Err(ServiceError::Forbidden(
+            "You approved an earlier level of this order; another person decides this one \
+             (four eyes)."
+                .into(),
+        ));
+    }
     Ok(())
+}
+
+/// Whether someone of role `who` may decide a level meant for `level`: a director
+/// decides a managers' level too.
+pub fn reaches(who: Role, level: Role) -> bool {
+    match level {
+        Role::Requester => false,
+        Role::Manager => who.decides_orders(),
+        Role::Director => who == Role::Director,
+    }
+}
+
+/// What a person's inbox holds: the waiting orders at a level they may decide.
+pub fn decidable_by(user: &User) -> Option<(Role, String)> {
+    user.decides_orders()
+        .then(|| (user.role, user.name.clone()))
 }
 
 /// Why `user` may not cancel `order`, if they may not: only whoever requested it may,
@@ -181,13 +215,38 @@ mod tests {
 
     #[test]
     fn directors_see_and_decide_as_managers_do_never_their_own_orders() {
-        let dana = user("dana", Role::Director);
+        let (dana, bob) = (user("dana", Role::Director), user("bob", Role::Manager));
         assert!(can_use_inbox(&dana));
         assert!(can_view(&dana, &order("alice")));
         assert_eq!(scope(&dana), Scope::Everything);
         assert!(may_decide(&dana, &order("alice"), None).is_ok());
         assert!(may_decide(&dana, &order("dana"), None).is_err());
         assert!(may_decide(&dana, &order("alice"), Some("bob")).is_err());
+
+        // Levels: a manager cannot decide a directors' level, a director decides any,
+        // and nobody decides a second level of one order.
+        let at_directors = OrderRow {
+            level: Some(2),
+            levels: Some(2),
+            level_role: Some(Role::Director),
+            level_approvers: Some("carol".into()),
+            ..order("alice")
+        };
+        let refused = may_decide(&bob, &at_directors, None).expect_err("a manager");
+        assert!(
+            refused.to_string().contains("is for a director"),
+            "{refused}"
+        );
+        assert!(may_decide(&dana, &at_directors, None).is_ok());
+        let again = OrderRow {
+            level_approvers: Some("carol,dana".into()),
+            ..at_directors
+        };
+        let refused = may_decide(&dana, &again, None).expect_err("four eyes");
+        assert!(refused.to_string().contains("four eyes"), "{refused}");
+        assert!(reaches(Role::Director, Role::Manager));
+        assert!(!reaches(Role::Manager, Role::Director));
+        assert!(!reaches(Role::Requester, Role::Manager));
         assert!(may_cancel(&dana, &order("alice")).is_err());
         let mut failed = order("alice");
         failed.attention = Some("workflow failed".into());

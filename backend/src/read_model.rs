@@ -7,7 +7,8 @@ use sqlx::FromRow;
 
 use crate::clock::from_ms;
 use crate::db::Db;
-use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView, SortKey};
+use crate::workflow::LevelAsk;
+use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView, Role, SortKey};
 
 /// A row as stored; turned into [`OrderView`] for the outside world.
 #[derive(Debug, Clone, FromRow)]
@@ -37,9 +38,36 @@ pub struct OrderRow {
     /// Why an operator should look at this order (see [`set_attention`]).
     pub attention: Option<String>,
     pub attention_since: Option<i64>,
+    /// The approval level the order waits at (1 for the first), of `levels`, decided
+    /// by `level_role` or above; all `None` for an order of the seed's single level.
+    pub level: Option<i64>,
+    pub levels: Option<i64>,
+    pub level_role: Option<Role>,
+    /// Who approved the levels before, comma-separated in level order.
+    pub level_approvers: Option<String>,
 }
 
 impl OrderRow {
+    /// Whether `name` approved an earlier level of this order.
+    pub fn approved_a_level(&self, name: &str) -> bool {
+        self.level_approvers
+            .as_deref()
+            .is_some_and(|list| list.split(',').any(|n| n == name))
+    }
+
+    /// The level a claim on this order is for (`None`: the seed's single level).
+    pub fn level_number(&self) -> Option<u32> {
+        self.level.and_then(|l| u32::try_from(l).ok())
+    }
+
+    /// Whether the level it waits at is its last (always, for the seed's single level).
+    pub fn at_last_level(&self) -> bool {
+        match (self.level, self.levels) {
+            (Some(level), Some(levels)) => level >= levels,
+            _ => true,
+        }
+    }
+
     pub fn view(&self) -> OrderView {
         let status = self.status;
         let decided_by_a_person = matches!(
@@ -97,6 +125,10 @@ impl OrderRow {
             placed_at: None,
             attention: None,
             attention_since: None,
+            level: None,
+            levels: None,
+            level_role: None,
+            level_approvers: None,
         }
     }
 }
@@ -169,7 +201,8 @@ pub async fn insert_submitted(
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at, attention, attention_since"#,
+                approval_requested_at, placed_at, attention, attention_since, level, levels,
+                level_role AS "level_role: Role", level_approvers"#,
         facts.instance_id,
         facts.order_id,
         facts.product,
@@ -233,6 +266,110 @@ pub async fn mark_awaiting(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The workflow asked for approval at a level of its policy: the order now waits there
+/// until `deadline`. Asking a later level first moves the approvals of the levels
+/// before it (and the comment of the claim that approved the last of them) to
+/// `order_approvals`, and frees the claim for the new level. Idempotent, and never
+/// moves an order back to an earlier level.
+pub async fn mark_awaiting_level(
+    db: &Db,
+    facts: &OrderFacts,
+    ask: &LevelAsk,
+    deadline: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let total = facts.unit_cost.times(facts.quantity);
+    let (number, of) = (i64::from(ask.number), i64::from(ask.of));
+    let approvers = (!ask.approved_by.is_empty()).then(|| ask.approved_by.join(","));
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
+            total_cents, status, created_at, updated_at, requested_by)
+         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
+         ON CONFLICT (instance_id) DO NOTHING",
+        facts.instance_id,
+        facts.order_id,
+        facts.product,
+        facts.quantity,
+        facts.unit_cost,
+        total,
+        now,
+        now,
+        facts.requested_by,
+    )
+    .execute(&mut *tx)
+    .await?;
+    for (level, by) in (1_i64..).zip(&ask.approved_by) {
+        // The claim still on the row is the one that approved this level, if it is
+        // theirs: its comment and time go with the approval.
+        sqlx::query!(
+            "INSERT INTO order_approvals (instance_id, level, role, requested_at, approved_by,
+                                          comment, approved_at)
+             SELECT instance_id, ?1,
+                    CASE WHEN level = ?1 THEN level_role END,
+                    CASE WHEN level = ?1 THEN approval_requested_at END,
+                    ?2,
+                    CASE WHEN level = ?1 AND decided_by = ?2 THEN decision_comment END,
+                    COALESCE(CASE WHEN level = ?1 AND decided_by = ?2 THEN claimed_at END, ?3)
+               FROM orders WHERE instance_id = ?4
+             ON CONFLICT (instance_id, level) DO NOTHING",
+            level,
+            by,
+            now,
+            facts.instance_id,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "UPDATE orders SET status = 'awaiting_approval', deadline = ?, level = ?, levels = ?,
+                level_role = ?, level_approvers = ?, approval_requested_at = ?,
+                decision = NULL, decided_by = NULL, decision_comment = NULL,
+                claimed_at = NULL, updated_at = ?
+          WHERE instance_id = ?
+            AND (status = 'submitted'
+                 OR (status = 'awaiting_approval' AND COALESCE(level, 0) < ?))",
+        deadline,
+        number,
+        of,
+        ask.role,
+        approvers,
+        now,
+        now,
+        facts.instance_id,
+        number,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// One approved level of an order that has several, as its timeline shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct LevelApproval {
+    pub level: i64,
+    pub role: Option<Role>,
+    pub requested_at: Option<i64>,
+    pub approved_by: String,
+    pub comment: Option<String>,
+    pub approved_at: i64,
+}
+
+/// The levels of an order approved so far (not the last: that is the order's outcome).
+pub async fn level_approvals(
+    db: &Db,
+    instance_id: &str,
+) -> Result<Vec<LevelApproval>, sqlx::Error> {
+    sqlx::query_as!(
+        LevelApproval,
+        r#"SELECT level, role AS "role: Role", requested_at, approved_by, comment, approved_at
+             FROM order_approvals WHERE instance_id = ? ORDER BY level"#,
+        instance_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Records the workflow's outcome. A final row is never overwritten, so replays and the
@@ -350,11 +487,14 @@ pub async fn finish_row(
     Ok(result.rows_affected() > 0)
 }
 
-/// Claims the single decision an order may receive. Returns false when someone else
-/// (a manager, or the deadline) got there first.
+/// Claims the single decision an order may receive at `level`, the level the caller
+/// was allowed to decide (`None`: the seed's single level). Returns false when someone
+/// else (a manager, or the deadline) got there first, or the order moved on to
+/// another level meanwhile.
 pub async fn claim_decision(
     db: &Db,
     instance_id: &str,
+    level: Option<i64>,
     decision: Decision,
     by: &str,
     comment: Option<&str>,
@@ -364,7 +504,7 @@ pub async fn claim_decision(
         "UPDATE orders SET decision = ?, decided_by = ?, decision_comment = ?, claimed_at = ?,
                 updated_at = ?
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decision IS NULL
-            AND (deadline IS NULL OR deadline > ?)",
+            AND (deadline IS NULL OR deadline > ?) AND level IS ?",
         decision,
         by,
         comment,
@@ -372,6 +512,7 @@ pub async fn claim_decision(
         now,
         instance_id,
         now,
+        level,
     )
     .execute(db)
     .await?;
@@ -400,7 +541,8 @@ pub async fn get(db: &Db, instance_id: &str) -> Result<Option<OrderRow>, sqlx::E
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at, attention, attention_since FROM orders WHERE instance_id = ?"#,
+                approval_requested_at, placed_at, attention, attention_since, level, levels,
+                level_role AS "level_role: Role", level_approvers FROM orders WHERE instance_id = ?"#,
         instance_id
     )
     .fetch_optional(db)
@@ -418,6 +560,9 @@ pub struct OrderQuery {
     pub text: Option<String>,
     /// Instead of the list's own order.
     pub sort: Option<SortKey>,
+    /// Only orders whose current level this person may decide: their role reaches the
+    /// level's, and they approved none of the levels before.
+    pub decidable_by: Option<(Role, String)>,
 }
 
 impl OrderQuery {
@@ -438,6 +583,16 @@ impl OrderQuery {
         }
         if let Some(who) = &self.requested_by {
             q.push(" AND requested_by = ").push_bind(who.clone());
+        }
+        if let Some((role, name)) = &self.decidable_by {
+            if *role != Role::Director {
+                q.push(" AND (level_role IS NULL OR level_role = ")
+                    .push_bind(*role)
+                    .push(")");
+            }
+            q.push(" AND instr(',' || COALESCE(level_approvers, '') || ',', ")
+                .push_bind(format!(",{name},"))
+                .push(") = 0");
         }
         if let Some(text) = self
             .text
@@ -525,7 +680,8 @@ pub async fn unsettled(
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at, attention, attention_since FROM orders
+                approval_requested_at, placed_at, attention, attention_since, level, levels,
+                level_role AS "level_role: Role", level_approvers FROM orders
           WHERE status IN ('submitted', 'awaiting_approval') AND instance_id > ?
             AND (? OR (status = 'submitted' AND updated_at < ?)
                    OR claimed_at < ? OR deadline < ? OR attention IS NOT NULL)
@@ -597,7 +753,8 @@ pub async fn needing_attention(db: &Db, limit: i64) -> Result<Vec<OrderRow>, sql
                 total_cents AS "total_cents: Cents", status AS "status: OrderStatus",
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
-                approval_requested_at, placed_at, attention, attention_since FROM orders
+                approval_requested_at, placed_at, attention, attention_since, level, levels,
+                level_role AS "level_role: Role", level_approvers FROM orders
           WHERE attention IS NOT NULL ORDER BY attention_since, instance_id LIMIT ?"#,
         limit,
     )
@@ -923,6 +1080,7 @@ mod tests {
             assert!(claim_decision(
                 &db,
                 &f.instance_id,
+                None,
                 Decision::Approve,
                 "bob",
                 Some("ok"),
@@ -944,5 +1102,90 @@ mod tests {
             assert_eq!(view.decided_by, None, "{outcome}");
             assert_eq!(view.comment, None, "{outcome}");
         }
+    }
+
+    #[tokio::test]
+    async fn asking_the_next_level_keeps_the_approval_and_never_goes_back() {
+        let (db, _dir) = fresh_db().await;
+        let f = facts(1, "alice");
+        let ask = |number: u32, approved_by: &[&str]| LevelAsk {
+            number,
+            of: 2,
+            role: if number == 1 {
+                Role::Manager
+            } else {
+                Role::Director
+            },
+            approved_by: approved_by.iter().map(|n| n.to_string()).collect(),
+        };
+        mark_awaiting_level(&db, &f, &ask(1, &[]), 50_000, 1_000)
+            .await
+            .expect("level 1");
+        let row = get(&db, &f.instance_id).await.expect("reads").expect("row");
+        assert_eq!(
+            (row.level, row.levels, row.level_role),
+            (Some(1), Some(2), Some(Role::Manager))
+        );
+        assert!(
+            !claim_decision(
+                &db,
+                &f.instance_id,
+                Some(2),
+                Decision::Approve,
+                "bob",
+                None,
+                2_000
+            )
+            .await
+            .expect("claims"),
+            "a claim for another level than the order's is refused"
+        );
+        assert!(claim_decision(
+            &db,
+            &f.instance_id,
+            Some(1),
+            Decision::Approve,
+            "bob",
+            Some("fine"),
+            2_000
+        )
+        .await
+        .expect("claims"));
+
+        for _ in 0..2 {
+            mark_awaiting_level(&db, &f, &ask(2, &["bob"]), 90_000, 3_000)
+                .await
+                .expect("level 2, as often as the activity runs");
+        }
+        // A late replay of level 1's request moves nothing back.
+        mark_awaiting_level(&db, &f, &ask(1, &[]), 50_000, 4_000)
+            .await
+            .expect("level 1 again");
+        let row = get(&db, &f.instance_id).await.expect("reads").expect("row");
+        assert_eq!(
+            (row.level, row.level_role, row.deadline),
+            (Some(2), Some(Role::Director), Some(90_000))
+        );
+        assert_eq!(
+            (row.decision, row.decided_by.as_deref()),
+            (None, None),
+            "the claim is free for level 2"
+        );
+        assert!(row.approved_a_level("bob") && !row.approved_a_level("bo"));
+        let approvals = level_approvals(&db, &f.instance_id).await.expect("reads");
+        assert_eq!(approvals.len(), 1);
+        assert_eq!(
+            (approvals[0].role, approvals[0].requested_at),
+            (Some(Role::Manager), Some(1_000))
+        );
+        assert_eq!(
+            (
+                approvals[0].level,
+                approvals[0].approved_by.as_str(),
+                approvals[0].comment.as_deref(),
+                approvals[0].approved_at
+            ),
+            (1, "bob", Some("fine"), 2_000)
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::error::ServiceError;
 use crate::lease;
 use crate::orders::OrderService;
 use crate::read_model::{self, OrderFacts, OrderRow};
-use crate::workflow::{Approval, WorkflowOrder};
+use crate::workflow::{Approval, WaitingAt, WorkflowOrder};
 
 /// A row untouched this long (submitted, claimed, or past its deadline) is suspicious.
 const STUCK_AFTER_MS: i64 = 10_000;
@@ -197,7 +197,25 @@ pub async fn reconcile(
             }
         }
         Ok(state) => {
-            if row.status == OrderStatus::Submitted
+            if let Some(waiting) = waiting_at(&state) {
+                // An order with levels: its workflow says which level it asked last.
+                let behind = row
+                    .level
+                    .is_none_or(|level| level < i64::from(waiting.level.number));
+                if behind && row.updated_at < stuck_before {
+                    tracing::info!(instance_id = %row.instance_id, level = waiting.level.number,
+                        "recording a lost approval request");
+                    read_model::mark_awaiting_level(
+                        db,
+                        &OrderFacts::from_row(row),
+                        &waiting.level,
+                        waiting.deadline_ms,
+                        now_ms(),
+                    )
+                    .await?;
+                    repairs.push(Repair::RecordedApprovalRequest);
+                }
+            } else if row.status == OrderStatus::Submitted
                 && row.total_cents >= Cents::APPROVAL_THRESHOLD
                 && row.updated_at < stuck_before
             {
@@ -216,7 +234,7 @@ pub async fn reconcile(
                 (stuck_claim, row.decision, row.decided_by.as_deref())
             {
                 tracing::info!(instance_id = %row.instance_id, "re-raising unconfirmed decision");
-                let event = Approval::new(by, decision);
+                let event = Approval::new(by, decision, row.level_number());
                 engine
                     .raise_approval(&row.instance_id, &event)
                     .await
@@ -291,6 +309,11 @@ async fn attention(
 
 /// The deadline a waiting workflow keeps: its start plus the approval timeout in its
 /// input (the workflow computes it the same way, from its own clock at the start).
+/// Where a workflow with levels waits, from its custom status.
+fn waiting_at(state: &Snapshot) -> Option<WaitingAt> {
+    serde_json::from_str(state.serialized_custom_status.as_deref()?).ok()
+}
+
 fn approval_deadline(state: &Snapshot) -> Option<i64> {
     let order: WorkflowOrder = serde_json::from_str(state.serialized_input.as_deref()?).ok()?;
     let timeout = chrono::Duration::from_std(order.approval_timeout()).ok()?;

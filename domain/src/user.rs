@@ -84,9 +84,12 @@ pub mod demo {
     pub const PASSWORD: &str = "approvals-demo";
     pub const REQUESTER: &str = "alice";
     pub const MANAGERS: [&str; 2] = ["bob", "carol"];
-    pub const USERS: [(&str, Role); 3] = [
+    /// Decides the directors' level of an approval policy (and managers' levels too).
+    pub const DIRECTOR: &str = "dora";
+    pub const USERS: [(&str, Role); 4] = [
         (REQUESTER, Role::Requester),
         (MANAGERS[0], Role::Manager),
         (MANAGERS[1], Role::Manager),
+        (DIRECTOR, Role::Director),
     ];
 }

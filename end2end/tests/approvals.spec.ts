@@ -48,6 +48,41 @@ test('a manager approves an order and the requester sees "Approved by bob" live'
   expect(bob.unexpected).toEqual([]);
 });
 
+test('a manager and then a director approve a large order, and the requester sees both', async ({ browser }, testInfo) => {
+  const alice = await signIn(browser, testInfo, 'alice');
+  const product = uniqueProduct('Delivery van');
+  const id = await submitOrder(alice.page, product, '6000', '2');
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Waiting for approval');
+  await expect(alice.page.locator('.timeline')).toContainText('Approval requested from a manager (level 1 of 2)');
+
+  const bob = await signIn(browser, testInfo, 'bob');
+  await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+  const bobsRow = inboxRow(bob.page, id);
+  await bobsRow.getByLabel('Comment').fill('Budget checked');
+  await bobsRow.getByRole('button', { name: 'Approve' }).click();
+  await expect(bob.page.locator('.notice.ok')).toContainText('now waits for a director');
+  // Level 2 is a director's: the row leaves the managers' inbox.
+  await expect(bobsRow).toHaveCount(0);
+  // No reload on alice's side: her order page shows the first approval.
+  await expect(alice.page.locator('.timeline')).toContainText('Level 1 of 2 approved by bob: “Budget checked”');
+  await expect(alice.page.locator('.timeline')).toContainText('Approval requested from a director (level 2 of 2)');
+  await expect(alice.page.locator('.timeline')).toContainText('Approval requested from a manager (level 1 of 2)');
+
+  const dora = await signIn(browser, testInfo, 'dora');
+  await dora.page.goto(`/?q=${encodeURIComponent(product)}`);
+  const dorasRow = inboxRow(dora.page, id);
+  await dorasRow.getByRole('button', { name: 'Approve' }).click();
+  await expect(dora.page.locator('.notice.ok')).toHaveText(/Approved by bob, dora/);
+  await expect(alice.page.getByTestId('order-status')).toHaveText('Approved by bob, dora');
+  await expect(alice.page.locator('.timeline')).toContainText('Level 1 of 2 approved by bob');
+  await expect(alice.page.locator('.timeline')).toContainText('Order placed');
+  await alice.page.screenshot({ path: testInfo.outputPath('two-levels.png'), fullPage: true });
+  await testInfo.attach('order approved at two levels', { path: testInfo.outputPath('two-levels.png'), contentType: 'image/png' });
+  expect(alice.unexpected).toEqual([]);
+  expect(bob.unexpected).toEqual([]);
+  expect(dora.unexpected).toEqual([]);
+});
+
 test('carol rejects an order with a comment', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
   const product = uniqueProduct('Espresso machine');

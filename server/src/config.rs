@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use backend::approval_policy::ApprovalPolicy;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoUsers {
     No,
@@ -21,6 +23,9 @@ pub struct Config {
     pub dapr_api_token: Option<String>,
     /// `APPROVAL_TIMEOUT` (`30s`, `24h`, …): how long a manager has to decide.
     pub approval_timeout: Duration,
+    /// `APPROVAL_POLICY`: a file of approval levels by amount (see
+    /// `approval-policy.example.toml`). Unset: the seed's rule.
+    pub approval_policy: Option<ApprovalPolicy>,
     /// `RECONCILE_INTERVAL`: how often unfinished orders are compared with Dapr.
     pub reconcile_interval: Duration,
     /// `REPLICA_ID`: this replica among those sharing the database (who holds the
@@ -105,12 +110,25 @@ impl Config {
             }
             (None, None) => "http://127.0.0.1:50001".to_owned(),
         };
+        let approval_timeout = duration("APPROVAL_TIMEOUT", "24h")?;
+        let approval_policy = match var("APPROVAL_POLICY") {
+            None => None,
+            Some(path) => Some(
+                ApprovalPolicy::load(std::path::Path::new(path.trim()), approval_timeout).map_err(
+                    |e| ConfigError {
+                        name: "APPROVAL_POLICY",
+                        message: e.to_string(),
+                    },
+                )?,
+            ),
+        };
         Ok(Self {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/approvals.db".to_owned()),
             dapr_grpc_endpoint,
             dapr_api_token: var("DAPR_API_TOKEN"),
-            approval_timeout: duration("APPROVAL_TIMEOUT", "24h")?,
+            approval_timeout,
+            approval_policy,
             reconcile_interval: duration("RECONCILE_INTERVAL", "30s")?,
             replica_id: var("REPLICA_ID"),
             dapr_call_timeout: duration("DAPR_CALL_TIMEOUT", "5s")?,

@@ -10,7 +10,7 @@ use backend::engine::dapr::DaprEngine;
 use backend::engine::relay::TokenRelay;
 use backend::session::Site;
 use backend::sign_in::SignIn;
-use backend::{accounts, changes, db, lease, reconcile, workflow, OrderService};
+use backend::{accounts, changes, db, lease, reconcile, workflow, Db, OrderService};
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
 use server::cli;
@@ -105,12 +105,21 @@ async fn admin(args: &[String]) -> Result<(), StartupError> {
             client.scheduling_client(),
             config.dapr_call_timeout,
         ));
-        let orders = OrderService::new(db, engine, config.approval_timeout);
+        let orders = order_service(&config, db, engine);
         cli::run_order(&orders, args).await?;
     } else {
         cli::run(&db, args).await?;
     }
     Ok(())
+}
+
+/// The order rules, under the approval policy if there is one.
+fn order_service(config: &Config, db: Db, engine: Arc<DaprEngine>) -> OrderService {
+    let orders = OrderService::new(db, engine, config.approval_timeout);
+    match &config.approval_policy {
+        Some(policy) => orders.with_policy(policy.clone()),
+        None => orders,
+    }
 }
 
 /// A workflow client for daprd, through the token relay when daprd demands a token;
@@ -154,7 +163,7 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         client.scheduling_client(),
         config.dapr_call_timeout,
     ));
-    let orders = OrderService::new(db.clone(), engine, config.approval_timeout);
+    let orders = order_service(&config, db.clone(), engine);
 
     let leptos_options = get_configuration(None)
         .map_err(|e| StartupError::Leptos(e.to_string()))?
@@ -227,8 +236,13 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         .await
         .map_err(|e| StartupError::Listen(addr, e))?;
     tracing::info!(
-        "listening on http://{addr} (approval timeout {})",
-        humantime::format_duration(config.approval_timeout)
+        "listening on http://{addr} (approval timeout {}; {})",
+        humantime::format_duration(config.approval_timeout),
+        if config.approval_policy.is_some() {
+            "approval levels from APPROVAL_POLICY"
+        } else {
+            "the seed's single approval level"
+        }
     );
     server::serve::serve(listener, app, Limits::default(), shutdown_signal())
         .await

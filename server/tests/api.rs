@@ -994,3 +994,111 @@ async fn traces_reach_an_otlp_collector() {
         "the raise_event call is not in the decision's trace"
     );
 }
+
+/// `who` approves or rejects order `id` (`po-{id}`) through the seed's endpoint.
+async fn decide(stack: &Stack, who: &str, id: &str, approved: bool) -> (u16, serde_json::Value) {
+    let path = format!("/signal-approval/po-{id}");
+    stack
+        .post(
+            who,
+            &path,
+            json!({"approved": approved, "comment": "looked"}),
+        )
+        .await
+}
+
+/// Managers first (`manager_timeout` each), then a director from $10,000.
+fn two_levels(manager_timeout: &str) -> String {
+    format!(
+        "[[level]]\nrole = \"manager\"\ntimeout = \"{manager_timeout}\"\n\
+         [[level]]\nrole = \"director\"\nfrom = 10000\ntimeout = \"120s\"\n"
+    )
+}
+
+/// Issue 13 §2 on the real workflow: levels asked in turn, the director's refused to a
+/// manager, four eyes, a rejection at level 2, a timeout at level 1, and a policy
+/// changed while an order runs: the order keeps the levels it started with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_levels_run_in_turn_and_an_order_keeps_its_policy() {
+    let policy_dir = tempfile::tempdir().expect("temp dir");
+    let policy = policy_dir.path().join("approval-policy.toml");
+    std::fs::write(&policy, two_levels("20s")).expect("policy file");
+    let policy_path = policy.display().to_string();
+    let mut stack =
+        Stack::start_with_env("120s", &[], &[("APPROVAL_POLICY", policy_path.as_str())]).await;
+
+    // Nobody decides this one: level 1's own timeout ends it.
+    stack.start_waiting("lv-late", 12_000.0).await;
+
+    stack.start_waiting("lv-two", 20_000.0).await;
+    let (code, first) = decide(&stack, "bob", "lv-two", true).await;
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(first["status"], "awaiting_approval");
+    assert!(
+        first["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("now waits for a director")),
+        "{first}"
+    );
+    let (code, refused) = decide(&stack, "carol", "lv-two", true).await;
+    assert_eq!(code, 403, "{refused}");
+    assert!(refused["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("is for a director")));
+    // Level 1's decision arriving again (a rejection, to be unmistakable) is dropped:
+    // the workflow waits at level 2 now.
+    stack
+        .raise_directly(
+            "po-lv-two",
+            &json!({"approver_name": "carol", "approved": false, "level": 1}),
+        )
+        .await;
+    let (code, last) = decide(&stack, "dora", "lv-two", true).await;
+    assert_eq!(code, 200, "{last}");
+    assert_eq!(last["status"], "approved");
+    let state = stack.wait_for_completion("po-lv-two", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob, dora");
+    let row = stack.wait_for_status("po-lv-two", "approved", WAIT).await;
+    assert_eq!(row["decided_by"], "bob, dora");
+
+    // Four eyes: a director may decide the managers' level, but not both.
+    stack.start_waiting("lv-eyes", 30_000.0).await;
+    assert_eq!(decide(&stack, "dora", "lv-eyes", true).await.0, 200);
+    let (code, refused) = decide(&stack, "dora", "lv-eyes", true).await;
+    assert_eq!(code, 403, "{refused}");
+    assert!(refused["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("four eyes")));
+
+    stack.start_waiting("lv-no", 15_000.0).await;
+    assert_eq!(decide(&stack, "bob", "lv-no", true).await.0, 200);
+    let (code, rejected) = decide(&stack, "dora", "lv-no", false).await;
+    assert_eq!(code, 200, "{rejected}");
+    let state = stack.wait_for_completion("po-lv-no", WAIT).await;
+    assert_eq!(output_status(&state), "Rejected by dora");
+
+    // The policy changes (one level for everything) while lv-before waits at level 1.
+    stack.start_waiting("lv-before", 20_000.0).await;
+    stack.kill_server();
+    std::fs::write(&policy, "[[level]]\nrole = \"manager\"\n").expect("policy file");
+    stack.start_server().await;
+    stack.start_waiting("lv-after", 20_000.0).await;
+    let (code, after) = decide(&stack, "bob", "lv-after", true).await;
+    assert_eq!(code, 200, "{after}");
+    assert_eq!(
+        after["status"], "approved",
+        "a new order follows the new policy"
+    );
+    let (code, before) = decide(&stack, "bob", "lv-before", true).await;
+    assert_eq!(code, 200, "{before}");
+    assert_eq!(
+        before["status"], "awaiting_approval",
+        "the running order keeps its two levels"
+    );
+    assert_eq!(decide(&stack, "dora", "lv-before", true).await.0, 200);
+    let state = stack.wait_for_completion("po-lv-before", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob, dora");
+
+    let state = stack.wait_for_completion("po-lv-late", WAIT).await;
+    assert_eq!(output_status(&state), "Cancelled due to timeout");
+}

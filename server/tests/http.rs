@@ -15,6 +15,7 @@ use app::state::AppState;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use backend::approval_policy::ApprovalPolicy;
 use backend::engine::memory::MemoryEngine;
 use backend::session::Site;
 use backend::sign_in::SignIn;
@@ -41,6 +42,11 @@ struct TestApp {
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with(None).await
+}
+
+/// The app starting orders under `policy`'s approval levels (`None`: the seed's rule).
+async fn spawn_app_with(policy: Option<ApprovalPolicy>) -> TestApp {
     let (db, dir) = backend::db::temporary().await.expect("a fresh database");
     accounts::ensure_demo_users(&db).await.expect("demo users");
     let token = |name: &'static str| {
@@ -59,6 +65,10 @@ async fn spawn_app() -> TestApp {
     );
     let engine = Arc::new(MemoryEngine::new(db.clone()));
     let orders = OrderService::new(db.clone(), engine.clone(), Duration::from_secs(3600));
+    let orders = match policy {
+        Some(policy) => orders.with_policy(policy),
+        None => orders,
+    };
     let changes = changes::channel();
     let router = server::app(AppState {
         leptos_options: LeptosOptions::builder()
@@ -1341,6 +1351,7 @@ async fn a_start_that_finds_its_own_workflow_succeeds() {
         quantity: 2,
         approval_timeout_ms: Some(3_600_000),
         requested_by: Some("alice".into()),
+        levels: None,
     };
     app.engine
         .schedule("po-raced-1", &input)
@@ -2076,4 +2087,154 @@ async fn a_director_has_the_inbox_and_decides_others_orders() {
         order_row(&app, "po-for-dana").await.decided_by.as_deref(),
         Some("dana")
     );
+}
+
+/// The outcome `/status` reports, in the workflow's words ("Approved by bob").
+async fn outcome(app: &TestApp, token: &str, instance_id: &str) -> String {
+    let status = app.get(token, &format!("/status/{instance_id}")).await;
+    let output: Value = status.body["serialized_output"]
+        .as_str()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    output["status"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Managers for every order from $1,000, a director too from $10,000.
+fn two_level_policy() -> ApprovalPolicy {
+    ApprovalPolicy::parse(
+        "[[level]]\nrole = \"manager\"\n[[level]]\nrole = \"director\"\nfrom = 10000",
+        Duration::from_secs(3600),
+    )
+    .expect("a valid policy")
+}
+
+/// Under a policy, an order is asked level after level: each level only of those whose
+/// role reaches it, nobody twice, and the outcome names every approver in turn.
+#[tokio::test]
+async fn approval_levels_are_asked_in_turn_with_four_eyes() {
+    let app = spawn_app_with(Some(two_level_policy())).await;
+    let dora = app.session("dora").await;
+    let dora_token = accounts::create_api_token(&app.db, "dora", None)
+        .await
+        .expect("a token")
+        .1;
+    let decide = |token: &str, instance: &str, approved: bool| {
+        let (token, path) = (token.to_owned(), format!("/signal-approval/{instance}"));
+        let app = &app;
+        async move {
+            app.post(
+                &token,
+                &path,
+                json!({"approved": approved, "comment": "seen"}),
+            )
+            .await
+        }
+    };
+    let inbox = |session: &str| {
+        let session = session.to_owned();
+        let app = &app;
+        async move {
+            let answer = app
+                .send(form_post(
+                    "/api/inbox",
+                    Some(&session),
+                    Some(&format!("http://{SITE}")),
+                    "text=&offset=0&sort=",
+                ))
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+            answer.body["orders"]
+                .as_array()
+                .expect("orders")
+                .iter()
+                .map(|o| o["instance_id"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (bob, carol) = (app.session("bob").await, app.session("carol").await);
+
+    // One level below $10,000: the seed's text.
+    assert_eq!(
+        app.start(&app.alice, "small", 2_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    let one = decide(&app.bob, "po-small", true).await;
+    assert_eq!(one.status, StatusCode::OK, "{:?}", one.body);
+    assert_eq!(
+        outcome(&app, &app.alice, "po-small").await,
+        "Approved by bob"
+    );
+
+    // Two levels: a manager first, then a director.
+    assert_eq!(
+        app.start(&app.alice, "big", 20_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    assert!(inbox(&bob).await.contains(&"po-big".to_owned()));
+    assert!(
+        inbox(&dora).await.contains(&"po-big".to_owned()),
+        "a director decides a managers' level too"
+    );
+    let first = decide(&app.bob, "po-big", true).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert!(
+        first.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("now waits for a director")),
+        "{:?}",
+        first.body
+    );
+    assert_eq!(first.body["status"], "awaiting_approval");
+    // Level 2 is the director's: gone from the managers' inboxes, refused to them.
+    assert!(!inbox(&bob).await.contains(&"po-big".to_owned()));
+    assert!(!inbox(&carol).await.contains(&"po-big".to_owned()));
+    assert!(inbox(&dora).await.contains(&"po-big".to_owned()));
+    let by_manager = decide(&app.carol, "po-big", true).await;
+    assert_eq!(by_manager.status, StatusCode::FORBIDDEN);
+    assert!(
+        error_text(&by_manager).contains("is for a director"),
+        "{:?}",
+        by_manager.body
+    );
+    let last = decide(&dora_token, "po-big", true).await;
+    assert_eq!(last.status, StatusCode::OK, "{:?}", last.body);
+    assert_eq!(
+        outcome(&app, &app.alice, "po-big").await,
+        "Approved by bob, dora"
+    );
+
+    // Four eyes: the director who approved level 1 cannot approve level 2 as well.
+    assert_eq!(
+        app.start(&app.alice, "twice", 30_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        decide(&dora_token, "po-twice", true).await.status,
+        StatusCode::OK
+    );
+    assert!(!inbox(&dora).await.contains(&"po-twice".to_owned()));
+    let again = decide(&dora_token, "po-twice", true).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    assert!(error_text(&again).contains("four eyes"), "{:?}", again.body);
+
+    // A rejection at level 2 ends it; the timeline keeps level 1's approval.
+    assert_eq!(
+        app.start(&app.alice, "no", 15_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(decide(&app.bob, "po-no", true).await.status, StatusCode::OK);
+    assert_eq!(
+        decide(&dora_token, "po-no", false).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(outcome(&app, &app.alice, "po-no").await, "Rejected by dora");
+    let alice = app.session("alice").await;
+    let page = app.send(page_get("/orders/po-no", &alice)).await;
+    let html = page.body.as_str().expect("HTML");
+    assert!(
+        html.contains("Level 1 of 2 approved by bob: “seen”"),
+        "{html}"
+    );
+    assert!(html.contains("Approval requested from a director (level 2 of 2)"));
+    assert!(html.contains("Approval requested from a manager (level 1 of 2)"));
 }

@@ -251,9 +251,43 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
                 label: "Submitted".into(),
                 at: from_ms(row.created_at),
             }];
-            if let Some(at) = row.approval_requested_at {
+            let approvals =
+                backend::read_model::level_approvals(ctx.state.orders.db(), &row.instance_id)
+                    .await
+                    .map_err(backend::ServiceError::from)?;
+            let levels = row.levels.unwrap_or_default();
+            let requested = |level: i64, role: domain::Role| {
+                format!(
+                    "Approval requested from a {} (level {level} of {levels})",
+                    role.as_str()
+                )
+            };
+            for approval in approvals {
+                if let (Some(role), Some(at)) = (approval.role, approval.requested_at) {
+                    timeline.push(TimelineEntry {
+                        label: requested(approval.level, role),
+                        at: from_ms(at),
+                    });
+                }
+                let comment = approval
+                    .comment
+                    .map(|c| format!(": “{c}”"))
+                    .unwrap_or_default();
                 timeline.push(TimelineEntry {
-                    label: "Approval requested".into(),
+                    label: format!(
+                        "Level {} of {levels} approved by {}{comment}",
+                        approval.level, approval.approved_by
+                    ),
+                    at: from_ms(approval.approved_at),
+                });
+            }
+            if let Some(at) = row.approval_requested_at {
+                let label = match (row.level, row.level_role) {
+                    (Some(level), Some(role)) => requested(level, role),
+                    _ => "Approval requested".into(),
+                };
+                timeline.push(TimelineEntry {
+                    label,
                     at: from_ms(at),
                 });
             }
@@ -315,18 +349,19 @@ pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
         .await
 }
 
-/// Orders waiting for a decision, soonest deadline first unless `sort` names another
-/// order (managers only).
+/// Orders waiting for a decision at a level the caller may decide, soonest deadline
+/// first unless `sort` names another order (managers and directors only).
 #[server(endpoint = "inbox")]
 pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage, AppError> {
     use backend::read_model::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
-            ctx.require_inbox().await?;
+            let user = ctx.require_inbox().await?;
             let query = OrderQuery {
                 status: Some(domain::OrderStatus::AwaitingApproval),
                 text: Some(text),
                 sort: domain::SortKey::parse(&sort),
+                decidable_by: backend::policy::decidable_by(&user),
                 ..Default::default()
             };
             ctx.page_of(&query, offset).await

@@ -37,7 +37,8 @@ fn DemoHint() -> impl IntoView {
         <p class="hint">
             "Demo mode: sign in as " <strong>{demo::REQUESTER}</strong> " (requester), "
             <strong>{first_manager}</strong> " or " <strong>{second_manager}</strong>
-            " (managers), all with the password " <code>{demo::PASSWORD}</code> "."
+            " (managers), " <strong>{demo::DIRECTOR}</strong> " (director), all with the password "
+            <code>{demo::PASSWORD}</code> "."
         </p>
     }
 }

@@ -1,6 +1,7 @@
 //! An in-memory workflow engine for fast tests of our own logic (HTTP mappings,
 //! permissions, the decision rules). It follows the workflow's shape — auto-approve
-//! under the threshold, otherwise ask, then take the first decision — and runs the
+//! an order without levels, otherwise ask level after level, each taking the first
+//! decision for it — and runs the
 //! real activities against the real database, but it has no timers, no durability and
 //! no replay. Whatever involves those is tested against a real daprd.
 
@@ -9,20 +10,22 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::Cents;
 
 use super::{EngineError, FailureKind, RuntimeStatus, Snapshot, WorkflowEngine};
 use crate::clock::now_ms;
 use crate::db::Db;
 use crate::workflow::{
-    activities, Approval, ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, WorkflowOutput,
-    WORKFLOW_NAME,
+    activities, Approval, ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, WorkflowOrder,
+    WorkflowOutput, WORKFLOW_NAME,
 };
 
 struct Instance {
     input: WorkflowOrder,
     status: RuntimeStatus,
     output: Option<String>,
+    /// The level it waits at (1 for the first), and who approved those before.
+    level: u32,
+    approved_by: Vec<String>,
 }
 
 pub struct MemoryEngine {
@@ -112,6 +115,33 @@ impl MemoryEngine {
             }
         })
     }
+
+    /// Asks level `number` of the order (the workflow's approval request activity).
+    async fn ask(
+        &self,
+        order: &WorkflowOrder,
+        number: u32,
+        approved_by: &[String],
+    ) -> Result<(), EngineError> {
+        let levels = order.levels();
+        let Some(level) = usize::try_from(number - 1).ok().and_then(|i| levels.get(i)) else {
+            return Err(EngineError::new(FailureKind::Other, "no such level"));
+        };
+        let request = ApprovalRequest {
+            order: order.clone(),
+            deadline_ms: now_ms() + level.timeout().as_millis() as i64,
+            level: order.levels.is_some().then(|| LevelAsk {
+                number,
+                of: levels.len() as u32,
+                role: level.role,
+                approved_by: approved_by.to_vec(),
+            }),
+        };
+        activities::request_approval(&self.db, &request)
+            .await
+            .map_err(activity_failed)?;
+        Ok(())
+    }
 }
 
 fn activity_failed(e: dapr::workflow::WorkflowError) -> EngineError {
@@ -132,6 +162,8 @@ impl WorkflowEngine for MemoryEngine {
                     input: input.clone(),
                     status: RuntimeStatus::Running,
                     output: None,
+                    level: 1,
+                    approved_by: Vec::new(),
                 },
             );
             true
@@ -142,17 +174,10 @@ impl WorkflowEngine for MemoryEngine {
                 format!("an active workflow with ID '{instance_id}' already exists"),
             ));
         }
-        if input.total() < Cents::APPROVAL_THRESHOLD {
+        if input.levels().is_empty() {
             return self.complete(instance_id, input, &Outcome::AutoApproved);
         }
-        let request = ApprovalRequest {
-            order: input.clone(),
-            deadline_ms: now_ms() + input.approval_timeout().as_millis() as i64,
-        };
-        activities::request_approval(&self.db, &request)
-            .await
-            .map_err(activity_failed)?;
-        Ok(())
+        self.ask(input, 1, &[]).await
     }
 
     async fn raise_approval(
@@ -167,10 +192,12 @@ impl WorkflowEngine for MemoryEngine {
             return Err(lost_answer());
         }
         let waiting = self.with_instances(|map| {
-            map.get(instance_id)
-                .map(|i| (i.status == RuntimeStatus::Running).then(|| i.input.clone()))
+            map.get(instance_id).map(|i| {
+                (i.status == RuntimeStatus::Running)
+                    .then(|| (i.input.clone(), i.level, i.approved_by.clone()))
+            })
         })?;
-        let order = match waiting {
+        let (order, level, mut approved_by) = match waiting {
             None => {
                 return Err(EngineError::new(
                     FailureKind::NotFound,
@@ -179,9 +206,30 @@ impl WorkflowEngine for MemoryEngine {
             }
             // Like a completed workflow, a finished instance drops the event.
             Some(None) => return Ok(()),
-            Some(Some(order)) => order,
+            Some(Some(waiting)) => waiting,
         };
-        let outcome = approval.outcome();
+        if !approval.is_for(level) {
+            // A decision for a level already passed: the workflow drops it.
+            return Ok(());
+        }
+        let mut outcome = approval.outcome();
+        if let Outcome::Approved(by) = &outcome {
+            approved_by.push(by.clone());
+            if (level as usize) < order.levels().len() {
+                self.with_instances(|map| {
+                    if let Some(i) = map.get_mut(instance_id) {
+                        i.level = level + 1;
+                        i.approved_by = approved_by.clone();
+                    }
+                })?;
+                self.ask(&order, level + 1, &approved_by).await?;
+                return match lost {
+                    Some(true) => Err(lost_answer()),
+                    _ => Ok(()),
+                };
+            }
+            outcome = Outcome::approved_by(&approved_by);
+        }
         let record = OutcomeRecord {
             order: order.clone(),
             status: outcome.status_text(),

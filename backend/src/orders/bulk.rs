@@ -93,7 +93,12 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
     let Some(row) = row else {
         return line(false, "Not decided: no such order.".into());
     };
-    let mine = row.decided_by.as_deref() == Some(me.name.as_str());
+    // After several levels the outcome lists every approver; the last one decided it.
+    let mine = row
+        .decided_by
+        .as_deref()
+        .and_then(|by| by.rsplit(crate::workflow::APPROVERS_SEPARATOR).next())
+        == Some(me.name.as_str());
     if row.requested_by.as_deref() == Some(me.name.as_str()) {
         return line(false, "Not allowed: it is your own order.".into());
     }
@@ -114,10 +119,21 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
                 line(false, format!("Already cancelled by {by}."))
             }
             (Some(by), _) => line(false, format!("Already decided by {by}.")),
-            (None, _) => line(
-                false,
-                "Not decided: it could not be sent; try again.".into(),
+            (None, _) if row.approved_a_level(&me.name) => line(
+                true,
+                format!(
+                    "Decided: you approved an earlier level; it now waits at level {} of {}.",
+                    row.level.unwrap_or_default(),
+                    row.levels.unwrap_or_default()
+                ),
             ),
+            (None, _) => match crate::policy::may_decide(me, row, None) {
+                Err(why) => line(false, format!("Not allowed: {why}")),
+                Ok(()) => line(
+                    false,
+                    "Not decided: it could not be sent; try again.".into(),
+                ),
+            },
         },
         _ => line(
             false,
@@ -186,6 +202,38 @@ mod tests {
         );
         let untouched = row(OrderStatus::AwaitingApproval, "alice", None);
         assert!(!say(Some(&untouched)).0);
+
+        // Approval levels: the outcome names every approver, the last decided it; an
+        // order gone on to the next level was decided by me; a directors' level is not
+        // mine to decide.
+        let approved_at_two_levels = row(OrderStatus::Approved, "alice", Some("carol, bob"));
+        assert_eq!(
+            say(Some(&approved_at_two_levels)),
+            (true, "Decided: Approved by carol, bob.".into())
+        );
+        let next_level = OrderRow {
+            level: Some(2),
+            levels: Some(2),
+            level_role: Some(Role::Director),
+            level_approvers: Some("bob".into()),
+            ..untouched.clone()
+        };
+        assert_eq!(
+            say(Some(&next_level)),
+            (
+                true,
+                "Decided: you approved an earlier level; it now waits at level 2 of 2.".into()
+            )
+        );
+        let directors = OrderRow {
+            level_approvers: Some("carol".into()),
+            ..next_level
+        };
+        let (decided, text) = say(Some(&directors));
+        assert!(
+            !decided && text.starts_with("Not allowed: Level 2 of this order is for a director"),
+            "{text}"
+        );
         assert_eq!(say(None), (false, "Not decided: no such order.".into()));
     }
 }

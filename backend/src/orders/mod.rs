@@ -7,14 +7,16 @@ mod wire;
 
 pub use wire::{Decided, Started, WorkflowFailure, WorkflowState};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{
-    hidden_characters, is_instance_id, Decision, NewOrder, OrderStatus, ValidationErrors,
+    hidden_characters, is_instance_id, Decision, NewOrder, OrderStatus, Role, ValidationErrors,
     MAX_USERNAME_LEN,
 };
 
 use crate::accounts::User;
+use crate::approval_policy::ApprovalPolicy;
 use crate::audit;
 use crate::clock::{self, SharedClock};
 use crate::db::Db;
@@ -84,11 +86,18 @@ pub struct OrderService {
     engine: Engine,
     clock: SharedClock,
     approval_timeout: Duration,
+    /// `None`: the seed's rule (no policy file).
+    policy: Option<Arc<ApprovalPolicy>>,
 }
 
 /// The workflow input for an order we hold; `timeout` is the approval timeout it runs
-/// with (`None`: not known, as for an order rebuilt from the read model alone).
-fn workflow_input(row: &OrderRow, timeout: Option<Duration>) -> WorkflowOrder {
+/// with (`None`: not known, as for an order rebuilt from the read model alone), and
+/// its levels those of `policy` for its total.
+fn workflow_input(
+    row: &OrderRow,
+    timeout: Option<Duration>,
+    policy: Option<&ApprovalPolicy>,
+) -> WorkflowOrder {
     WorkflowOrder {
         order_id: row.order_id.clone(),
         cost: row.unit_cost_cents.dollars(),
@@ -96,6 +105,7 @@ fn workflow_input(row: &OrderRow, timeout: Option<Duration>) -> WorkflowOrder {
         quantity: row.quantity,
         approval_timeout_ms: timeout.map(|t| t.as_millis() as u64),
         requested_by: row.requested_by.clone(),
+        levels: policy.map(|p| p.levels_for(row.total_cents)),
     }
 }
 
@@ -148,12 +158,29 @@ impl OrderService {
             engine,
             clock: clock::system(),
             approval_timeout,
+            policy: None,
         }
     }
 
     /// The same service reading the time from `clock` (tests).
     pub fn with_clock(self, clock: SharedClock) -> Self {
         Self { clock, ..self }
+    }
+
+    /// The same service starting orders under `policy`'s approval levels.
+    pub fn with_policy(self, policy: ApprovalPolicy) -> Self {
+        Self {
+            policy: Some(Arc::new(policy)),
+            ..self
+        }
+    }
+
+    /// Whether an order of this total waits for anyone's approval.
+    fn needs_approval(&self, total: domain::Cents) -> bool {
+        match &self.policy {
+            Some(policy) => !policy.levels_for(total).is_empty(),
+            None => total >= domain::Cents::APPROVAL_THRESHOLD,
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -227,7 +254,7 @@ impl OrderService {
             // Maybe created, maybe not: the order stands (submitted), and the
             // reconciler creates its workflow if it does not exist.
             tracing::warn!(%instance_id, error = %e, "scheduling unconfirmed; the reconciler will see to it");
-            crate::metrics::order_started(order.needs_approval());
+            crate::metrics::order_started(self.needs_approval(order.total()));
             return Ok(Started {
                 message: format!(
                     "Purchase order {} was accepted; its workflow is being started. \
@@ -237,8 +264,9 @@ impl OrderService {
                 instance_id,
             });
         }
-        crate::metrics::order_started(order.needs_approval());
-        if !order.needs_approval() {
+        let needs_approval = self.needs_approval(order.total());
+        crate::metrics::order_started(needs_approval);
+        if !needs_approval {
             // Auto-approval runs no activity, so nothing inside the workflow updates the
             // read model: watch for the (immediate) completion here; the reconciler
             // catches what this misses.
@@ -262,7 +290,7 @@ impl OrderService {
         self.engine
             .schedule(
                 &row.instance_id,
-                &workflow_input(row, Some(self.approval_timeout)),
+                &workflow_input(row, Some(self.approval_timeout), self.policy.as_deref()),
             )
             .await
     }
@@ -421,13 +449,14 @@ impl OrderService {
     ) -> Result<Decided, ServiceError> {
         let decision = request.decision;
         let comment = request.validate()?;
-        let mut row = self.order_for(decider, instance_id).await?;
-        match decision {
-            Decision::Cancel => policy::may_cancel(decider, &row)?,
+        let may = |row: &OrderRow| match decision {
+            Decision::Cancel => policy::may_cancel(decider, row),
             Decision::Approve | Decision::Reject => {
-                policy::may_decide(decider, &row, request.approver_name)?
+                policy::may_decide(decider, row, request.approver_name)
             }
-        }
+        };
+        let mut row = self.order_for(decider, instance_id).await?;
+        may(&row)?;
         let approver = decider.name.clone();
         let waiting_since = tokio::time::Instant::now();
         while row.status == OrderStatus::Submitted && waiting_since.elapsed() < AWAIT_REQUEST_WAIT {
@@ -437,9 +466,12 @@ impl OrderService {
         if row.status != OrderStatus::AwaitingApproval || row.decision.is_some() {
             return Err(conflict_for(&row));
         }
+        // The level it waits at now is the one claimed: asked again for it.
+        may(&row)?;
         let claimed = read_model::claim_decision(
             &self.db,
             instance_id,
+            row.level,
             decision,
             &approver,
             comment,
@@ -450,7 +482,7 @@ impl OrderService {
             return Err(conflict_for(&self.get_row(instance_id).await?));
         }
 
-        let event = Approval::new(&approver, decision);
+        let event = Approval::new(&approver, decision, row.level_number());
         if let Err(e) = self.engine.raise_approval(instance_id, &event).await {
             if !e.certainly_not_applied() {
                 // The event may have arrived: the claim stands (nobody else can decide
@@ -469,7 +501,49 @@ impl OrderService {
                 _ => ServiceError::from_engine("raising approval event", e),
             });
         }
-        self.confirm(instance_id, &approver, decision).await
+        match (decision, row.level) {
+            (Decision::Approve, Some(level)) if !row.at_last_level() => {
+                self.confirm_level(instance_id, &approver, level).await
+            }
+            _ => self.confirm(instance_id, &approver, decision).await,
+        }
+    }
+
+    /// An approval of a level before the last: confirmed once the workflow asks the
+    /// next level (or ends otherwise: its deadline can still win by a hair).
+    async fn confirm_level(
+        &self,
+        instance_id: &str,
+        approver: &str,
+        level: i64,
+    ) -> Result<Decided, ServiceError> {
+        let give_up = tokio::time::Instant::now() + CONFIRM_WAIT;
+        loop {
+            let row = self.get_row(instance_id).await?;
+            if row.status.is_final() {
+                return Err(conflict_for(&row));
+            }
+            if row.level.is_some_and(|now| now > level) {
+                let next = row.level_role.unwrap_or(Role::Manager).as_str();
+                return Ok(Decided {
+                    instance_id: instance_id.to_owned(),
+                    message: format!(
+                        "Order {}: level {level} approved by {approver}; it now waits for a {next} \
+                         (level {} of {}).",
+                        row.order_id,
+                        row.level.unwrap_or_default(),
+                        row.levels.unwrap_or_default(),
+                    ),
+                    status: OrderStatus::AwaitingApproval,
+                    decided_by: approver.to_owned(),
+                    confirmed: true,
+                });
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Ok(unconfirmed(instance_id, approver));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Whether the existing workflow instance of `row` was made from `row` itself.
@@ -477,7 +551,7 @@ impl OrderService {
         let Ok(existing) = self.engine.fetch(&row.instance_id).await else {
             return false;
         };
-        let expected = workflow_input(row, Some(self.approval_timeout));
+        let expected = workflow_input(row, Some(self.approval_timeout), None);
         existing
             .serialized_input
             .as_deref()
@@ -510,7 +584,12 @@ impl OrderService {
         self.apply_state(&state).await?;
         let row = self.get_row(instance_id).await?;
         let expected = decision.outcome();
-        if row.status == expected && row.decided_by.as_deref() == Some(approver) {
+        // After several levels, the approvers are listed in order: the last is this one.
+        let last = row
+            .decided_by
+            .as_deref()
+            .and_then(|by| by.rsplit(crate::workflow::APPROVERS_SEPARATOR).next());
+        if row.status == expected && last == Some(approver) {
             Ok(Decided {
                 instance_id: instance_id.to_owned(),
                 message: format!("Order {}: {}.", row.order_id, row.view().status_label()),

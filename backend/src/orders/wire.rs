@@ -119,7 +119,7 @@ impl WorkflowState {
         output: Option<WorkflowOutput>,
         failure_details: Option<WorkflowFailure>,
     ) -> Self {
-        let input = super::workflow_input(row, None);
+        let input = super::workflow_input(row, None, None);
         Self {
             instance_id: row.instance_id.clone(),
             name: WORKFLOW_NAME.to_owned(),

@@ -72,15 +72,21 @@ fn db_error(e: sqlx::Error) -> WorkflowError {
     WorkflowError::Other(format!("read model: {e}"))
 }
 
-/// Asks for approval. A real deployment would notify managers here; we publish the
-/// request in the read model, which feeds the inbox.
+/// Asks for approval (at a level, for an order with levels). A real deployment would
+/// notify managers here; we publish the request in the read model, which feeds the
+/// inbox.
 pub async fn request_approval(
     db: &Db,
     request: &ApprovalRequest,
 ) -> Result<serde_json::Value, WorkflowError> {
-    read_model::mark_awaiting(db, &facts(&request.order)?, request.deadline_ms, now_ms())
-        .await
-        .map_err(db_error)?;
+    let facts = facts(&request.order)?;
+    let written = match &request.level {
+        Some(ask) => {
+            read_model::mark_awaiting_level(db, &facts, ask, request.deadline_ms, now_ms()).await
+        }
+        None => read_model::mark_awaiting(db, &facts, request.deadline_ms, now_ms()).await,
+    };
+    written.map_err(db_error)?;
     Ok(serde_json::json!({"notification_sent": true, "for_order_id": request.order.order_id}))
 }
 

@@ -8,7 +8,7 @@ pub mod activities;
 pub mod orchestration;
 
 use dapr::workflow::{RegistryExt, WorkflowClient};
-use domain::{Cents, Decision, OrderStatus};
+use domain::{Cents, Decision, OrderStatus, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
@@ -32,6 +32,8 @@ pub const STATUS_TIMED_OUT: &str = "Cancelled due to timeout";
 const APPROVED_PREFIX: &str = "Approved by ";
 const REJECTED_PREFIX: &str = "Rejected by ";
 const CANCELLED_PREFIX: &str = "Cancelled by ";
+/// Between the approvers of an order's levels in its outcome ("Approved by bob, dana").
+pub const APPROVERS_SEPARATOR: &str = ", ";
 
 /// Workflow input: the seed's `Order`, plus the approval timeout chosen at start so a
 /// configuration change never alters the history of a running instance.
@@ -45,6 +47,25 @@ pub struct WorkflowOrder {
     pub approval_timeout_ms: Option<u64>,
     #[serde(default)]
     pub requested_by: Option<String>,
+    /// The approval levels, fixed from the approval policy when the order started, so
+    /// that a new policy never changes an order already running. Absent: the seed's
+    /// rule (see [`WorkflowOrder::levels`]), as for every order started without a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<Level>>,
+}
+
+/// One level of approval an order must pass.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Level {
+    /// The least role that decides it: a director may decide a managers' level too.
+    pub role: Role,
+    pub timeout_ms: u64,
+}
+
+impl Level {
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms)
+    }
 }
 
 impl WorkflowOrder {
@@ -64,6 +85,19 @@ impl WorkflowOrder {
             .map(std::time::Duration::from_millis)
             .unwrap_or(orchestration::DEFAULT_APPROVAL_TIMEOUT)
     }
+
+    /// The levels this order is asked, in turn: those fixed at its start, or else the
+    /// seed's rule, one level of managers from $1000 on.
+    pub fn levels(&self) -> Vec<Level> {
+        match &self.levels {
+            Some(levels) => levels.clone(),
+            None if self.total() < Cents::APPROVAL_THRESHOLD => Vec::new(),
+            None => vec![Level {
+                role: Role::Manager,
+                timeout_ms: u64::try_from(self.approval_timeout().as_millis()).unwrap_or(u64::MAX),
+            }],
+        }
+    }
 }
 
 /// The `approval_event` payload: the seed's decision, or the requester's cancellation.
@@ -79,16 +113,30 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[schema(ignore)]
     pub cancelled: bool,
+    /// The approval level decided (1 for the first). A workflow that has moved past it
+    /// drops the event, so a decision raised again can never count for the next level.
+    /// Absent: whichever level waits (the seed's events; cancellations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub level: Option<u32>,
 }
 
 impl Approval {
-    /// The event that carries `decision`, taken by `by`.
-    pub fn new(by: &str, decision: Decision) -> Self {
+    /// The event that carries `decision`, taken by `by` at `level` (a cancellation
+    /// stands at any level).
+    pub fn new(by: &str, decision: Decision, level: Option<u32>) -> Self {
+        let cancelled = decision == Decision::Cancel;
         Self {
             approver_name: by.to_owned(),
             approved: decision.approved(),
-            cancelled: decision == Decision::Cancel,
+            cancelled,
+            level: level.filter(|_| !cancelled),
         }
+    }
+
+    /// Whether a workflow waiting at `level` takes this event.
+    pub fn is_for(&self, level: u32) -> bool {
+        self.cancelled || self.level.is_none_or(|l| l == level)
     }
 
     /// What the workflow ends in when this event is the first to arrive.
@@ -121,6 +169,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Approved at every level, by these people in level order: the seed's "Approved
+    /// by bob" for one level, "Approved by bob, dana" for two.
+    pub fn approved_by(approvers: &[String]) -> Self {
+        Self::Approved(approvers.join(APPROVERS_SEPARATOR))
+    }
+
     pub fn status_text(&self) -> String {
         match self {
             Self::AutoApproved => STATUS_AUTO_APPROVED.to_owned(),
@@ -171,6 +225,31 @@ impl Outcome {
 pub struct ApprovalRequest {
     pub order: WorkflowOrder,
     pub deadline_ms: i64,
+    /// The level asked, for an order with levels from a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<LevelAsk>,
+}
+
+/// Which level an approval request asks, and who approved the levels before it. The
+/// workflow also shows it as its custom status, from which the reconciler repairs a
+/// request the read model missed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LevelAsk {
+    /// 1 for the first level.
+    pub number: u32,
+    /// How many levels the order has.
+    pub of: u32,
+    pub role: Role,
+    /// In level order.
+    pub approved_by: Vec<String>,
+}
+
+/// The workflow's custom status while it waits at a level of a policy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WaitingAt {
+    #[serde(flatten)]
+    pub level: LevelAsk,
+    pub deadline_ms: i64,
 }
 
 /// Input of `place_order_activity` and `record_outcome_activity`.
@@ -195,10 +274,55 @@ mod tests {
             Outcome::Rejected("carol".into()),
             Outcome::TimedOut,
             Outcome::Cancelled("alice".into()),
+            Outcome::approved_by(&["bob".into(), "dana".into()]),
         ] {
             assert_eq!(Outcome::parse(&outcome.status_text()), Some(outcome));
         }
         assert_eq!(Outcome::parse("Something else"), None);
+        assert_eq!(
+            Outcome::approved_by(&["bob".into(), "dana".into()]).status_text(),
+            "Approved by bob, dana"
+        );
+    }
+
+    #[test]
+    fn a_decision_counts_only_for_its_level_and_a_cancellation_for_any() {
+        let approval = Approval::new("bob", Decision::Approve, Some(1));
+        assert!(approval.is_for(1));
+        assert!(!approval.is_for(2), "raised again after level 1 moved on");
+        let seed = Approval::new("bob", Decision::Approve, None);
+        assert!(seed.is_for(1) && seed.is_for(2));
+        let cancel = Approval::new("alice", Decision::Cancel, Some(1));
+        assert!(cancel.is_for(2));
+        assert_eq!(cancel.level, None);
+        assert_eq!(
+            serde_json::to_value(&seed).expect("serialises"),
+            serde_json::json!({"approver_name": "bob", "approved": true}),
+            "the seed's shape"
+        );
+    }
+
+    #[test]
+    fn without_levels_an_order_follows_the_seed() {
+        let order = |cost: f64| WorkflowOrder {
+            order_id: "x".into(),
+            cost,
+            product: "p".into(),
+            quantity: 1,
+            approval_timeout_ms: Some(30_000),
+            requested_by: None,
+            levels: None,
+        };
+        assert!(order(999.99).levels().is_empty());
+        assert_eq!(
+            order(1000.0).levels(),
+            [Level {
+                role: Role::Manager,
+                timeout_ms: 30_000
+            }]
+        );
+        let json = serde_json::to_value(order(5.0)).expect("serialises");
+        assert!(json.get("levels").is_none(), "an input of the old shape");
     }
 
     #[test]
@@ -210,6 +334,7 @@ mod tests {
             quantity: 10_000,
             approval_timeout_ms: None,
             requested_by: None,
+            levels: None,
         };
         assert_eq!(order.total(), Cents(100_000));
     }

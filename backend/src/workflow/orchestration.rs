@@ -1,21 +1,22 @@
 //! The orchestration, with the seed's semantics: under $1000 the order is approved at
 //! once; otherwise a manager is asked, and the first of their decision, the requester's
-//! cancellation and the approval timeout decides.
+//! cancellation and the approval timeout decides. An order started under an approval
+//! policy carries its levels in its input and is asked level after level: a rejection,
+//! cancellation or timeout at any level ends it, the last approval places it.
 //!
 //! It is deterministic: time only from the workflow context, no I/O (that is what the
 //! activities are for), logging only when not replaying.
 
 use std::time::Duration;
 
+use super::{
+    Approval, ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, WaitingAt, WorkflowOrder,
+    WorkflowOutput, APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY,
+    SEND_APPROVAL_REQUEST_ACTIVITY,
+};
 use dapr::workflow::{
     ActivityOptions, OrchestrationContext, RetryPolicy, WorkflowContext, WorkflowContextExt,
     WorkflowError,
-};
-use domain::Cents;
-
-use super::{
-    Approval, ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, WorkflowOutput,
-    APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
 };
 
 /// Used when an instance was started without an explicit timeout in its input.
@@ -77,39 +78,88 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         tracing::info!(instance_id = %ctx.instance_id(), order_id = %order.order_id,
             "starting purchase order workflow");
     }
-    if order.total() < Cents::APPROVAL_THRESHOLD {
+    let levels = order.levels();
+    if levels.is_empty() {
         return finish(&ctx, &order, Outcome::AutoApproved);
     }
+    let of = u32::try_from(levels.len()).unwrap_or(u32::MAX);
+    let mut approved_by: Vec<String> = Vec::new();
+    for (number, level) in (1..).zip(&levels) {
+        // Orders without levels of their own keep the seed's request, word for word.
+        let ask = order.levels.is_some().then(|| LevelAsk {
+            number,
+            of,
+            role: level.role,
+            approved_by: approved_by.clone(),
+        });
+        match ask_level(&ctx, &order, ask, level.timeout()).await? {
+            Outcome::Approved(by) => approved_by.push(by),
+            outcome => return conclude(&ctx, &order, outcome).await,
+        }
+    }
+    conclude(&ctx, &order, Outcome::approved_by(&approved_by)).await
+}
 
-    let timeout = order.approval_timeout();
+/// Asks one level and waits for the first of its decision, a cancellation and its
+/// deadline. An event for another level (a decision raised again after its level was
+/// passed) is dropped.
+async fn ask_level(
+    ctx: &OrchestrationContext,
+    order: &WorkflowOrder,
+    ask: Option<LevelAsk>,
+    timeout: Duration,
+) -> dapr::workflow::Result<Outcome> {
+    let number = ask.as_ref().map_or(1, |a| a.number);
     let deadline = ctx.current_utc_datetime()
         + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
+    if let Some(level) = &ask {
+        let waiting = WaitingAt {
+            level: level.clone(),
+            deadline_ms: deadline.timestamp_millis(),
+        };
+        ctx.set_custom_status(serde_json::to_string(&waiting)?);
+    }
     let request = ApprovalRequest {
         order: order.clone(),
         deadline_ms: deadline.timestamp_millis(),
+        level: ask,
     };
     write_read_model(
-        &ctx,
+        ctx,
         SEND_APPROVAL_REQUEST_ACTIVITY,
         activity_options(request)?,
     )
     .await;
 
-    // The timer fires at the deadline the read model shows, however long the activity took.
-    let remaining = (deadline - ctx.current_utc_datetime())
-        .to_std()
-        .unwrap_or(Duration::ZERO);
-    if !ctx.is_replaying() {
-        tracing::info!(instance_id = %ctx.instance_id(), ?remaining, "waiting for approval");
+    loop {
+        // The timer fires at the deadline the read model shows, however long the
+        // activity took.
+        let remaining = (deadline - ctx.current_utc_datetime())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        if !ctx.is_replaying() {
+            tracing::info!(instance_id = %ctx.instance_id(), level = number, ?remaining,
+                "waiting for approval");
+        }
+        match ctx
+            .wait_for_external_event_typed::<Approval>(APPROVAL_EVENT, Some(remaining))
+            .await
+        {
+            Ok(event) if event.is_for(number) => return Ok(event.outcome()),
+            Ok(event) => {
+                if !ctx.is_replaying() {
+                    tracing::info!(instance_id = %ctx.instance_id(), level = number,
+                        event_level = ?event.level, "dropped a decision for another level");
+                }
+            }
+            Err(WorkflowError::Timeout) => return Ok(Outcome::TimedOut),
+            Err(e) => return Err(e),
+        }
     }
-    let outcome = match ctx
-        .wait_for_external_event_typed::<Approval>(APPROVAL_EVENT, Some(remaining))
-        .await
-    {
-        Ok(event) => event.outcome(),
-        Err(WorkflowError::Timeout) => Outcome::TimedOut,
-        Err(e) => return Err(e),
-    };
+}
+
+/// Records the outcome (placing the order if it was approved) and ends the workflow.
+async fn conclude(ctx: &OrchestrationContext, order: &WorkflowOrder, outcome: Outcome) -> Output {
     let activity = match outcome {
         Outcome::Approved(_) => PLACE_ORDER_ACTIVITY,
         _ => RECORD_OUTCOME_ACTIVITY,
@@ -119,6 +169,6 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         status: outcome.status_text(),
         decided_at_ms: ctx.current_utc_datetime().timestamp_millis(),
     };
-    write_read_model(&ctx, activity, activity_options(record)?).await;
-    finish(&ctx, &order, outcome)
+    write_read_model(ctx, activity, activity_options(record)?).await;
+    finish(ctx, order, outcome)
 }

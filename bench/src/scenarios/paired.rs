@@ -103,6 +103,7 @@ async fn bare_batch(
                     quantity: 1,
                     approval_timeout_ms: None,
                     requested_by: None,
+                    levels: None,
                 };
                 let began = std::time::Instant::now();
                 s.schedule_workflow(

@@ -46,18 +46,22 @@ pub struct SignalApproval {
     pub comment: Option<String>,
 }
 
-/// Approve or reject an order that waits for a decision (managers only, never their own
-/// order). Exactly one decision wins.
+/// Approve or reject an order that waits for a decision (managers and directors, never
+/// their own order). Exactly one decision wins. Under an approval policy
+/// (`APPROVAL_POLICY`) this decides the level the order waits at: a level names the
+/// least role that decides it, and nobody decides two levels of one order. Approving a
+/// level before the last answers 200 with status `awaiting_approval` once the workflow
+/// asks the next level.
 #[utoipa::path(
     post, path = "/signal-approval/{instance_id}", tag = "orders",
     params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
     request_body = SignalApproval,
     security(("basic" = []), ("bearer" = [])),
     responses(
-        (status = 200, description = "Decision applied and confirmed by the workflow", body = Decided),
+        (status = 200, description = "Decision applied and confirmed by the workflow (the order's outcome, or the next level asked)", body = Decided),
         (status = 202, description = "Decision accepted; the workflow has not confirmed it yet", body = Decided),
         (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
-        (status = 403, description = "Not a manager, own order, or approver_name is not the caller", body = ErrorBody),
+        (status = 403, description = "Not a manager, own order, approver_name is not the caller, the level is a director's, or the caller approved an earlier level", body = ErrorBody),
         (status = 404, description = "Unknown instance", body = ErrorBody),
         (status = 409, description = "Not awaiting approval, or already decided", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),

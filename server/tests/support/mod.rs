@@ -309,6 +309,27 @@ impl Stack {
             .status()
     }
 
+    /// Raises `approval_event` on the instance straight through daprd's HTTP API, as a
+    /// decision raised again (by the reconciler, or a replay of a request) arrives.
+    pub async fn raise_directly(&self, instance_id: &str, event: &Value) {
+        let answer = self
+            .http
+            .post(format!(
+                "http://127.0.0.1:{}/v1.0/workflows/dapr/{instance_id}/raiseEvent/approval_event",
+                self.dapr_http_port
+            ))
+            .header("dapr-api-token", &self.dapr_api_token)
+            .json(event)
+            .send()
+            .await
+            .expect("daprd answers");
+        assert!(
+            answer.status().is_success(),
+            "raiseEvent: {}",
+            answer.status()
+        );
+    }
+
     /// One value of the server's Prometheus metrics: `series` is the name with its
     /// labels as the exposition writes them (`approvals_decisions_total{result="accepted",reason="none"}`);
     /// 0 when the series is not there (yet).
