@@ -56,6 +56,10 @@ stack_defaults() {
   export DAPR_GRPC_PORT=${DAPR_GRPC_PORT:-50001}
   export DATABASE_URL=${DATABASE_URL:-sqlite://$DATA_DIR/approvals.db}
   export APPROVAL_TIMEOUT=${APPROVAL_TIMEOUT:-24h}
+  # Notifications: the bindings dapr/start-sidecar.sh makes for SMTP_HOST and
+  # WEBHOOK_URL, named for the server.
+  if [ -n "${SMTP_HOST:-}" ]; then export NOTIFY_EMAIL_BINDING=notify-email; fi
+  if [ -n "${WEBHOOK_URL:-}" ]; then export NOTIFY_WEBHOOK_BINDING=notify-webhook; fi
 }
 
 # site_defaults: where the release server finds the site (scripts/build-site.sh's

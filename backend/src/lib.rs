@@ -11,7 +11,8 @@
 //! - [`policy`]: who may see and do what, asked by every path;
 //! - [`accounts`], [`session`], [`sign_in`], [`audit`]: people, the session cookie,
 //!   bounded and rate-limited password checks, and the decision trail;
-//! - [`metrics`]: what the server counts, for Prometheus.
+//! - [`metrics`]: what the server counts, for Prometheus;
+//! - [`notify`]: e-mails and webhooks, through an outbox and Dapr output bindings.
 
 pub mod accounts;
 pub mod approval_policy;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod group_commit;
 pub mod lease;
 pub mod metrics;
+pub mod notify;
 pub mod operator;
 pub mod orders;
 pub mod policy;

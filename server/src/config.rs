@@ -45,6 +45,23 @@ pub struct Config {
     /// `METRICS_ADDR` (`127.0.0.1:9464`): serve Prometheus metrics at `/metrics` on a
     /// listener of its own. Unset: nothing is recorded or served.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `NOTIFY_EMAIL_BINDING`: the Dapr `bindings.smtp` component e-mails go through
+    /// (`dapr/start-sidecar.sh` makes `notify-email` when `SMTP_HOST` is set). Unset: no
+    /// e-mail.
+    pub email_binding: Option<String>,
+    /// `NOTIFY_WEBHOOK_BINDING` and `WEBHOOK_SECRET`: the Dapr `bindings.http` component
+    /// outcome events go through, and the key they are signed with. Unset: no webhook.
+    pub webhook: Option<(String, Vec<u8>)>,
+}
+
+impl Config {
+    /// Which notifications are on.
+    pub fn notify(&self) -> backend::notify::Channels {
+        backend::notify::Channels {
+            email: self.email_binding.is_some(),
+            webhook: self.webhook.is_some(),
+        }
+    }
 }
 
 /// `LOG_FORMAT`: how log lines are written. Read before anything else (the logger
@@ -122,6 +139,20 @@ impl Config {
                 )?,
             ),
         };
+        let webhook = match (var("NOTIFY_WEBHOOK_BINDING"), var("WEBHOOK_SECRET")) {
+            (None, _) => None,
+            (Some(binding), Some(secret)) if secret.trim().len() >= 16 => {
+                Some((binding.trim().to_owned(), secret.trim().as_bytes().to_vec()))
+            }
+            (Some(_), _) => {
+                return Err(ConfigError {
+                    name: "WEBHOOK_SECRET",
+                    message: "set it to at least 16 characters (receivers check the \
+                              signature with it) when NOTIFY_WEBHOOK_BINDING is set"
+                        .into(),
+                })
+            }
+        };
         Ok(Self {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/approvals.db".to_owned()),
@@ -144,6 +175,8 @@ impl Config {
                 }
             },
             public_url: var("APP_PUBLIC_URL"),
+            email_binding: var("NOTIFY_EMAIL_BINDING").map(|b| b.trim().to_owned()),
+            webhook,
             server_timing: matches!(var("APP_SERVER_TIMING").as_deref(), Some("1" | "true")),
             metrics_addr: match var("METRICS_ADDR") {
                 None => None,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use app::state::AppState;
 use backend::engine::dapr::DaprEngine;
 use backend::engine::relay::TokenRelay;
+use backend::notify::sender::{DaprBindings, Sender};
 use backend::session::Site;
 use backend::sign_in::SignIn;
 use backend::{accounts, changes, db, lease, reconcile, workflow, Db, OrderService};
@@ -46,6 +47,8 @@ enum StartupError {
     Demo(#[from] backend::ServiceError),
     #[error("metrics: {0}")]
     Metrics(#[from] metrics_exporter_prometheus::BuildError),
+    #[error("notifications: {0}")]
+    Notify(String),
 }
 
 #[tokio::main]
@@ -115,7 +118,8 @@ async fn admin(args: &[String]) -> Result<(), StartupError> {
 
 /// The order rules, under the approval policy if there is one.
 fn order_service(config: &Config, db: Db, engine: Arc<DaprEngine>) -> OrderService {
-    let orders = OrderService::new(db, engine, config.approval_timeout);
+    let orders =
+        OrderService::new(db, engine, config.approval_timeout).with_notifications(config.notify());
     match &config.approval_policy {
         Some(policy) => orders.with_policy(policy.clone()),
         None => orders,
@@ -157,7 +161,7 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
 
     // The relay is kept for as long as the server runs: the SDK reaches daprd through it.
     let (mut client, _relay) = connect_engine(&config).await?;
-    workflow::register(&mut client, db.clone());
+    workflow::register(&mut client, db.clone(), config.notify());
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
     let engine = Arc::new(DaprEngine::new(
         client.scheduling_client(),
@@ -206,6 +210,27 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         None => Site::for_listen_address(addr),
     };
     tracing::info!("public origin {}", site.public_origin());
+    if config.notify().any() {
+        let bindings = DaprBindings::connect(
+            &config.dapr_grpc_endpoint,
+            config.dapr_api_token.as_deref(),
+            config.dapr_call_timeout,
+        )
+        .await
+        .map_err(StartupError::Notify)?;
+        let sender = Sender {
+            db: db.clone(),
+            bindings: Arc::new(bindings),
+            email_binding: config.email_binding.clone(),
+            webhook: config.webhook.clone(),
+            origin: site.public_origin().to_owned(),
+        };
+        tokio::spawn(sender.run());
+        tracing::info!(
+            email = ?config.email_binding, webhook = ?config.webhook.as_ref().map(|w| &w.0),
+            "notifications on"
+        );
+    }
     let app = server::app(AppState {
         leptos_options,
         db: db.clone(),

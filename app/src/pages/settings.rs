@@ -1,5 +1,5 @@
 //! `/settings`: the signed-in person's account, and the e-mail address notifications
-//! about orders are to go to (issue 13 §6; nothing is sent yet). A plain form, no island: it posts to `/settings/email`
+//! about orders go to (when the server sends e-mail: `backend::notify`). A plain form, no island: it posts to `/settings/email`
 //! (server/src/http/settings.rs), which sends the browser back here saying how it went.
 
 use leptos::prelude::*;

@@ -14,6 +14,7 @@ use chrono::Utc;
 use super::{EngineError, FailureKind, RuntimeStatus, Snapshot, WorkflowEngine};
 use crate::clock::now_ms;
 use crate::db::Db;
+use crate::notify::Channels;
 use crate::workflow::{
     activities, Approval, ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, WorkflowOrder,
     WorkflowOutput, WORKFLOW_NAME,
@@ -38,6 +39,8 @@ pub struct MemoryEngine {
     lose_next_raise: Mutex<Option<bool>>,
     /// Instances whose state cannot be loaded, with daprd's words for it.
     broken: Mutex<HashMap<String, String>>,
+    /// What the activities add to the outbox.
+    notify: Channels,
 }
 
 impl MemoryEngine {
@@ -48,7 +51,13 @@ impl MemoryEngine {
             down: Mutex::new(false),
             lose_next_raise: Mutex::new(None),
             broken: Mutex::new(HashMap::new()),
+            notify: Channels::default(),
         }
+    }
+
+    /// The same engine with activities that add `notify`'s notifications to the outbox.
+    pub fn with_notifications(self, notify: Channels) -> Self {
+        Self { notify, ..self }
     }
 
     /// The next raise answers `Unknown`, as a sidecar that froze or a connection cut
@@ -137,7 +146,7 @@ impl MemoryEngine {
                 approved_by: approved_by.to_vec(),
             }),
         };
-        activities::request_approval(&self.db, &request)
+        activities::request_approval(&self.db, &request, self.notify)
             .await
             .map_err(activity_failed)?;
         Ok(())
@@ -235,7 +244,7 @@ impl WorkflowEngine for MemoryEngine {
             status: outcome.status_text(),
             decided_at_ms: now_ms(),
         };
-        activities::record_outcome(&self.db, &record)
+        activities::record_outcome(&self.db, &record, self.notify)
             .await
             .map_err(activity_failed)?;
         self.complete(instance_id, &order, &outcome)?;

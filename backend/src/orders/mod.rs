@@ -23,6 +23,7 @@ use crate::db::Db;
 use crate::engine::{Engine, EngineError, FailureKind, RuntimeStatus, Snapshot};
 use crate::error::ServiceError;
 use crate::group_commit::GroupCommit;
+use crate::notify::{outbox, Channels};
 use crate::policy;
 use crate::read_model::{self, OrderFacts, OrderRow};
 use crate::timing::{timed, Part};
@@ -88,6 +89,8 @@ pub struct OrderService {
     approval_timeout: Duration,
     /// `None`: the seed's rule (no policy file).
     policy: Option<Arc<ApprovalPolicy>>,
+    /// The outcomes recorded here (auto-approvals, the reconciler's) notify too.
+    notify: Channels,
 }
 
 /// The workflow input for an order we hold; `timeout` is the approval timeout it runs
@@ -159,7 +162,13 @@ impl OrderService {
             clock: clock::system(),
             approval_timeout,
             policy: None,
+            notify: Channels::default(),
         }
+    }
+
+    /// The same service adding `notify`'s notifications of the outcomes it records.
+    pub fn with_notifications(self, notify: Channels) -> Self {
+        Self { notify, ..self }
     }
 
     /// The same service reading the time from `clock` (tests).
@@ -361,7 +370,18 @@ impl OrderService {
             failure,
             now,
         };
-        Ok(self.writes.finish(end).await?)
+        let finished = self.writes.finish(end).await?;
+        if finished && self.notify.any() {
+            outbox::add_outcome(
+                &self.db,
+                &state.instance_id,
+                self.notify.email,
+                self.notify.webhook,
+                now,
+            )
+            .await?;
+        }
+        Ok(finished)
     }
 
     /// Applies one decision (a manager's approval or rejection, or the requester's

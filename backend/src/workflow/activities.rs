@@ -13,11 +13,12 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::db::Db;
+use crate::notify::{outbox, Channels};
 use crate::read_model::{self, OrderFacts};
 
 type Output = dapr::workflow::Result<Option<String>>;
 
-pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db) {
+pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db, notify: Channels) {
     let d = db.clone();
     registry.add_activity(SEND_APPROVAL_REQUEST_ACTIVITY, move |ctx, input| {
         let db = d.clone();
@@ -25,18 +26,18 @@ pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db) {
         async move {
             let request: ApprovalRequest = ctx.get_input(input.as_deref())?;
             tracing::info!(order_id = %request.order.order_id, "approval requested");
-            reply(request_approval(&db, &request).await)
+            reply(request_approval(&db, &request, notify).await)
         }
         .instrument(span)
     });
     let d = db.clone();
     registry.add_activity(PLACE_ORDER_ACTIVITY, move |ctx, input| {
         let span = activity_span(&ctx, PLACE_ORDER_ACTIVITY);
-        record_adapter(d.clone(), ctx, input, "placing order").instrument(span)
+        record_adapter(d.clone(), ctx, input, "placing order", notify).instrument(span)
     });
     registry.add_activity(RECORD_OUTCOME_ACTIVITY, move |ctx, input| {
         let span = activity_span(&ctx, RECORD_OUTCOME_ACTIVITY);
-        record_adapter(db.clone(), ctx, input, "recording outcome").instrument(span)
+        record_adapter(db.clone(), ctx, input, "recording outcome", notify).instrument(span)
     });
 }
 
@@ -45,10 +46,16 @@ fn activity_span(ctx: &ActivityContext, name: &'static str) -> tracing::Span {
     tracing::info_span!("activity", activity = name, instance_id = %ctx.orchestration_id())
 }
 
-async fn record_adapter(db: Db, ctx: ActivityContext, input: Option<String>, what: &str) -> Output {
+async fn record_adapter(
+    db: Db,
+    ctx: ActivityContext,
+    input: Option<String>,
+    what: &str,
+    notify: Channels,
+) -> Output {
     let record: OutcomeRecord = ctx.get_input(input.as_deref())?;
     tracing::info!(order_id = %record.order.order_id, outcome = %record.status, "{what}");
-    reply(record_outcome(&db, &record).await)
+    reply(record_outcome(&db, &record, notify).await)
 }
 
 fn reply(result: Result<serde_json::Value, WorkflowError>) -> Output {
@@ -72,12 +79,13 @@ fn db_error(e: sqlx::Error) -> WorkflowError {
     WorkflowError::Other(format!("read model: {e}"))
 }
 
-/// Asks for approval (at a level, for an order with levels). A real deployment would
-/// notify managers here; we publish the request in the read model, which feeds the
-/// inbox.
+/// Asks for approval (at a level, for an order with levels): publishes the request in
+/// the read model, which feeds the inbox, and with e-mail on, adds an e-mail to each
+/// person who may decide it to the outbox (the seed's "e.g., email, Slack").
 pub async fn request_approval(
     db: &Db,
     request: &ApprovalRequest,
+    notify: Channels,
 ) -> Result<serde_json::Value, WorkflowError> {
     let facts = facts(&request.order)?;
     let written = match &request.level {
@@ -87,6 +95,18 @@ pub async fn request_approval(
         None => read_model::mark_awaiting(db, &facts, request.deadline_ms, now_ms()).await,
     };
     written.map_err(db_error)?;
+    if notify.email {
+        let level = request.level.as_ref();
+        outbox::add_request(
+            db,
+            &facts.instance_id,
+            level.map(|l| l.number),
+            level.map(|l| l.role),
+            now_ms(),
+        )
+        .await
+        .map_err(db_error)?;
+    }
     Ok(serde_json::json!({"notification_sent": true, "for_order_id": request.order.order_id}))
 }
 
@@ -94,12 +114,14 @@ pub async fn request_approval(
 pub async fn record_outcome(
     db: &Db,
     record: &OutcomeRecord,
+    notify: Channels,
 ) -> Result<serde_json::Value, WorkflowError> {
     let outcome = Outcome::parse(&record.status)
         .ok_or_else(|| WorkflowError::Other(format!("unknown outcome {:?}", record.status)))?;
+    let facts = facts(&record.order)?;
     read_model::record_outcome(
         db,
-        &facts(&record.order)?,
+        &facts,
         outcome.order_status(),
         outcome.decided_by(),
         record.decided_at_ms,
@@ -107,6 +129,17 @@ pub async fn record_outcome(
     )
     .await
     .map_err(db_error)?;
+    if notify.any() {
+        outbox::add_outcome(
+            db,
+            &facts.instance_id,
+            notify.email,
+            notify.webhook,
+            now_ms(),
+        )
+        .await
+        .map_err(db_error)?;
+    }
     let placed = outcome.order_status() == OrderStatus::Approved;
     Ok(serde_json::json!({"order_placed": placed, "order_id": record.order.order_id}))
 }

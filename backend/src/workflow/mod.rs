@@ -12,12 +12,14 @@ use domain::{Cents, Decision, OrderStatus, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::notify::Channels;
 
-/// Registers the workflow and its activities on the client's worker registry.
-pub fn register(client: &mut WorkflowClient, db: Db) {
+/// Registers the workflow and its activities on the client's worker registry; the
+/// activities add `notify`'s notifications to the outbox.
+pub fn register(client: &mut WorkflowClient, db: Db, notify: Channels) {
     let registry = client.registry_mut();
     registry.add_workflow(WORKFLOW_NAME, orchestration::purchase_order_workflow);
-    activities::register(registry, db);
+    activities::register(registry, db, notify);
 }
 
 pub const WORKFLOW_NAME: &str = "PurchaseOrderApprovalWorkflow";

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod collector;
+pub mod notify;
 
 pub const DEMO_PASSWORD: &str = "approvals-demo";
 /// How long the tests wait for an order or a workflow to get somewhere.

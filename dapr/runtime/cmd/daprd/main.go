@@ -15,8 +15,11 @@
 //   - state.postgresql / state.postgres (v1 default, v2 available): optional
 //     PostgreSQL state store.
 //   - nameresolution.sqlite: SQLite name resolver.
+//   - bindings.smtp and bindings.http (output only): the notifications, e-mail
+//     and webhooks, each used only when its component is configured (see
+//     dapr/start-sidecar.sh: SMTP_HOST, WEBHOOK_URL).
 //
-// Every other registry (pubsub, bindings, secret stores, locks, crypto,
+// Every other registry (pubsub, input bindings, secret stores, locks, crypto,
 // configuration, conversation, HTTP middleware) is empty. In standalone mode
 // daprd falls back to the "mdns" resolver when the Configuration does not set
 // spec.nameResolution; mdns is not registered here, so daprd then logs
@@ -35,6 +38,8 @@ import (
 
 	"go.opencensus.io/stats/view"
 
+	bindingshttp "github.com/dapr/components-contrib/bindings/http"
+	bindingssmtp "github.com/dapr/components-contrib/bindings/smtp"
 	nrsqlite "github.com/dapr/components-contrib/nameresolution/sqlite"
 	statepgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
 	statepgv2 "github.com/dapr/components-contrib/state/postgresql/v2"
@@ -88,7 +93,7 @@ func newRegistry() *registry.Options {
 	nrReg.Logger = logContrib
 	nrReg.RegisterComponent(nrsqlite.NewResolver, "sqlite")
 
-	// Empty registries for everything else.
+	// Empty registries for everything else (bindings: output only, the two above).
 	secretReg := secretstoresLoader.NewRegistry()
 	secretReg.Logger = logContrib
 	configReg := configurationLoader.NewRegistry()
@@ -99,6 +104,8 @@ func newRegistry() *registry.Options {
 	pubsubReg.Logger = logContrib
 	bindingsReg := bindingsLoader.NewRegistry()
 	bindingsReg.Logger = logContrib
+	bindingsReg.RegisterOutputBinding(bindingssmtp.NewSMTP, "smtp")
+	bindingsReg.RegisterOutputBinding(bindingshttp.NewHTTP, "http")
 	cryptoReg := cryptoLoader.NewRegistry()
 	cryptoReg.Logger = logContrib
 	conversationReg := conversationLoader.NewRegistry()
@@ -130,7 +137,7 @@ func main() {
 		fmt.Println(buildinfo.Version()) //nolint:forbidigo
 		return
 	case opts.BuildInfo:
-		fmt.Printf("Version: %s\nGit Commit: %s\nGit Version: %s\nComponents: state.sqlite, state.postgresql, nameresolution.sqlite\n", //nolint:forbidigo
+		fmt.Printf("Version: %s\nGit Commit: %s\nGit Version: %s\nComponents: state.sqlite, state.postgresql, nameresolution.sqlite, bindings.smtp, bindings.http\n", //nolint:forbidigo
 			buildinfo.Version(), buildinfo.Commit(), buildinfo.GitVersion())
 		return
 	case opts.WaitCommand:

@@ -1,0 +1,267 @@
+//! The notifications table: what is to be sent, to whom, and how far it got. Every
+//! write is idempotent or conditional, as the read model's are.
+
+use domain::Role;
+
+use crate::db::Db;
+
+/// A notification a sender has claimed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub instance_id: String,
+    pub event: String,
+    pub channel: String,
+    pub recipient: String,
+    pub address: Option<String>,
+    pub attempts: i64,
+}
+
+/// The event of a decision asked at `level` (1 for the seed's single level).
+pub fn request_event(level: u32) -> String {
+    format!("request:{level}")
+}
+
+pub const OUTCOME_EVENT: &str = "outcome";
+
+/// A decision is asked at `level` (`None`: the seed's single level): an e-mail to each
+/// person who may decide it, as the inbox would show it to them (their role reaches the
+/// level's; not their own order; no earlier level approved by them), if they have an
+/// address. Run after the read model shows the level. Returns how many were added.
+pub async fn add_request(
+    db: &Db,
+    instance_id: &str,
+    level: Option<u32>,
+    level_role: Option<Role>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let event = request_event(level.unwrap_or(1));
+    // The roles that reach the level's (a director decides a managers' level too).
+    let roles = match level_role {
+        Some(Role::Director) => (Role::Director, Role::Director),
+        _ => (Role::Manager, Role::Director),
+    };
+    let added = sqlx::query!(
+        "INSERT INTO notifications (instance_id, event, channel, recipient, address,
+                                    created_at, next_attempt_at)
+         SELECT o.instance_id, ?, 'email', u.name, u.email, ?, ?
+           FROM orders o JOIN users u
+          WHERE o.instance_id = ? AND u.email IS NOT NULL AND u.role IN (?, ?)
+            AND (o.requested_by IS NULL OR u.name <> o.requested_by)
+            AND instr(',' || COALESCE(o.level_approvers, '') || ',', ',' || u.name || ',') = 0
+         ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
+        event,
+        now,
+        now,
+        instance_id,
+        roles.0,
+        roles.1,
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
+/// The order ended: an e-mail to its requester (if they have an address) and, with
+/// `webhook`, the outcome event for the webhook.
+pub async fn add_outcome(
+    db: &Db,
+    instance_id: &str,
+    email: bool,
+    webhook: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if email {
+        sqlx::query!(
+            "INSERT INTO notifications (instance_id, event, channel, recipient, address,
+                                        created_at, next_attempt_at)
+             SELECT o.instance_id, 'outcome', 'email', u.name, u.email, ?, ?
+               FROM orders o JOIN users u ON u.name = o.requested_by
+              WHERE o.instance_id = ? AND u.email IS NOT NULL
+             ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
+            now,
+            now,
+            instance_id,
+        )
+        .execute(db)
+        .await?;
+    }
+    if webhook {
+        sqlx::query!(
+            "INSERT INTO notifications (instance_id, event, channel, recipient, created_at,
+                                        next_attempt_at)
+             VALUES (?, 'outcome', 'webhook', '', ?, ?)
+             ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
+            instance_id,
+            now,
+            now,
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes the next due notification for `hold_ms`, if there is one: no other sender
+/// takes it meanwhile; after that it is free again (its sender may have died).
+pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
+    let until = now + hold_ms;
+    sqlx::query_as!(
+        Claimed,
+        r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
+            WHERE id = (SELECT id FROM notifications
+                         WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= ?
+                           AND (claimed_until IS NULL OR claimed_until < ?)
+                         ORDER BY next_attempt_at, id LIMIT 1)
+           RETURNING id AS "id!", instance_id, event, channel, recipient, address, attempts"#,
+        until,
+        now,
+        now,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE notifications SET sent_at = ?, claimed_until = NULL, last_error = NULL
+          WHERE id = ?",
+        now,
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Not sent this time: tried again from `retry_at`, or never (`None`).
+pub async fn mark_failed(
+    db: &Db,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let skipped_at = retry_at.is_none().then_some(now);
+    let next = retry_at.unwrap_or(now);
+    sqlx::query!(
+        "UPDATE notifications SET claimed_until = NULL, last_error = ?, next_attempt_at = ?,
+                skipped_at = ?
+          WHERE id = ?",
+        error,
+        next,
+        skipped_at,
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Never to be sent: what it would say no longer holds.
+pub async fn mark_skipped(db: &Db, id: i64, why: &str, now: i64) -> Result<(), sqlx::Error> {
+    mark_failed(db, id, why, None, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts;
+    use crate::email::Email;
+    use crate::read_model::{mark_awaiting, OrderFacts};
+    use domain::Cents;
+
+    async fn due(db: &Db) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT event, recipient FROM notifications
+              WHERE sent_at IS NULL AND skipped_at IS NULL ORDER BY recipient",
+        )
+        .fetch_all(db)
+        .await
+        .expect("reads")
+    }
+
+    #[tokio::test]
+    async fn a_request_goes_once_to_each_decider_and_is_sent_once() {
+        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        for (name, role, email) in [
+            ("alice", Role::Requester, Some("alice@example.com")),
+            ("bob", Role::Manager, Some("bob@example.com")),
+            ("carol", Role::Manager, None),
+            ("dora", Role::Director, Some("dora@example.com")),
+        ] {
+            let email = email.map(|e| Email::parse(e).expect("an address"));
+            accounts::add_user(&db, name, role, "a-long-password", email.as_ref())
+                .await
+                .expect("a user");
+        }
+        let facts = OrderFacts {
+            instance_id: "po-1".into(),
+            order_id: "1".into(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost: Cents(200_000),
+            requested_by: Some("alice".into()),
+        };
+        mark_awaiting(&db, &facts, 50_000, 1_000)
+            .await
+            .expect("waits");
+        // An activity run twice adds nothing the second time.
+        assert_eq!(
+            add_request(&db, "po-1", None, None, 1_000)
+                .await
+                .expect("adds"),
+            2
+        );
+        assert_eq!(
+            add_request(&db, "po-1", None, None, 1_000)
+                .await
+                .expect("adds"),
+            0
+        );
+        assert_eq!(
+            due(&db).await,
+            [
+                ("request:1".to_owned(), "bob".to_owned()),
+                ("request:1".to_owned(), "dora".to_owned())
+            ],
+            "no requester, nobody without an address"
+        );
+        // A directors' level goes to directors only.
+        assert_eq!(
+            add_request(&db, "po-1", Some(2), Some(Role::Director), 1_000)
+                .await
+                .expect("adds"),
+            1
+        );
+
+        let first = claim_due(&db, 2_000, 60_000)
+            .await
+            .expect("claims")
+            .expect("one is due");
+        let second = claim_due(&db, 2_000, 60_000)
+            .await
+            .expect("claims")
+            .expect("another");
+        assert_ne!(first.id, second.id, "a claimed one is left to its sender");
+        mark_sent(&db, first.id, 2_100).await.expect("marks");
+        mark_failed(&db, second.id, "451", Some(10_000), 2_100)
+            .await
+            .expect("marks");
+        let third = claim_due(&db, 2_200, 60_000)
+            .await
+            .expect("claims")
+            .expect("the last");
+        assert!(claim_due(&db, 2_200, 60_000)
+            .await
+            .expect("claims")
+            .is_none());
+        // A sender that died: its claim runs out, and another takes it.
+        let again = claim_due(&db, 70_000, 60_000)
+            .await
+            .expect("claims")
+            .expect("taken over");
+        assert!(again.id == third.id || again.id == second.id);
+        assert_ne!(again.id, first.id, "a sent one never comes back");
+    }
+}

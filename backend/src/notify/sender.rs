@@ -1,0 +1,230 @@
+//! Delivers the outbox: claims one due notification at a time, writes it from the order
+//! as it stands, hands it to a Dapr output binding, and marks it sent, or due again
+//! after a pause that grows with each attempt. Runs on every replica: a claim keeps the
+//! others off a notification while it is being sent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::OrderStatus;
+
+use super::message::{self, SIGNATURE_HEADER};
+use super::outbox::{self, Claimed, OUTCOME_EVENT};
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::read_model::{self, OrderRow};
+
+/// How long a claim keeps other senders off a notification.
+const CLAIM_FOR: Duration = Duration::from_secs(60);
+/// How often an idle sender looks for due notifications.
+const POLL: Duration = Duration::from_millis(500);
+/// After this many attempts a notification is given up (about a day of retries).
+const MAX_ATTEMPTS: i64 = 30;
+
+/// Where notifications leave: a Dapr output binding, by name.
+#[async_trait::async_trait]
+pub trait Bindings: Send + Sync {
+    async fn invoke(
+        &self,
+        binding: &str,
+        operation: &str,
+        data: Vec<u8>,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), String>;
+}
+
+/// Daprd's output bindings, every call with a deadline.
+pub struct DaprBindings {
+    client: dapr::Client<dapr::client::TonicClientWithAuth>,
+    timeout: Duration,
+}
+
+impl DaprBindings {
+    /// `endpoint`: daprd's gRPC API (`http://127.0.0.1:50001`); `token`: its API token.
+    pub async fn connect(
+        endpoint: &str,
+        token: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let options = dapr::client::ClientOptions::new()
+            .with_address(endpoint)
+            .with_timeout(timeout);
+        let options = match token {
+            Some(token) => options.with_api_token(token),
+            None => options.without_api_token(),
+        };
+        let client = dapr::Client::from_options(options)
+            .await
+            .map_err(|e| format!("connecting to daprd at {endpoint}: {e}"))?;
+        Ok(Self { client, timeout })
+    }
+}
+
+#[async_trait::async_trait]
+impl Bindings for DaprBindings {
+    async fn invoke(
+        &self,
+        binding: &str,
+        operation: &str,
+        data: Vec<u8>,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), String> {
+        let mut client = self.client.clone();
+        let call = client.invoke_binding(binding, data, operation, Some(metadata));
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer from daprd in {:?}", self.timeout)),
+        }
+    }
+}
+
+/// What a sender needs: where to send, and what links point at.
+pub struct Sender {
+    pub db: Db,
+    pub bindings: Arc<dyn Bindings>,
+    /// The `bindings.smtp` component's name, when e-mail is on.
+    pub email_binding: Option<String>,
+    /// The `bindings.http` component's name and the signing secret, when webhooks are on.
+    pub webhook: Option<(String, Vec<u8>)>,
+    /// The app's public origin, for links.
+    pub origin: String,
+}
+
+/// Why one notification was not delivered.
+enum Failure {
+    /// Worth another attempt later.
+    Retry(String),
+    /// Never: what it would say no longer holds.
+    Skip(String),
+}
+
+impl Sender {
+    pub async fn run(self) {
+        loop {
+            match self.send_next().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "notifications: database"),
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Sends the next due notification; false when none is due.
+    pub async fn send_next(&self) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        let Some(claimed) = outbox::claim_due(&self.db, now, CLAIM_FOR.as_millis() as i64).await?
+        else {
+            return Ok(false);
+        };
+        let span = tracing::info_span!("notify", instance_id = %claimed.instance_id,
+            event = %claimed.event, channel = %claimed.channel);
+        let result = tracing::Instrument::instrument(self.deliver(&claimed), span).await;
+        let now = now_ms();
+        match result {
+            Ok(()) => outbox::mark_sent(&self.db, claimed.id, now).await?,
+            Err(Failure::Skip(why)) => {
+                tracing::info!(instance_id = %claimed.instance_id, %why, "notification not sent");
+                outbox::mark_skipped(&self.db, claimed.id, &why, now).await?
+            }
+            Err(Failure::Retry(error)) => {
+                let retry_at = (claimed.attempts < MAX_ATTEMPTS)
+                    .then(|| now + backoff(claimed.attempts).as_millis() as i64);
+                tracing::warn!(instance_id = %claimed.instance_id, %error,
+                    attempts = claimed.attempts, gives_up = retry_at.is_none(),
+                    "notification not delivered");
+                outbox::mark_failed(&self.db, claimed.id, &error, retry_at, now).await?
+            }
+        }
+        Ok(true)
+    }
+
+    async fn deliver(&self, claimed: &Claimed) -> Result<(), Failure> {
+        let row = read_model::get(&self.db, &claimed.instance_id)
+            .await
+            .map_err(|e| Failure::Retry(format!("read model: {e}")))?
+            .ok_or_else(|| Failure::Skip("the order is gone".into()))?;
+        match claimed.channel.as_str() {
+            "email" => self.email(claimed, &row).await,
+            "webhook" => self.webhook(&row).await,
+            other => Err(Failure::Skip(format!("unknown channel {other:?}"))),
+        }
+    }
+
+    async fn email(&self, claimed: &Claimed, row: &OrderRow) -> Result<(), Failure> {
+        let binding = self
+            .email_binding
+            .as_deref()
+            .ok_or_else(|| Failure::Skip("e-mail is not configured".into()))?;
+        let address = claimed
+            .address
+            .as_deref()
+            .ok_or_else(|| Failure::Skip("no address".into()))?;
+        let mail = if claimed.event == OUTCOME_EVENT {
+            message::outcome(row, &self.origin)
+        } else {
+            // A request still stands only while the order waits at that level.
+            let level = row.level.unwrap_or(1);
+            if row.status != OrderStatus::AwaitingApproval
+                || claimed.event != outbox::request_event(level as u32)
+            {
+                return Err(Failure::Skip(
+                    "the order no longer waits at that level".into(),
+                ));
+            }
+            message::request(row, &claimed.recipient, &self.origin)
+        };
+        let metadata = HashMap::from([
+            ("emailTo".to_owned(), address.to_owned()),
+            ("subject".to_owned(), mail.subject),
+        ]);
+        self.bindings
+            .invoke(binding, "create", mail.body.into_bytes(), metadata)
+            .await
+            .map_err(Failure::Retry)
+    }
+
+    async fn webhook(&self, row: &OrderRow) -> Result<(), Failure> {
+        let (binding, secret) = self
+            .webhook
+            .as_ref()
+            .ok_or_else(|| Failure::Skip("webhooks are not configured".into()))?;
+        let body = message::outcome_event(row, &self.origin);
+        let metadata = HashMap::from([
+            (
+                "Content-Type".to_owned(),
+                "application/cloudevents+json".to_owned(),
+            ),
+            (
+                SIGNATURE_HEADER.to_owned(),
+                message::signature(secret, &body),
+            ),
+            // A receiver that answers 4xx/5xx did not take it.
+            ("errorIfNot2XX".to_owned(), "true".to_owned()),
+        ]);
+        self.bindings
+            .invoke(binding, "post", body, metadata)
+            .await
+            .map_err(Failure::Retry)
+    }
+}
+
+/// 2 s, 4 s, 8 s … at most 10 minutes.
+fn backoff(attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 10)).unwrap_or(10);
+    Duration::from_secs(2u64.pow(exponent)).min(Duration::from_secs(600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_grows_to_ten_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(30), Duration::from_secs(600));
+    }
+}
