@@ -26,6 +26,10 @@ pub struct PolicyLevel {
     pub from: Option<Cents>,
     pub role: Role,
     pub timeout: Duration,
+    /// A reminder this long before the deadline.
+    pub remind_before: Option<Duration>,
+    /// On timeout, ask the role above instead of ending the order (managers' levels).
+    pub escalate: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,10 @@ struct LevelEntry {
     role: String,
     from: Option<f64>,
     timeout: Option<String>,
+    /// `"half"` (half the timeout) or a duration before the deadline (`"2h"`).
+    reminder: Option<String>,
+    /// `"cancel"` (the default) or `"escalate"`.
+    on_timeout: Option<String>,
 }
 
 impl ApprovalPolicy {
@@ -126,10 +134,44 @@ impl ApprovalPolicy {
                         ))
                     })?,
             };
+            let remind_before = match entry.reminder.as_deref().map(str::trim) {
+                None => None,
+                Some("half") => Some(timeout / 2),
+                Some(raw) => Some(
+                    humantime::parse_duration(raw)
+                        .ok()
+                        .filter(|before| !before.is_zero() && *before < timeout)
+                        .ok_or_else(|| {
+                            at(format!(
+                                "reminder {raw:?}: use \"half\" or a duration before the \
+                                 deadline, shorter than the timeout ({})",
+                                humantime::format_duration(timeout)
+                            ))
+                        })?,
+                ),
+            };
+            let escalate = match entry.on_timeout.as_deref().map(str::trim) {
+                None | Some("cancel") => false,
+                Some("escalate") if role == Role::Manager => true,
+                Some("escalate") => {
+                    return Err(at(
+                        "on_timeout = \"escalate\": a director's level has nobody above it \
+                         to escalate to"
+                            .into(),
+                    ))
+                }
+                Some(other) => {
+                    return Err(at(format!(
+                        "on_timeout {other:?}: use \"cancel\" or \"escalate\""
+                    )))
+                }
+            };
             levels.push(PolicyLevel {
                 from,
                 role,
                 timeout,
+                remind_before,
+                escalate,
             });
         }
         Ok(Self {
@@ -148,10 +190,16 @@ impl ApprovalPolicy {
             .filter(|level| level.from.is_none_or(|from| total >= from))
             .map(|level| Level {
                 role: level.role,
-                timeout_ms: u64::try_from(level.timeout.as_millis()).unwrap_or(u64::MAX),
+                timeout_ms: millis(level.timeout),
+                remind_before_ms: level.remind_before.map(millis),
+                escalate: level.escalate,
             })
             .collect()
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 const AMOUNT_RULE: &str = "use an amount in dollars above zero, with at most two decimals";
@@ -188,6 +236,8 @@ mod tests {
         let levels = policy.levels_for(Cents::from_dollars(20_000.0));
         assert_eq!(levels[0].timeout(), DAY);
         assert_eq!(levels[1].timeout(), 2 * DAY);
+        assert_eq!(levels[0].remind_before_ms, Some(43_200_000), "half the day");
+        assert!(levels[0].escalate && !levels[1].escalate);
     }
 
     #[test]

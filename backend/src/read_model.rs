@@ -330,7 +330,9 @@ pub async fn mark_awaiting_level(
                 claimed_at = NULL, updated_at = ?
           WHERE instance_id = ?
             AND (status = 'submitted'
-                 OR (status = 'awaiting_approval' AND COALESCE(level, 0) < ?))",
+                 OR (status = 'awaiting_approval'
+                     AND (COALESCE(level, 0) < ?
+                          OR (level = ? AND ? AND level_role IS NOT ?))))",
         deadline,
         number,
         of,
@@ -340,10 +342,60 @@ pub async fn mark_awaiting_level(
         now,
         facts.instance_id,
         number,
+        number,
+        ask.escalated,
+        ask.role,
     )
     .execute(&mut *tx)
     .await?;
+    if ask.escalated {
+        let key = format!("escalated:{number}");
+        let label = format!(
+            "Nobody decided in time: asked a {} instead (level {number} of {of})",
+            ask.role.as_str()
+        );
+        add_timeline(&mut *tx, &facts.instance_id, &key, &label, now).await?;
+    }
     tx.commit().await
+}
+
+/// An event in the order's timeline besides its decisions (a reminder, an escalation),
+/// once per `key`.
+pub async fn add_timeline(
+    db: impl sqlx::SqliteExecutor<'_>,
+    instance_id: &str,
+    key: &str,
+    label: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO order_timeline (instance_id, key, at, label) VALUES (?, ?, ?, ?)
+         ON CONFLICT (instance_id, key) DO NOTHING",
+        instance_id,
+        key,
+        at,
+        label,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An entry of [`timeline`].
+#[derive(Debug, Clone, FromRow)]
+pub struct TimelineRow {
+    pub at: i64,
+    pub label: String,
+}
+
+pub async fn timeline(db: &Db, instance_id: &str) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    sqlx::query_as!(
+        TimelineRow,
+        "SELECT at, label FROM order_timeline WHERE instance_id = ? ORDER BY at, key",
+        instance_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// One approved level of an order that has several, as its timeline shows it.
@@ -487,14 +539,16 @@ pub async fn finish_row(
     Ok(result.rows_affected() > 0)
 }
 
-/// Claims the single decision an order may receive at `level`, the level the caller
-/// was allowed to decide (`None`: the seed's single level). Returns false when someone
-/// else (a manager, or the deadline) got there first, or the order moved on to
-/// another level meanwhile.
+/// Claims the single decision an order may receive at `level` asked of `role`, as the
+/// caller was allowed to decide it (`None`: the seed's single level). Returns false
+/// when someone else (a manager, or the deadline) got there first, or the order moved
+/// on to another level, or escalated, meanwhile.
+#[allow(clippy::too_many_arguments)]
 pub async fn claim_decision(
     db: &Db,
     instance_id: &str,
     level: Option<i64>,
+    role: Option<Role>,
     decision: Decision,
     by: &str,
     comment: Option<&str>,
@@ -504,7 +558,7 @@ pub async fn claim_decision(
         "UPDATE orders SET decision = ?, decided_by = ?, decision_comment = ?, claimed_at = ?,
                 updated_at = ?
           WHERE instance_id = ? AND status = 'awaiting_approval' AND decision IS NULL
-            AND (deadline IS NULL OR deadline > ?) AND level IS ?",
+            AND (deadline IS NULL OR deadline > ?) AND level IS ? AND level_role IS ?",
         decision,
         by,
         comment,
@@ -513,6 +567,7 @@ pub async fn claim_decision(
         instance_id,
         now,
         level,
+        role,
     )
     .execute(db)
     .await?;
@@ -1120,6 +1175,7 @@ mod tests {
                 &db,
                 &f.instance_id,
                 None,
+                None,
                 Decision::Approve,
                 "bob",
                 Some("ok"),
@@ -1156,6 +1212,7 @@ mod tests {
                 Role::Director
             },
             approved_by: approved_by.iter().map(|n| n.to_string()).collect(),
+            escalated: false,
         };
         mark_awaiting_level(&db, &f, &ask(1, &[]), 50_000, 1_000)
             .await
@@ -1170,6 +1227,7 @@ mod tests {
                 &db,
                 &f.instance_id,
                 Some(2),
+                Some(Role::Manager),
                 Decision::Approve,
                 "bob",
                 None,
@@ -1183,6 +1241,7 @@ mod tests {
             &db,
             &f.instance_id,
             Some(1),
+            Some(Role::Manager),
             Decision::Approve,
             "bob",
             Some("fine"),

@@ -199,9 +199,11 @@ pub async fn reconcile(
         Ok(state) => {
             if let Some(waiting) = waiting_at(&state) {
                 // An order with levels: its workflow says which level it asked last.
-                let behind = row
-                    .level
-                    .is_none_or(|level| level < i64::from(waiting.level.number));
+                let number = i64::from(waiting.level.number);
+                let behind = row.level.is_none_or(|level| level < number)
+                    || (waiting.level.escalated
+                        && row.level == Some(number)
+                        && row.level_role != Some(waiting.level.role));
                 if behind && row.updated_at < stuck_before {
                     tracing::info!(instance_id = %row.instance_id, level = waiting.level.number,
                         "recording a lost approval request");
@@ -234,7 +236,7 @@ pub async fn reconcile(
                 (stuck_claim, row.decision, row.decided_by.as_deref())
             {
                 tracing::info!(instance_id = %row.instance_id, "re-raising unconfirmed decision");
-                let event = Approval::new(by, decision, row.level_number());
+                let event = Approval::new(by, decision, row.level_number(), row.level_role);
                 engine
                     .raise_approval(&row.instance_id, &event)
                     .await

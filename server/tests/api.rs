@@ -1202,3 +1202,138 @@ async fn notifications_reach_each_person_once_by_email_and_webhook() {
         "carol's first attempt was refused and tried again"
     );
 }
+
+/// Issue 13 §3 on the real workflow: a level's reminder goes out before its deadline
+/// (timeline and e-mail); a managers' level that escalates is asked of a director when
+/// nobody decided in time, and a manager's decision that arrives after that is dropped;
+/// a director's level, with nobody above, times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_reminds_and_then_escalates_to_a_director() {
+    let sink = support::notify::SmtpSink::start(&[]);
+    let policy_dir = tempfile::tempdir().expect("temp dir");
+    let policy = policy_dir.path().join("approval-policy.toml");
+    std::fs::write(
+        &policy,
+        "[[level]]\nrole = \"manager\"\ntimeout = \"8s\"\nreminder = \"half\"\n\
+         on_timeout = \"escalate\"\n\
+         [[level]]\nrole = \"director\"\nfrom = 10000\ntimeout = \"4s\"\n",
+    )
+    .expect("policy file");
+    let (policy_path, smtp_port) = (policy.display().to_string(), sink.port.to_string());
+    let stack = Stack::start_with_env(
+        "120s",
+        &[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", smtp_port.as_str()),
+        ],
+        &[
+            ("APPROVAL_POLICY", policy_path.as_str()),
+            ("NOTIFY_EMAIL_BINDING", "notify-email"),
+        ],
+    )
+    .await;
+    for name in ["bob", "dora"] {
+        let address = format!("{name}@example.com");
+        let (ok, out) = stack.admin(&["user", "email", "--name", name, "--email", &address], "");
+        assert!(ok, "{out}");
+    }
+
+    stack.start_waiting("esc-1", 2_000.0).await;
+    // Half-way (4 s): bob is reminded.
+    let to_bob = sink.wait_for("bob@example.com", 2, WAIT).await;
+    assert!(
+        to_bob[0]
+            .text
+            .contains("Subject: Approval needed: order esc-1"),
+        "{}",
+        to_bob[0].text
+    );
+    assert!(
+        to_bob[1]
+            .text
+            .contains("Subject: Reminder: approval needed: order esc-1"),
+        "{}",
+        to_bob[1].text
+    );
+    // At 8 s nobody has decided: a director is asked instead.
+    let db = backend::db::open(&format!("sqlite://{}", stack.db_path().display()))
+        .await
+        .expect("the read model");
+    let labels = || async {
+        backend::read_model::timeline(&db, "po-esc-1")
+            .await
+            .expect("reads")
+            .into_iter()
+            .map(|e| e.label)
+            .collect::<Vec<String>>()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while !labels()
+        .await
+        .iter()
+        .any(|l| l.contains("asked a director instead"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never escalated: {:?}",
+            labels().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (code, refused) = decide(&stack, "bob", "esc-1", true).await;
+    assert_eq!(code, 403, "{refused}");
+    assert!(refused["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("is for a director")));
+    // A managers' decision claimed before the escalation, arriving after it, is dropped.
+    stack
+        .raise_directly(
+            "po-esc-1",
+            &json!({"approver_name": "bob", "approved": true, "level": 1, "role": "manager"}),
+        )
+        .await;
+    // dora was asked with the managers (a director may decide their level), reminded
+    // with them, and asked again on the escalation.
+    let to_dora = sink.wait_for("dora@example.com", 3, WAIT).await;
+    let subjects = |prefix: &str| {
+        to_dora
+            .iter()
+            .filter(|m| m.text.contains(&format!("Subject: {prefix}: order esc-1")))
+            .count()
+    };
+    assert_eq!(
+        (
+            subjects("Approval needed"),
+            subjects("Reminder: approval needed")
+        ),
+        (2, 1)
+    );
+    let (code, decided) = decide(&stack, "dora", "esc-1", true).await;
+    assert_eq!(code, 200, "{decided}");
+    let state = stack.wait_for_completion("po-esc-1", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by dora");
+    let labels = labels().await;
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.starts_with("Reminder sent: a manager decides by")),
+        "{labels:?}"
+    );
+    assert!(
+        labels
+            .iter()
+            .any(|l| l == "Nobody decided in time: asked a director instead (level 1 of 1)"),
+        "{labels:?}"
+    );
+    assert_eq!(
+        to_bob.len(),
+        sink.to("bob@example.com").len(),
+        "nothing more to bob"
+    );
+
+    // A directors' level has nobody above: its timeout ends the order.
+    stack.start_waiting("esc-2", 20_000.0).await;
+    assert_eq!(decide(&stack, "bob", "esc-2", true).await.0, 200);
+    let state = stack.wait_for_completion("po-esc-2", WAIT).await;
+    assert_eq!(output_status(&state), "Cancelled due to timeout");
+}

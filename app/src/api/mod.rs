@@ -291,6 +291,13 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
                     at: from_ms(at),
                 });
             }
+            let events = backend::read_model::timeline(ctx.state.orders.db(), &row.instance_id)
+                .await
+                .map_err(backend::ServiceError::from)?;
+            timeline.extend(events.into_iter().map(|e| TimelineEntry {
+                label: e.label,
+                at: from_ms(e.at),
+            }));
             if let (true, Some(at)) = (order.status.is_final(), row.decided_at) {
                 timeline.push(TimelineEntry {
                     label: order.status_label(),

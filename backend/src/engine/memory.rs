@@ -144,6 +144,7 @@ impl MemoryEngine {
                 of: levels.len() as u32,
                 role: level.role,
                 approved_by: approved_by.to_vec(),
+                escalated: false,
             }),
         };
         activities::request_approval(&self.db, &request, self.notify)
@@ -217,7 +218,11 @@ impl WorkflowEngine for MemoryEngine {
             Some(None) => return Ok(()),
             Some(Some(waiting)) => waiting,
         };
-        if !approval.is_for(level) {
+        let role = order
+            .levels()
+            .get(level as usize - 1)
+            .map_or(domain::Role::Manager, |l| l.role);
+        if !approval.is_for(level, role) {
             // A decision for a level already passed: the workflow drops it.
             return Ok(());
         }

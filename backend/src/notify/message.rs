@@ -37,8 +37,8 @@ fn facts(row: &OrderRow) -> String {
     )
 }
 
-/// A decision is asked of `name`.
-pub fn request(row: &OrderRow, name: &str, origin: &str) -> Email {
+/// A decision is asked of `name` (`reminder`: again, its deadline nearing).
+pub fn request(row: &OrderRow, name: &str, origin: &str, reminder: bool) -> Email {
     let level = match (row.level, row.levels, row.level_role) {
         (Some(level), Some(levels), Some(role)) if levels > 1 => format!(
             " This is level {level} of {levels}, for a {}.",
@@ -50,11 +50,13 @@ pub fn request(row: &OrderRow, name: &str, origin: &str) -> Email {
         .deadline
         .map(|d| format!(" Decide by {}.", from_ms(d).format("%Y-%m-%d %H:%M UTC")))
         .unwrap_or_default();
+    let what = if reminder {
+        "Reminder: approval needed"
+    } else {
+        "Approval needed"
+    };
     Email {
-        subject: format!(
-            "Approval needed: order {} ({})",
-            row.order_id, row.total_cents
-        ),
+        subject: format!("{what}: order {} ({})", row.order_id, row.total_cents),
         body: format!(
             "Hello {name},\n\n{}{level}{deadline}\n\nApprove or reject it here:\n{}\n",
             facts(row),
@@ -132,7 +134,10 @@ mod tests {
             deadline: Some(1_795_000_000_000),
             ..OrderRow::waiting("alice")
         };
-        let mail = request(&row, "bob", "http://127.0.0.1:3000/");
+        let mail = request(&row, "bob", "http://127.0.0.1:3000/", false);
+        assert!(request(&row, "bob", "http://x", true)
+            .subject
+            .starts_with("Reminder: approval needed: order 1"));
         assert_eq!(mail.subject, "Approval needed: order 1 ($2,000.00)");
         assert!(mail.body.starts_with("Hello bob,"), "{}", mail.body);
         assert!(mail.body.contains("requested by alice"));

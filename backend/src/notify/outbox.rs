@@ -17,28 +17,60 @@ pub struct Claimed {
     pub attempts: i64,
 }
 
-/// The event of a decision asked at `level` (1 for the seed's single level).
-pub fn request_event(level: u32) -> String {
-    format!("request:{level}")
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A decision is asked at `level` (1 for the seed's single level) of `role`.
+    Request { level: u32, role: Role },
+    /// Its deadline nears.
+    Reminder { level: u32, role: Role },
+    /// The order ended.
+    Outcome,
 }
 
-pub const OUTCOME_EVENT: &str = "outcome";
+impl Event {
+    /// As the outbox keys it: `request:1:manager`, `reminder:2:director`, `outcome`.
+    pub fn key(self) -> String {
+        match self {
+            Self::Request { level, role } => format!("request:{level}:{}", role.as_str()),
+            Self::Reminder { level, role } => format!("reminder:{level}:{}", role.as_str()),
+            Self::Outcome => "outcome".into(),
+        }
+    }
 
-/// A decision is asked at `level` (`None`: the seed's single level): an e-mail to each
-/// person who may decide it, as the inbox would show it to them (their role reaches the
-/// level's; not their own order; no earlier level approved by them), if they have an
-/// address. Run after the read model shows the level. Returns how many were added.
-pub async fn add_request(
+    pub fn parse(key: &str) -> Option<Self> {
+        if key == "outcome" {
+            return Some(Self::Outcome);
+        }
+        let mut parts = key.split(':');
+        let (kind, level, role) = (parts.next()?, parts.next()?, parts.next()?);
+        let (level, role) = (level.parse().ok()?, Role::parse(role)?);
+        match kind {
+            "request" => Some(Self::Request { level, role }),
+            "reminder" => Some(Self::Reminder { level, role }),
+            _ => None,
+        }
+    }
+}
+
+/// A decision is asked, or its deadline nears (`event`): an e-mail to each person who
+/// may decide it, as the inbox would show it to them (their role reaches the level's;
+/// not their own order; no earlier level approved by them), if they have an address.
+/// Run after the read model shows the level. Returns how many were added.
+pub async fn add_deciders(
     db: &Db,
     instance_id: &str,
-    level: Option<u32>,
-    level_role: Option<Role>,
+    event: Event,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let event = request_event(level.unwrap_or(1));
+    let level_role = match event {
+        Event::Request { role, .. } | Event::Reminder { role, .. } => role,
+        Event::Outcome => return Ok(0),
+    };
+    let key = event.key();
     // The roles that reach the level's (a director decides a managers' level too).
     let roles = match level_role {
-        Some(Role::Director) => (Role::Director, Role::Director),
+        Role::Director => (Role::Director, Role::Director),
         _ => (Role::Manager, Role::Director),
     };
     let added = sqlx::query!(
@@ -50,7 +82,7 @@ pub async fn add_request(
             AND (o.requested_by IS NULL OR u.name <> o.requested_by)
             AND instr(',' || COALESCE(o.level_approvers, '') || ',', ',' || u.name || ',') = 0
          ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
-        event,
+        key,
         now,
         now,
         instance_id,
@@ -207,33 +239,48 @@ mod tests {
             .await
             .expect("waits");
         // An activity run twice adds nothing the second time.
+        let asked = Event::Request {
+            level: 1,
+            role: Role::Manager,
+        };
         assert_eq!(
-            add_request(&db, "po-1", None, None, 1_000)
-                .await
-                .expect("adds"),
+            add_deciders(&db, "po-1", asked, 1_000).await.expect("adds"),
             2
         );
         assert_eq!(
-            add_request(&db, "po-1", None, None, 1_000)
-                .await
-                .expect("adds"),
+            add_deciders(&db, "po-1", asked, 1_000).await.expect("adds"),
             0
         );
         assert_eq!(
             due(&db).await,
             [
-                ("request:1".to_owned(), "bob".to_owned()),
-                ("request:1".to_owned(), "dora".to_owned())
+                ("request:1:manager".to_owned(), "bob".to_owned()),
+                ("request:1:manager".to_owned(), "dora".to_owned())
             ],
             "no requester, nobody without an address"
         );
         // A directors' level goes to directors only.
+        let escalated = Event::Request {
+            level: 1,
+            role: Role::Director,
+        };
         assert_eq!(
-            add_request(&db, "po-1", Some(2), Some(Role::Director), 1_000)
+            add_deciders(&db, "po-1", escalated, 1_000)
                 .await
                 .expect("adds"),
             1
         );
+        for event in [
+            asked,
+            escalated,
+            Event::Reminder {
+                level: 2,
+                role: Role::Director,
+            },
+            Event::Outcome,
+        ] {
+            assert_eq!(Event::parse(&event.key()), Some(event));
+        }
 
         let first = claim_due(&db, 2_000, 60_000)
             .await

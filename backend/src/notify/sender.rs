@@ -10,7 +10,7 @@ use std::time::Duration;
 use domain::OrderStatus;
 
 use super::message::{self, SIGNATURE_HEADER};
-use super::outbox::{self, Claimed, OUTCOME_EVENT};
+use super::outbox::{self, Claimed, Event};
 use crate::clock::now_ms;
 use crate::db::Db;
 use crate::read_model::{self, OrderRow};
@@ -162,19 +162,26 @@ impl Sender {
             .address
             .as_deref()
             .ok_or_else(|| Failure::Skip("no address".into()))?;
-        let mail = if claimed.event == OUTCOME_EVENT {
-            message::outcome(row, &self.origin)
-        } else {
-            // A request still stands only while the order waits at that level.
-            let level = row.level.unwrap_or(1);
-            if row.status != OrderStatus::AwaitingApproval
-                || claimed.event != outbox::request_event(level as u32)
-            {
-                return Err(Failure::Skip(
-                    "the order no longer waits at that level".into(),
-                ));
+        let event = Event::parse(&claimed.event)
+            .ok_or_else(|| Failure::Skip(format!("unknown event {:?}", claimed.event)))?;
+        let mail = match event {
+            Event::Outcome => message::outcome(row, &self.origin),
+            Event::Request { level, role } | Event::Reminder { level, role } => {
+                // It still stands only while the order waits at that level, asked of
+                // that role.
+                let now_at = (
+                    row.level.unwrap_or(1),
+                    row.level_role.unwrap_or(domain::Role::Manager),
+                );
+                if row.status != OrderStatus::AwaitingApproval || now_at != (i64::from(level), role)
+                {
+                    return Err(Failure::Skip(
+                        "the order no longer waits at that level".into(),
+                    ));
+                }
+                let reminder = matches!(event, Event::Reminder { .. });
+                message::request(row, &claimed.recipient, &self.origin, reminder)
             }
-            message::request(row, &claimed.recipient, &self.origin)
         };
         let metadata = HashMap::from([
             ("emailTo".to_owned(), address.to_owned()),

@@ -492,6 +492,7 @@ impl OrderService {
             &self.db,
             instance_id,
             row.level,
+            row.level_role,
             decision,
             &approver,
             comment,
@@ -502,7 +503,7 @@ impl OrderService {
             return Err(conflict_for(&self.get_row(instance_id).await?));
         }
 
-        let event = Approval::new(&approver, decision, row.level_number());
+        let event = Approval::new(&approver, decision, row.level_number(), row.level_role);
         if let Err(e) = self.engine.raise_approval(instance_id, &event).await {
             if !e.certainly_not_applied() {
                 // The event may have arrived: the claim stands (nobody else can decide

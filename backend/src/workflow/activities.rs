@@ -4,16 +4,17 @@
 //! engine run the very same code) plus a thin adapter for Dapr's worker.
 
 use dapr::workflow::{ActivityContext, ActivityContextExt, RegistryExt, WorkflowError};
-use domain::{instance_id_for, OrderId, OrderStatus};
+use domain::{instance_id_for, OrderId, OrderStatus, Role};
 use tracing::Instrument;
 
 use super::{
-    ApprovalRequest, Outcome, OutcomeRecord, WorkflowOrder, PLACE_ORDER_ACTIVITY,
-    RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
+    ApprovalRequest, Outcome, OutcomeRecord, ReminderRequest, WorkflowOrder, PLACE_ORDER_ACTIVITY,
+    RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY, SEND_REMINDER_ACTIVITY,
 };
 use crate::clock::now_ms;
 use crate::db::Db;
-use crate::notify::{outbox, Channels};
+use crate::notify::outbox::{self, Event};
+use crate::notify::Channels;
 use crate::read_model::{self, OrderFacts};
 
 type Output = dapr::workflow::Result<Option<String>>;
@@ -27,6 +28,17 @@ pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db, notify: 
             let request: ApprovalRequest = ctx.get_input(input.as_deref())?;
             tracing::info!(order_id = %request.order.order_id, "approval requested");
             reply(request_approval(&db, &request, notify).await)
+        }
+        .instrument(span)
+    });
+    let d = db.clone();
+    registry.add_activity(SEND_REMINDER_ACTIVITY, move |ctx, input| {
+        let db = d.clone();
+        let span = activity_span(&ctx, SEND_REMINDER_ACTIVITY);
+        async move {
+            let reminder: ReminderRequest = ctx.get_input(input.as_deref())?;
+            tracing::info!(order_id = %reminder.order.order_id, "reminding");
+            reply(remind(&db, &reminder, notify).await)
         }
         .instrument(span)
     });
@@ -96,18 +108,60 @@ pub async fn request_approval(
     };
     written.map_err(db_error)?;
     if notify.email {
-        let level = request.level.as_ref();
-        outbox::add_request(
+        let (level, role) = request
+            .level
+            .as_ref()
+            .map_or((1, Role::Manager), |l| (l.number, l.role));
+        outbox::add_deciders(
             db,
             &facts.instance_id,
-            level.map(|l| l.number),
-            level.map(|l| l.role),
+            Event::Request { level, role },
             now_ms(),
         )
         .await
         .map_err(db_error)?;
     }
     Ok(serde_json::json!({"notification_sent": true, "for_order_id": request.order.order_id}))
+}
+
+/// The deadline of a level nears: the timeline says so, and with e-mail on, those who
+/// may decide it are reminded.
+pub async fn remind(
+    db: &Db,
+    reminder: &ReminderRequest,
+    notify: Channels,
+) -> Result<serde_json::Value, WorkflowError> {
+    let facts = facts(&reminder.order)?;
+    let (level, role) = reminder
+        .level
+        .as_ref()
+        .map_or((1, Role::Manager), |l| (l.number, l.role));
+    let of = reminder.level.as_ref().map_or(1, |l| l.of);
+    let due = crate::clock::from_ms(reminder.deadline_ms).format("%Y-%m-%d %H:%M:%S UTC");
+    let label = format!(
+        "Reminder sent: a {} decides by {due} (level {level} of {of})",
+        role.as_str()
+    );
+    read_model::add_timeline(
+        db,
+        &facts.instance_id,
+        &format!("reminder:{level}:{}", role.as_str()),
+        &label,
+        now_ms(),
+    )
+    .await
+    .map_err(db_error)?;
+    if notify.email {
+        outbox::add_deciders(
+            db,
+            &facts.instance_id,
+            Event::Reminder { level, role },
+            now_ms(),
+        )
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(serde_json::json!({"reminded": true, "order_id": reminder.order.order_id}))
 }
 
 /// Records an outcome; for approvals this is where the order is placed.

@@ -25,6 +25,8 @@ pub fn register(client: &mut WorkflowClient, db: Db, notify: Channels) {
 pub const WORKFLOW_NAME: &str = "PurchaseOrderApprovalWorkflow";
 pub const SEND_APPROVAL_REQUEST_ACTIVITY: &str = "send_approval_request_activity";
 pub const PLACE_ORDER_ACTIVITY: &str = "place_order_activity";
+/// Reminds those who may decide a level that its deadline nears.
+pub const SEND_REMINDER_ACTIVITY: &str = "send_reminder_activity";
 /// Records a rejection or a timeout in the read model (the seed leaves this optional).
 pub const RECORD_OUTCOME_ACTIVITY: &str = "record_outcome_activity";
 pub const APPROVAL_EVENT: &str = "approval_event";
@@ -62,6 +64,12 @@ pub struct Level {
     /// The least role that decides it: a director may decide a managers' level too.
     pub role: Role,
     pub timeout_ms: u64,
+    /// A reminder this long before the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_before_ms: Option<u64>,
+    /// On timeout, a director is asked instead (with a fresh deadline).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub escalate: bool,
 }
 
 impl Level {
@@ -97,6 +105,8 @@ impl WorkflowOrder {
             None => vec![Level {
                 role: Role::Manager,
                 timeout_ms: u64::try_from(self.approval_timeout().as_millis()).unwrap_or(u64::MAX),
+                remind_before_ms: None,
+                escalate: false,
             }],
         }
     }
@@ -121,24 +131,31 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub level: Option<u32>,
+    /// The role the level was asked of when the decision was claimed: a managers'
+    /// decision that arrives after its level escalated to a director is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub role: Option<Role>,
 }
 
 impl Approval {
-    /// The event that carries `decision`, taken by `by` at `level` (a cancellation
-    /// stands at any level).
-    pub fn new(by: &str, decision: Decision, level: Option<u32>) -> Self {
+    /// The event that carries `decision`, taken by `by` at `level` asked of `role` (a
+    /// cancellation stands at any level).
+    pub fn new(by: &str, decision: Decision, level: Option<u32>, role: Option<Role>) -> Self {
         let cancelled = decision == Decision::Cancel;
         Self {
             approver_name: by.to_owned(),
             approved: decision.approved(),
             cancelled,
             level: level.filter(|_| !cancelled),
+            role: role.filter(|_| !cancelled),
         }
     }
 
-    /// Whether a workflow waiting at `level` takes this event.
-    pub fn is_for(&self, level: u32) -> bool {
-        self.cancelled || self.level.is_none_or(|l| l == level)
+    /// Whether a workflow waiting at `level`, asked of `role`, takes this event.
+    pub fn is_for(&self, level: u32, role: Role) -> bool {
+        self.cancelled
+            || (self.level.is_none_or(|l| l == level) && self.role.is_none_or(|r| r == role))
     }
 
     /// What the workflow ends in when this event is the first to arrive.
@@ -244,6 +261,18 @@ pub struct LevelAsk {
     pub role: Role,
     /// In level order.
     pub approved_by: Vec<String>,
+    /// Asked again, of a director, because nobody decided in time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub escalated: bool,
+}
+
+/// Input of `send_reminder_activity`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReminderRequest {
+    pub order: WorkflowOrder,
+    /// `None`: the seed's single level.
+    pub level: Option<LevelAsk>,
+    pub deadline_ms: i64,
 }
 
 /// The workflow's custom status while it waits at a level of a policy.
@@ -289,14 +318,21 @@ mod tests {
 
     #[test]
     fn a_decision_counts_only_for_its_level_and_a_cancellation_for_any() {
-        let approval = Approval::new("bob", Decision::Approve, Some(1));
-        assert!(approval.is_for(1));
-        assert!(!approval.is_for(2), "raised again after level 1 moved on");
-        let seed = Approval::new("bob", Decision::Approve, None);
-        assert!(seed.is_for(1) && seed.is_for(2));
-        let cancel = Approval::new("alice", Decision::Cancel, Some(1));
-        assert!(cancel.is_for(2));
-        assert_eq!(cancel.level, None);
+        let approval = Approval::new("bob", Decision::Approve, Some(1), Some(Role::Manager));
+        assert!(approval.is_for(1, Role::Manager));
+        assert!(
+            !approval.is_for(2, Role::Manager),
+            "raised again after level 1 moved on"
+        );
+        assert!(
+            !approval.is_for(1, Role::Director),
+            "arrived after level 1 escalated to a director"
+        );
+        let seed = Approval::new("bob", Decision::Approve, None, None);
+        assert!(seed.is_for(1, Role::Manager) && seed.is_for(2, Role::Director));
+        let cancel = Approval::new("alice", Decision::Cancel, Some(1), Some(Role::Manager));
+        assert!(cancel.is_for(2, Role::Director));
+        assert_eq!((cancel.level, cancel.role), (None, None));
         assert_eq!(
             serde_json::to_value(&seed).expect("serialises"),
             serde_json::json!({"approver_name": "bob", "approved": true}),
@@ -320,7 +356,9 @@ mod tests {
             order(1000.0).levels(),
             [Level {
                 role: Role::Manager,
-                timeout_ms: 30_000
+                timeout_ms: 30_000,
+                remind_before_ms: None,
+                escalate: false,
             }]
         );
         let json = serde_json::to_value(order(5.0)).expect("serialises");

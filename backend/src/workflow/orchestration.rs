@@ -9,10 +9,12 @@
 
 use std::time::Duration;
 
+use domain::Role;
+
 use super::{
-    Approval, ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, WaitingAt, WorkflowOrder,
-    WorkflowOutput, APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY,
-    SEND_APPROVAL_REQUEST_ACTIVITY,
+    Approval, ApprovalRequest, Level, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, WaitingAt,
+    WorkflowOrder, WorkflowOutput, APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY,
+    SEND_APPROVAL_REQUEST_ACTIVITY, SEND_REMINDER_ACTIVITY,
 };
 use dapr::workflow::{
     ActivityOptions, OrchestrationContext, RetryPolicy, WorkflowContext, WorkflowContextExt,
@@ -91,8 +93,9 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
             of,
             role: level.role,
             approved_by: approved_by.clone(),
+            escalated: false,
         });
-        match ask_level(&ctx, &order, ask, level.timeout()).await? {
+        match ask_level(&ctx, &order, ask, level).await? {
             Outcome::Approved(by) => approved_by.push(by),
             outcome => return conclude(&ctx, &order, outcome).await,
         }
@@ -101,40 +104,78 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
 }
 
 /// Asks one level and waits for the first of its decision, a cancellation and its
-/// deadline. An event for another level (a decision raised again after its level was
-/// passed) is dropped.
+/// deadline, reminding those who may decide on the way if the level has a reminder. A
+/// managers' level that escalates is asked of a director when its deadline passes, with
+/// a fresh deadline. An event for another level or role (a decision raised again after
+/// its level was passed or escalated) is dropped.
 async fn ask_level(
     ctx: &OrchestrationContext,
     order: &WorkflowOrder,
-    ask: Option<LevelAsk>,
-    timeout: Duration,
+    mut ask: Option<LevelAsk>,
+    level: &Level,
 ) -> dapr::workflow::Result<Outcome> {
     let number = ask.as_ref().map_or(1, |a| a.number);
-    let deadline = ctx.current_utc_datetime()
-        + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
-    if let Some(level) = &ask {
-        let waiting = WaitingAt {
-            level: level.clone(),
+    let mut role = level.role;
+    loop {
+        let deadline = ctx.current_utc_datetime()
+            + chrono::Duration::from_std(level.timeout()).unwrap_or(chrono::Duration::MAX);
+        if let Some(level) = &ask {
+            let waiting = WaitingAt {
+                level: level.clone(),
+                deadline_ms: deadline.timestamp_millis(),
+            };
+            ctx.set_custom_status(serde_json::to_string(&waiting)?);
+        }
+        let request = ApprovalRequest {
+            order: order.clone(),
             deadline_ms: deadline.timestamp_millis(),
+            level: ask.clone(),
         };
-        ctx.set_custom_status(serde_json::to_string(&waiting)?);
+        write_read_model(
+            ctx,
+            SEND_APPROVAL_REQUEST_ACTIVITY,
+            activity_options(request)?,
+        )
+        .await;
+        let remind_at = level
+            .remind_before_ms
+            .and_then(|before| chrono::Duration::try_milliseconds(before as i64))
+            .map(|before| deadline - before)
+            .filter(|at| *at > ctx.current_utc_datetime());
+        let waited = wait_at_level(ctx, order, &ask, (number, role), deadline, remind_at).await?;
+        match waited {
+            Some(outcome) => return Ok(outcome),
+            None if level.escalate && role == Role::Manager => {
+                role = Role::Director;
+                if let Some(ask) = ask.as_mut() {
+                    ask.role = role;
+                    ask.escalated = true;
+                }
+                if !ctx.is_replaying() {
+                    tracing::info!(instance_id = %ctx.instance_id(), level = number,
+                        "nobody decided in time: escalated to a director");
+                }
+            }
+            None => return Ok(Outcome::TimedOut),
+        }
     }
-    let request = ApprovalRequest {
-        order: order.clone(),
-        deadline_ms: deadline.timestamp_millis(),
-        level: ask,
-    };
-    write_read_model(
-        ctx,
-        SEND_APPROVAL_REQUEST_ACTIVITY,
-        activity_options(request)?,
-    )
-    .await;
+}
 
+/// Waits for the decision of level `number` asked of `role` until `deadline` (`None`:
+/// it passed), sending the reminder at `remind_at` on the way.
+async fn wait_at_level(
+    ctx: &OrchestrationContext,
+    order: &WorkflowOrder,
+    ask: &Option<LevelAsk>,
+    (number, role): (u32, Role),
+    deadline: chrono::DateTime<chrono::Utc>,
+    mut remind_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> dapr::workflow::Result<Option<Outcome>> {
     loop {
         // The timer fires at the deadline the read model shows, however long the
         // activity took.
-        let remaining = (deadline - ctx.current_utc_datetime())
+        let until = remind_at.unwrap_or(deadline);
+        let remaining = (until - ctx.current_utc_datetime())
             .to_std()
             .unwrap_or(Duration::ZERO);
         if !ctx.is_replaying() {
@@ -145,14 +186,23 @@ async fn ask_level(
             .wait_for_external_event_typed::<Approval>(APPROVAL_EVENT, Some(remaining))
             .await
         {
-            Ok(event) if event.is_for(number) => return Ok(event.outcome()),
+            Ok(event) if event.is_for(number, role) => return Ok(Some(event.outcome())),
             Ok(event) => {
                 if !ctx.is_replaying() {
                     tracing::info!(instance_id = %ctx.instance_id(), level = number,
-                        event_level = ?event.level, "dropped a decision for another level");
+                        event_level = ?event.level, event_role = ?event.role,
+                        "dropped a decision for another level");
                 }
             }
-            Err(WorkflowError::Timeout) => return Ok(Outcome::TimedOut),
+            Err(WorkflowError::Timeout) if remind_at.take().is_some() => {
+                let reminder = ReminderRequest {
+                    order: order.clone(),
+                    level: ask.clone(),
+                    deadline_ms: deadline.timestamp_millis(),
+                };
+                write_read_model(ctx, SEND_REMINDER_ACTIVITY, activity_options(reminder)?).await;
+            }
+            Err(WorkflowError::Timeout) => return Ok(None),
             Err(e) => return Err(e),
         }
     }
