@@ -4,13 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+source scripts/venv-lib.sh
 venv=target/tools/smtp-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-  if ! python3 -m venv "$venv" 2>/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/pip" install -q aiosmtpd==1.4.6
-fi
+tool_venv "$venv" aiosmtpd aiosmtpd==1.4.6
 exec "$venv/bin/python" scripts/smtp-sink.py "$@"

@@ -7,15 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The oldest Kubernetes we claim to run on, and the newest the package knows.
 versions=(1.31.0 1.37.0)
+source scripts/venv-lib.sh
 venv=target/tools/k8s-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
-  if ! python3 -m venv "$venv" 2>/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/pip" install -q kubernetes-validate==1.37.0 jsonschema pyyaml
-fi
+tool_venv "$venv" kubernetes_validate kubernetes-validate==1.37.0 jsonschema pyyaml
 
 dapr_version=$(sed -nE 's/^[[:space:]]*(require[[:space:]]+)?github\.com\/dapr\/dapr[[:space:]]+(v[^[:space:]]+).*/\2/p' \
   dapr/runtime/go.mod | head -n1)

@@ -1007,6 +1007,16 @@ async fn decide(stack: &Stack, who: &str, id: &str, approved: bool) -> (u16, ser
         .await
 }
 
+/// `who` may not approve order `id`: 403, for the reason `words` name.
+async fn refused(stack: &Stack, who: &str, id: &str, words: &str) {
+    let (code, answer) = decide(stack, who, id, true).await;
+    assert_eq!(code, 403, "{answer}");
+    assert!(
+        answer["error"].as_str().is_some_and(|e| e.contains(words)),
+        "{answer}"
+    );
+}
+
 /// Managers first (`manager_timeout` each), then a director from $10,000.
 fn two_levels(manager_timeout: &str) -> String {
     format!(
@@ -1040,11 +1050,7 @@ async fn approval_levels_run_in_turn_and_an_order_keeps_its_policy() {
             .is_some_and(|m| m.contains("now waits for a director")),
         "{first}"
     );
-    let (code, refused) = decide(&stack, "carol", "lv-two", true).await;
-    assert_eq!(code, 403, "{refused}");
-    assert!(refused["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("is for a director")));
+    refused(&stack, "carol", "lv-two", "is for a director").await;
     // Level 1's decision arriving again (a rejection, to be unmistakable) is dropped:
     // the workflow waits at level 2 now.
     stack
@@ -1064,11 +1070,7 @@ async fn approval_levels_run_in_turn_and_an_order_keeps_its_policy() {
     // Four eyes: a director may decide the managers' level, but not both.
     stack.start_waiting("lv-eyes", 30_000.0).await;
     assert_eq!(decide(&stack, "dora", "lv-eyes", true).await.0, 200);
-    let (code, refused) = decide(&stack, "dora", "lv-eyes", true).await;
-    assert_eq!(code, 403, "{refused}");
-    assert!(refused["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("four eyes")));
+    refused(&stack, "dora", "lv-eyes", "four eyes").await;
 
     stack.start_waiting("lv-no", 15_000.0).await;
     assert_eq!(decide(&stack, "bob", "lv-no", true).await.0, 200);
@@ -1280,11 +1282,7 @@ async fn a_level_reminds_and_then_escalates_to_a_director() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (code, refused) = decide(&stack, "bob", "esc-1", true).await;
-    assert_eq!(code, 403, "{refused}");
-    assert!(refused["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("is for a director")));
+    refused(&stack, "bob", "esc-1", "is for a director").await;
     // A managers' decision claimed before the escalation, arriving after it, is dropped.
     stack
         .raise_directly(
