@@ -9,6 +9,7 @@
 //! - [`reconcile`]: repairs the read model after crashes;
 //! - [`read_model`], [`changes`]: the orders as SQL rows, and their change feed;
 //! - [`policy`]: who may see and do what, asked by every path;
+//! - [`delegation`]: decisions handed to another for a period (out of office);
 //! - [`accounts`], [`session`], [`sign_in`], [`audit`]: people, the session cookie,
 //!   bounded and rate-limited password checks, and the decision trail;
 //! - [`metrics`]: what the server counts, for Prometheus;
@@ -20,6 +21,7 @@ pub mod audit;
 pub mod changes;
 pub mod clock;
 pub mod db;
+pub mod delegation;
 pub mod email;
 pub mod engine;
 pub mod error;

@@ -15,8 +15,9 @@
 use domain::Role;
 
 use crate::accounts::User;
+use crate::delegation::{Delegator, ON_BEHALF};
 use crate::error::ServiceError;
-use crate::read_model::{OrderChange, OrderQuery, OrderRow};
+use crate::read_model::{Decider, OrderChange, OrderQuery, OrderRow};
 
 /// Why `row` needs an operator, for those who may read it.
 pub fn attention_reason(user: &User, row: &OrderRow) -> Option<String> {
@@ -135,6 +136,43 @@ pub fn may_decide(
     Ok(())
 }
 
+/// Whom `user` decides `order` as: themselves when they may, otherwise one of
+/// `delegators` (whose decisions they hold now) who may, in which case the record names
+/// both: `carol for dora`. Acting for someone, the delegator's role counts, and neither
+/// of them may be the requester or have approved an earlier level. When nobody fits,
+/// the refusal is the caller's own.
+pub fn deciding_as(
+    user: &User,
+    order: &OrderRow,
+    approver_name: Option<&str>,
+    delegators: &[Delegator],
+) -> Result<String, ServiceError> {
+    let own = match may_decide(user, order, approver_name) {
+        Ok(()) => return Ok(user.name.clone()),
+        Err(refused) => refused,
+    };
+    if !user.decides_orders()
+        || approver_name.is_some_and(|n| !n.trim().is_empty() && n.trim() != user.name)
+    {
+        return Err(own);
+    }
+    delegators
+        .iter()
+        .find(|d| may_decide_for(user, d, order))
+        .map(|d| format!("{}{ON_BEHALF}{}", user.name, d.name))
+        .ok_or(own)
+}
+
+fn may_decide_for(user: &User, delegator: &Delegator, order: &OrderRow) -> bool {
+    let neither = |name: &str| name != user.name && name != delegator.name;
+    order.requested_by.as_deref().is_none_or(neither)
+        && order
+            .level_role
+            .is_none_or(|role| reaches(delegator.role, role))
+        && !order.approved_a_level(&user.name)
+        && !order.approved_a_level(&delegator.name)
+}
+
 /// Whether someone of role `who` may decide a level meant for `level`: a director
 /// decides a managers' level too.
 pub fn reaches(who: Role, level: Role) -> bool {
@@ -145,10 +183,21 @@ pub fn reaches(who: Role, level: Role) -> bool {
     }
 }
 
-/// What a person's inbox holds: the waiting orders at a level they may decide.
-pub fn decidable_by(user: &User) -> Option<(Role, String)> {
-    user.decides_orders()
-        .then(|| (user.role, user.name.clone()))
+/// What a person's inbox holds: the waiting orders at a level they may decide, as
+/// themselves or for someone whose decisions they hold now (`delegators`).
+pub fn inbox_deciders(user: &User, delegators: &[Delegator]) -> Vec<Decider> {
+    if !user.decides_orders() {
+        return Vec::new();
+    }
+    let mut deciders = vec![Decider {
+        role: user.role,
+        people: vec![user.name.clone()],
+    }];
+    deciders.extend(delegators.iter().map(|d| Decider {
+        role: d.role,
+        people: vec![user.name.clone(), d.name.clone()],
+    }));
+    deciders
 }
 
 /// Why `user` may not cancel `order`, if they may not: only whoever requested it may,
@@ -244,6 +293,43 @@ mod tests {
         };
         let refused = may_decide(&dana, &again, None).expect_err("four eyes");
         assert!(refused.to_string().contains("four eyes"), "{refused}");
+        // Delegation: carol holds dora's decisions; she decides the directors' level for
+        // her, unless either of them approved a level, or it is either one's own order.
+        let carol = user("carol", Role::Manager);
+        let holds_doras = [Delegator {
+            name: "dora".into(),
+            role: Role::Director,
+        }];
+        let for_dora = OrderRow {
+            level_approvers: Some("bob".into()),
+            ..again.clone()
+        };
+        assert_eq!(
+            deciding_as(&carol, &for_dora, None, &holds_doras).expect("for dora"),
+            "carol for dora"
+        );
+        assert!(deciding_as(&carol, &for_dora, None, &[]).is_err());
+        assert!(deciding_as(&carol, &for_dora, Some("dora"), &holds_doras).is_err());
+        for approvers in ["carol", "dora", "bob,erin for dora"] {
+            let seen = OrderRow {
+                level_approvers: Some(approvers.replace(" for ", ",")),
+                ..for_dora.clone()
+            };
+            assert!(
+                deciding_as(&carol, &seen, None, &holds_doras).is_err(),
+                "{approvers}"
+            );
+        }
+        let doras_own = OrderRow {
+            requested_by: Some("dora".into()),
+            ..for_dora.clone()
+        };
+        assert!(deciding_as(&carol, &doras_own, None, &holds_doras).is_err());
+        assert_eq!(
+            deciding_as(&carol, &order("alice"), None, &holds_doras).expect("herself"),
+            "carol",
+            "she decides as herself where she may"
+        );
         assert!(reaches(Role::Director, Role::Manager));
         assert!(!reaches(Role::Manager, Role::Director));
         assert!(!reaches(Role::Requester, Role::Manager));

@@ -43,7 +43,8 @@ pub struct OrderRow {
     pub level: Option<i64>,
     pub levels: Option<i64>,
     pub level_role: Option<Role>,
-    /// Who approved the levels before, comma-separated in level order.
+    /// Who took part in approving the levels before (a delegate and the person they
+    /// acted for, both), comma-separated in level order.
     pub level_approvers: Option<String>,
 }
 
@@ -282,7 +283,14 @@ pub async fn mark_awaiting_level(
 ) -> Result<(), sqlx::Error> {
     let total = facts.unit_cost.times(facts.quantity);
     let (number, of) = (i64::from(ask.number), i64::from(ask.of));
-    let approvers = (!ask.approved_by.is_empty()).then(|| ask.approved_by.join(","));
+    // Everyone who took part in an approval ("carol for dora": both), for four eyes.
+    let approvers = (!ask.approved_by.is_empty()).then(|| {
+        ask.approved_by
+            .iter()
+            .flat_map(|record| crate::delegation::people(record))
+            .collect::<Vec<_>>()
+            .join(",")
+    });
     let mut tx = db.begin().await?;
     sqlx::query!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
@@ -615,9 +623,17 @@ pub struct OrderQuery {
     pub text: Option<String>,
     /// Instead of the list's own order.
     pub sort: Option<SortKey>,
-    /// Only orders whose current level this person may decide: their role reaches the
-    /// level's, and they approved none of the levels before.
-    pub decidable_by: Option<(Role, String)>,
+    /// Only orders whose current level one of these may decide (none: no such filter).
+    pub deciders: Vec<Decider>,
+}
+
+/// Someone an inbox is for: the reader, or the reader acting for someone who delegated
+/// to them. An order fits when `role` reaches its level's and none of `people` approved
+/// a level before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decider {
+    pub role: Role,
+    pub people: Vec<String>,
 }
 
 impl OrderQuery {
@@ -639,15 +655,23 @@ impl OrderQuery {
         if let Some(who) = &self.requested_by {
             q.push(" AND requested_by = ").push_bind(who.clone());
         }
-        if let Some((role, name)) = &self.decidable_by {
-            if *role != Role::Director {
-                q.push(" AND (level_role IS NULL OR level_role = ")
-                    .push_bind(*role)
-                    .push(")");
+        if !self.deciders.is_empty() {
+            q.push(" AND (0");
+            for decider in &self.deciders {
+                q.push(" OR (1");
+                if decider.role != Role::Director {
+                    q.push(" AND (level_role IS NULL OR level_role = ")
+                        .push_bind(decider.role)
+                        .push(")");
+                }
+                for name in &decider.people {
+                    q.push(" AND instr(',' || COALESCE(level_approvers, '') || ',', ")
+                        .push_bind(format!(",{name},"))
+                        .push(") = 0");
+                }
+                q.push(")");
             }
-            q.push(" AND instr(',' || COALESCE(level_approvers, '') || ',', ")
-                .push_bind(format!(",{name},"))
-                .push(") = 0");
+            q.push(")");
         }
         if let Some(text) = self
             .text
@@ -1007,7 +1031,10 @@ mod tests {
                 "a manager's inbox",
                 OrderQuery {
                     status: Some(OrderStatus::AwaitingApproval),
-                    decidable_by: Some((Role::Manager, "bob".into())),
+                    deciders: vec![Decider {
+                        role: Role::Manager,
+                        people: vec!["bob".into()],
+                    }],
                     ..Default::default()
                 },
             ),
@@ -1080,7 +1107,10 @@ mod tests {
         ] {
             let query = OrderQuery {
                 status: Some(OrderStatus::AwaitingApproval),
-                decidable_by: Some((Role::Manager, "bob".into())),
+                deciders: vec![Decider {
+                    role: Role::Manager,
+                    people: vec!["bob".into()],
+                }],
                 sort,
                 ..Default::default()
             };

@@ -83,6 +83,43 @@ test('a manager and then a director approve a large order, and the requester see
   expect(dora.unexpected).toEqual([]);
 });
 
+test('a director away delegates to a manager, who approves for her', async ({ browser }, testInfo) => {
+  const dora = await signIn(browser, testInfo, 'dora');
+  await dora.page.goto('/settings');
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await dora.page.getByLabel('Delegate to').fill('carol');
+  await dora.page.getByLabel('Until the end of (UTC)').fill(tomorrow);
+  await dora.page.getByRole('button', { name: 'Delegate' }).click();
+  await expect(dora.page.getByRole('status')).toHaveText('Saved.');
+  await expect(dora.page.locator('.delegations')).toContainText('To carol until');
+
+  try {
+    const alice = await signIn(browser, testInfo, 'alice');
+    const product = uniqueProduct('Server rack');
+    const id = await submitOrder(alice.page, product, '7500', '2');
+    const bob = await signIn(browser, testInfo, 'bob');
+    await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+    await inboxRow(bob.page, id).getByRole('button', { name: 'Approve' }).click();
+    await expect(bob.page.locator('.notice.ok')).toContainText('now waits for a director');
+
+    // carol, a manager, holds dora's decisions: the directors' level is in her inbox.
+    const carol = await signIn(browser, testInfo, 'carol');
+    await carol.page.goto(`/?q=${encodeURIComponent(product)}`);
+    await inboxRow(carol.page, id).getByRole('button', { name: 'Approve' }).click();
+    await expect(carol.page.locator('.notice.ok')).toHaveText(/Approved by bob, carol for dora/);
+    await expect(alice.page.getByTestId('order-status')).toHaveText('Approved by bob, carol for dora');
+    expect(alice.unexpected).toEqual([]);
+    expect(bob.unexpected).toEqual([]);
+    expect(carol.unexpected).toEqual([]);
+  } finally {
+    // Back from holiday: the other stories' director levels are dora's again.
+    await dora.page.goto('/settings');
+    await dora.page.getByRole('button', { name: 'End now' }).click();
+    await expect(dora.page.locator('.delegations')).not.toContainText('To carol');
+  }
+  expect(dora.unexpected).toEqual([]);
+});
+
 test('carol rejects an order with a comment', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
   const product = uniqueProduct('Espresso machine');

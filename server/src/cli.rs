@@ -9,6 +9,9 @@
 //! server token create --user NAME [--expires 90d]         (prints the token once)
 //! server token list
 //! server token revoke --id ID
+//! server delegation add --from NAME --to NAME --until 2026-12-24 [--starts 2026-12-01]
+//! server delegation list
+//! server delegation revoke --id ID
 //! ```
 //!
 //! and, for operators, looking at and acting on stuck orders (these talk to daprd):
@@ -25,7 +28,7 @@ use std::io::BufRead;
 use backend::accounts;
 use backend::clock::{self, from_ms};
 use backend::email::Email;
-use backend::operator;
+use backend::{delegation, operator};
 use backend::{Db, OrderService, ServiceError};
 use domain::{Role, ValidationErrors};
 
@@ -40,6 +43,10 @@ pub const USAGE: &str = "usage:
   server token create --user NAME [--expires 90d]  (prints a new API token once)
   server token list
   server token revoke --id ID
+  server delegation add --from NAME --to NAME --until DAY [--starts DAY]
+                                                   NAME's decisions go to the other, through DAY (UTC)
+  server delegation list                           the delegations that have not ended
+  server delegation revoke --id ID                 end one now
   server order show ID                             the order beside its workflow in Dapr
   server order stuck                               orders that need an operator, and why
   server order redrive ID [--by NAME]              do now what the reconciler would do
@@ -91,6 +98,17 @@ fn read_password() -> Result<String, CliError> {
 
 fn parse_email(raw: &str) -> Result<Email, CliError> {
     Email::parse(raw).map_err(|m| ServiceError::Invalid(ValidationErrors::one("email", m)).into())
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The end (UTC) of a day written `2026-12-24`.
+fn day_end(raw: &str) -> Result<i64, CliError> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|start| start.and_utc().timestamp_millis() + DAY_MS)
+        .ok_or_else(|| CliError::Usage(format!("{raw:?} is not a day like 2026-12-24")))
 }
 
 fn when(ms: i64) -> String {
@@ -201,6 +219,56 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                 println!("revoked token {id}");
             } else {
                 return Err(CliError::Usage(format!("no active token with id {id}")));
+            }
+        }
+        ["delegation", "add"] => {
+            let from = flag(args, "--from")?;
+            let to = flag(args, "--to")?;
+            let now = clock::now_ms();
+            let ends_at = day_end(&flag(args, "--until")?)?;
+            let starts_at = match optional_flag(args, "--starts") {
+                Some(day) => day_end(&day)? - DAY_MS,
+                None => now,
+            };
+            let delegator = accounts::list_users(db)
+                .await?
+                .into_iter()
+                .map(|a| a.user)
+                .find(|u| u.name == from)
+                .ok_or_else(|| CliError::Usage(format!("no account {from:?}")))?;
+            let d = delegation::add(db, &delegator, &to, starts_at, ends_at, now).await?;
+            println!(
+                "delegation {}: {} decides for {} from {} until {}",
+                d.id,
+                d.delegate,
+                d.delegator,
+                when(d.starts_at),
+                when(d.ends_at)
+            );
+        }
+        ["delegation", "list"] => {
+            for d in delegation::current(db, None, clock::now_ms()).await? {
+                println!(
+                    "{:>5}  {} decides for {}  from {} until {}",
+                    d.id,
+                    d.delegate,
+                    d.delegator,
+                    when(d.starts_at),
+                    when(d.ends_at)
+                );
+            }
+        }
+        ["delegation", "revoke"] => {
+            let raw = flag(args, "--id")?;
+            let id: i64 = raw
+                .parse()
+                .map_err(|_| CliError::Usage(format!("--id {raw:?} is not a number")))?;
+            if delegation::revoke(db, id, None, clock::now_ms()).await? {
+                println!("ended delegation {id}");
+            } else {
+                return Err(CliError::Usage(format!(
+                    "no running delegation with id {id}"
+                )));
             }
         }
         ["help"] | ["--help"] | ["-h"] => println!("{USAGE}"),

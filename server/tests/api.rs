@@ -514,6 +514,48 @@ async fn credentials_roles_and_the_audit_trail() {
         !out.contains("erin"),
         "a refused address adds no account: {out}"
     );
+    // Out of office from the command line (issue 13 §4).
+    let until = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (ok, out) = stack.admin(
+        &[
+            "delegation",
+            "add",
+            "--from",
+            "dora",
+            "--to",
+            "carol",
+            "--until",
+            &until,
+        ],
+        "",
+    );
+    assert!(ok && out.contains("carol decides for dora"), "{out}");
+    let (ok, out) = stack.admin(
+        &[
+            "delegation",
+            "add",
+            "--from",
+            "dora",
+            "--to",
+            "alice",
+            "--until",
+            &until,
+        ],
+        "",
+    );
+    assert!(!ok && out.contains("alice is a requester"), "{out}");
+    let (ok, out) = stack.admin(&["delegation", "list"], "");
+    assert!(ok && out.contains("carol decides for dora"), "{out}");
+    let id = out.split_whitespace().next().expect("an id").to_owned();
+    let (ok, out) = stack.admin(&["delegation", "revoke", "--id", &id], "");
+    assert!(
+        ok && out.contains(&format!("ended delegation {id}")),
+        "{out}"
+    );
+    let (ok, out) = stack.admin(&["delegation", "list"], "");
+    assert!(ok && !out.contains("carol decides for dora"), "{out}");
     let (ok, out) = stack.admin(&["token", "create", "--user", "dave"], "");
     assert!(ok, "{out}");
     let token = out

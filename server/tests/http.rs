@@ -2238,3 +2238,170 @@ async fn approval_levels_are_asked_in_turn_with_four_eyes() {
     assert!(html.contains("Approval requested from a director (level 2 of 2)"));
     assert!(html.contains("Approval requested from a manager (level 1 of 2)"));
 }
+
+/// Issue 13 §4: a director away hands her decisions to a manager on the settings page.
+/// He sees and decides her level for her, and the record says so; he cannot use it on
+/// a level he or she already approved, nor hand on what he holds; it ends when she says.
+#[tokio::test]
+async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
+    let app = spawn_app_with(Some(two_level_policy())).await;
+    let origin = format!("http://{SITE}");
+    let (dora, carol) = (app.session("dora").await, app.session("carol").await);
+    let dora_token = accounts::create_api_token(&app.db, "dora", None)
+        .await
+        .expect("a token")
+        .1;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let delegate = |session: &str, body: String| {
+        let request = form_post("/settings/delegation", Some(session), Some(&origin), &body);
+        let session = session.to_owned();
+        let app = &app;
+        async move {
+            let answer = app.send(request).await;
+            assert_eq!(answer.status, StatusCode::SEE_OTHER);
+            let back = answer.headers[header::LOCATION]
+                .to_str()
+                .expect("a location")
+                .to_owned();
+            let page = app.send(page_get(&back, &session)).await;
+            (back, page.body.as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let decide = |token: &str, instance: &str| {
+        let (token, path) = (token.to_owned(), format!("/signal-approval/{instance}"));
+        let app = &app;
+        async move { app.post(&token, &path, json!({"approved": true})).await }
+    };
+    let in_inbox = |session: &str, instance: &str| {
+        let (session, instance) = (session.to_owned(), instance.to_owned());
+        let app = &app;
+        async move {
+            let answer = app
+                .send(form_post(
+                    "/api/inbox",
+                    Some(&session),
+                    Some(&format!("http://{SITE}")),
+                    "text=&offset=0&sort=",
+                ))
+                .await;
+            answer.body["orders"]
+                .as_array()
+                .is_some_and(|orders| orders.iter().any(|o| o["instance_id"] == instance))
+        }
+    };
+
+    // Mistakes come back to the page, worded for the person; nothing is saved.
+    for (body, says) in [
+        (
+            format!("delegate=alice&until={tomorrow}"),
+            "alice is a requester",
+        ),
+        (
+            format!("delegate=dora&until={tomorrow}"),
+            "someone other than yourself",
+        ),
+        (
+            format!("delegate=nobody&until={tomorrow}"),
+            "There is no account",
+        ),
+        (
+            "delegate=carol&until=soon".to_owned(),
+            "as a date (YYYY-MM-DD)",
+        ),
+        (
+            "delegate=carol&until=2020-01-01".to_owned(),
+            "in the future",
+        ),
+    ] {
+        let (_, page) = delegate(&dora, body).await;
+        assert!(page.contains(says), "{says}: {page}");
+    }
+    assert!(
+        backend::delegation::current(&app.db, None, backend::clock::now_ms())
+            .await
+            .expect("reads")
+            .is_empty()
+    );
+
+    let (back, page) = delegate(&dora, format!("delegate=carol&until={tomorrow}")).await;
+    assert_eq!(back, "/settings?delegated=1");
+    assert!(page.contains("To carol until"), "{page}");
+    let carols = app.send(page_get("/settings", &carol)).await;
+    assert!(carols
+        .body
+        .as_str()
+        .unwrap_or_default()
+        .contains("You decide for dora until"));
+
+    // Level 2 is a director's: carol, a manager, decides it for dora.
+    assert_eq!(
+        app.start(&app.alice, "away-1", 20_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(decide(&app.bob, "po-away-1").await.status, StatusCode::OK);
+    assert!(in_inbox(&carol, "po-away-1").await);
+    let for_dora = decide(&app.carol, "po-away-1").await;
+    assert_eq!(for_dora.status, StatusCode::OK, "{:?}", for_dora.body);
+    assert_eq!(
+        outcome(&app, &app.alice, "po-away-1").await,
+        "Approved by bob, carol for dora"
+    );
+
+    // Four eyes counts both: carol approved level 1, so she cannot do level 2 for dora.
+    assert_eq!(
+        app.start(&app.alice, "away-2", 20_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(decide(&app.carol, "po-away-2").await.status, StatusCode::OK);
+    assert!(!in_inbox(&carol, "po-away-2").await);
+    let twice = decide(&app.carol, "po-away-2").await;
+    assert_eq!(twice.status, StatusCode::FORBIDDEN);
+    // No chains: dora hands hers to bob too; bob hands his to erin; erin gets bob's
+    // role only, never dora's.
+    let erin = app.account_with_token("erin", Role::Manager).await;
+    let bob = app.session("bob").await;
+    delegate(&dora, format!("delegate=bob&until={tomorrow}")).await;
+    delegate(&bob, format!("delegate=erin&until={tomorrow}")).await;
+    let chained = decide(&erin, "po-away-2").await;
+    assert_eq!(chained.status, StatusCode::FORBIDDEN, "{:?}", chained.body);
+    assert_eq!(
+        decide(&app.bob, "po-away-2").await.status,
+        StatusCode::OK,
+        "bob for dora"
+    );
+    assert_eq!(
+        outcome(&app, &app.alice, "po-away-2").await,
+        "Approved by carol, bob for dora"
+    );
+
+    // Ended: carol holds nothing of dora's any more.
+    let mine = backend::delegation::current(&app.db, Some("dora"), backend::clock::now_ms())
+        .await
+        .expect("reads");
+    for d in mine {
+        let ended = app
+            .send(form_post(
+                "/settings/delegation/revoke",
+                Some(&dora),
+                Some(&origin),
+                &format!("id={}", d.id),
+            ))
+            .await;
+        assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        app.start(&app.alice, "away-3", 20_000.0, 1).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        decide(&dora_token, "po-away-3").await.status,
+        StatusCode::OK
+    );
+    assert!(!in_inbox(&carol, "po-away-3").await);
+    assert_eq!(
+        decide(&app.carol, "po-away-3").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

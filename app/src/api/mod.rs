@@ -364,11 +364,17 @@ pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage,
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
+            let delegators = backend::delegation::delegators(
+                ctx.state.orders.db(),
+                &user.name,
+                backend::clock::now_ms(),
+            )
+            .await?;
             let query = OrderQuery {
                 status: Some(domain::OrderStatus::AwaitingApproval),
                 text: Some(text),
                 sort: domain::SortKey::parse(&sort),
-                decidable_by: backend::policy::decidable_by(&user),
+                deciders: backend::policy::inbox_deciders(&user, &delegators),
                 ..Default::default()
             };
             ctx.page_of(&query, offset).await
@@ -401,6 +407,10 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
 pub const SETTINGS_SAVED: &str = "saved";
 pub const SETTINGS_ERROR: &str = "settings_error";
 pub const SETTINGS_SEAL: &str = "settings_seal";
+/// The same for the out-of-office form (`DELEGATED`: a delegation was added or ended).
+pub const DELEGATED: &str = "delegated";
+pub const DELEGATION_ERROR: &str = "delegation_error";
+pub const DELEGATION_SEAL: &str = "delegation_seal";
 
 /// The signed-in person's settings, as their page shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,18 +418,58 @@ pub struct Settings {
     pub email: Option<String>,
     /// Why the last change was refused, when the page came back with one.
     pub refused: Option<String>,
+    /// The delegations they gave that have not ended: id, and what it says.
+    pub delegated: Vec<(i64, String)>,
+    /// Whose decisions they hold, or will.
+    pub holding: Vec<String>,
+    /// Why the last delegation was refused.
+    pub delegation_refused: Option<String>,
 }
 
-/// The signed-in person's settings. `refused` is shown only with this server's seal,
+/// The signed-in person's settings. Refusals are shown only with this server's seal,
 /// so a link cannot make the page say anything.
 #[server(endpoint = "account_settings")]
-pub async fn account_settings(refused: String, seal: String) -> Result<Settings, AppError> {
+pub async fn account_settings(
+    refused: String,
+    seal: String,
+    delegation_refused: String,
+    delegation_seal: String,
+) -> Result<Settings, AppError> {
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_user().await?;
             let email = backend::accounts::email_of(&ctx.state.db, &user.name).await?;
             let refused = backend::seal::sealed_message(refused, &seal);
-            Ok(Settings { email, refused })
+            let delegation_refused =
+                backend::seal::sealed_message(delegation_refused, &delegation_seal);
+            let now = backend::clock::now_ms();
+            let until = |ms: i64| backend::clock::from_ms(ms).format("%Y-%m-%d %H:%M UTC");
+            let mut delegated = Vec::new();
+            let mut holding = Vec::new();
+            for d in backend::delegation::current(&ctx.state.db, Some(&user.name), now).await? {
+                let from = if d.starts_at > now {
+                    format!(" from {}", until(d.starts_at))
+                } else {
+                    String::new()
+                };
+                if d.delegator == user.name {
+                    let text = format!("To {}{from} until {}", d.delegate, until(d.ends_at));
+                    delegated.push((d.id, text));
+                } else {
+                    holding.push(format!(
+                        "You decide for {}{from} until {}",
+                        d.delegator,
+                        until(d.ends_at)
+                    ));
+                }
+            }
+            Ok(Settings {
+                email,
+                refused,
+                delegated,
+                holding,
+                delegation_refused,
+            })
         })
         .await
 }

@@ -93,11 +93,13 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
     let Some(row) = row else {
         return line(false, "Not decided: no such order.".into());
     };
-    // After several levels the outcome lists every approver; the last one decided it.
+    // After several levels the outcome lists every approver; the last one decided it
+    // (perhaps for someone else: "carol for dora").
     let mine = row
         .decided_by
         .as_deref()
         .and_then(|by| by.rsplit(crate::workflow::APPROVERS_SEPARATOR).next())
+        .and_then(|last| crate::delegation::people(last).next())
         == Some(me.name.as_str());
     if row.requested_by.as_deref() == Some(me.name.as_str()) {
         return line(false, "Not allowed: it is your own order.".into());

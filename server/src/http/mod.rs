@@ -87,6 +87,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/inbox/decide", post(bulk::decide_selected))
         .route("/settings/email", post(settings::set_email))
+        .route("/settings/delegation", post(settings::delegate))
+        .route(
+            "/settings/delegation/revoke",
+            post(settings::revoke_delegation),
+        )
         .route("/healthz", get(health))
         // Liveness: the process serves requests at all. Unlike /healthz (readiness) it
         // asks nothing of the database, so a slow database takes a replica out of the
