@@ -4,7 +4,7 @@ import { inboxRow, printPageErrorsOnFailure, signIn, submitOrder, uniqueProduct 
 printPageErrorsOnFailure();
 
 // This project's stack runs with APPROVAL_TIMEOUT=8s.
-test('nobody decides in time: the row says "Expired", then "Cancelled due to timeout"', async ({ browser }, testInfo) => {
+test('nobody decides in time: the row says "Expired", then "Cancelled due to timeout", and the count of waiting orders follows', async ({ browser }, testInfo) => {
   const product = uniqueProduct('Forklift');
   const bob = await signIn(browser, testInfo, 'bob');
   // Between the deadline and the workflow's timeout outcome the row shows "Expired" for
@@ -20,6 +20,8 @@ test('nobody decides in time: the row says "Expired", then "Cancelled due to tim
   // The order arrives live; its countdown still runs and the buttons work.
   const row = inboxRow(bob.page, id);
   await expect(row).toBeVisible();
+  // This stack runs this story alone: this order is all that waits for bob.
+  await expect(bob.page.locator('.pager')).toContainText('Showing 1–1 of 1 · Waiting for you: 1');
   const timer = row.getByRole('timer');
   await expect(timer).toHaveText(/^0:00:0\d$/);
   await expect(row.getByRole('button', { name: 'Approve' })).toBeEnabled();

@@ -157,7 +157,23 @@ impl Ctx {
             total,
             offset,
             server_now_ms: clock::now_ms(),
+            waiting: None,
         })
+    }
+
+    /// How many orders wait for `user`'s decision (their inbox, unfiltered): a count
+    /// read off an index.
+    pub async fn waiting_for(&self, user: &backend::accounts::User) -> Result<i64, AppError> {
+        let db = &self.state.db;
+        let delegators = backend::delegation::delegators(db, &user.name, clock::now_ms()).await?;
+        let query = OrderQuery {
+            status: Some(domain::OrderStatus::AwaitingApproval),
+            deciders: backend::policy::inbox_deciders(user, &delegators),
+            ..Default::default()
+        };
+        Ok(read_model::count(db, &query)
+            .await
+            .map_err(ServiceError::from)?)
     }
 }
 

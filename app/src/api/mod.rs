@@ -87,6 +87,9 @@ pub struct OrderPage {
     pub total: i64,
     pub offset: i64,
     pub server_now_ms: i64,
+    /// In the inbox: how many orders wait for the reader's decision, whatever the
+    /// filter or tab, in words (worded here, so the browser's code formats nothing).
+    pub waiting: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -377,9 +380,20 @@ pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage,
                 deciders: backend::policy::inbox_deciders(&user, &delegators),
                 ..Default::default()
             };
-            ctx.page_of(&query, offset).await
+            let mut page = ctx.page_of(&query, offset).await?;
+            let waiting = match query.text.as_deref().map(str::trim) {
+                None | Some("") => page.total,
+                Some(_) => ctx.waiting_for(&user).await?,
+            };
+            page.waiting = Some(waiting_words(waiting));
+            Ok(page)
         })
         .await
+}
+
+#[cfg(feature = "ssr")]
+fn waiting_words(n: i64) -> String {
+    format!(" · Waiting for you: {n}")
 }
 
 /// Recent outcomes, most recently decided first unless `sort` names another order
@@ -389,14 +403,16 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
     use backend::read_model::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
-            ctx.require_inbox().await?;
+            let user = ctx.require_inbox().await?;
             let query = OrderQuery {
                 decided_only: true,
                 text: Some(text),
                 sort: domain::SortKey::parse(&sort),
                 ..Default::default()
             };
-            ctx.page_of(&query, offset).await
+            let mut page = ctx.page_of(&query, offset).await?;
+            page.waiting = Some(waiting_words(ctx.waiting_for(&user).await?));
+            Ok(page)
         })
         .await
 }

@@ -207,6 +207,7 @@ fn InboxResults(
         },
         |p: &OrderPage| p.server_now_ms,
     );
+    // The count of what waits for the reader follows every change, whichever tab is open.
     view! {
         <Notice notice/>
         <Transition fallback=Loading>
@@ -238,7 +239,10 @@ fn Results(
     let rows = move || page().map(|p| p.orders).unwrap_or_default();
     let pager = move || {
         let query = pager_query.clone();
-        page().map(|p| view! { <Pager base="/" total=p.total offset=p.offset shown=p.orders.len() query/> })
+        page().map(|p| {
+            let waiting = p.waiting.unwrap_or_default();
+            view! { <Pager base="/" total=p.total offset=p.offset shown=p.orders.len() query waiting/> }
+        })
     };
     move || {
         let me = me.clone();
