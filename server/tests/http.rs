@@ -197,6 +197,25 @@ impl TestApp {
             .expect("a session")
     }
 
+    /// The orders in `session`'s inbox, as the page's server function lists them.
+    async fn inbox_ids(&self, session: &str) -> Vec<String> {
+        let answer = self
+            .send(form_post(
+                "/api/inbox",
+                Some(session),
+                Some(&format!("http://{SITE}")),
+                "text=&offset=0&sort=",
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        answer.body["orders"]
+            .as_array()
+            .expect("orders")
+            .iter()
+            .map(|o| o["instance_id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     async fn order_count(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM orders")
             .fetch_one(&self.db)
@@ -2130,27 +2149,6 @@ async fn approval_levels_are_asked_in_turn_with_four_eyes() {
             .await
         }
     };
-    let inbox = |session: &str| {
-        let session = session.to_owned();
-        let app = &app;
-        async move {
-            let answer = app
-                .send(form_post(
-                    "/api/inbox",
-                    Some(&session),
-                    Some(&format!("http://{SITE}")),
-                    "text=&offset=0&sort=",
-                ))
-                .await;
-            assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
-            answer.body["orders"]
-                .as_array()
-                .expect("orders")
-                .iter()
-                .map(|o| o["instance_id"].as_str().unwrap_or_default().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
     let (bob, carol) = (app.session("bob").await, app.session("carol").await);
 
     // One level below $10,000: the seed's text.
@@ -2170,9 +2168,9 @@ async fn approval_levels_are_asked_in_turn_with_four_eyes() {
         app.start(&app.alice, "big", 20_000.0, 1).await.status,
         StatusCode::OK
     );
-    assert!(inbox(&bob).await.contains(&"po-big".to_owned()));
+    assert!(app.inbox_ids(&bob).await.contains(&"po-big".to_owned()));
     assert!(
-        inbox(&dora).await.contains(&"po-big".to_owned()),
+        app.inbox_ids(&dora).await.contains(&"po-big".to_owned()),
         "a director decides a managers' level too"
     );
     let first = decide(&app.bob, "po-big", true).await;
@@ -2186,9 +2184,9 @@ async fn approval_levels_are_asked_in_turn_with_four_eyes() {
     );
     assert_eq!(first.body["status"], "awaiting_approval");
     // Level 2 is the director's: gone from the managers' inboxes, refused to them.
-    assert!(!inbox(&bob).await.contains(&"po-big".to_owned()));
-    assert!(!inbox(&carol).await.contains(&"po-big".to_owned()));
-    assert!(inbox(&dora).await.contains(&"po-big".to_owned()));
+    assert!(!app.inbox_ids(&bob).await.contains(&"po-big".to_owned()));
+    assert!(!app.inbox_ids(&carol).await.contains(&"po-big".to_owned()));
+    assert!(app.inbox_ids(&dora).await.contains(&"po-big".to_owned()));
     let by_manager = decide(&app.carol, "po-big", true).await;
     assert_eq!(by_manager.status, StatusCode::FORBIDDEN);
     assert!(
@@ -2212,7 +2210,7 @@ async fn approval_levels_are_asked_in_turn_with_four_eyes() {
         decide(&dora_token, "po-twice", true).await.status,
         StatusCode::OK
     );
-    assert!(!inbox(&dora).await.contains(&"po-twice".to_owned()));
+    assert!(!app.inbox_ids(&dora).await.contains(&"po-twice".to_owned()));
     let again = decide(&dora_token, "po-twice", true).await;
     assert_eq!(again.status, StatusCode::FORBIDDEN);
     assert!(error_text(&again).contains("four eyes"), "{:?}", again.body);
@@ -2274,23 +2272,6 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         let app = &app;
         async move { app.post(&token, &path, json!({"approved": true})).await }
     };
-    let in_inbox = |session: &str, instance: &str| {
-        let (session, instance) = (session.to_owned(), instance.to_owned());
-        let app = &app;
-        async move {
-            let answer = app
-                .send(form_post(
-                    "/api/inbox",
-                    Some(&session),
-                    Some(&format!("http://{SITE}")),
-                    "text=&offset=0&sort=",
-                ))
-                .await;
-            answer.body["orders"]
-                .as_array()
-                .is_some_and(|orders| orders.iter().any(|o| o["instance_id"] == instance))
-        }
-    };
 
     // Mistakes come back to the page, worded for the person; nothing is saved.
     for (body, says) in [
@@ -2341,7 +2322,10 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         StatusCode::OK
     );
     assert_eq!(decide(&app.bob, "po-away-1").await.status, StatusCode::OK);
-    assert!(in_inbox(&carol, "po-away-1").await);
+    assert!(app
+        .inbox_ids(&carol)
+        .await
+        .contains(&"po-away-1".to_owned()));
     let for_dora = decide(&app.carol, "po-away-1").await;
     assert_eq!(for_dora.status, StatusCode::OK, "{:?}", for_dora.body);
     assert_eq!(
@@ -2355,7 +2339,10 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         StatusCode::OK
     );
     assert_eq!(decide(&app.carol, "po-away-2").await.status, StatusCode::OK);
-    assert!(!in_inbox(&carol, "po-away-2").await);
+    assert!(!app
+        .inbox_ids(&carol)
+        .await
+        .contains(&"po-away-2".to_owned()));
     let twice = decide(&app.carol, "po-away-2").await;
     assert_eq!(twice.status, StatusCode::FORBIDDEN);
     // No chains: dora hands hers to bob too; bob hands his to erin; erin gets bob's
@@ -2399,7 +2386,10 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         decide(&dora_token, "po-away-3").await.status,
         StatusCode::OK
     );
-    assert!(!in_inbox(&carol, "po-away-3").await);
+    assert!(!app
+        .inbox_ids(&carol)
+        .await
+        .contains(&"po-away-3".to_owned()));
     assert_eq!(
         decide(&app.carol, "po-away-3").await.status,
         StatusCode::FORBIDDEN
