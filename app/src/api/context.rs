@@ -161,17 +161,25 @@ impl Ctx {
         })
     }
 
-    /// How many orders wait for `user`'s decision (their inbox, unfiltered): a count
-    /// read off an index.
-    pub async fn waiting_for(&self, user: &backend::accounts::User) -> Result<i64, AppError> {
-        let db = &self.state.db;
-        let delegators = backend::delegation::delegators(db, &user.name, clock::now_ms()).await?;
+    /// Whom `user`'s inbox is for: themselves, and those whose decisions they hold now.
+    pub async fn inbox_deciders(
+        &self,
+        user: &backend::accounts::User,
+    ) -> Result<Vec<read_model::Decider>, AppError> {
+        let delegators =
+            backend::delegation::delegators(&self.state.db, &user.name, clock::now_ms()).await?;
+        Ok(backend::policy::inbox_deciders(user, &delegators))
+    }
+
+    /// How many orders wait for these `deciders` (an inbox, unfiltered): a count read
+    /// off an index.
+    pub async fn waiting_for(&self, deciders: Vec<read_model::Decider>) -> Result<i64, AppError> {
         let query = OrderQuery {
             status: Some(domain::OrderStatus::AwaitingApproval),
-            deciders: backend::policy::inbox_deciders(user, &delegators),
+            deciders,
             ..Default::default()
         };
-        Ok(read_model::count(db, &query)
+        Ok(read_model::count(&self.state.db, &query)
             .await
             .map_err(ServiceError::from)?)
     }

@@ -367,23 +367,18 @@ pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage,
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
-            let delegators = backend::delegation::delegators(
-                ctx.state.orders.db(),
-                &user.name,
-                backend::clock::now_ms(),
-            )
-            .await?;
+            let deciders = ctx.inbox_deciders(&user).await?;
             let query = OrderQuery {
                 status: Some(domain::OrderStatus::AwaitingApproval),
                 text: Some(text),
                 sort: domain::SortKey::parse(&sort),
-                deciders: backend::policy::inbox_deciders(&user, &delegators),
+                deciders: deciders.clone(),
                 ..Default::default()
             };
             let mut page = ctx.page_of(&query, offset).await?;
             let waiting = match query.text.as_deref().map(str::trim) {
                 None | Some("") => page.total,
-                Some(_) => ctx.waiting_for(&user).await?,
+                Some(_) => ctx.waiting_for(deciders).await?,
             };
             page.waiting = Some(waiting_words(waiting));
             Ok(page)
@@ -411,7 +406,8 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
                 ..Default::default()
             };
             let mut page = ctx.page_of(&query, offset).await?;
-            page.waiting = Some(waiting_words(ctx.waiting_for(&user).await?));
+            let deciders = ctx.inbox_deciders(&user).await?;
+            page.waiting = Some(waiting_words(ctx.waiting_for(deciders).await?));
             Ok(page)
         })
         .await
