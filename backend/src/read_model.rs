@@ -56,6 +56,15 @@ impl OrderRow {
             .is_some_and(|list| list.split(',').any(|n| n == name))
     }
 
+    /// Who took the decision that ended the order, or holds the claim: after several
+    /// levels `decided_by` lists every approver in turn, and this is the last (`carol
+    /// for dora` where a delegate acted).
+    pub fn last_decider(&self) -> Option<&str> {
+        self.decided_by
+            .as_deref()
+            .and_then(|by| by.rsplit(crate::workflow::APPROVERS_SEPARATOR).next())
+    }
+
     /// The level a claim on this order is for (`None`: the seed's single level).
     pub fn level_number(&self) -> Option<u32> {
         self.level.and_then(|l| u32::try_from(l).ok())

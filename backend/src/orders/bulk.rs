@@ -96,9 +96,7 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
     // After several levels the outcome lists every approver; the last one decided it
     // (perhaps for someone else: "carol for dora").
     let mine = row
-        .decided_by
-        .as_deref()
-        .and_then(|by| by.rsplit(crate::workflow::APPROVERS_SEPARATOR).next())
+        .last_decider()
         .and_then(|last| crate::delegation::people(last).next())
         == Some(me.name.as_str());
     if row.requested_by.as_deref() == Some(me.name.as_str()) {

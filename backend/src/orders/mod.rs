@@ -619,12 +619,7 @@ impl OrderService {
         self.apply_state(&state).await?;
         let row = self.get_row(instance_id).await?;
         let expected = decision.outcome();
-        // After several levels, the approvers are listed in order: the last is this one.
-        let last = row
-            .decided_by
-            .as_deref()
-            .and_then(|by| by.rsplit(crate::workflow::APPROVERS_SEPARATOR).next());
-        if row.status == expected && last == Some(approver) {
+        if row.status == expected && row.last_decider() == Some(approver) {
             Ok(Decided {
                 instance_id: instance_id.to_owned(),
                 message: format!("Order {}: {}.", row.order_id, row.view().status_label()),
