@@ -245,7 +245,7 @@ pub async fn delete_submitted(db: &Db, instance_id: &str) -> Result<(), sqlx::Er
 
 /// The workflow asked for approval: the order now waits until `deadline`.
 pub async fn mark_awaiting(
-    db: &Db,
+    db: impl sqlx::SqliteExecutor<'_>,
     facts: &OrderFacts,
     deadline: i64,
     now: i64,
@@ -290,7 +290,6 @@ pub async fn mark_awaiting_level(
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let total = facts.unit_cost.times(facts.quantity);
     let (number, of) = (i64::from(ask.number), i64::from(ask.of));
     // Everyone who took part in an approval ("carol for dora": both), for four eyes.
     let approvers = (!ask.approved_by.is_empty()).then(|| {
@@ -301,23 +300,8 @@ pub async fn mark_awaiting_level(
             .join(",")
     });
     let mut tx = db.begin().await?;
-    sqlx::query!(
-        "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
-            total_cents, status, created_at, updated_at, requested_by)
-         VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
-         ON CONFLICT (instance_id) DO NOTHING",
-        facts.instance_id,
-        facts.order_id,
-        facts.product,
-        facts.quantity,
-        facts.unit_cost,
-        total,
-        now,
-        now,
-        facts.requested_by,
-    )
-    .execute(&mut *tx)
-    .await?;
+    // The row, if a lost insert left none (as waiting; the level is set below).
+    mark_awaiting(&mut *tx, facts, deadline, now).await?;
     for (level, by) in (1_i64..).zip(&ask.approved_by) {
         // The claim still on the row is the one that approved this level, if it is
         // theirs: its comment and time go with the approval.
