@@ -47,11 +47,7 @@ pub async fn add(
     ends_at: i64,
     now: i64,
 ) -> Result<Delegation, ServiceError> {
-    if !delegator.decides_orders() {
-        return Err(ServiceError::Forbidden(
-            "Only managers and directors decide orders, so only they can delegate.".into(),
-        ));
-    }
+    crate::policy::may_delegate(delegator)?;
     let delegate = delegate.trim();
     let mut errors = ValidationErrors::default();
     let role: Option<Role> = sqlx::query_scalar!(

@@ -8,6 +8,8 @@
 //!   decides it (a director decides a managers' level too), and nobody decides two
 //!   levels of one order (four eyes).
 //! - Only the requester of an order cancels it.
+//! - Only managers and directors delegate their decisions, and a delegate acts with
+//!   the delegator's role, for orders neither of them requested (`deciding_as`).
 //! - Everyone who sees an order sees that it needs attention; only those who decide
 //!   orders read why
 //!   (the reason is the system's own words: Dapr errors, failures).
@@ -171,6 +173,18 @@ fn may_decide_for(user: &User, delegator: &Delegator, order: &OrderRow) -> bool 
             .is_none_or(|role| reaches(delegator.role, role))
         && !order.approved_a_level(&user.name)
         && !order.approved_a_level(&delegator.name)
+}
+
+/// Why `user` may not hand their decisions to another, if they may not: only those
+/// who decide orders have any to hand on.
+pub fn may_delegate(user: &User) -> Result<(), ServiceError> {
+    if user.decides_orders() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only managers and directors decide orders, so only they can delegate.".into(),
+        ))
+    }
 }
 
 /// Whether someone of role `who` may decide a level meant for `level`: a director

@@ -2299,6 +2299,10 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         let (_, page) = delegate(&dora, body).await;
         assert!(page.contains(says), "{says}: {page}");
     }
+    // A requester has no decisions to hand on.
+    let alice = app.session("alice").await;
+    let (_, page) = delegate(&alice, format!("delegate=carol&until={tomorrow}")).await;
+    assert!(page.contains("only they can delegate"), "{page}");
     assert!(
         backend::delegation::current(&app.db, None, backend::clock::now_ms())
             .await

@@ -48,10 +48,17 @@ pub fn SettingsPage() -> impl IntoView {
                         match current.await {
                             Ok(s) => view! {
                                 <EmailForm email=s.email refused=s.refused saved/>
-                                {decides.then(|| view! {
-                                    <OutOfOffice delegated_to=s.delegated holding=s.holding
-                                        refused=s.delegation_refused saved=delegated/>
-                                })}
+                                {if decides {
+                                    view! {
+                                        <OutOfOffice delegated_to=s.delegated holding=s.holding
+                                            refused=s.delegation_refused saved=delegated/>
+                                    }.into_any()
+                                } else {
+                                    // A refused delegation still says why, form or none.
+                                    s.delegation_refused
+                                        .map(|message| view! { <ErrorAlert message/> })
+                                        .into_any()
+                                }}
                             }.into_any(),
                             Err(e) => view! { <ErrorAlert message=e.to_string()/> }.into_any(),
                         }
