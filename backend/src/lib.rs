@@ -25,6 +25,7 @@ pub mod delegation;
 pub mod email;
 pub mod engine;
 pub mod error;
+pub mod fault;
 pub mod group_commit;
 pub mod lease;
 pub mod metrics;

@@ -127,6 +127,15 @@ impl Config {
             }
             (None, None) => "http://127.0.0.1:50001".to_owned(),
         };
+        if let Some(faults) = var(backend::fault::VARIABLE) {
+            let armed = backend::fault::parse_list(&faults).map_err(|message| ConfigError {
+                name: backend::fault::VARIABLE,
+                message,
+            })?;
+            if !armed.is_empty() {
+                tracing::warn!(faults = %faults, "test faults are armed: for tests only");
+            }
+        }
         let approval_timeout = duration("APPROVAL_TIMEOUT", "24h")?;
         let approval_policy = match var("APPROVAL_POLICY") {
             None => None,

@@ -9,6 +9,7 @@ use app::state::AppState;
 use backend::engine::dapr::DaprEngine;
 use backend::engine::relay::TokenRelay;
 use backend::notify::sender::{DaprBindings, Sender};
+use backend::notify::Notifier;
 use backend::session::Site;
 use backend::sign_in::SignIn;
 use backend::{accounts, changes, db, lease, reconcile, workflow, Db, OrderService};
@@ -126,6 +127,37 @@ fn order_service(config: &Config, db: Db, engine: Arc<DaprEngine>) -> OrderServi
     }
 }
 
+/// The activities' notifications: none, or, with a binding configured, a sender through
+/// daprd's output bindings that the activities deliver with and that retries the rest.
+async fn notifier(config: &Config, db: &Db, site: &Site) -> Result<Notifier, StartupError> {
+    let channels = config.notify();
+    if !channels.any() {
+        return Ok(Notifier::default());
+    }
+    let bindings = DaprBindings::connect(
+        &config.dapr_grpc_endpoint,
+        config.dapr_api_token.as_deref(),
+        config.dapr_call_timeout,
+    )
+    .await
+    .map_err(StartupError::Notify)?;
+    tracing::info!(
+        email = ?config.email_binding, webhook = ?config.webhook.as_ref().map(|w| &w.0),
+        "notifications on"
+    );
+    let sender = Sender {
+        db: db.clone(),
+        bindings: Arc::new(bindings),
+        email_binding: config.email_binding.clone(),
+        webhook: config.webhook.clone(),
+        origin: site.public_origin().to_owned(),
+    };
+    Ok(Notifier {
+        channels,
+        sender: Some(Arc::new(sender)),
+    })
+}
+
 /// A workflow client for daprd, through the token relay when daprd demands a token;
 /// the relay must live as long as the client is used.
 async fn connect_engine(
@@ -161,7 +193,27 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
 
     // The relay is kept for as long as the server runs: the SDK reaches daprd through it.
     let (mut client, _relay) = connect_engine(&config).await?;
-    workflow::register(&mut client, db.clone(), config.notify());
+    let leptos_options = get_configuration(None)
+        .map_err(|e| StartupError::Leptos(e.to_string()))?
+        .leptos_options;
+    let addr = leptos_options.site_addr;
+    let site = match &config.public_url {
+        Some(url) => Site::from_public_url(url).map_err(StartupError::PublicUrl)?,
+        // Browsers never use 0.0.0.0 as an origin: every form post would be refused.
+        None if addr.ip().is_unspecified() => {
+            return Err(StartupError::PublicUrl(format!(
+                "the app listens on {addr}; set APP_PUBLIC_URL to the address browsers \
+                 use (e.g. https://approvals.example.com)"
+            )))
+        }
+        None => Site::for_listen_address(addr),
+    };
+    tracing::info!("public origin {}", site.public_origin());
+    let notifier = notifier(&config, &db, &site).await?;
+    if let Some(sender) = &notifier.sender {
+        tokio::spawn(Arc::clone(sender).run());
+    }
+    workflow::register(&mut client, db.clone(), notifier);
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
     let engine = Arc::new(DaprEngine::new(
         client.scheduling_client(),
@@ -169,10 +221,6 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
     ));
     let orders = order_service(&config, db.clone(), engine);
 
-    let leptos_options = get_configuration(None)
-        .map_err(|e| StartupError::Leptos(e.to_string()))?
-        .leptos_options;
-    let addr = leptos_options.site_addr;
     let demo = match config.demo_users {
         DemoUsers::No => false,
         DemoUsers::OnLoopback if !addr.ip().is_loopback() => {
@@ -198,39 +246,6 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         config.reconcile_interval,
         replica.clone(),
     ));
-    let site = match &config.public_url {
-        Some(url) => Site::from_public_url(url).map_err(StartupError::PublicUrl)?,
-        // Browsers never use 0.0.0.0 as an origin: every form post would be refused.
-        None if addr.ip().is_unspecified() => {
-            return Err(StartupError::PublicUrl(format!(
-                "the app listens on {addr}; set APP_PUBLIC_URL to the address browsers \
-                 use (e.g. https://approvals.example.com)"
-            )))
-        }
-        None => Site::for_listen_address(addr),
-    };
-    tracing::info!("public origin {}", site.public_origin());
-    if config.notify().any() {
-        let bindings = DaprBindings::connect(
-            &config.dapr_grpc_endpoint,
-            config.dapr_api_token.as_deref(),
-            config.dapr_call_timeout,
-        )
-        .await
-        .map_err(StartupError::Notify)?;
-        let sender = Sender {
-            db: db.clone(),
-            bindings: Arc::new(bindings),
-            email_binding: config.email_binding.clone(),
-            webhook: config.webhook.clone(),
-            origin: site.public_origin().to_owned(),
-        };
-        tokio::spawn(sender.run());
-        tracing::info!(
-            email = ?config.email_binding, webhook = ?config.webhook.as_ref().map(|w| &w.0),
-            "notifications on"
-        );
-    }
     let app = server::app(AppState {
         leptos_options,
         db: db.clone(),

@@ -52,7 +52,10 @@ pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,dapr_durabletask=warn,sqlx=warn"));
     let logs: Box<dyn Layer<Registry> + Send + Sync> = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        // Colours only on a terminal: a log file keeps plain `key=value` fields.
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
         // The fields of the spans a line happened in (an order's instance_id) go
         // along with it, so each line can be found by order.
         LogFormat::Json => tracing_subscriber::fmt::layer()

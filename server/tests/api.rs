@@ -1247,6 +1247,80 @@ async fn notifications_reach_each_person_once_by_email_and_webhook() {
     );
 }
 
+/// Issue 13 §6: delivery is the activity's, and a notification goes once per event even
+/// when its activity runs again. The request activity fails on cue (a test fault) right
+/// after it e-mailed the deciders; Dapr runs it again, which finds its e-mail sent and
+/// sends nothing; the workflow goes on and is decided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_goes_once_though_its_activity_runs_again() {
+    let sink = support::notify::SmtpSink::start(&[]);
+    let smtp_port = sink.port.to_string();
+    let stack = Stack::start_with_env(
+        "120s",
+        &[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", smtp_port.as_str()),
+        ],
+        &[
+            ("NOTIFY_EMAIL_BINDING", "notify-email"),
+            (
+                backend::fault::VARIABLE,
+                backend::fault::Fault::RequestFailsAfterNotifying.as_str(),
+            ),
+        ],
+    )
+    .await;
+    let (ok, out) = stack.admin(
+        &[
+            "user",
+            "email",
+            "--name",
+            "bob",
+            "--email",
+            "bob@example.com",
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+
+    stack.start_waiting("again-1", 2_500.0).await;
+    let to_bob = sink.wait_for("bob@example.com", 1, WAIT).await;
+    assert!(
+        to_bob[0]
+            .text
+            .contains("Subject: Approval needed: order again-1"),
+        "{}",
+        to_bob[0].text
+    );
+    // Both runs of the activity: the first sent bob's e-mail itself, the second none.
+    let runs = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("notifications delivered by the activity"))
+            .map(|l| l.contains("sent=1 not_sent=0"))
+            .collect::<Vec<bool>>()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while runs(&stack.server_log()).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the activity did not run again:\n{}",
+            stack.server_log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = stack.server_log();
+    assert!(log.contains("test fault fired"), "{log}");
+    assert_eq!(runs(&log), [true, false], "{log}");
+
+    let (code, decided) = decide(&stack, "bob", "again-1", true).await;
+    assert_eq!(code, 200, "{decided}");
+    let state = stack.wait_for_completion("po-again-1", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob");
+    // However long one waits, bob was asked once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sink.to("bob@example.com").len(), 1);
+}
+
 /// Issue 13 §3 on the real workflow: a level's reminder goes out before its deadline
 /// (timeline and e-mail); a managers' level that escalates is asked of a director when
 /// nobody decided in time, and a manager's decision that arrives after that is dropped;

@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::{EngineError, FailureKind, RuntimeStatus, Snapshot, WorkflowEngine};
 use crate::clock::now_ms;
 use crate::db::Db;
-use crate::notify::Channels;
+use crate::notify::{Channels, Notifier};
 use crate::workflow::{
     activities, Approval, ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, WorkflowOrder,
     WorkflowOutput, WORKFLOW_NAME,
@@ -39,7 +39,7 @@ pub struct MemoryEngine {
     lose_next_raise: Mutex<Option<bool>>,
     /// Instances whose state cannot be loaded, with daprd's words for it.
     broken: Mutex<HashMap<String, String>>,
-    /// What the activities add to the outbox.
+    /// What the activities add to the outbox (the outbox's senders deliver it).
     notify: Channels,
 }
 
@@ -147,7 +147,7 @@ impl MemoryEngine {
                 escalated: false,
             }),
         };
-        activities::request_approval(&self.db, &request, self.notify)
+        activities::request_approval(&self.db, &request, &Notifier::queue_only(self.notify))
             .await
             .map_err(activity_failed)?;
         Ok(())
@@ -249,7 +249,7 @@ impl WorkflowEngine for MemoryEngine {
             status: outcome.status_text(),
             decided_at_ms: now_ms(),
         };
-        activities::record_outcome(&self.db, &record, self.notify)
+        activities::record_outcome(&self.db, &record, &Notifier::queue_only(self.notify))
             .await
             .map_err(activity_failed)?;
         self.complete(instance_id, &order, &outcome)?;

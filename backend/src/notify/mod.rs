@@ -3,15 +3,22 @@
 //! CloudEvent to a webhook on every outcome. All of it leaves through Dapr output
 //! bindings (`bindings.smtp`, `bindings.http`), each only when configured.
 //!
-//! The workflow's activities do not send anything themselves: with the read model they
-//! write an outbox row per event and recipient ([`outbox`]), which a re-run activity
-//! cannot duplicate. Senders on every replica claim due rows one at a time and deliver
-//! them ([`sender`]), retrying with a growing pause; a row is marked sent once. So an
-//! SMTP server that is down delays mail, never a decision or a workflow.
+//! Delivery is the workflow's activity's: with the read model it writes an outbox row
+//! per event and recipient ([`outbox`]), then claims and sends those rows itself
+//! ([`sender::Sender::send_for`]), marking each sent. A re-run of the activity adds no
+//! row twice and finds its rows sent, so each notification goes once per event. What
+//! fails to go is left to the senders on every replica, which retry it with a growing
+//! pause ([`sender`]): an SMTP server that is down delays mail, never a decision or a
+//! workflow.
 
 pub mod message;
 pub mod outbox;
 pub mod sender;
+
+use std::sync::Arc;
+
+use outbox::Event;
+use sender::{Delivered, Sender};
 
 /// Which notifications are sent (what the activities add to the outbox).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,5 +30,32 @@ pub struct Channels {
 impl Channels {
     pub fn any(self) -> bool {
         self.email || self.webhook
+    }
+}
+
+/// What the workflow's activities do about notifications: which ones they add to the
+/// outbox, and the sender that delivers them at once, when this process runs one.
+#[derive(Clone, Default)]
+pub struct Notifier {
+    pub channels: Channels,
+    pub sender: Option<Arc<Sender>>,
+}
+
+impl Notifier {
+    /// Adds to the outbox only; the senders deliver later (the in-memory engine's way).
+    pub fn queue_only(channels: Channels) -> Self {
+        Self {
+            channels,
+            sender: None,
+        }
+    }
+
+    /// Delivers now what the outbox holds for `event` of the order (see
+    /// [`Sender::send_for`]); nothing without a sender.
+    pub async fn deliver(&self, instance_id: &str, event: Event) -> Result<Delivered, sqlx::Error> {
+        match &self.sender {
+            Some(sender) => sender.send_for(instance_id, event).await,
+            None => Ok(Delivered::default()),
+        }
     }
 }

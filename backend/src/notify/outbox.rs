@@ -154,6 +154,35 @@ pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claimed
     .await
 }
 
+/// Takes the next notification of `event` for one order that is due and nobody holds,
+/// as [`claim_due`] does: the activity that added them delivers them at once with this.
+pub async fn claim_for(
+    db: &Db,
+    instance_id: &str,
+    event: Event,
+    now: i64,
+    hold_ms: i64,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let (until, key) = (now + hold_ms, event.key());
+    sqlx::query_as!(
+        Claimed,
+        r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
+            WHERE id = (SELECT id FROM notifications
+                         WHERE instance_id = ? AND event = ?
+                           AND sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= ?
+                           AND (claimed_until IS NULL OR claimed_until < ?)
+                         ORDER BY id LIMIT 1)
+           RETURNING id AS "id!", instance_id, event, channel, recipient, address, attempts"#,
+        until,
+        instance_id,
+        key,
+        now,
+        now,
+    )
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE notifications SET sent_at = ?, claimed_until = NULL, last_error = NULL

@@ -1,7 +1,9 @@
 //! Delivers the outbox: claims one due notification at a time, writes it from the order
 //! as it stands, hands it to a Dapr output binding, and marks it sent, or due again
-//! after a pause that grows with each attempt. Runs on every replica: a claim keeps the
-//! others off a notification while it is being sent.
+//! after a pause that grows with each attempt. The activity that adds notifications
+//! delivers them at once ([`Sender::send_for`]); the loop on every replica
+//! ([`Sender::run`]) takes whatever is left. A claim keeps every other sender off a
+//! notification while it is being sent.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +21,8 @@ use crate::read_model::{self, OrderRow};
 const CLAIM_FOR: Duration = Duration::from_secs(60);
 /// How often an idle sender looks for due notifications.
 const POLL: Duration = Duration::from_millis(500);
+/// How long an activity goes on delivering before it leaves the rest to the senders.
+const INLINE_BUDGET: Duration = Duration::from_secs(2);
 /// After this many attempts a notification is given up (about a day of retries).
 const MAX_ATTEMPTS: i64 = 30;
 
@@ -92,6 +96,15 @@ pub struct Sender {
     pub origin: String,
 }
 
+/// How one delivery attempt ended.
+enum Settled {
+    Sent,
+    /// Never to be sent (see [`Failure::Skip`]).
+    Skipped,
+    /// Left for a later attempt.
+    Failed,
+}
+
 /// Why one notification was not delivered.
 enum Failure {
     /// Worth another attempt later.
@@ -100,8 +113,20 @@ enum Failure {
     Skip(String),
 }
 
+/// What one delivery round of an activity did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Handed to the binding and marked sent.
+    pub sent: u32,
+    /// Tried and not sent: left for a later attempt, or given up because it no longer
+    /// holds. (Those not tried are left to the senders too.)
+    pub not_sent: u32,
+}
+
 impl Sender {
-    pub async fn run(self) {
+    /// The senders' loop: whatever is due and no activity delivered (a failed attempt's
+    /// retry, an outcome recorded outside a workflow, a replica that died mid-send).
+    pub async fn run(self: Arc<Self>) {
         loop {
             match self.send_next().await {
                 Ok(true) => continue,
@@ -114,20 +139,64 @@ impl Sender {
 
     /// Sends the next due notification; false when none is due.
     pub async fn send_next(&self) -> Result<bool, sqlx::Error> {
-        let now = now_ms();
-        let Some(claimed) = outbox::claim_due(&self.db, now, CLAIM_FOR.as_millis() as i64).await?
-        else {
+        let hold = CLAIM_FOR.as_millis() as i64;
+        let Some(claimed) = outbox::claim_due(&self.db, now_ms(), hold).await? else {
             return Ok(false);
         };
+        self.settle(&claimed).await?;
+        Ok(true)
+    }
+
+    /// Delivers, now, what the outbox holds for `event` of one order that is due and
+    /// not yet sent: the activity that added it calls this. A run of the activity again
+    /// finds its notifications marked sent and sends none twice.
+    ///
+    /// An activity can be on a person's wait (a decision's confirmation waits for the
+    /// workflow's next step), so this keeps short: it stops at the first notification
+    /// that does not go, and claims none after [`INLINE_BUDGET`]. What is left waits for
+    /// the senders' next attempt, never failing the activity: a mail server that is
+    /// down delays mail by at most one call's deadline, never a decision or a workflow.
+    pub async fn send_for(
+        &self,
+        instance_id: &str,
+        event: Event,
+    ) -> Result<Delivered, sqlx::Error> {
+        let hold = CLAIM_FOR.as_millis() as i64;
+        let started = std::time::Instant::now();
+        let mut delivered = Delivered::default();
+        while started.elapsed() < INLINE_BUDGET {
+            let Some(claimed) =
+                outbox::claim_for(&self.db, instance_id, event, now_ms(), hold).await?
+            else {
+                break;
+            };
+            match self.settle(&claimed).await? {
+                Settled::Sent => delivered.sent += 1,
+                Settled::Skipped => delivered.not_sent += 1,
+                Settled::Failed => {
+                    delivered.not_sent += 1;
+                    break;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Delivers one claimed notification and records how it went.
+    async fn settle(&self, claimed: &Claimed) -> Result<Settled, sqlx::Error> {
         let span = tracing::info_span!("notify", instance_id = %claimed.instance_id,
             event = %claimed.event, channel = %claimed.channel);
-        let result = tracing::Instrument::instrument(self.deliver(&claimed), span).await;
+        let result = tracing::Instrument::instrument(self.deliver(claimed), span).await;
         let now = now_ms();
         match result {
-            Ok(()) => outbox::mark_sent(&self.db, claimed.id, now).await?,
+            Ok(()) => {
+                outbox::mark_sent(&self.db, claimed.id, now).await?;
+                Ok(Settled::Sent)
+            }
             Err(Failure::Skip(why)) => {
                 tracing::info!(instance_id = %claimed.instance_id, %why, "notification not sent");
-                outbox::mark_skipped(&self.db, claimed.id, &why, now).await?
+                outbox::mark_skipped(&self.db, claimed.id, &why, now).await?;
+                Ok(Settled::Skipped)
             }
             Err(Failure::Retry(error)) => {
                 let retry_at = (claimed.attempts < MAX_ATTEMPTS)
@@ -135,10 +204,10 @@ impl Sender {
                 tracing::warn!(instance_id = %claimed.instance_id, %error,
                     attempts = claimed.attempts, gives_up = retry_at.is_none(),
                     "notification not delivered");
-                outbox::mark_failed(&self.db, claimed.id, &error, retry_at, now).await?
+                outbox::mark_failed(&self.db, claimed.id, &error, retry_at, now).await?;
+                Ok(Settled::Failed)
             }
         }
-        Ok(true)
     }
 
     async fn deliver(&self, claimed: &Claimed) -> Result<(), Failure> {
@@ -227,6 +296,108 @@ fn backoff(attempts: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts;
+    use crate::email::Email;
+    use crate::read_model::{mark_awaiting, OrderFacts};
+    use domain::{Cents, Role};
+    use std::sync::Mutex;
+
+    /// A binding that takes e-mails, or refuses every one while `down`.
+    #[derive(Default)]
+    struct FakeBinding {
+        down: Mutex<bool>,
+        sent_to: Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Bindings for FakeBinding {
+        async fn invoke(
+            &self,
+            _binding: &str,
+            _operation: &str,
+            _data: Vec<u8>,
+            metadata: HashMap<String, String>,
+        ) -> Result<(), String> {
+            if *self.down.lock().expect("lock") {
+                return Err("421 try again later".into());
+            }
+            let to = metadata.get("emailTo").cloned().unwrap_or_default();
+            self.sent_to.lock().expect("lock").push(to);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_activity_sends_each_notification_once_and_leaves_failures_to_the_loop() {
+        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        for name in ["alice", "bob", "carol", "dora"] {
+            let role = if name == "alice" {
+                Role::Requester
+            } else {
+                Role::Manager
+            };
+            let email = Email::parse(&format!("{name}@example.com")).expect("an address");
+            accounts::add_user(&db, name, role, "a-long-password", Some(&email))
+                .await
+                .expect("a user");
+        }
+        let facts = OrderFacts {
+            instance_id: "po-1".into(),
+            order_id: "1".into(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost: Cents(200_000),
+            requested_by: Some("alice".into()),
+        };
+        let far = now_ms() + 3_600_000;
+        mark_awaiting(&db, &facts, far, now_ms())
+            .await
+            .expect("waits");
+        let asked = Event::Request {
+            level: 1,
+            role: Role::Manager,
+        };
+        outbox::add_deciders(&db, "po-1", asked, now_ms())
+            .await
+            .expect("adds");
+        let binding = Arc::new(FakeBinding::default());
+        let sender = Sender {
+            db: db.clone(),
+            bindings: binding.clone(),
+            email_binding: Some("notify-email".into()),
+            webhook: None,
+            origin: "http://127.0.0.1:3000".into(),
+        };
+
+        // The mail server refuses: the activity stops at the first and leaves the rest.
+        *binding.down.lock().expect("lock") = true;
+        let delivered = sender.send_for("po-1", asked).await.expect("delivers");
+        assert_eq!(
+            delivered,
+            Delivered {
+                sent: 0,
+                not_sent: 1
+            }
+        );
+        // Back up: the activity run again sends the two it had not tried; the refused
+        // one waits for its pause to end and the loop.
+        *binding.down.lock().expect("lock") = false;
+        let delivered = sender.send_for("po-1", asked).await.expect("delivers");
+        assert_eq!(
+            delivered,
+            Delivered {
+                sent: 2,
+                not_sent: 0
+            }
+        );
+        // A third run finds everything sent or waiting: nothing goes twice.
+        let delivered = sender.send_for("po-1", asked).await.expect("delivers");
+        assert_eq!(delivered, Delivered::default());
+        let mut sent_to = binding.sent_to.lock().expect("lock").clone();
+        assert_eq!(sent_to.len(), 2);
+        sent_to.dedup();
+        assert_eq!(sent_to.len(), 2, "two addresses, once each");
+    }
 
     #[test]
     fn the_pause_grows_to_ten_minutes() {

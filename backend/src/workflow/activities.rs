@@ -13,43 +13,44 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::db::Db;
+use crate::fault::{self, Fault};
 use crate::notify::outbox::{self, Event};
-use crate::notify::Channels;
+use crate::notify::Notifier;
 use crate::read_model::{self, OrderFacts};
 
 type Output = dapr::workflow::Result<Option<String>>;
 
-pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db, notify: Channels) {
-    let d = db.clone();
+pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db, notify: Notifier) {
+    let (d, n) = (db.clone(), notify.clone());
     registry.add_activity(SEND_APPROVAL_REQUEST_ACTIVITY, move |ctx, input| {
-        let db = d.clone();
+        let (db, notify) = (d.clone(), n.clone());
         let span = activity_span(&ctx, SEND_APPROVAL_REQUEST_ACTIVITY);
         async move {
             let request: ApprovalRequest = ctx.get_input(input.as_deref())?;
             tracing::info!(order_id = %request.order.order_id, "approval requested");
-            reply(request_approval(&db, &request, notify).await)
+            reply(request_approval(&db, &request, &notify).await)
         }
         .instrument(span)
     });
-    let d = db.clone();
+    let (d, n) = (db.clone(), notify.clone());
     registry.add_activity(SEND_REMINDER_ACTIVITY, move |ctx, input| {
-        let db = d.clone();
+        let (db, notify) = (d.clone(), n.clone());
         let span = activity_span(&ctx, SEND_REMINDER_ACTIVITY);
         async move {
             let reminder: ReminderRequest = ctx.get_input(input.as_deref())?;
             tracing::info!(order_id = %reminder.order.order_id, "reminding");
-            reply(remind(&db, &reminder, notify).await)
+            reply(remind(&db, &reminder, &notify).await)
         }
         .instrument(span)
     });
-    let d = db.clone();
+    let (d, n) = (db.clone(), notify.clone());
     registry.add_activity(PLACE_ORDER_ACTIVITY, move |ctx, input| {
         let span = activity_span(&ctx, PLACE_ORDER_ACTIVITY);
-        record_adapter(d.clone(), ctx, input, "placing order", notify).instrument(span)
+        record_adapter(d.clone(), ctx, input, "placing order", n.clone()).instrument(span)
     });
     registry.add_activity(RECORD_OUTCOME_ACTIVITY, move |ctx, input| {
         let span = activity_span(&ctx, RECORD_OUTCOME_ACTIVITY);
-        record_adapter(db.clone(), ctx, input, "recording outcome", notify).instrument(span)
+        record_adapter(db.clone(), ctx, input, "recording outcome", notify.clone()).instrument(span)
     });
 }
 
@@ -63,11 +64,11 @@ async fn record_adapter(
     ctx: ActivityContext,
     input: Option<String>,
     what: &str,
-    notify: Channels,
+    notify: Notifier,
 ) -> Output {
     let record: OutcomeRecord = ctx.get_input(input.as_deref())?;
     tracing::info!(order_id = %record.order.order_id, outcome = %record.status, "{what}");
-    reply(record_outcome(&db, &record, notify).await)
+    reply(record_outcome(&db, &record, &notify).await)
 }
 
 fn reply(result: Result<serde_json::Value, WorkflowError>) -> Output {
@@ -92,12 +93,12 @@ fn db_error(e: sqlx::Error) -> WorkflowError {
 }
 
 /// Asks for approval (at a level, for an order with levels): publishes the request in
-/// the read model, which feeds the inbox, and with e-mail on, adds an e-mail to each
-/// person who may decide it to the outbox (the seed's "e.g., email, Slack").
+/// the read model, which feeds the inbox, and with e-mail on, e-mails each person who
+/// may decide it (the seed's "e.g., email, Slack"), through the outbox.
 pub async fn request_approval(
     db: &Db,
     request: &ApprovalRequest,
-    notify: Channels,
+    notify: &Notifier,
 ) -> Result<serde_json::Value, WorkflowError> {
     let facts = facts(&request.order)?;
     let written = match &request.level {
@@ -107,21 +108,43 @@ pub async fn request_approval(
         None => read_model::mark_awaiting(db, &facts, request.deadline_ms, now_ms()).await,
     };
     written.map_err(db_error)?;
-    if notify.email {
+    let mut sent = 0;
+    if notify.channels.email {
         let (level, role) = request
             .level
             .as_ref()
             .map_or((1, Role::Manager), |l| (l.number, l.role));
-        outbox::add_deciders(
-            db,
-            &facts.instance_id,
-            Event::Request { level, role },
-            now_ms(),
-        )
-        .await
-        .map_err(db_error)?;
+        let event = Event::Request { level, role };
+        outbox::add_deciders(db, &facts.instance_id, event, now_ms())
+            .await
+            .map_err(db_error)?;
+        sent = notify_now(notify, &facts.instance_id, event).await?;
     }
-    Ok(serde_json::json!({"notification_sent": true, "for_order_id": request.order.order_id}))
+    if fault::fires(Fault::RequestFailsAfterNotifying) {
+        return Err(WorkflowError::Other(format!(
+            "test fault {} fired",
+            Fault::RequestFailsAfterNotifying.as_str()
+        )));
+    }
+    Ok(serde_json::json!({
+        "notification_sent": true,
+        "for_order_id": request.order.order_id,
+        "emails_sent": sent,
+    }))
+}
+
+/// Delivers what the outbox holds for `event` of the order now; returns how many went.
+async fn notify_now(
+    notify: &Notifier,
+    instance_id: &str,
+    event: Event,
+) -> Result<u32, WorkflowError> {
+    let delivered = notify.deliver(instance_id, event).await.map_err(db_error)?;
+    tracing::info!(
+        event = %event.key(), sent = delivered.sent, not_sent = delivered.not_sent,
+        "notifications delivered by the activity"
+    );
+    Ok(delivered.sent)
 }
 
 /// The deadline of a level nears: the timeline says so, and with e-mail on, those who
@@ -129,7 +152,7 @@ pub async fn request_approval(
 pub async fn remind(
     db: &Db,
     reminder: &ReminderRequest,
-    notify: Channels,
+    notify: &Notifier,
 ) -> Result<serde_json::Value, WorkflowError> {
     let facts = facts(&reminder.order)?;
     let (level, role) = reminder
@@ -151,24 +174,26 @@ pub async fn remind(
     )
     .await
     .map_err(db_error)?;
-    if notify.email {
-        outbox::add_deciders(
-            db,
-            &facts.instance_id,
-            Event::Reminder { level, role },
-            now_ms(),
-        )
-        .await
-        .map_err(db_error)?;
+    let mut sent = 0;
+    if notify.channels.email {
+        let event = Event::Reminder { level, role };
+        outbox::add_deciders(db, &facts.instance_id, event, now_ms())
+            .await
+            .map_err(db_error)?;
+        sent = notify_now(notify, &facts.instance_id, event).await?;
     }
-    Ok(serde_json::json!({"reminded": true, "order_id": reminder.order.order_id}))
+    Ok(serde_json::json!({
+        "reminded": true,
+        "order_id": reminder.order.order_id,
+        "emails_sent": sent,
+    }))
 }
 
 /// Records an outcome; for approvals this is where the order is placed.
 pub async fn record_outcome(
     db: &Db,
     record: &OutcomeRecord,
-    notify: Channels,
+    notify: &Notifier,
 ) -> Result<serde_json::Value, WorkflowError> {
     let outcome = Outcome::parse(&record.status)
         .ok_or_else(|| WorkflowError::Other(format!("unknown outcome {:?}", record.status)))?;
@@ -183,17 +208,19 @@ pub async fn record_outcome(
     )
     .await
     .map_err(db_error)?;
-    if notify.any() {
-        outbox::add_outcome(
-            db,
-            &facts.instance_id,
-            notify.email,
-            notify.webhook,
-            now_ms(),
-        )
-        .await
-        .map_err(db_error)?;
+    let channels = notify.channels;
+    let mut sent = 0;
+    if channels.any() {
+        let id = &facts.instance_id;
+        outbox::add_outcome(db, id, channels.email, channels.webhook, now_ms())
+            .await
+            .map_err(db_error)?;
+        sent = notify_now(notify, id, Event::Outcome).await?;
     }
     let placed = outcome.order_status() == OrderStatus::Approved;
-    Ok(serde_json::json!({"order_placed": placed, "order_id": record.order.order_id}))
+    Ok(serde_json::json!({
+        "order_placed": placed,
+        "order_id": record.order.order_id,
+        "notifications_sent": sent,
+    }))
 }

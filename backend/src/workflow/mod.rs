@@ -12,11 +12,11 @@ use domain::{Cents, Decision, OrderStatus, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::notify::Channels;
+use crate::notify::Notifier;
 
 /// Registers the workflow and its activities on the client's worker registry; the
-/// activities add `notify`'s notifications to the outbox.
-pub fn register(client: &mut WorkflowClient, db: Db, notify: Channels) {
+/// activities add `notify`'s notifications to the outbox and deliver them.
+pub fn register(client: &mut WorkflowClient, db: Db, notify: Notifier) {
     let registry = client.registry_mut();
     registry.add_workflow(WORKFLOW_NAME, orchestration::purchase_order_workflow);
     activities::register(registry, db, notify);
