@@ -1,4 +1,4 @@
-import { Browser, BrowserContextOptions, Page, expect, test, TestInfo } from '@playwright/test';
+import { Browser, BrowserContext, BrowserContextOptions, Page, expect, test, TestInfo } from '@playwright/test';
 
 export const PASSWORD = 'approvals-demo';
 
@@ -47,8 +47,11 @@ export async function signIn(
   name: string,
   allowed: number[] = [],
   contextOptions: BrowserContextOptions = {},
+  prepare: (context: BrowserContext) => Promise<void> = async () => {},
 ) {
   const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ...contextOptions });
+  // Before any page exists (a fake clock, say), so no page is changed while it hydrates.
+  await prepare(context);
   const page = await context.newPage();
   const unexpected = watchResponses(page, allowed);
   await page.goto('/login');

@@ -6,12 +6,13 @@ printPageErrorsOnFailure();
 // This project's stack runs with APPROVAL_TIMEOUT=8s.
 test('nobody decides in time: the row says "Expired", then "Cancelled due to timeout", and the count of waiting orders follows', async ({ browser }, testInfo) => {
   const product = uniqueProduct('Forklift');
-  const bob = await signIn(browser, testInfo, 'bob');
   // Between the deadline and the workflow's timeout outcome the row shows "Expired" for
-  // well under a second. Bob's browser clock is faked so it can run ahead of the server's.
-  await bob.page.clock.install();
+  // well under a second. Bob's browser clock is faked so it can run ahead of the server's;
+  // it is installed before his first page loads.
+  const bob = await signIn(browser, testInfo, 'bob', [], {}, (context) => context.clock.install());
   await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
   await expect(bob.page.getByText('Nothing is waiting for a decision.')).toBeVisible();
+  await expect(bob.page.getByRole('link', { name: 'Pending (0)' })).toBeVisible();
 
   const alice = await signIn(browser, testInfo, 'alice');
   const id = await submitOrder(alice.page, product, '25000', '1');
@@ -20,8 +21,9 @@ test('nobody decides in time: the row says "Expired", then "Cancelled due to tim
   // The order arrives live; its countdown still runs and the buttons work.
   const row = inboxRow(bob.page, id);
   await expect(row).toBeVisible();
-  // This stack runs this story alone: this order is all that waits for bob.
-  await expect(bob.page.locator('.pager')).toContainText('Showing 1–1 of 1 · Waiting for you: 1');
+  // This stack runs this story alone: this order is all that waits for bob, and the
+  // Pending tab's count follows it live.
+  await expect(bob.page.getByRole('link', { name: 'Pending (1)' })).toBeVisible();
   const timer = row.getByRole('timer');
   await expect(timer).toHaveText(/^0:00:0\d$/);
   await expect(row.getByRole('button', { name: 'Approve' })).toBeEnabled();
@@ -37,6 +39,7 @@ test('nobody decides in time: the row says "Expired", then "Cancelled due to tim
   // Then the workflow's timeout outcome arrives and takes the row away.
   await expect(alice.page.getByTestId('order-status')).toHaveText('Cancelled due to timeout', { timeout: 30_000 });
   await expect(row).toHaveCount(0);
+  await expect(bob.page.getByRole('link', { name: 'Pending (0)' })).toBeVisible();
   expect(alice.unexpected).toEqual([]);
   expect(bob.unexpected).toEqual([]);
 });

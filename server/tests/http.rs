@@ -1188,6 +1188,48 @@ async fn a_page_fetches_its_islands_data_once() {
     );
 }
 
+/// Issue 13 §6: the inbox's Pending tab counts the orders that wait for its reader,
+/// whichever tab or filter is open; the page renders it, and every refetch of the
+/// inbox's island carries it, worded the same, for the browser to keep it current.
+#[tokio::test]
+async fn the_pending_tab_counts_what_waits_for_the_reader() {
+    let app = spawn_app().await;
+    for id in ["tab-1", "tab-2"] {
+        let started = app.start(&app.alice, id, 1_500.0, 1).await;
+        assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
+    }
+    let bob = app.session("bob").await;
+    let count = |html: &str| {
+        let (_, rest) = html.split_once(r#"<span id="waiting-count">"#)?;
+        // Its text, without the markers Leptos leaves around a suspended part.
+        rest.split_once("</span>")
+            .map(|(count, _)| count.replace("<!>", ""))
+    };
+    for path in ["/", "/?q=nothing-matches", "/?tab=decided"] {
+        let page = app.send(page_get(path, &bob)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let html = page.body.as_str().expect("HTML");
+        assert_eq!(count(html).as_deref(), Some(" (2)"), "{path}");
+        let data = island_data(html);
+        assert_eq!(
+            data[0].1["Ok"]["waiting"], " (2)",
+            "{path}: the island's data"
+        );
+    }
+
+    let decided = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-tab-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{:?}", decided.body);
+    let page = app.send(page_get("/?tab=decided", &bob)).await;
+    let html = page.body.as_str().expect("HTML");
+    assert_eq!(count(html).as_deref(), Some(" (1)"));
+}
+
 /// Leptos keeps the current reactive owner in a thread-local. A page still rendering
 /// had its owner current on a thread where a stylesheet was then served, and the file
 /// handler moved the page's headers (its Content-Security-Policy) onto the stylesheet.

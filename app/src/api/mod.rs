@@ -88,7 +88,8 @@ pub struct OrderPage {
     pub offset: i64,
     pub server_now_ms: i64,
     /// In the inbox: how many orders wait for the reader's decision, whatever the
-    /// filter or tab, in words (worded here, so the browser's code formats nothing).
+    /// filter or tab, as the Pending tab shows it (`" (12)"`; worded here, so the
+    /// browser's code formats nothing).
     pub waiting: Option<String>,
 }
 
@@ -386,9 +387,23 @@ pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage,
         .await
 }
 
+/// How many orders wait for the caller's decision, as the Pending tab shows it
+/// (`" (12)"`): the inbox page renders it; its island keeps it current from `inbox` and
+/// `decided`, which carry it too.
+#[server(endpoint = "inbox_waiting")]
+pub async fn inbox_waiting() -> Result<String, AppError> {
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_inbox().await?;
+            let deciders = ctx.inbox_deciders(&user).await?;
+            Ok(waiting_words(ctx.waiting_for(deciders).await?))
+        })
+        .await
+}
+
 #[cfg(feature = "ssr")]
 fn waiting_words(n: i64) -> String {
-    format!(" · Waiting for you: {n}")
+    format!(" ({n})")
 }
 
 /// Recent outcomes, most recently decided first unless `sort` names another order

@@ -33,10 +33,6 @@ pub fn Pager(
     /// What else every link keeps, already encoded, as `&name=value…`.
     #[prop(optional)]
     query: String,
-    /// The inbox's live count of what waits for the reader, as the server words it
-    /// (`" · Waiting for you: 12"`): part of the same text, which costs the bundle nothing.
-    #[prop(optional)]
-    waiting: String,
 ) -> impl IntoView {
     let link = move |page: i64| format!("{base}?page={page}{query}");
     let page = offset / PAGE_SIZE + 1;
@@ -44,7 +40,7 @@ pub fn Pager(
     let last = offset + shown as i64;
     view! {
         <nav class="pager" aria-label="Pages">
-            <span>{format!("Showing {first}–{last} of {total}{waiting}")}</span>
+            <span>{format!("Showing {first}–{last} of {total}")}</span>
             {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"Previous"</a> })}
             {(last < total).then(|| view! { <a href=link(page + 1) rel="next">"Next"</a> })}
         </nav>

@@ -8,8 +8,8 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    bulk_report, decided, inbox, AppError, Decide, OrderPage, BULK_ERROR, BULK_SEAL, BULK_SELECTED,
-    PAGE_SIZE,
+    bulk_report, decided, inbox, inbox_waiting, AppError, Decide, OrderPage, BULK_ERROR, BULK_SEAL,
+    BULK_SELECTED, PAGE_SIZE,
 };
 use crate::components::{
     page_param, use_live_resource, Column, Countdown, DecisionForm, ErrorAlert, LiveResource,
@@ -41,6 +41,9 @@ enum Shape {
 /// The id of the bulk decision form, which the rows' checkboxes name.
 const BULK_FORM: &str = "bulk";
 
+/// The id of the Pending tab's count of what waits for the reader (`" (12)"`).
+const WAITING_COUNT: &str = "waiting-count";
+
 const PENDING_COLUMNS: &[Column] = &[
     ("Select", false),
     ("Order", false),
@@ -64,6 +67,7 @@ const DECIDED_COLUMNS: &[Column] = &[
 
 /// The page's static frame (heading, tabs, filter) is plain HTML; only the results are
 /// an island. Changing tab, filter or page is a navigation, so the island gets them once.
+/// The Pending tab's count is rendered here and kept current by the island.
 #[component]
 fn Inbox(me: String) -> impl IntoView {
     let query = use_query_map();
@@ -87,7 +91,14 @@ fn Inbox(me: String) -> impl IntoView {
     view! {
         <h1>"Inbox"</h1>
         <nav class="tabs" aria-label="Inbox sections">
-            <a href="/" aria-current=(!decided_tab).then_some("page")>"Pending"</a>
+            <a href="/" aria-current=(!decided_tab).then_some("page")>
+                "Pending"
+                <span id=WAITING_COUNT>
+                    <Suspense>
+                        {Suspend::new(async move { inbox_waiting().await.unwrap_or_default() })}
+                    </Suspense>
+                </span>
+            </a>
             <a href="/?tab=decided" aria-current=decided_tab.then_some("page")>"Decided"</a>
         </nav>
         <form method="get" action="/" class="filter" role="search">
@@ -207,7 +218,16 @@ fn InboxResults(
         },
         |p: &OrderPage| p.server_now_ms,
     );
-    // The count of what waits for the reader follows every change, whichever tab is open.
+    // The Pending tab's count sits outside the island (the tabs are plain HTML); it
+    // follows every refetch, whichever tab is open. Writing one text node costs the
+    // bundle far less than making the tabs part of the island.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let waiting = orders.get().and_then(Result::ok).and_then(|p| p.waiting);
+        if let (Some(text), Some(count)) = (waiting, document().get_element_by_id(WAITING_COUNT)) {
+            count.set_text_content(Some(&text));
+        }
+    });
     view! {
         <Notice notice/>
         <Transition fallback=Loading>
@@ -240,8 +260,7 @@ fn Results(
     let pager = move || {
         let query = pager_query.clone();
         page().map(|p| {
-            let waiting = p.waiting.unwrap_or_default();
-            view! { <Pager base="/" total=p.total offset=p.offset shown=p.orders.len() query waiting/> }
+            view! { <Pager base="/" total=p.total offset=p.offset shown=p.orders.len() query/> }
         })
     };
     move || {
