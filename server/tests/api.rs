@@ -1163,6 +1163,61 @@ async fn approval_levels_run_in_turn_and_an_order_keeps_its_policy() {
     assert_eq!(output_status(&state), "Cancelled due to timeout");
 }
 
+/// Issue 13 §4 on the real workflow: dora, a director, is away and hands her decisions
+/// to carol (the CLI); carol, a manager, decides the directors' level for her, and the
+/// workflow's outcome says so. A delegate still never decides her own order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegate_decides_a_directors_level_for_her() {
+    let policy_dir = tempfile::tempdir().expect("temp dir");
+    let policy = policy_dir.path().join("approval-policy.toml");
+    std::fs::write(&policy, two_levels("120s")).expect("policy file");
+    let policy_path = policy.display().to_string();
+    let stack =
+        Stack::start_with_env("120s", &[], &[("APPROVAL_POLICY", policy_path.as_str())]).await;
+    let until = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    stack.start_waiting("dl-1", 20_000.0).await;
+    assert_eq!(decide(&stack, "bob", "dl-1", true).await.0, 200);
+    refused(&stack, "carol", "dl-1", "is for a director").await;
+    let (ok, out) = stack.admin(
+        &[
+            "delegation",
+            "add",
+            "--from",
+            "dora",
+            "--to",
+            "carol",
+            "--until",
+            &until,
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let (code, last) = decide(&stack, "carol", "dl-1", true).await;
+    assert_eq!(code, 200, "{last}");
+    let state = stack.wait_for_completion("po-dl-1", WAIT).await;
+    assert_eq!(output_status(&state), "Approved by bob, carol for dora");
+    let row = stack.wait_for_status("po-dl-1", "approved", WAIT).await;
+    assert_eq!(row["decided_by"], "bob, carol for dora");
+
+    // carol's own order: dora's decisions in her hands do not make it hers to decide.
+    let (code, started) = stack
+        .post(
+            "carol",
+            "/start-purchase-order",
+            order("dl-own", 20_000.0, 1),
+        )
+        .await;
+    assert_eq!(code, 200, "{started}");
+    stack
+        .wait_for_status("po-dl-own", "awaiting_approval", WAIT)
+        .await;
+    assert_eq!(decide(&stack, "bob", "dl-own", true).await.0, 200);
+    refused(&stack, "carol", "dl-own", "your own order").await;
+}
+
 /// Issue 13 §6: a decision asked sends one e-mail to each person who may decide it (not
 /// the requester), even when the SMTP server turns one of them away at first; the
 /// outcome sends one e-mail to the requester and one signed CloudEvent to the webhook.
