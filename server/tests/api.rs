@@ -515,36 +515,9 @@ async fn credentials_roles_and_the_audit_trail() {
         "a refused address adds no account: {out}"
     );
     // Out of office from the command line (issue 13 §4).
-    let until = (chrono::Utc::now() + chrono::Duration::days(2))
-        .format("%Y-%m-%d")
-        .to_string();
-    let (ok, out) = stack.admin(
-        &[
-            "delegation",
-            "add",
-            "--from",
-            "dora",
-            "--to",
-            "carol",
-            "--until",
-            &until,
-        ],
-        "",
-    );
+    let (ok, out) = delegate_for_two_days(&stack, "dora", "carol");
     assert!(ok && out.contains("carol decides for dora"), "{out}");
-    let (ok, out) = stack.admin(
-        &[
-            "delegation",
-            "add",
-            "--from",
-            "dora",
-            "--to",
-            "alice",
-            "--until",
-            &until,
-        ],
-        "",
-    );
+    let (ok, out) = delegate_for_two_days(&stack, "dora", "alice");
     assert!(!ok && out.contains("alice is a requester"), "{out}");
     let (ok, out) = stack.admin(&["delegation", "list"], "");
     assert!(ok && out.contains("carol decides for dora"), "{out}");
@@ -1053,6 +1026,25 @@ async fn traces_reach_an_otlp_collector() {
     );
 }
 
+/// `from` hands their decisions to `to` for two days, with the CLI: whether it took,
+/// and what it printed.
+fn delegate_for_two_days(stack: &Stack, from: &str, to: &str) -> (bool, String) {
+    let until = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let args = [
+        "delegation",
+        "add",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--until",
+        &until,
+    ];
+    stack.admin(&args, "")
+}
+
 /// `who` approves or rejects order `id` (`po-{id}`) through the seed's endpoint.
 async fn decide(stack: &Stack, who: &str, id: &str, approved: bool) -> (u16, serde_json::Value) {
     let path = format!("/signal-approval/po-{id}");
@@ -1174,26 +1166,11 @@ async fn a_delegate_decides_a_directors_level_for_her() {
     let policy_path = policy.display().to_string();
     let stack =
         Stack::start_with_env("120s", &[], &[("APPROVAL_POLICY", policy_path.as_str())]).await;
-    let until = (chrono::Utc::now() + chrono::Duration::days(2))
-        .format("%Y-%m-%d")
-        .to_string();
 
     stack.start_waiting("dl-1", 20_000.0).await;
     assert_eq!(decide(&stack, "bob", "dl-1", true).await.0, 200);
     refused(&stack, "carol", "dl-1", "is for a director").await;
-    let (ok, out) = stack.admin(
-        &[
-            "delegation",
-            "add",
-            "--from",
-            "dora",
-            "--to",
-            "carol",
-            "--until",
-            &until,
-        ],
-        "",
-    );
+    let (ok, out) = delegate_for_two_days(&stack, "dora", "carol");
     assert!(ok, "{out}");
     let (code, last) = decide(&stack, "carol", "dl-1", true).await;
     assert_eq!(code, 200, "{last}");

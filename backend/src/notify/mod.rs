@@ -59,3 +59,20 @@ impl Notifier {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::read_model::OrderFacts;
+
+    /// alice's $2,000 desk, `po-1`: the order the notification tests notify about.
+    pub fn desk_order() -> OrderFacts {
+        OrderFacts {
+            instance_id: "po-1".into(),
+            order_id: "1".into(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost: domain::Cents(200_000),
+            requested_by: Some("alice".into()),
+        }
+    }
+}

@@ -229,8 +229,7 @@ mod tests {
     use super::*;
     use crate::accounts;
     use crate::email::Email;
-    use crate::read_model::{mark_awaiting, OrderFacts};
-    use domain::Cents;
+    use crate::read_model::mark_awaiting;
 
     async fn due(db: &Db) -> Vec<(String, String)> {
         sqlx::query_as(
@@ -256,14 +255,7 @@ mod tests {
                 .await
                 .expect("a user");
         }
-        let facts = OrderFacts {
-            instance_id: "po-1".into(),
-            order_id: "1".into(),
-            product: "Desk".into(),
-            quantity: 1,
-            unit_cost: Cents(200_000),
-            requested_by: Some("alice".into()),
-        };
+        let facts = crate::notify::fixtures::desk_order();
         mark_awaiting(&db, &facts, 50_000, 1_000)
             .await
             .expect("waits");

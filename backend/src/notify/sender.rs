@@ -298,8 +298,8 @@ mod tests {
     use super::*;
     use crate::accounts;
     use crate::email::Email;
-    use crate::read_model::{mark_awaiting, OrderFacts};
-    use domain::{Cents, Role};
+    use crate::read_model::mark_awaiting;
+    use domain::Role;
     use std::sync::Mutex;
 
     /// A binding that takes e-mails, or refuses every one while `down`.
@@ -341,14 +341,7 @@ mod tests {
                 .await
                 .expect("a user");
         }
-        let facts = OrderFacts {
-            instance_id: "po-1".into(),
-            order_id: "1".into(),
-            product: "Desk".into(),
-            quantity: 1,
-            unit_cost: Cents(200_000),
-            requested_by: Some("alice".into()),
-        };
+        let facts = crate::notify::fixtures::desk_order();
         let far = now_ms() + 3_600_000;
         mark_awaiting(&db, &facts, far, now_ms())
             .await
