@@ -58,7 +58,7 @@ pub async fn bare() -> Result<()> {
     // Auto-approved orders run no activity; the activities still need a database to be
     // registered, so an empty in-memory one will do.
     let db = sqlx::SqlitePool::connect("sqlite::memory:").await?;
-    backend::workflow::register(&mut client, db, backend::notify::Channels::default());
+    backend::workflow::register(&mut client, db, backend::notify::Notifier::default());
     let worker = client.start_worker().await?;
     let scheduler = client.scheduling_client();
     let run = tag();
