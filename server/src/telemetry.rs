@@ -85,9 +85,6 @@ pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
                         .build(),
                 )
                 .build();
-            // The durable task SDK's spans (the workflow's start, each activity's run)
-            // go through the global provider.
-            opentelemetry::global::set_tracer_provider(provider.clone());
             layers.push(
                 tracing_opentelemetry::layer()
                     .with_tracer(provider.tracer(SERVICE_NAME))

@@ -5,9 +5,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use opentelemetry::trace::FutureExt as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-
 use dapr::workflow::{
     EventOptions, FetchOptions, ScheduleOptions, WorkflowError, WorkflowMetadata,
     WorkflowSchedulingClient,
@@ -117,13 +114,15 @@ impl WorkflowEngine for DaprEngine {
                     .with_instance_id(instance_id.to_owned())
                     .try_with_input(input)
                     .map_err(unserialisable)?;
-                // The SDK hands the current OpenTelemetry context to daprd with the start
-                // request: the workflow's spans continue this request's trace.
-                let mut client = self.client.clone();
-                let call = client
-                    .schedule_workflow(WORKFLOW_NAME, options)
-                    .with_context(tracing::Span::current().context());
-                Self::within("schedule", left, call).await.map(|_| ())
+                Self::within(
+                    "schedule",
+                    left,
+                    self.client
+                        .clone()
+                        .schedule_workflow(WORKFLOW_NAME, options),
+                )
+                .await
+                .map(|_| ())
             })
             .await
     }

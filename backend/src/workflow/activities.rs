@@ -6,7 +6,6 @@
 use dapr::workflow::{ActivityContext, ActivityContextExt, RegistryExt, WorkflowError};
 use domain::{instance_id_for, OrderId, OrderStatus, Role};
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{
     ApprovalRequest, Outcome, OutcomeRecord, ReminderRequest, WorkflowOrder, PLACE_ORDER_ACTIVITY,
@@ -55,15 +54,9 @@ pub(super) fn register(registry: &mut dapr::workflow::Registry, db: Db, notify: 
     });
 }
 
-/// Every line an activity logs carries its workflow's instance id. In a trace, the span
-/// is a child of the SDK's span for this run of the activity (the current OpenTelemetry
-/// context here), which daprd made part of the trace that started the workflow.
+/// Every line an activity logs carries its workflow's instance id.
 fn activity_span(ctx: &ActivityContext, name: &'static str) -> tracing::Span {
-    let span =
-        tracing::info_span!("activity", activity = name, instance_id = %ctx.orchestration_id());
-    // An error says only that traces are off (no OpenTelemetry layer to parent in).
-    let _ = span.set_parent(opentelemetry::Context::current());
-    span
+    tracing::info_span!("activity", activity = name, instance_id = %ctx.orchestration_id())
 }
 
 async fn record_adapter(
