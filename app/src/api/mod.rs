@@ -395,10 +395,17 @@ pub async fn inbox_waiting() -> Result<String, AppError> {
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
-            let deciders = ctx.inbox_deciders(&user).await?;
-            Ok(waiting_words(ctx.waiting_for(deciders).await?))
+            waiting_for_user(ctx, &user).await
         })
         .await
+}
+
+/// How many orders wait for `user`'s decision (theirs, and those of whoever they
+/// decide for), in the Pending tab's words.
+#[cfg(feature = "ssr")]
+async fn waiting_for_user(ctx: &Ctx, user: &backend::accounts::User) -> Result<String, AppError> {
+    let deciders = ctx.inbox_deciders(user).await?;
+    Ok(waiting_words(ctx.waiting_for(deciders).await?))
 }
 
 #[cfg(feature = "ssr")]
@@ -421,8 +428,7 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
                 ..Default::default()
             };
             let mut page = ctx.page_of(&query, offset).await?;
-            let deciders = ctx.inbox_deciders(&user).await?;
-            page.waiting = Some(waiting_words(ctx.waiting_for(deciders).await?));
+            page.waiting = Some(waiting_for_user(ctx, &user).await?);
             Ok(page)
         })
         .await

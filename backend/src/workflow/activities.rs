@@ -8,8 +8,9 @@ use domain::{instance_id_for, OrderId, OrderStatus, Role};
 use tracing::Instrument;
 
 use super::{
-    ApprovalRequest, Outcome, OutcomeRecord, ReminderRequest, WorkflowOrder, PLACE_ORDER_ACTIVITY,
-    RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY, SEND_REMINDER_ACTIVITY,
+    ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, WorkflowOrder,
+    PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
+    SEND_REMINDER_ACTIVITY,
 };
 use crate::clock::now_ms;
 use crate::db::Db;
@@ -108,18 +109,14 @@ pub async fn request_approval(
         None => read_model::mark_awaiting(db, &facts, request.deadline_ms, now_ms()).await,
     };
     written.map_err(db_error)?;
-    let mut sent = 0;
-    if notify.channels.email {
-        let (level, role) = request
-            .level
-            .as_ref()
-            .map_or((1, Role::Manager), |l| (l.number, l.role));
-        let event = Event::Request { level, role };
-        outbox::add_deciders(db, &facts.instance_id, event, now_ms())
-            .await
-            .map_err(db_error)?;
-        sent = notify_now(notify, &facts.instance_id, event).await?;
-    }
+    let (level, role) = level_and_role(request.level.as_ref());
+    let sent = email_deciders(
+        db,
+        notify,
+        &facts.instance_id,
+        Event::Request { level, role },
+    )
+    .await?;
     if fault::fires(Fault::RequestFailsAfterNotifying) {
         return Err(WorkflowError::Other(format!(
             "test fault {} fired",
@@ -131,6 +128,29 @@ pub async fn request_approval(
         "for_order_id": request.order.order_id,
         "emails_sent": sent,
     }))
+}
+
+/// The level a request or reminder is about, and the role it is asked of; without
+/// levels, the seed's single managers' level.
+fn level_and_role(level: Option<&LevelAsk>) -> (u32, Role) {
+    level.map_or((1, Role::Manager), |l| (l.number, l.role))
+}
+
+/// With e-mail on: e-mails to those who may decide the order for `event` (a request or
+/// a reminder), added to the outbox and sent now; how many went.
+async fn email_deciders(
+    db: &Db,
+    notify: &Notifier,
+    instance_id: &str,
+    event: Event,
+) -> Result<u32, WorkflowError> {
+    if !notify.channels.email {
+        return Ok(0);
+    }
+    outbox::add_deciders(db, instance_id, event, now_ms())
+        .await
+        .map_err(db_error)?;
+    notify_now(notify, instance_id, event).await
 }
 
 /// Delivers what the outbox holds for `event` of the order now; returns how many went.
@@ -155,10 +175,7 @@ pub async fn remind(
     notify: &Notifier,
 ) -> Result<serde_json::Value, WorkflowError> {
     let facts = facts(&reminder.order)?;
-    let (level, role) = reminder
-        .level
-        .as_ref()
-        .map_or((1, Role::Manager), |l| (l.number, l.role));
+    let (level, role) = level_and_role(reminder.level.as_ref());
     let of = reminder.level.as_ref().map_or(1, |l| l.of);
     let due = crate::clock::from_ms(reminder.deadline_ms).format("%Y-%m-%d %H:%M:%S UTC");
     let label = format!(
@@ -174,14 +191,13 @@ pub async fn remind(
     )
     .await
     .map_err(db_error)?;
-    let mut sent = 0;
-    if notify.channels.email {
-        let event = Event::Reminder { level, role };
-        outbox::add_deciders(db, &facts.instance_id, event, now_ms())
-            .await
-            .map_err(db_error)?;
-        sent = notify_now(notify, &facts.instance_id, event).await?;
-    }
+    let sent = email_deciders(
+        db,
+        notify,
+        &facts.instance_id,
+        Event::Reminder { level, role },
+    )
+    .await?;
     Ok(serde_json::json!({
         "reminded": true,
         "order_id": reminder.order.order_id,
