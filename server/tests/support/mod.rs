@@ -36,19 +36,29 @@ pub struct Stack {
     server_env: Vec<(String, String)>,
 }
 
-/// `n` distinct free loopback ports. Every listener is held until all are chosen:
-/// asking one at a time can hand out the same port twice, as the kernel reuses a port
-/// as soon as its listener closes.
+/// `n` distinct free loopback ports, none handed out before in this test process.
+/// Every listener is held until all are chosen: asking one at a time can hand out the
+/// same port twice, as the kernel reuses a port as soon as its listener closes. And
+/// tests run side by side: a port given to one stack stays free until its processes
+/// bind it, so without the record another stack starting meanwhile could be given it.
 fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<TcpListener> = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
-        .collect();
-    std::array::from_fn(|i| {
-        listeners[i]
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut fresh, mut held) = (Vec::with_capacity(N), Vec::new());
+    while fresh.len() < N {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+        let port = listener
             .local_addr()
             .map(|a| a.port())
-            .expect("a bound port")
-    })
+            .expect("a bound port");
+        if !given.contains(&port) {
+            given.push(port);
+            fresh.push(port);
+        }
+        // Held either way, so the kernel offers another port next.
+        held.push(listener);
+    }
+    std::array::from_fn(|i| fresh[i])
 }
 
 /// A fresh database for one stack's Dapr state on the PostgreSQL server that
