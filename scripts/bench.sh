@@ -70,7 +70,7 @@ start_server
 export SERVER_PID=$server
 export DAPRD_PID=$(pgrep -f "daprd .*--dapr-grpc-port $DAPR_GRPC_PORT" | head -n1)
 export BENCH_BASE_URL=http://$LEPTOS_SITE_ADDR
-export BENCH_DB=$DATA_DIR/approvals.db
+export BENCH_DATABASE_URL=$DATABASE_URL
 export BENCH_ALICE_TOKEN=$("$server_bin" token create --user alice 2>/dev/null | tail -n1)
 export BENCH_BOB_TOKEN=$("$server_bin" token create --user bob 2>/dev/null | tail -n1)
 
@@ -95,17 +95,18 @@ cleanup
 sidecar= server=
 
 # Section 8: the same load on a cluster of one replica, then of two (scripts/cluster.sh,
-# on ports of its own, with a read model and a PostgreSQL of its own).
+# on ports of its own, with a PostgreSQL of its own for the read model and Dapr's state).
 for replicas in 1 2; do
   echo "bench: section 8, a cluster of $replicas" >&2
   dir=$BENCH_OUT/cluster-$replicas
   rm -rf "$dir"
   mkdir -p "$dir"
   urls=$(for i in $(seq 0 $((replicas - 1))); do printf 'http://127.0.0.1:%d,' $((3400 + i)); done)
-  DATA_DIR=$dir DATABASE_URL=sqlite://$dir/approvals.db REPLICAS=$replicas \
+  DATA_DIR=$dir DATABASE_URL= REPLICAS=$replicas \
     CLUSTER_PORT=3400 CLUSTER_DAPR_BASE=28000 SERVER_BIN=$server_bin start_cluster
-  token() { DATABASE_URL=sqlite://$dir/approvals.db "$server_bin" token create --user "$1" 2>/dev/null | tail -n1; }
-  BENCH_BASE_URL=http://127.0.0.1:3400 BENCH_BASE_URLS=$urls BENCH_DB=$dir/approvals.db \
+  cluster_db=$(<"$dir/postgres/url")/approvals
+  token() { DATABASE_URL=$cluster_db "$server_bin" token create --user "$1" 2>/dev/null | tail -n1; }
+  BENCH_BASE_URL=http://127.0.0.1:3400 BENCH_BASE_URLS=$urls BENCH_DATABASE_URL=$cluster_db \
     BENCH_ALICE_TOKEN=$(token alice) BENCH_BOB_TOKEN=$(token bob) "$bench_bin" replicas
   kill -TERM "$cluster_pid" && wait "$cluster_pid" 2>/dev/null || true
   cluster_pid=

@@ -4,7 +4,7 @@
 # edited migration breaks every database that already ran it. Changes to the schema
 # come as new files, one concern each.
 #
-# Each file under migrations/ is compared (as it is in the work tree) with the version
+# Each file under migrations/ (SQLite) and migrations/postgres/ is compared (as it is in the work tree) with the version
 # first committed. 20261125000002_accounts.sql was edited after it landed, before this
 # check existed; everything committed up to 78aadb5 is held to its form there.
 set -euo pipefail
@@ -18,7 +18,7 @@ if [ "$(git rev-parse --is-shallow-repository 2>/dev/null || echo false)" = true
 fi
 
 changed=0
-for file in migrations/*.sql; do
+for file in migrations/*.sql migrations/postgres/*.sql; do
   first=$(git log --diff-filter=A --format=%H --reverse -- "$file" | head -n 1)
   [ -n "$first" ] || continue # new in this change: nothing landed to compare with
   base=$first
@@ -33,5 +33,5 @@ done
 for gone in $(git ls-tree --name-only "$frozen_at" migrations/ ; git log --diff-filter=D --format= --name-only -- migrations/); do
   [ -e "$gone" ] || { echo "migrations: $gone was removed; a landed migration stays" >&2; changed=1; }
 done
-[ "$changed" = 0 ] && echo "migrations: $(ls migrations/*.sql | wc -l) files, none changed since it was committed"
+[ "$changed" = 0 ] && echo "migrations: $(ls migrations/*.sql migrations/postgres/*.sql | wc -l) files, none changed since it was committed"
 exit "$changed"

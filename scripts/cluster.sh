@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Several replicas of Approvals on this machine, the way Kubernetes runs them: one Dapr
 # control plane (placement, scheduler) and REPLICAS pairs of daprd + server on one app
-# id. They share Dapr's workflow state in PostgreSQL (a throw-away cluster of our own
-# under $DATA_DIR/postgres, unless DAPR_STATE_URL names one) and the read model (one
-# SQLite file). Placement spreads the workflows over the replicas; when one dies, its
-# workflows go on on the others.
+# id. They share one PostgreSQL (a throw-away cluster of our own under
+# $DATA_DIR/postgres, unless DAPR_STATE_URL and DATABASE_URL name one): Dapr's workflow
+# state in its `dapr` database, the read model in `approvals`. Placement spreads the
+# workflows over the replicas; when one dies, its workflows go on on the others.
 #
 # Server i (1 … REPLICAS) listens on 127.0.0.1:$((CLUSTER_PORT + i - 1)); its daprd's
 # ports start at CLUSTER_DAPR_BASE + 10 i. Ctrl-C stops everything; a process that dies
@@ -48,6 +48,14 @@ trap stop EXIT
 rm -f "$DATA_DIR/cluster.ready"
 
 own_postgres
+# The read model on PostgreSQL too: replicas on several machines share no file.
+if [[ $DATABASE_URL != postgres://* && $DATABASE_URL != postgresql://* ]]; then
+  if [ -z "$postgres_pid" ]; then
+    log "with DAPR_STATE_URL given, DATABASE_URL must name the read model's PostgreSQL database"
+    exit 1
+  fi
+  export DATABASE_URL=$postgres_url/approvals
+fi
 
 # One token for every daprd of the app id, kept like the single stack's.
 token_file="$DATA_DIR/dapr-api-token"

@@ -47,12 +47,18 @@ cargo test -p server --test connections
 step "integration tests (real placement, scheduler, daprd)"
 cargo test -p server --test api
 
-step "integration tests again, with Dapr's workflow state on PostgreSQL"
+# The same tests on PostgreSQL: each test gets a fresh database of a throw-away server
+# of our own (scripts/postgres.sh), for the read model and for Dapr's workflow state.
+step "unit tests, the HTTP layer and the integration tests again, on PostgreSQL"
 source scripts/stack-lib.sh
 rm -rf target/test-postgres
 start_postgres "$PWD/target/test-postgres"
 trap 'kill -TERM "$postgres_pid" 2>/dev/null; wait "$postgres_pid" 2>/dev/null' EXIT
+export APPROVALS_TEST_POSTGRES=$postgres_url
+cargo test -p backend
+cargo test -p server --test http -- --test-threads=1
 APPROVALS_TEST_DAPR_PG=$postgres_url cargo test -p server --test api
+unset APPROVALS_TEST_POSTGRES
 kill -TERM "$postgres_pid"
 wait "$postgres_pid" 2>/dev/null || true
 trap - EXIT

@@ -15,6 +15,8 @@ use crate::email::Email;
 use crate::error::ServiceError;
 use domain::{demo, parse_username, Role, UserView, ValidationErrors, MIN_PASSWORD_LEN};
 
+mod pg;
+
 /// A session ends a week after sign-in at the latest…
 pub const SESSION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// …and after eight hours without use.
@@ -22,7 +24,7 @@ pub const SESSION_IDLE_MS: i64 = 8 * 60 * 60 * 1000;
 /// Last use is written at most this often per session or token (not on every request).
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -45,7 +47,7 @@ impl User {
 }
 
 /// One API token as `server token list` shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiToken {
     pub id: i64,
     pub user_name: String,
@@ -117,6 +119,15 @@ pub async fn add_user(
     let hash = hash_password(password.to_owned()).await?;
     let now = now_ms();
     let address = email.map(Email::as_str);
+    // The checks and the hashing above are the same for both databases; only the
+    // insert differs.
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => {
+            let inserted = pg::insert_user(db, &name, role, &hash, now, address).await;
+            return user_added(inserted, &name);
+        }
+    };
     let inserted = sqlx::query_as!(
         User,
         r#"INSERT INTO users (name, role, password_hash, created_at, email)
@@ -130,6 +141,13 @@ pub async fn add_user(
     )
     .fetch_one(db)
     .await;
+    user_added(inserted, &name)
+}
+
+/// The answer to [`add_user`]'s insert: a name already taken is a conflict (the
+/// `UNIQUE` constraint on `users.name` decides it on both databases, however many
+/// writers race).
+fn user_added(inserted: Result<User, sqlx::Error>, name: &str) -> Result<User, ServiceError> {
     match inserted {
         Ok(user) => Ok(user),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(ServiceError::conflict(
@@ -147,6 +165,10 @@ pub struct Account {
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<Account>, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::list_users(db).await,
+    };
     let rows = sqlx::query!(
         r#"SELECT id AS "id!", name, role AS "role: Role", created_at, email
              FROM users ORDER BY name"#
@@ -169,6 +191,10 @@ pub async fn list_users(db: &Db) -> Result<Vec<Account>, ServiceError> {
 
 /// Sets the e-mail address of user `name`, or with `None` removes it.
 pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(), ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::set_email(db, name, email.map(Email::as_str)).await,
+    };
     let address = email.map(Email::as_str);
     let result = sqlx::query!("UPDATE users SET email = ? WHERE name = ?", address, name)
         .execute(db)
@@ -181,6 +207,10 @@ pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(),
 
 /// The e-mail address user `name` gave, if any.
 pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::email_of(db, name).await,
+    };
     Ok(
         sqlx::query_scalar!("SELECT email FROM users WHERE name = ?", name)
             .fetch_optional(db)
@@ -190,6 +220,10 @@ pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceErro
 }
 
 pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::remove_user(db, name).await,
+    };
     let result = sqlx::query!("DELETE FROM users WHERE name = ?", name)
         .execute(db)
         .await?;
@@ -205,8 +239,12 @@ fn no_such_user(name: &str) -> ServiceError {
 
 /// Creates the demo accounts, but only in a database without any account.
 pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
+    let pool = match db {
+        Db::Sqlite(pool) => pool,
+        Db::Postgres(pool) => return pg::ensure_demo_users(pool).await,
+    };
     let count = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users"#)
-        .fetch_one(db)
+        .fetch_one(pool)
         .await?;
     if count > 0 {
         return Ok(false);
@@ -218,6 +256,10 @@ pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
 }
 
 pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::demo_users_present(db).await,
+    };
     let [(a, _), (b, _), (c, _), (d, _)] = demo::USERS;
     let count = sqlx::query_scalar!(
         r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE name IN (?, ?, ?, ?)"#,
@@ -233,6 +275,10 @@ pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
 
 /// An account and its password hash.
 pub async fn credentials(db: &Db, name: &str) -> Result<Option<(User, String)>, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::credentials(db, name).await,
+    };
     let found = sqlx::query!(
         r#"SELECT id AS "id!", name, role AS "role: Role", created_at, password_hash
              FROM users WHERE name = ?"#,
@@ -306,6 +352,10 @@ fn token_hash(token: &str) -> String {
 }
 
 pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::create_session(db, user).await,
+    };
     let token = new_token("");
     let now = now_ms();
     let (hash, expires_at) = (token_hash(&token), now + SESSION_TTL_MS);
@@ -328,6 +378,10 @@ pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError
 /// Who a session belongs to, while it holds (not expired, not idle too long); using it
 /// keeps it from going idle.
 pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::session_user(db, token).await,
+    };
     let (hash, now) = (token_hash(token), now_ms());
     let idle_since = now - SESSION_IDLE_MS;
     let found = sqlx::query_as!(
@@ -360,6 +414,10 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceE
 }
 
 pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::end_session(db, token).await,
+    };
     let hash = token_hash(token);
     sqlx::query!("DELETE FROM sessions WHERE token_hash = ?", hash)
         .execute(db)
@@ -374,6 +432,10 @@ pub async fn create_api_token(
     user_name: &str,
     valid_for: Option<std::time::Duration>,
 ) -> Result<(i64, String), ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::create_api_token(db, user_name, valid_for).await,
+    };
     let user_id = sqlx::query_scalar!(r#"SELECT id AS "id!" FROM users WHERE name = ?"#, user_name)
         .fetch_optional(db)
         .await?
@@ -396,6 +458,10 @@ pub async fn create_api_token(
 }
 
 pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::revoke_api_token(db, id).await,
+    };
     let now = now_ms();
     let result = sqlx::query!(
         "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -409,6 +475,10 @@ pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
 
 /// Every token, oldest first.
 pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::list_api_tokens(db).await,
+    };
     Ok(sqlx::query_as!(
         ApiToken,
         r#"SELECT t.id AS "id!", u.name AS user_name, t.created_at, t.revoked_at, t.expires_at,
@@ -422,6 +492,10 @@ pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
 /// Who a token belongs to, while it holds (not revoked, not expired); its last use is
 /// kept (to the minute) for `token list`.
 pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::token_user(db, token).await,
+    };
     let (hash, now) = (token_hash(token), now_ms());
     let found = sqlx::query_as!(
         Touched,
@@ -453,6 +527,7 @@ pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceErr
 
 /// A user found by a session or a token, with when that credential was last marked as
 /// used.
+#[derive(sqlx::FromRow)]
 struct Touched {
     id: i64,
     name: String,
@@ -497,11 +572,19 @@ mod tests {
         let token = create_session(&db, &bob).await.expect("a session");
         assert!(session_user(&db, &token).await.expect("reads").is_some());
         let long_ago = now_ms() - SESSION_IDLE_MS - 1_000;
-        sqlx::query("UPDATE sessions SET last_seen_at = ?")
-            .bind(long_ago)
-            .execute(&db)
-            .await
-            .expect("aged");
+        let aged = match &db {
+            Db::Sqlite(pool) => sqlx::query("UPDATE sessions SET last_seen_at = ?")
+                .bind(long_ago)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()),
+            Db::Postgres(pool) => sqlx::query("UPDATE sessions SET last_seen_at = $1")
+                .bind(long_ago)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()),
+        };
+        assert_eq!(aged.expect("aged"), 1);
         assert!(session_user(&db, &token).await.expect("reads").is_none());
     }
 
@@ -526,6 +609,8 @@ mod tests {
 
     /// Checking a token or a session used a moment ago only reads: it goes through while
     /// another writer holds SQLite's one write lock (a start inserting its order, say).
+    /// On PostgreSQL the same holds while another transaction keeps every writer out of
+    /// `sessions` and `api_tokens` (readers stay welcome).
     #[tokio::test]
     async fn checking_recently_used_credentials_takes_no_write_lock() {
         let (db, _dir, bob) = with_bob().await;
@@ -535,7 +620,27 @@ mod tests {
         assert!(token_user(&db, &token).await.expect("reads").is_some());
         assert!(session_user(&db, &session).await.expect("reads").is_some());
 
-        let mut writer = db.acquire().await.expect("a connection");
+        let Some(pool) = db.sqlite() else {
+            let Db::Postgres(pool) = &db else { return };
+            let mut writer = pool.begin().await.expect("a transaction");
+            sqlx::query("LOCK TABLE sessions, api_tokens IN EXCLUSIVE MODE")
+                .execute(&mut *writer)
+                .await
+                .expect("keeps writers out");
+            let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+                (
+                    token_user(&db, &token).await,
+                    session_user(&db, &session).await,
+                )
+            })
+            .await
+            .expect("checking credentials waited for the writers' lock");
+            assert!(checked.0.expect("reads").is_some());
+            assert!(checked.1.expect("reads").is_some());
+            writer.rollback().await.expect("lets go");
+            return;
+        };
+        let mut writer = pool.acquire().await.expect("a connection");
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut *writer)
             .await
@@ -554,6 +659,151 @@ mod tests {
             .execute(&mut *writer)
             .await
             .expect("lets go");
+    }
+
+    /// Every account query once, on whichever database the tests run on.
+    #[tokio::test]
+    async fn accounts_round_trip() {
+        let (db, _dir, bob) = with_bob().await;
+        let email = Email::parse("bob@example.com").expect("an address");
+        let hers = Email::parse("alice@example.com").expect("an address");
+        let alice = add_user(&db, "alice", Role::Director, "alices-password", Some(&hers))
+            .await
+            .expect("alice");
+        assert_eq!((alice.name.as_str(), alice.role), ("alice", Role::Director));
+        assert!(alice.id > bob.id);
+        let taken = add_user(&db, "bob", Role::Requester, "another-password", None).await;
+        assert!(
+            matches!(taken, Err(ServiceError::Conflict { .. })),
+            "{taken:?}"
+        );
+
+        let listed = list_users(&db).await.expect("lists");
+        let names: Vec<_> = listed
+            .iter()
+            .map(|a| (a.user.name.as_str(), a.user.role, a.email.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("alice", Role::Director, Some("alice@example.com")),
+                ("bob", Role::Manager, None)
+            ]
+        );
+        set_email(&db, "bob", Some(&email)).await.expect("sets");
+        assert_eq!(
+            email_of(&db, "bob").await.expect("reads").as_deref(),
+            Some("bob@example.com")
+        );
+        set_email(&db, "bob", None).await.expect("removes");
+        assert_eq!(email_of(&db, "bob").await.expect("reads"), None);
+        assert_eq!(email_of(&db, "nobody").await.expect("reads"), None);
+        assert!(matches!(
+            set_email(&db, "nobody", None).await,
+            Err(ServiceError::NotFound(_))
+        ));
+
+        let (user, hash) = credentials(&db, "bob")
+            .await
+            .expect("reads")
+            .expect("bob's");
+        assert_eq!((user.id, user.role), (bob.id, Role::Manager));
+        assert!(hash.starts_with("$argon2"));
+        assert!(credentials(&db, "nobody").await.expect("reads").is_none());
+        let signed_in = authenticate(&db, " bob ", "bobs-password")
+            .await
+            .expect("checks");
+        assert_eq!(signed_in.map(|u| u.id), Some(bob.id));
+        assert!(authenticate(&db, "bob", "wrong-password")
+            .await
+            .expect("checks")
+            .is_none());
+
+        let session = create_session(&db, &bob).await.expect("a session");
+        let found = session_user(&db, &session).await.expect("reads");
+        assert_eq!(found.map(|u| u.name).as_deref(), Some("bob"));
+        end_session(&db, &session).await.expect("ends");
+        assert!(session_user(&db, &session).await.expect("reads").is_none());
+
+        let (id, token) = create_api_token(&db, "alice", None).await.expect("a token");
+        assert!(token.starts_with("apv_"));
+        let found = token_user(&db, &token).await.expect("reads");
+        assert_eq!(found.map(|u| u.role), Some(Role::Director));
+        assert!(matches!(
+            create_api_token(&db, "nobody", None).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(revoke_api_token(&db, id).await.expect("revokes"));
+        assert!(!revoke_api_token(&db, id).await.expect("already revoked"));
+        assert!(token_user(&db, &token).await.expect("reads").is_none());
+        let listed = list_api_tokens(&db).await.expect("lists");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].user_name, "alice");
+        assert!(listed[0].revoked_at.is_some());
+
+        // Removing an account takes its sessions and tokens with it.
+        let session = create_session(&db, &alice).await.expect("a session");
+        remove_user(&db, "alice").await.expect("removes");
+        assert!(session_user(&db, &session).await.expect("reads").is_none());
+        assert!(list_api_tokens(&db).await.expect("lists").is_empty());
+        assert!(matches!(
+            remove_user(&db, "alice").await,
+            Err(ServiceError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn demo_users_are_made_only_in_an_empty_database() {
+        let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
+        assert!(!demo_users_present(&db).await.expect("reads"));
+        assert!(ensure_demo_users(&db).await.expect("makes them"));
+        assert!(!ensure_demo_users(&db).await.expect("already there"));
+        assert!(demo_users_present(&db).await.expect("reads"));
+        let listed = list_users(&db).await.expect("lists");
+        assert_eq!(listed.len(), demo::USERS.len());
+        let (name, role) = demo::USERS[0];
+        let user = authenticate(&db, name, demo::PASSWORD)
+            .await
+            .expect("checks")
+            .expect("a demo user signs in");
+        assert_eq!(user.role, role);
+
+        // Someone else's account is enough to keep them out.
+        let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
+        add_user(&db, "erin", Role::Manager, "erins-password", None)
+            .await
+            .expect("erin");
+        assert!(!ensure_demo_users(&db).await.expect("not empty"));
+        assert!(!demo_users_present(&db).await.expect("reads"));
+    }
+
+    /// Replicas starting together on an empty PostgreSQL database make the demo users
+    /// once, and none of them fails on it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn replicas_starting_together_make_the_demo_users_once() {
+        let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
+        if db.sqlite().is_some() {
+            eprintln!(
+                "skipped on SQLite: one server process owns a SQLite database and makes \
+                 the demo users once at start-up; replicas share PostgreSQL only"
+            );
+            return;
+        }
+        let starts = (0..4).map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { ensure_demo_users(&db).await })
+        });
+        let mut made = 0;
+        for start in futures::future::join_all(starts).await {
+            if start.expect("joins").expect("no replica fails") {
+                made += 1;
+            }
+        }
+        assert_eq!(made, 1);
+        assert_eq!(
+            list_users(&db).await.expect("lists").len(),
+            demo::USERS.len()
+        );
     }
 
     #[tokio::test]

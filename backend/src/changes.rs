@@ -10,6 +10,8 @@ use crate::db::Db;
 use crate::read_model::{ChangeBatch, OrderChange};
 use tokio::sync::broadcast;
 
+mod pg;
+
 const POLL: Duration = Duration::from_millis(200);
 /// How many past changes to keep; older ones are of no use to anyone.
 const KEEP: i64 = 10_000;
@@ -18,41 +20,79 @@ pub fn channel() -> broadcast::Sender<ChangeBatch> {
     broadcast::channel(64).0
 }
 
-/// The id of the newest change (0 when there is none).
-pub async fn latest(db: &Db) -> Result<i64, sqlx::Error> {
+/// How far a reader has read the feed. On SQLite ids are handed out in commit order
+/// (one writer), so the id says it all; on PostgreSQL they are not, and the writing
+/// transaction's id comes first (see the `order_changes` table there).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    txid: i64,
+    id: i64,
+}
+
+/// Where the feed ends now: a reader starting here sees only what comes after.
+pub async fn latest(db: &Db) -> Result<Position, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::latest(db).await,
+    };
     let max = sqlx::query_scalar!(r#"SELECT MAX(id) AS "max: i64" FROM order_changes"#)
         .fetch_one(db)
         .await?;
-    Ok(max.unwrap_or(0))
+    Ok(Position {
+        txid: 0,
+        id: max.unwrap_or(0),
+    })
 }
 
-/// Up to 1,000 changes after `last`, oldest first.
-pub async fn after(db: &Db, last: i64) -> Result<Vec<OrderChange>, sqlx::Error> {
-    sqlx::query_as!(
+/// Up to 1,000 changes after `from`, oldest first, and where they end.
+pub async fn after(db: &Db, from: Position) -> Result<(Vec<OrderChange>, Position), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::after(db, from).await,
+    };
+    let changes = sqlx::query_as!(
         OrderChange,
         r#"SELECT id AS "id!", instance_id, status, requested_by FROM order_changes
             WHERE id > ? ORDER BY id LIMIT 1000"#,
-        last
+        from.id
     )
     .fetch_all(db)
-    .await
+    .await?;
+    let end = changes
+        .last()
+        .map_or(from, |c| Position { txid: 0, id: c.id });
+    Ok((changes, end))
+}
+
+/// Forgets changes far behind `position`: no reader is that far behind.
+async fn prune(db: &Db, position: Position) -> Result<(), sqlx::Error> {
+    let oldest_kept = position.id - KEEP;
+    match db {
+        Db::Sqlite(db) => {
+            sqlx::query!("DELETE FROM order_changes WHERE id < ?", oldest_kept)
+                .execute(db)
+                .await?;
+        }
+        Db::Postgres(db) => pg::prune(db, oldest_kept).await?,
+    }
+    Ok(())
 }
 
 pub async fn run(db: Db, sender: broadcast::Sender<ChangeBatch>) {
-    let mut last = match latest(&db).await {
-        Ok(last) => last,
+    let mut position = match latest(&db).await {
+        Ok(position) => position,
         Err(e) => {
             tracing::error!(error = %e, "change feed: cannot read order_changes");
-            0
+            Position::default()
         }
     };
     let mut ticks: u64 = 0;
     loop {
         tokio::time::sleep(POLL).await;
         ticks += 1;
-        match after(&db, last).await {
-            Ok(batch) if !batch.is_empty() => {
-                last = batch.last().map_or(last, |c| c.id);
+        match after(&db, position).await {
+            Ok((batch, end)) if !batch.is_empty() => {
+                position = end;
                 // Nobody listening is fine.
                 let _ = sender.send(Arc::new(batch));
             }
@@ -60,11 +100,7 @@ pub async fn run(db: Db, sender: broadcast::Sender<ChangeBatch>) {
             Err(e) => tracing::warn!(error = %e, "change feed: poll failed"),
         }
         if ticks.is_multiple_of(300) {
-            let oldest_kept = last - KEEP;
-            if let Err(e) = sqlx::query!("DELETE FROM order_changes WHERE id < ?", oldest_kept)
-                .execute(&db)
-                .await
-            {
+            if let Err(e) = prune(&db, position).await {
                 tracing::warn!(error = %e, "change feed: pruning failed");
             }
         }
@@ -77,23 +113,73 @@ mod tests {
     use crate::read_model::{delete_submitted, insert_submitted, OrderFacts};
     use domain::Cents;
 
+    fn facts(n: u32) -> OrderFacts {
+        OrderFacts {
+            instance_id: format!("po-{n}"),
+            order_id: n.to_string(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost: Cents(500),
+            requested_by: Some("alice".into()),
+        }
+    }
+
+    /// Reads the feed from `from` until it holds `n` changes: on PostgreSQL a change
+    /// waits for every transaction older than its own (other tests' too, on the same
+    /// server) to end.
+    async fn read_at_least(db: &Db, from: Position, n: usize) -> (Vec<OrderChange>, Position) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let (mut all, mut end) = (Vec::new(), from);
+        while all.len() < n {
+            assert!(std::time::Instant::now() < deadline, "only {all:?} in 10 s");
+            let (more, to) = after(db, end).await.expect("read");
+            all.extend(more);
+            end = to;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (all, end)
+    }
+
+    /// On PostgreSQL, a transaction that wrote first but commits last has the smaller
+    /// id: a reader that had gone past the later commit's id would never see it. The
+    /// feed holds back until it has ended, then carries both.
+    #[tokio::test]
+    async fn a_change_committed_late_is_not_stepped_over() {
+        let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
+        let Db::Postgres(pool) = &db else {
+            eprintln!("skipped on SQLite: one writer at a time commits in id order");
+            return;
+        };
+        let start = latest(&db).await.expect("latest");
+        let mut slow = pool.begin().await.expect("a transaction");
+        sqlx::query(
+            "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
+                                 total_cents, status, created_at, updated_at, requested_by)
+             VALUES ('po-1', '1', 'Desk', 1, 500, 500, 'submitted', 1, 1, 'alice')",
+        )
+        .execute(&mut *slow)
+        .await
+        .expect("the first write");
+        insert_submitted(&db, &facts(2), 1)
+            .await
+            .expect("the second, committed");
+        let (early, end) = after(&db, start).await.expect("read");
+        assert!(early.is_empty(), "nothing before the first ends: {early:?}");
+        slow.commit().await.expect("the first commits");
+        let (changes, _) = read_at_least(&db, end, 2).await;
+        let ids: Vec<&str> = changes.iter().map(|c| c.instance_id.as_str()).collect();
+        assert_eq!(ids, ["po-1", "po-2"]);
+    }
+
     /// Every change reaches the feed, a taken-back start too (its status is `deleted`,
     /// which is no order status: the feed must not choke on it).
     #[tokio::test]
     async fn the_feed_carries_every_change_in_order() {
         let (db, _dir) = crate::db::temporary().await.expect("a fresh database");
         let start = latest(&db).await.expect("latest");
-        let facts = OrderFacts {
-            instance_id: "po-1".into(),
-            order_id: "1".into(),
-            product: "Desk".into(),
-            quantity: 1,
-            unit_cost: Cents(500),
-            requested_by: Some("alice".into()),
-        };
-        insert_submitted(&db, &facts, 1).await.expect("inserted");
+        insert_submitted(&db, &facts(1), 1).await.expect("inserted");
         delete_submitted(&db, "po-1").await.expect("deleted");
-        let changes = after(&db, start).await.expect("read");
+        let (changes, end) = read_at_least(&db, start, 2).await;
         let seen: Vec<(&str, &str, Option<&str>)> = changes
             .iter()
             .map(|c| {
@@ -111,6 +197,9 @@ mod tests {
                 ("po-1", "deleted", Some("alice"))
             ]
         );
-        assert_eq!(latest(&db).await.expect("latest"), changes[1].id);
+        assert_eq!(latest(&db).await.expect("latest"), end);
+        let (none, same) = after(&db, end).await.expect("read again");
+        assert!(none.is_empty(), "nothing after the end: {none:?}");
+        assert_eq!(same, end);
     }
 }

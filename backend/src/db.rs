@@ -1,26 +1,47 @@
 //! The database behind the read model, accounts and the audit trail: one SQLite file
-//! (WAL, a small pool) with the migrations embedded in the binary.
+//! (WAL, a small pool) by default, or PostgreSQL when `DATABASE_URL` says
+//! `postgres://` (several replicas share it). Each has its own migrations, embedded in
+//! the binary, and each query module holds both dialects side by side: SQLite's are
+//! checked at compile time, PostgreSQL's by the test suite run on PostgreSQL.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
-pub type Db = SqlitePool;
+/// The read model's database; cloning shares the pool.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
-/// Every migration under `migrations/`, applied at start-up. Landed ones are never
-/// edited (`scripts/check-migrations.sh`).
+/// Every SQLite migration under `migrations/`, applied at start-up. Landed ones are
+/// never edited (`scripts/check-migrations.sh`).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
+/// The same for PostgreSQL, under `migrations/postgres/`.
+pub static PG_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long one statement may run on PostgreSQL before the server gives up on it, and
+/// how long a caller waits for a connection (SQLite's busy timeout is the same 10 s).
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens (creating if needed) the SQLite database behind `url`.
-pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(DEADLINE)
         .foreign_keys(true)
         // Each connection keeps its own page cache (2 MiB by default) on its own thread;
         // the kernel already caches the file, so a small one per connection is enough.
@@ -33,12 +54,67 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         .await
 }
 
+/// Connects to the PostgreSQL database behind `url`, every statement under
+/// [`DEADLINE`].
+pub async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
+    let timeout = format!("{}", DEADLINE.as_millis());
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("approvals")
+        .options([("statement_timeout", timeout.as_str())]);
+    PgPoolOptions::new()
+        .max_connections(8)
+        .min_connections(1)
+        .acquire_timeout(DEADLINE)
+        .connect_with(options)
+        .await
+}
+
 /// Opens the database and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Db, OpenError> {
+    if is_postgres(url) {
+        let db = connect_postgres(url).await?;
+        PG_MIGRATOR.run(&db).await?;
+        return Ok(Db::Postgres(db));
+    }
     ensure_sqlite_dir(url);
     let db = connect(url).await?;
     MIGRATOR.run(&db).await?;
-    Ok(db)
+    Ok(Db::Sqlite(db))
+}
+
+impl Db {
+    /// Which database this is, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (shutdown).
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Whether the database answers (the readiness probe).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+    }
+
+    /// The SQLite pool, for code that runs on SQLite alone (its tests).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Db::Sqlite(pool) => Some(pool),
+            Db::Postgres(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,16 +138,42 @@ fn ensure_sqlite_dir(url: &str) {
     }
 }
 
-/// A fresh, migrated database in a temporary directory (tests).
+/// Names the PostgreSQL server the tests run on (`postgres://user:password@host:port`,
+/// no database): with it, [`temporary`] hands out a fresh PostgreSQL database instead
+/// of a SQLite file, so the same tests cover both (`scripts/test.sh` runs them twice).
+#[cfg(any(test, feature = "testing"))]
+pub const TEST_POSTGRES: &str = "APPROVALS_TEST_POSTGRES";
+
+/// A fresh, migrated database (tests): a SQLite file in a temporary directory, or a
+/// new database on the PostgreSQL server [`TEST_POSTGRES`] names.
 #[cfg(any(test, feature = "testing"))]
 pub async fn temporary() -> Result<(Db, tempfile::TempDir), OpenError> {
     let dir = tempfile::tempdir().map_err(|e| OpenError::Connect(sqlx::Error::Io(e)))?;
-    let db = open(&format!(
-        "sqlite://{}",
-        dir.path().join("test.db").display()
-    ))
-    .await?;
-    Ok((db, dir))
+    let url = match std::env::var(TEST_POSTGRES) {
+        Ok(server) if !server.is_empty() => temporary_postgres(&server).await?,
+        _ => format!("sqlite://{}", dir.path().join("test.db").display()),
+    };
+    Ok((open(&url).await?, dir))
+}
+
+/// Creates an empty database with a name of its own on `server`; returns its URL.
+#[cfg(any(test, feature = "testing"))]
+async fn temporary_postgres(server: &str) -> Result<String, sqlx::Error> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let server = server.trim_end_matches('/');
+    let name = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        crate::clock::now_ms()
+    );
+    let admin = connect_postgres(&format!("{server}/postgres")).await?;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    Ok(format!("{server}/{name}"))
 }
 
 #[cfg(test)]

@@ -51,11 +51,31 @@ pub const DATABASE_BUSY: &str =
     "The database is busy right now; try again in a moment (look at the order first if you \
      were changing it).";
 
+/// PostgreSQL's SQLSTATEs that mean what SQLite's busy and locked mean: the statement
+/// did not run to the end because of others, and nothing of it (or of the transaction
+/// around it, which PostgreSQL then rolls back whole) was kept.
+///
+/// - `57014` query_canceled: `statement_timeout` fired (or an operator cancelled the
+///   statement). A cancelled statement is rolled back, in a transaction or on its own
+///   (an autocommit write commits only once it has finished), and a cancelled `COMMIT`
+///   has not committed.
+/// - `55P03` lock_not_available: a lock was not granted within `lock_timeout`.
+/// - `40001` serialization_failure, `40P01` deadlock_detected: the transaction was
+///   rolled back so that another could go on; running it again is the cure.
+/// - `53300` too_many_connections: the server had no connection to give; nothing ran.
+const PG_BUSY: [&str; 5] = ["57014", "55P03", "40001", "40P01", "53300"];
+
 /// See [`ServiceError::is_busy`].
 pub fn database_busy(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut => true,
         sqlx::Error::Database(e) => {
+            // PostgreSQL's codes are SQLSTATEs, some of them all digits: SQLite's
+            // numeric rule below would read `22021` (a character not in the encoding)
+            // as busy (22021 & 0xff is 5).
+            if let Some(e) = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                return PG_BUSY.contains(&e.code());
+            }
             // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with extended codes.
             let primary = e
                 .code()
@@ -68,8 +88,9 @@ pub fn database_busy(e: &sqlx::Error) -> bool {
 }
 
 impl ServiceError {
-    /// The database was busy or locked (or no connection came free) past its wait: a
-    /// 503 with [`DATABASE_BUSY`], not an internal error.
+    /// The database was busy or locked (or no connection came free, or PostgreSQL gave
+    /// up on the statement or rolled the transaction back for another's sake) past its
+    /// wait: a 503 with [`DATABASE_BUSY`], not an internal error.
     pub fn is_busy(&self) -> bool {
         matches!(self, Self::Database(e) if database_busy(e))
     }
@@ -166,5 +187,136 @@ mod tests {
         assert!(!ServiceError::from(wrong).is_busy());
         assert!(ServiceError::from(sqlx::Error::PoolTimedOut).is_busy());
         holder.close().await.expect("closes");
+    }
+
+    /// PostgreSQL's equivalents: a statement cut off by `statement_timeout` (and
+    /// leaving nothing behind), a lock not granted in time, a serialization failure,
+    /// a deadlock and a full server are busy; other errors, among them codes that are
+    /// all digits, are not.
+    #[tokio::test]
+    async fn postgres_timeouts_and_rollbacks_are_busy_and_other_errors_are_not() {
+        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        let crate::db::Db::Postgres(pool) = &db else {
+            eprintln!(
+                "skipped: PostgreSQL's errors need a PostgreSQL server (set {})",
+                crate::db::TEST_POSTGRES
+            );
+            return;
+        };
+        let busy = |e: sqlx::Error| ServiceError::from(e).is_busy();
+        sqlx::query("CREATE TABLE t (x BIGINT PRIMARY KEY)")
+            .execute(pool)
+            .await
+            .expect("a table");
+
+        // An autocommit write that statement_timeout cuts short keeps nothing.
+        let mut conn = pool.acquire().await.expect("a connection");
+        sqlx::query("SET statement_timeout = 1")
+            .execute(&mut *conn)
+            .await
+            .expect("a short deadline");
+        let timed_out = sqlx::query("INSERT INTO t SELECT 1 FROM pg_sleep(1)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("the deadline passes");
+        assert!(busy(timed_out));
+        let slept = sqlx::query("SELECT pg_sleep(1)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("the deadline passes");
+        assert!(busy(slept));
+        sqlx::query("RESET statement_timeout")
+            .execute(&mut *conn)
+            .await
+            .expect("the usual deadline");
+        let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("a count");
+        assert_eq!(kept, 0, "nothing was changed");
+
+        // A lock held by another transaction, past lock_timeout.
+        let mut holder = pool.begin().await.expect("a transaction");
+        sqlx::query("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *holder)
+            .await
+            .expect("the lock");
+        sqlx::query("SET lock_timeout = 10")
+            .execute(&mut *conn)
+            .await
+            .expect("a short wait");
+        let locked = sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("the lock is held");
+        assert!(busy(locked));
+        holder.rollback().await.expect("lets go");
+        sqlx::query("RESET lock_timeout")
+            .execute(&mut *conn)
+            .await
+            .expect("the usual wait");
+
+        // A real deadlock: each transaction holds the row the other one wants; the
+        // server rolls one of them back (after `deadlock_timeout`, a second).
+        sqlx::query("INSERT INTO t VALUES (10), (20)")
+            .execute(pool)
+            .await
+            .expect("rows");
+        let (mut a, mut b) = (
+            pool.begin().await.expect("a"),
+            pool.begin().await.expect("b"),
+        );
+        let update = "UPDATE t SET x = x WHERE x = $1";
+        for (tx, x) in [(&mut a, 10_i64), (&mut b, 20)] {
+            sqlx::query(update)
+                .bind(x)
+                .execute(&mut **tx)
+                .await
+                .expect("a row lock");
+        }
+        let (first, second) = tokio::join!(
+            sqlx::query(update).bind(20_i64).execute(&mut *a),
+            sqlx::query(update).bind(10_i64).execute(&mut *b),
+        );
+        let deadlock = match (first, second) {
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => e,
+            other => panic!("one of the two is rolled back: {other:?}"),
+        };
+        assert!(busy(deadlock));
+        drop((a, b));
+
+        // The server's own errors with these codes, as a serializable transaction or
+        // a full server would give them; and some that are not busy.
+        let raised = |code: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(&format!(
+                    "DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{code}'; END $$"
+                ))
+                .execute(&pool)
+                .await
+                .expect_err("raised")
+            }
+        };
+        for code in ["40001", "40P01", "53300", "57014", "55P03"] {
+            assert!(busy(raised(code).await), "{code}");
+        }
+        for code in ["22021", "22022", "23505", "42501", "XX000"] {
+            assert!(!busy(raised(code).await), "{code}");
+        }
+        sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(pool)
+            .await
+            .expect("a row");
+        let duplicate = sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(pool)
+            .await
+            .expect_err("a duplicate");
+        assert!(!busy(duplicate));
+        let wrong = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(pool)
+            .await
+            .expect_err("no such table");
+        assert!(!busy(wrong));
     }
 }

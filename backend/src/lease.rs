@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::db::Db;
 
+mod pg;
+
 /// The reconciler's lease.
 pub const RECONCILER: &str = "reconciler";
 
@@ -21,6 +23,10 @@ pub async fn hold(
     now_ms: i64,
     ttl: Duration,
 ) -> Result<bool, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::hold(db, name, holder, now_ms, ttl).await,
+    };
     let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
     let result = sqlx::query!(
         "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
@@ -40,6 +46,10 @@ pub async fn hold(
 /// Gives lease `name` up, if `holder` has it, so another replica need not wait for it
 /// to run out.
 pub async fn release(db: &Db, name: &str, holder: &str) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::release(db, name, holder).await,
+    };
     sqlx::query!(
         "DELETE FROM leases WHERE name = ? AND holder = ?",
         name,

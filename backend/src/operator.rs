@@ -47,9 +47,8 @@ pub async fn redrive(
     } else {
         reconcile::reconcile(orders, &row, i64::MAX).await?
     };
-    let mut db = orders.db().acquire().await?;
     read_model::record_operator_action(
-        &mut db,
+        orders.db(),
         instance_id,
         actor,
         OperatorAction::Redrive,

@@ -10,6 +10,8 @@ use crate::db::Db;
 use crate::workflow::LevelAsk;
 use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView, Role, SortKey};
 
+mod pg;
+
 /// A row as stored; turned into [`OrderView`] for the outside world.
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderRow {
@@ -196,6 +198,19 @@ const FINAL_STATUSES: &str =
 /// Records an accepted order before its workflow is scheduled: the unique key is what
 /// turns a repeated order id into a conflict, even when two arrive at once.
 pub async fn insert_submitted(
+    db: &Db,
+    facts: &OrderFacts,
+    now: i64,
+) -> Result<OrderRow, InsertError> {
+    match db {
+        Db::Sqlite(db) => insert_submitted_on(db, facts, now).await,
+        Db::Postgres(db) => pg::insert_submitted(db, facts, now).await,
+    }
+}
+
+/// The statement behind [`insert_submitted`], on any SQLite connection (a shared
+/// transaction, see [`crate::group_commit`]).
+pub(crate) async fn insert_submitted_on(
     db: impl sqlx::SqliteExecutor<'_>,
     facts: &OrderFacts,
     now: i64,
@@ -234,6 +249,10 @@ pub async fn insert_submitted(
 
 /// Undoes [`insert_submitted`] when the workflow could not be scheduled.
 pub async fn delete_submitted(db: &Db, instance_id: &str) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::delete_submitted(db, instance_id).await,
+    };
     sqlx::query!(
         "DELETE FROM orders WHERE instance_id = ? AND status = 'submitted'",
         instance_id
@@ -245,6 +264,19 @@ pub async fn delete_submitted(db: &Db, instance_id: &str) -> Result<(), sqlx::Er
 
 /// The workflow asked for approval: the order now waits until `deadline`.
 pub async fn mark_awaiting(
+    db: &Db,
+    facts: &OrderFacts,
+    deadline: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    match db {
+        Db::Sqlite(db) => mark_awaiting_on(db, facts, deadline, now).await,
+        Db::Postgres(db) => pg::mark_awaiting(db, facts, deadline, now).await,
+    }
+}
+
+/// The statement behind [`mark_awaiting`], on any SQLite connection (a transaction).
+async fn mark_awaiting_on(
     db: impl sqlx::SqliteExecutor<'_>,
     facts: &OrderFacts,
     deadline: i64,
@@ -290,6 +322,12 @@ pub async fn mark_awaiting_level(
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => {
+            return pg::mark_awaiting_level(db, facts, ask, deadline, now).await;
+        }
+    };
     let (number, of) = (i64::from(ask.number), i64::from(ask.of));
     // Everyone who took part in an approval ("carol for dora": both), for four eyes.
     let approvers = (!ask.approved_by.is_empty()).then(|| {
@@ -301,7 +339,7 @@ pub async fn mark_awaiting_level(
     });
     let mut tx = db.begin().await?;
     // The row, if a lost insert left none (as waiting; the level is set below).
-    mark_awaiting(&mut *tx, facts, deadline, now).await?;
+    mark_awaiting_on(&mut *tx, facts, deadline, now).await?;
     for (level, by) in (1_i64..).zip(&ask.approved_by) {
         // The claim still on the row is the one that approved this level, if it is
         // theirs: its comment and time go with the approval.
@@ -355,7 +393,7 @@ pub async fn mark_awaiting_level(
             "Nobody decided in time: asked a {} instead (level {number} of {of})",
             ask.role.as_str()
         );
-        add_timeline(&mut *tx, &facts.instance_id, &key, &label, now).await?;
+        add_timeline_on(&mut *tx, &facts.instance_id, &key, &label, now).await?;
     }
     tx.commit().await
 }
@@ -363,6 +401,20 @@ pub async fn mark_awaiting_level(
 /// An event in the order's timeline besides its decisions (a reminder, an escalation),
 /// once per `key`.
 pub async fn add_timeline(
+    db: &Db,
+    instance_id: &str,
+    key: &str,
+    label: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    match db {
+        Db::Sqlite(db) => add_timeline_on(db, instance_id, key, label, at).await,
+        Db::Postgres(db) => pg::add_timeline(db, instance_id, key, label, at).await,
+    }
+}
+
+/// The statement behind [`add_timeline`], on any SQLite connection (a transaction).
+async fn add_timeline_on(
     db: impl sqlx::SqliteExecutor<'_>,
     instance_id: &str,
     key: &str,
@@ -390,6 +442,10 @@ pub struct TimelineRow {
 }
 
 pub async fn timeline(db: &Db, instance_id: &str) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::timeline(db, instance_id).await,
+    };
     sqlx::query_as!(
         TimelineRow,
         "SELECT at, label FROM order_timeline WHERE instance_id = ? ORDER BY at, key",
@@ -415,6 +471,10 @@ pub async fn level_approvals(
     db: &Db,
     instance_id: &str,
 ) -> Result<Vec<LevelApproval>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::level_approvals(db, instance_id).await,
+    };
     sqlx::query_as!(
         LevelApproval,
         r#"SELECT level, role AS "role: Role", requested_at, approved_by, comment, approved_at
@@ -435,6 +495,12 @@ pub async fn record_outcome(
     decided_at: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => {
+            return pg::record_outcome(db, facts, status, decided_by, decided_at, now).await;
+        }
+    };
     let total = facts.unit_cost.times(facts.quantity);
     let placed_at = (status == OrderStatus::Approved).then_some(now);
     let result = sqlx::query!(
@@ -500,7 +566,10 @@ pub async fn finish(
         failure: failure.map(str::to_owned),
         now,
     };
-    let finished = finish_row(db, &end).await?;
+    let finished = match db {
+        Db::Sqlite(db) => finish_row(db, &end).await?,
+        Db::Postgres(db) => pg::finish_row(db, &end).await?,
+    };
     if finished {
         crate::metrics::order_finished(status);
     }
@@ -555,6 +624,13 @@ pub async fn claim_decision(
     comment: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => {
+            return pg::claim_decision(db, instance_id, level, role, decision, by, comment, now)
+                .await;
+        }
+    };
     let result = sqlx::query!(
         "UPDATE orders SET decision = ?, decided_by = ?, decision_comment = ?, claimed_at = ?,
                 updated_at = ?
@@ -577,6 +653,10 @@ pub async fn claim_decision(
 
 /// Gives a claim back when its event provably never reached the workflow.
 pub async fn release_claim(db: &Db, instance_id: &str, by: &str) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::release_claim(db, instance_id, by).await,
+    };
     sqlx::query!(
         "UPDATE orders SET decision = NULL, decided_by = NULL, decision_comment = NULL,
                 claimed_at = NULL
@@ -590,6 +670,10 @@ pub async fn release_claim(db: &Db, instance_id: &str, by: &str) -> Result<(), s
 }
 
 pub async fn get(db: &Db, instance_id: &str) -> Result<Option<OrderRow>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::get(db, instance_id).await,
+    };
     sqlx::query_as!(
         OrderRow,
         r#"SELECT instance_id AS "instance_id!", order_id, product, quantity,
@@ -719,6 +803,10 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::list(db, query, limit, offset).await,
+    };
     let mut q = query.listing("SELECT * FROM orders");
     q.push(" LIMIT ")
         .push_bind(limit)
@@ -728,6 +816,10 @@ pub async fn list(
 }
 
 pub async fn count(db: &Db, query: &OrderQuery) -> Result<i64, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::count(db, query).await,
+    };
     let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM orders");
     query.push_filters(&mut q, false);
     let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
@@ -745,6 +837,12 @@ pub async fn unsettled(
     after: &str,
     limit: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => {
+            return pg::unsettled(db, everything, stuck_before, after, limit).await;
+        }
+    };
     sqlx::query_as!(
         OrderRow,
         r#"SELECT instance_id AS "instance_id!", order_id, product, quantity,
@@ -778,6 +876,10 @@ pub async fn set_attention(
     reason: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::set_attention(db, instance_id, reason, now).await,
+    };
     let since = reason.map(|_| now);
     let result = sqlx::query!(
         "UPDATE orders SET attention = ?,
@@ -798,6 +900,7 @@ pub async fn set_attention(
 
 /// The waiting orders at a glance, for the metrics: how many, since when the oldest
 /// (ms), and how many orders need an operator. Both counts are read off indexes.
+#[derive(FromRow)]
 pub struct WaitingSummary {
     pub waiting: i64,
     pub oldest_since: Option<i64>,
@@ -805,6 +908,10 @@ pub struct WaitingSummary {
 }
 
 pub async fn waiting_summary(db: &Db) -> Result<WaitingSummary, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::waiting_summary(db).await,
+    };
     sqlx::query_as!(
         WaitingSummary,
         r#"SELECT COUNT(*) AS "waiting!: i64", MIN(created_at) AS "oldest_since: i64",
@@ -818,6 +925,10 @@ pub async fn waiting_summary(db: &Db) -> Result<WaitingSummary, sqlx::Error> {
 
 /// The orders needing an operator, longest waiting first.
 pub async fn needing_attention(db: &Db, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::needing_attention(db, limit).await,
+    };
     sqlx::query_as!(
         OrderRow,
         r#"SELECT instance_id AS "instance_id!", order_id, product, quantity,
@@ -844,6 +955,10 @@ pub async fn terminate(
     reason: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::terminate(db, instance_id, actor, reason, now).await,
+    };
     let failure = format!("Terminated by {actor}: {reason}");
     let mut tx = db.begin().await?;
     let result = sqlx::query!(
@@ -860,8 +975,8 @@ pub async fn terminate(
     if result.rows_affected() == 0 {
         return Ok(false);
     }
-    record_operator_action(
-        &mut tx,
+    record_operator_action_on(
+        &mut *tx,
         instance_id,
         actor,
         OperatorAction::Terminate,
@@ -882,8 +997,29 @@ pub enum OperatorAction {
     Redrive,
 }
 
+/// Records what an operator did to an order, and who.
 pub async fn record_operator_action(
-    db: &mut sqlx::SqliteConnection,
+    db: &Db,
+    instance_id: &str,
+    actor: &str,
+    action: OperatorAction,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    match db {
+        Db::Sqlite(db) => {
+            record_operator_action_on(db, instance_id, actor, action, reason, now).await
+        }
+        Db::Postgres(db) => {
+            pg::record_operator_action(db, instance_id, actor, action, reason, now).await
+        }
+    }
+}
+
+/// The statement behind [`record_operator_action`], on any SQLite connection (a
+/// transaction).
+async fn record_operator_action_on(
+    db: impl sqlx::SqliteExecutor<'_>,
     instance_id: &str,
     actor: &str,
     action: OperatorAction,
@@ -905,7 +1041,7 @@ pub async fn record_operator_action(
 }
 
 /// One operator action, for the order's timeline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct OperatorActionRow {
     pub actor: String,
     pub action: OperatorAction,
@@ -917,6 +1053,10 @@ pub async fn operator_actions(
     db: &Db,
     instance_id: &str,
 ) -> Result<Vec<OperatorActionRow>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::operator_actions(db, instance_id).await,
+    };
     sqlx::query_as!(
         OperatorActionRow,
         r#"SELECT actor, action AS "action: OperatorAction", reason, at FROM operator_actions
@@ -928,7 +1068,7 @@ pub async fn operator_actions(
 }
 
 /// One entry of the change feed (`order_changes`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, FromRow)]
 pub struct OrderChange {
     #[serde(skip)]
     pub id: i64,
@@ -949,6 +1089,27 @@ mod tests {
 
     async fn fresh_db() -> (Db, tempfile::TempDir) {
         crate::db::temporary().await.expect("a fresh database")
+    }
+
+    /// Puts an order in `status` directly, whatever it was.
+    async fn set_status(db: &Db, instance_id: &str, status: OrderStatus) {
+        let written = match db {
+            Db::Sqlite(pool) => sqlx::query("UPDATE orders SET status = ? WHERE instance_id = ?")
+                .bind(status)
+                .bind(instance_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            Db::Postgres(pool) => {
+                sqlx::query("UPDATE orders SET status = $1 WHERE instance_id = $2")
+                    .bind(status)
+                    .bind(instance_id)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+        };
+        assert_eq!(written.expect("set status"), 1);
     }
 
     fn facts(i: i64, requester: &str) -> OrderFacts {
@@ -1071,10 +1232,14 @@ mod tests {
     #[tokio::test]
     async fn every_list_reads_its_order_off_an_index() {
         let (db, _dir) = seeded().await;
+        let Some(pool) = db.sqlite() else {
+            eprintln!("skipped on PostgreSQL: reads SQLite's EXPLAIN QUERY PLAN");
+            return;
+        };
         for (name, query) in queries() {
             let mut q = query.listing("EXPLAIN QUERY PLAN SELECT * FROM orders");
             let plan: Vec<(i64, i64, i64, String)> =
-                q.build_query_as().fetch_all(&db).await.expect("explains");
+                q.build_query_as().fetch_all(pool).await.expect("explains");
             let plan: Vec<String> = plan.into_iter().map(|(_, _, _, step)| step).collect();
             assert!(
                 plan.iter().all(|step| !step.contains("TEMP B-TREE")),
@@ -1092,6 +1257,10 @@ mod tests {
     #[tokio::test]
     async fn an_inbox_filters_and_counts_off_its_index() {
         let (db, _dir) = seeded().await;
+        let Some(pool) = db.sqlite() else {
+            eprintln!("skipped on PostgreSQL: reads SQLite's EXPLAIN QUERY PLAN");
+            return;
+        };
         for sort in [
             None,
             Some(SortKey::Deadline),
@@ -1110,7 +1279,7 @@ mod tests {
             let mut q = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM orders");
             query.push_filters(&mut q, false);
             let plan: Vec<(i64, i64, i64, String)> =
-                q.build_query_as().fetch_all(&db).await.expect("explains");
+                q.build_query_as().fetch_all(pool).await.expect("explains");
             assert!(
                 plan.iter()
                     .any(|(_, _, _, step)| step.contains("COVERING INDEX")),
@@ -1137,12 +1306,7 @@ mod tests {
         for (i, status) in OrderStatus::ALL.into_iter().enumerate() {
             let f = facts(i as i64, "alice");
             mark_awaiting(&db, &f, 50_000, 1_000).await.expect("waits");
-            sqlx::query("UPDATE orders SET status = ? WHERE instance_id = ?")
-                .bind(status)
-                .bind(&f.instance_id)
-                .execute(&db)
-                .await
-                .expect("set status");
+            set_status(&db, &f.instance_id, status).await;
             let recorded = record_outcome(&db, &f, OrderStatus::Rejected, Some("bob"), 2, 2)
                 .await
                 .expect("records");
@@ -1170,16 +1334,30 @@ mod tests {
             .expect("waits");
         // The CHECK constraint keeps unknown statuses out; a value only a newer build
         // knows would look like this to us.
-        let mut conn = db.acquire().await.expect("connection");
-        sqlx::query("PRAGMA ignore_check_constraints = ON")
-            .execute(&mut *conn)
-            .await
-            .expect("pragma");
-        sqlx::query("UPDATE orders SET status = 'escalated' WHERE instance_id = 'po-001'")
-            .execute(&mut *conn)
-            .await
-            .expect("written past the check");
-        drop(conn);
+        const UNKNOWN: &str = "UPDATE orders SET status = 'escalated' WHERE instance_id = 'po-001'";
+        match &db {
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.expect("connection");
+                sqlx::query("PRAGMA ignore_check_constraints = ON")
+                    .execute(&mut *conn)
+                    .await
+                    .expect("pragma");
+                sqlx::query(UNKNOWN)
+                    .execute(&mut *conn)
+                    .await
+                    .expect("written past the check");
+            }
+            Db::Postgres(pool) => {
+                sqlx::query("ALTER TABLE orders DROP CONSTRAINT orders_status_check")
+                    .execute(pool)
+                    .await
+                    .expect("the check dropped");
+                sqlx::query(UNKNOWN)
+                    .execute(pool)
+                    .await
+                    .expect("written past the check");
+            }
+        }
         let read = get(&db, "po-001").await;
         assert!(read.is_err(), "read as {read:?}");
     }
@@ -1308,5 +1486,478 @@ mod tests {
             ),
             (1, "bob", Some("fine"), 2_000)
         );
+    }
+
+    fn ids(rows: &[OrderRow]) -> Vec<&str> {
+        rows.iter().map(|r| r.instance_id.as_str()).collect()
+    }
+
+    /// The text filter ignores case (SQLite's `LIKE` does for ASCII, PostgreSQL's
+    /// `ILIKE` too) and takes `%`, `_` and `\` as themselves.
+    #[tokio::test]
+    async fn the_text_filter_ignores_case_and_takes_wildcards_literally() {
+        let (db, _dir) = fresh_db().await;
+        for (i, product, requester) in [
+            (1, "Standing Desk", "alice"),
+            (2, "desk lamp", "dave"),
+            (3, "100% cotton", "alice"),
+            (4, "1000 cotton buds", "alice"),
+            (5, "a_b", "alice"),
+            (6, "axb", "alice"),
+            (7, r"back\slash", "DESKMAN"),
+        ] {
+            let f = OrderFacts {
+                product: product.into(),
+                ..facts(i, requester)
+            };
+            insert_submitted(&db, &f, 1_000 + i)
+                .await
+                .expect("inserted");
+        }
+        for (text, expected) in [
+            ("DESK", vec!["po-007", "po-002", "po-001"]),
+            ("  desk  ", vec!["po-007", "po-002", "po-001"]),
+            ("0%", vec!["po-003"]),
+            ("a_b", vec!["po-005"]),
+            (r"k\s", vec!["po-007"]),
+            (
+                "ALICE",
+                vec!["po-006", "po-005", "po-004", "po-003", "po-001"],
+            ),
+            ("004", vec!["po-004"]),
+            ("nothing like it", vec![]),
+        ] {
+            let query = OrderQuery {
+                text: Some(text.into()),
+                ..Default::default()
+            };
+            let rows = list(&db, &query, 100, 0).await.expect("lists");
+            assert_eq!(ids(&rows), expected, "{text:?}");
+            assert_eq!(
+                count(&db, &query).await.expect("counts"),
+                expected.len() as i64,
+                "{text:?}"
+            );
+        }
+    }
+
+    /// An inbox holds the orders whose level its readers' roles reach, and none that one
+    /// of the people it is for approved at an earlier level.
+    #[tokio::test]
+    async fn an_inbox_leaves_out_what_its_readers_may_not_decide() {
+        let (db, _dir) = fresh_db().await;
+        // po-001: the seed's single level; po-002: level 1 of 2, for a manager;
+        // po-003: level 2 of 2, for a director, bob (for carol) approved level 1.
+        mark_awaiting(&db, &facts(1, "alice"), 50_000, 1_000)
+            .await
+            .expect("waits");
+        let ask = |number: u32, role: Role, approved_by: &[&str]| LevelAsk {
+            number,
+            of: 2,
+            role,
+            approved_by: approved_by.iter().map(|n| n.to_string()).collect(),
+            escalated: false,
+        };
+        mark_awaiting_level(
+            &db,
+            &facts(2, "alice"),
+            &ask(1, Role::Manager, &[]),
+            50_001,
+            1_000,
+        )
+        .await
+        .expect("level 1");
+        let on_behalf = format!("bob{}carol", crate::delegation::ON_BEHALF);
+        mark_awaiting_level(
+            &db,
+            &facts(3, "alice"),
+            &ask(2, Role::Director, &[on_behalf.as_str()]),
+            50_002,
+            1_000,
+        )
+        .await
+        .expect("level 2");
+        let decider = |role: Role, people: &[&str]| Decider {
+            role,
+            people: people.iter().map(|n| n.to_string()).collect(),
+        };
+        for (deciders, expected) in [
+            (
+                vec![decider(Role::Manager, &["bob"])],
+                vec!["po-001", "po-002"],
+            ),
+            (
+                vec![decider(Role::Manager, &["dan"])],
+                vec!["po-001", "po-002"],
+            ),
+            (
+                vec![decider(Role::Director, &["dora"])],
+                vec!["po-001", "po-002", "po-003"],
+            ),
+            (
+                vec![decider(Role::Director, &["carol"])],
+                vec!["po-001", "po-002"],
+            ),
+            (
+                vec![decider(Role::Director, &["bob"])],
+                vec!["po-001", "po-002"],
+            ),
+            // Not a prefix or part of a name: "bo" approved nothing.
+            (
+                vec![decider(Role::Director, &["bo"])],
+                vec!["po-001", "po-002", "po-003"],
+            ),
+            // A manager acting for a director who approved nothing.
+            (
+                vec![
+                    decider(Role::Manager, &["bob"]),
+                    decider(Role::Director, &["dora"]),
+                ],
+                vec!["po-001", "po-002", "po-003"],
+            ),
+            // The same manager acting for the director who approved level 1.
+            (
+                vec![
+                    decider(Role::Manager, &["bob"]),
+                    decider(Role::Director, &["bob", "carol"]),
+                ],
+                vec!["po-001", "po-002"],
+            ),
+        ] {
+            let query = OrderQuery {
+                status: Some(OrderStatus::AwaitingApproval),
+                deciders: deciders.clone(),
+                ..Default::default()
+            };
+            let rows = list(&db, &query, 100, 0).await.expect("lists");
+            assert_eq!(ids(&rows), expected, "{deciders:?}");
+            assert_eq!(
+                count(&db, &query).await.expect("counts"),
+                expected.len() as i64,
+                "{deciders:?}"
+            );
+        }
+    }
+
+    /// Orders without a deadline or a decision time sort as SQLite sorts NULLs: before
+    /// every value going up, after every value going down.
+    #[tokio::test]
+    async fn orders_without_the_sorted_value_sort_before_the_rest_going_up() {
+        let (db, _dir) = fresh_db().await;
+        for i in 1..=4 {
+            insert_submitted(&db, &facts(i, "alice"), 1_000 + i)
+                .await
+                .expect("inserted");
+        }
+        mark_awaiting(&db, &facts(2, "alice"), 60_000, 2_000)
+            .await
+            .expect("waits");
+        mark_awaiting(&db, &facts(3, "alice"), 50_000, 2_000)
+            .await
+            .expect("waits");
+        // po-002 is decided at a time, po-004 fails with none.
+        assert!(finish(
+            &db,
+            "po-002",
+            OrderStatus::Approved,
+            Some("bob"),
+            Some(3_000),
+            None,
+            3_000
+        )
+        .await
+        .expect("finishes"));
+        assert!(finish(
+            &db,
+            "po-004",
+            OrderStatus::Failed,
+            None,
+            None,
+            Some("boom"),
+            3_000
+        )
+        .await
+        .expect("finishes"));
+        let by_deadline = OrderQuery {
+            sort: Some(SortKey::Deadline),
+            ..Default::default()
+        };
+        let rows = list(&db, &by_deadline, 100, 0).await.expect("lists");
+        assert_eq!(ids(&rows), ["po-001", "po-004", "po-003", "po-002"]);
+        let decided = OrderQuery {
+            decided_only: true,
+            ..Default::default()
+        };
+        let rows = list(&db, &decided, 100, 0).await.expect("lists");
+        assert_eq!(ids(&rows), ["po-002", "po-004"]);
+        assert_eq!(count(&db, &decided).await.expect("counts"), 2);
+        let failed = get(&db, "po-004").await.expect("reads").expect("row");
+        assert_eq!(
+            (failed.attention.as_deref(), failed.attention_since),
+            (Some("boom"), Some(3_000))
+        );
+    }
+
+    /// The writes and reads around an order that needs an operator, and its timeline.
+    #[tokio::test]
+    async fn an_order_in_trouble_is_flagged_terminated_and_recorded() {
+        let (db, _dir) = fresh_db().await;
+        let f = facts(1, "alice");
+        let row = insert_submitted(&db, &f, 1_000).await.expect("inserted");
+        assert_eq!(
+            (row.status, row.total_cents, row.created_at, row.updated_at),
+            (OrderStatus::Submitted, Cents(200_000), 1_000, 1_000)
+        );
+        assert!(matches!(
+            insert_submitted(&db, &f, 1_001).await,
+            Err(InsertError::Duplicate)
+        ));
+        mark_awaiting(&db, &f, 50_000, 2_000).await.expect("waits");
+        mark_awaiting(&db, &facts(2, "dave"), 40_000, 1_500)
+            .await
+            .expect("waits");
+
+        // Stuck: past its deadline by `stuck_before`, or needing attention.
+        let unsettled_ids = |everything, stuck_before, after: &'static str| {
+            let db = db.clone();
+            async move {
+                unsettled(&db, everything, stuck_before, after, 10)
+                    .await
+                    .expect("reads")
+                    .into_iter()
+                    .map(|r| r.instance_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(unsettled_ids(true, 0, "").await, ["po-001", "po-002"]);
+        assert_eq!(unsettled_ids(true, 0, "po-001").await, ["po-002"]);
+        assert!(unsettled_ids(false, 30_000, "").await.is_empty());
+        assert_eq!(unsettled_ids(false, 45_000, "").await, ["po-002"]);
+
+        assert!(set_attention(&db, "po-001", Some("stuck"), 3_000)
+            .await
+            .expect("flags"));
+        assert!(
+            !set_attention(&db, "po-001", Some("stuck"), 4_000)
+                .await
+                .expect("flags"),
+            "the same reason again writes nothing"
+        );
+        assert!(set_attention(&db, "po-001", Some("stuck worse"), 5_000)
+            .await
+            .expect("flags"));
+        let row = get(&db, "po-001").await.expect("reads").expect("row");
+        assert_eq!(
+            (row.attention.as_deref(), row.attention_since),
+            (Some("stuck worse"), Some(3_000)),
+            "it needs attention since it first did"
+        );
+        assert_eq!(unsettled_ids(false, 0, "").await, ["po-001"]);
+        let summary = waiting_summary(&db).await.expect("summarises");
+        assert_eq!(
+            (
+                summary.waiting,
+                summary.oldest_since,
+                summary.needing_attention
+            ),
+            (2, Some(1_000), 1)
+        );
+        let stuck = needing_attention(&db, 10).await.expect("reads");
+        assert_eq!(ids(&stuck), ["po-001"]);
+        assert!(set_attention(&db, "po-001", None, 6_000)
+            .await
+            .expect("clears"));
+        assert!(!set_attention(&db, "po-001", None, 6_000)
+            .await
+            .expect("clears"));
+        let row = get(&db, "po-001").await.expect("reads").expect("row");
+        assert_eq!((row.attention, row.attention_since), (None, None));
+        assert!(needing_attention(&db, 10).await.expect("reads").is_empty());
+
+        // A claim, given back by its holder only.
+        assert!(claim_decision(
+            &db,
+            "po-001",
+            None,
+            None,
+            Decision::Reject,
+            "bob",
+            None,
+            7_000
+        )
+        .await
+        .expect("claims"));
+        release_claim(&db, "po-001", "carol")
+            .await
+            .expect("releases");
+        assert_eq!(
+            get(&db, "po-001")
+                .await
+                .expect("reads")
+                .expect("row")
+                .decision,
+            Some(Decision::Reject)
+        );
+        release_claim(&db, "po-001", "bob").await.expect("releases");
+        let row = get(&db, "po-001").await.expect("reads").expect("row");
+        assert_eq!(
+            (row.decision, row.decided_by, row.claimed_at),
+            (None, None, None)
+        );
+        assert!(
+            !claim_decision(
+                &db,
+                "po-001",
+                None,
+                None,
+                Decision::Approve,
+                "bob",
+                None,
+                60_000
+            )
+            .await
+            .expect("claims"),
+            "too late: the deadline passed"
+        );
+
+        add_timeline(&db, "po-001", "reminder:1", "Reminder sent", 8_000)
+            .await
+            .expect("adds");
+        add_timeline(&db, "po-001", "reminder:1", "Reminder sent again", 8_500)
+            .await
+            .expect("adds nothing");
+        add_timeline(&db, "po-001", "escalated:1", "Escalated", 7_500)
+            .await
+            .expect("adds");
+        let events: Vec<(i64, String)> = timeline(&db, "po-001")
+            .await
+            .expect("reads")
+            .into_iter()
+            .map(|e| (e.at, e.label))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (7_500, "Escalated".to_string()),
+                (8_000, "Reminder sent".to_string())
+            ]
+        );
+
+        record_operator_action(&db, "po-001", "root", OperatorAction::Redrive, None, 9_000)
+            .await
+            .expect("records");
+        assert!(terminate(&db, "po-001", "root", "gone wrong", 9_500)
+            .await
+            .expect("terminates"));
+        let row = get(&db, "po-001").await.expect("reads").expect("row");
+        assert_eq!(row.status, OrderStatus::Failed);
+        assert_eq!(
+            row.failure.as_deref(),
+            Some("Terminated by root: gone wrong")
+        );
+        let actions: Vec<(String, OperatorAction, Option<String>, i64)> =
+            operator_actions(&db, "po-001")
+                .await
+                .expect("reads")
+                .into_iter()
+                .map(|a| (a.actor, a.action, a.reason, a.at))
+                .collect();
+        assert_eq!(
+            actions,
+            [
+                ("root".into(), OperatorAction::Redrive, None, 9_000),
+                (
+                    "root".into(),
+                    OperatorAction::Terminate,
+                    Some("gone wrong".into()),
+                    9_500
+                )
+            ]
+        );
+        assert!(
+            record_outcome(&db, &f, OrderStatus::Approved, Some("bob"), 10_000, 10_000)
+                .await
+                .is_ok_and(|finished| !finished),
+            "a terminated order keeps its end"
+        );
+
+        // A start taken back: only while it is submitted.
+        delete_submitted(&db, "po-002").await.expect("deletes");
+        assert!(get(&db, "po-002").await.expect("reads").is_some());
+        insert_submitted(&db, &facts(3, "alice"), 11_000)
+            .await
+            .expect("inserted");
+        delete_submitted(&db, "po-003").await.expect("deletes");
+        assert!(get(&db, "po-003").await.expect("reads").is_none());
+        assert!(!terminate(&db, "po-003", "root", "gone", 12_000)
+            .await
+            .expect("nothing to terminate"));
+    }
+
+    /// An escalation asks a director at the same level: once, with a timeline entry.
+    #[tokio::test]
+    async fn an_escalation_moves_the_level_to_a_director_once() {
+        let (db, _dir) = fresh_db().await;
+        let f = facts(1, "alice");
+        let ask = |role: Role, escalated: bool| LevelAsk {
+            number: 1,
+            of: 1,
+            role,
+            approved_by: Vec::new(),
+            escalated,
+        };
+        mark_awaiting_level(&db, &f, &ask(Role::Manager, false), 50_000, 1_000)
+            .await
+            .expect("level 1");
+        assert!(claim_decision(
+            &db,
+            &f.instance_id,
+            Some(1),
+            Some(Role::Manager),
+            Decision::Approve,
+            "bob",
+            None,
+            1_500
+        )
+        .await
+        .expect("claims"));
+        for _ in 0..2 {
+            mark_awaiting_level(&db, &f, &ask(Role::Director, true), 90_000, 2_000)
+                .await
+                .expect("escalated");
+        }
+        let row = get(&db, &f.instance_id).await.expect("reads").expect("row");
+        assert_eq!(
+            (row.level, row.level_role, row.deadline, row.decision),
+            (Some(1), Some(Role::Director), Some(90_000), None)
+        );
+        let events = timeline(&db, &f.instance_id).await.expect("reads");
+        assert_eq!(events.len(), 1);
+        assert!(events[0].label.starts_with("Nobody decided in time"));
+        // The old claim's level and role no longer fit.
+        assert!(!claim_decision(
+            &db,
+            &f.instance_id,
+            Some(1),
+            Some(Role::Manager),
+            Decision::Approve,
+            "bob",
+            None,
+            2_500
+        )
+        .await
+        .expect("claims"));
+        assert!(claim_decision(
+            &db,
+            &f.instance_id,
+            Some(1),
+            Some(Role::Director),
+            Decision::Approve,
+            "dora",
+            None,
+            2_500
+        )
+        .await
+        .expect("claims"));
     }
 }

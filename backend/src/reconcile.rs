@@ -332,11 +332,21 @@ mod tests {
     use crate::engine::memory::MemoryEngine;
 
     async fn holder(db: &Db) -> Option<String> {
-        sqlx::query_scalar("SELECT holder FROM leases WHERE name = ?")
-            .bind(lease::RECONCILER)
-            .fetch_optional(db)
-            .await
-            .expect("read the lease")
+        let read = match db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT holder FROM leases WHERE name = ?")
+                    .bind(lease::RECONCILER)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
+                    .bind(lease::RECONCILER)
+                    .fetch_optional(pool)
+                    .await
+            }
+        };
+        read.expect("read the lease")
     }
 
     async fn until_held_by(db: &Db, replica: &str) {

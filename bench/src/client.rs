@@ -42,7 +42,7 @@ pub struct Api {
     pub bases: Vec<String>,
     alice: String,
     pub bob: String,
-    pub db: sqlx::SqlitePool,
+    pub db: backend::Db,
 }
 
 impl Api {
@@ -67,7 +67,7 @@ impl Api {
             base,
             alice: env("BENCH_ALICE_TOKEN")?,
             bob: env("BENCH_BOB_TOKEN")?,
-            db: sqlx::SqlitePool::connect(&format!("sqlite://{}", env("BENCH_DB")?)).await?,
+            db: connect(&env("BENCH_DATABASE_URL")?).await?,
         })
     }
 
@@ -175,16 +175,33 @@ impl Api {
     /// when the last of them changed. A range on the order id index touches only the
     /// run's rows: this query competes for the machine with what is being measured.
     async fn count(&self, prefix: &str, status: &str) -> Result<(i64, Option<i64>)> {
-        Ok(sqlx::query_as(
-            "SELECT COUNT(*), MAX(COALESCE(decided_at, updated_at)) FROM orders
-              WHERE order_id >= ? AND order_id < ? AND +status = ?",
-        )
         // '.' follows '-': the range holds exactly the ids starting with `prefix-`.
-        .bind(format!("{prefix}-"))
-        .bind(format!("{prefix}."))
-        .bind(status)
-        .fetch_one(&self.db)
-        .await?)
+        let (from, to) = (format!("{prefix}-"), format!("{prefix}."));
+        Ok(match &self.db {
+            // `+status` keeps SQLite on the order id index.
+            backend::Db::Sqlite(db) => {
+                sqlx::query_as(
+                    "SELECT COUNT(*), MAX(COALESCE(decided_at, updated_at)) FROM orders
+                      WHERE order_id >= ? AND order_id < ? AND +status = ?",
+                )
+                .bind(from)
+                .bind(to)
+                .bind(status)
+                .fetch_one(db)
+                .await?
+            }
+            backend::Db::Postgres(db) => {
+                sqlx::query_as(
+                    "SELECT COUNT(*), MAX(COALESCE(decided_at, updated_at)) FROM orders
+                      WHERE order_id >= $1 AND order_id < $2 AND status = $3",
+                )
+                .bind(from)
+                .bind(to)
+                .bind(status)
+                .fetch_one(db)
+                .await?
+            }
+        })
     }
 
     /// Waits until `n` orders of the run reach `status`; returns when the last did (the
@@ -297,6 +314,16 @@ impl Api {
             .map(str::to_owned)
             .ok_or_else(|| "signing in as bob gave no session cookie".into())
     }
+}
+
+/// The read model the server writes (`BENCH_DATABASE_URL`), read to see orders settle;
+/// opened without migrating it: the server has.
+async fn connect(url: &str) -> Result<backend::Db> {
+    Ok(if backend::db::is_postgres(url) {
+        backend::Db::Postgres(backend::db::connect_postgres(url).await?)
+    } else {
+        backend::Db::Sqlite(backend::db::connect(url).await?)
+    })
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ fn replicas_section() -> String {
     let mut md = format!(
         "\n## 8. Replicas\n\nThe same app id on a cluster of one replica and of two \
          (`scripts/cluster.sh`: one placement and scheduler, a daprd + server per replica, \
-         Dapr's state in PostgreSQL, one read model), each request sent to the replicas in \
+         Dapr's state and the read model in one PostgreSQL), each request sent to the replicas in \
          turn. {} auto-approved orders at concurrency {PAIRED_CONCURRENCY}, from the first \
          start to the last outcome; then {} orders approved at concurrency \
          {APPROVE_CONCURRENCY} (`/signal-approval` answers once the workflow is COMPLETED). \

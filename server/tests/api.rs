@@ -555,14 +555,16 @@ async fn credentials_roles_and_the_audit_trail() {
     assert!(ok, "{out}");
 
     // Every attempt is in the audit trail, refused ones with their reason.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", stack.db_path().display()))
+    // The audit trail has no reader in the app: the test reads the table.
+    let db = backend::db::open(stack.database_url())
         .await
         .expect("open the read model");
-    let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
-        "SELECT instance_id, actor, accepted, reason FROM decision_audit ORDER BY id",
-    )
-    .fetch_all(&db)
-    .await
+    const AUDIT: &str =
+        "SELECT instance_id, actor, accepted, reason FROM decision_audit ORDER BY id";
+    let rows: Vec<(String, String, bool, Option<String>)> = match &db {
+        backend::Db::Sqlite(db) => sqlx::query_as(AUDIT).fetch_all(db).await,
+        backend::Db::Postgres(db) => sqlx::query_as(AUDIT).fetch_all(db).await,
+    }
     .expect("audit rows");
     let summary: Vec<_> = rows
         .iter()
@@ -738,20 +740,33 @@ async fn a_locked_read_model_delays_an_outcome_but_never_fails_it() {
     let stack = Stack::start("4s").await;
     stack.start_waiting("locked", 2000.0).await;
 
-    let url = format!("sqlite://{}", stack.db_path().display());
-    let mut lock = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("a connection of our own");
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut lock)
-        .await
-        .expect("the write lock");
-    // The timer fires at 4 s; recording the timeout meets the lock.
-    tokio::time::sleep(Duration::from_secs(70)).await;
-    sqlx::query("ROLLBACK")
-        .execute(&mut lock)
-        .await
-        .expect("release");
+    // The write lock: SQLite's one writer, or on PostgreSQL the orders table locked
+    // against everything (each statement there gives up after 10 s, as SQLite's busy
+    // wait does).
+    let url = stack.database_url();
+    let release = if backend::db::is_postgres(url) {
+        let mut lock = sqlx::PgConnection::connect(url)
+            .await
+            .expect("a connection of our own");
+        sqlx::raw_sql("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut lock)
+            .await
+            .expect("the table lock");
+        tokio::time::sleep(Duration::from_secs(70)).await;
+        sqlx::query("ROLLBACK").execute(&mut lock).await.map(drop)
+    } else {
+        let mut lock = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("a connection of our own");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut lock)
+            .await
+            .expect("the write lock");
+        // The timer fires at 4 s; recording the timeout meets the lock.
+        tokio::time::sleep(Duration::from_secs(70)).await;
+        sqlx::query("ROLLBACK").execute(&mut lock).await.map(drop)
+    };
+    release.expect("release");
 
     let state = stack
         .wait_for_completion("po-locked", Duration::from_secs(120))
@@ -1406,7 +1421,7 @@ async fn a_level_reminds_and_then_escalates_to_a_director() {
         to_bob[1].text
     );
     // At 8 s nobody has decided: a director is asked instead.
-    let db = backend::db::open(&format!("sqlite://{}", stack.db_path().display()))
+    let db = backend::db::open(stack.database_url())
         .await
         .expect("the read model");
     let labels = || async {

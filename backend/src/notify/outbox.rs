@@ -5,8 +5,10 @@ use domain::Role;
 
 use crate::db::Db;
 
+mod pg;
+
 /// A notification a sender has claimed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
     pub instance_id: String,
@@ -63,6 +65,10 @@ pub async fn add_deciders(
     event: Event,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::add_deciders(db, instance_id, event, now).await,
+    };
     let level_role = match event {
         Event::Request { role, .. } | Event::Reminder { role, .. } => role,
         Event::Outcome => return Ok(0),
@@ -103,6 +109,10 @@ pub async fn add_outcome(
     webhook: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::add_outcome(db, instance_id, email, webhook, now).await,
+    };
     if email {
         sqlx::query!(
             "INSERT INTO notifications (instance_id, event, channel, recipient, address,
@@ -137,6 +147,10 @@ pub async fn add_outcome(
 /// Takes the next due notification for `hold_ms`, if there is one: no other sender
 /// takes it meanwhile; after that it is free again (its sender may have died).
 pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::claim_due(db, now, hold_ms).await,
+    };
     let until = now + hold_ms;
     sqlx::query_as!(
         Claimed,
@@ -163,6 +177,10 @@ pub async fn claim_for(
     now: i64,
     hold_ms: i64,
 ) -> Result<Option<Claimed>, sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::claim_for(db, instance_id, event, now, hold_ms).await,
+    };
     let (until, key) = (now + hold_ms, event.key());
     sqlx::query_as!(
         Claimed,
@@ -184,6 +202,10 @@ pub async fn claim_for(
 }
 
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::mark_sent(db, id, now).await,
+    };
     sqlx::query!(
         "UPDATE notifications SET sent_at = ?, claimed_until = NULL, last_error = NULL
           WHERE id = ?",
@@ -203,6 +225,10 @@ pub async fn mark_failed(
     retry_at: Option<i64>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::mark_failed(db, id, error, retry_at, now).await,
+    };
     let skipped_at = retry_at.is_none().then_some(now);
     let next = retry_at.unwrap_or(now);
     sqlx::query!(
@@ -231,13 +257,15 @@ mod tests {
     use crate::email::Email;
     use crate::read_model::mark_awaiting;
 
+    /// What is still to go, as (event, recipient). The statement reads the same in
+    /// both dialects (no parameters).
     async fn due(db: &Db) -> Vec<(String, String)> {
-        sqlx::query_as(
-            "SELECT event, recipient FROM notifications
-              WHERE sent_at IS NULL AND skipped_at IS NULL ORDER BY recipient",
-        )
-        .fetch_all(db)
-        .await
+        const SQL: &str = "SELECT event, recipient FROM notifications
+              WHERE sent_at IS NULL AND skipped_at IS NULL ORDER BY recipient";
+        match db {
+            Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        }
         .expect("reads")
     }
 
@@ -331,5 +359,71 @@ mod tests {
             .expect("taken over");
         assert!(again.id == third.id || again.id == second.id);
         assert_ne!(again.id, first.id, "a sent one never comes back");
+    }
+
+    #[tokio::test]
+    async fn an_outcome_goes_to_the_requester_and_the_webhook_once_and_claims_never_collide() {
+        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        let alice = Email::parse("alice@example.com").expect("an address");
+        accounts::add_user(
+            &db,
+            "alice",
+            Role::Requester,
+            "a-long-password",
+            Some(&alice),
+        )
+        .await
+        .expect("a user");
+        let facts = crate::notify::fixtures::desk_order();
+        mark_awaiting(&db, &facts, 50_000, 1_000)
+            .await
+            .expect("waits");
+        add_outcome(&db, "po-1", true, true, 1_000)
+            .await
+            .expect("adds");
+        add_outcome(&db, "po-1", true, true, 1_500)
+            .await
+            .expect("adds nothing twice");
+        assert_eq!(
+            due(&db).await,
+            [
+                ("outcome".to_owned(), String::new()),
+                ("outcome".to_owned(), "alice".to_owned())
+            ]
+        );
+        assert!(
+            claim_for(&db, "po-1", Event::Outcome, 900, 60_000)
+                .await
+                .expect("claims")
+                .is_none(),
+            "not due yet"
+        );
+
+        // Senders claiming at once each get a different one, or none.
+        let claims = futures::future::join_all((0..6).map(|_| claim_due(&db, 2_000, 60_000))).await;
+        let mut ids: Vec<i64> = claims
+            .into_iter()
+            .filter_map(|c| c.expect("claims"))
+            .map(|c| c.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 2, "each claimed once");
+
+        // Skipped: never again, even once its claim has run out.
+        for id in ids {
+            mark_skipped(&db, id, "the order moved on", 2_100)
+                .await
+                .expect("marks");
+        }
+        assert!(due(&db).await.is_empty());
+        assert!(claim_due(&db, 90_000, 60_000)
+            .await
+            .expect("claims")
+            .is_none());
+        assert!(claim_for(&db, "po-1", Event::Outcome, 90_000, 60_000)
+            .await
+            .expect("claims")
+            .is_none());
     }
 }

@@ -105,13 +105,17 @@ async fn start_throughput(api: &Api, run: &str, figures: &mut Figures) -> Result
 /// into it: the inbox is measured, not how fast workflows fill it. Returns how many
 /// are waiting.
 async fn top_up_pending(api: &Api, run: &str) -> Result<i64> {
+    // The single-node sections run on SQLite (`scripts/bench.sh`), as `make run` does.
+    let backend::Db::Sqlite(db) = &api.db else {
+        return Err("the inbox scenario fills a SQLite read model (BENCH_DATABASE_URL)".into());
+    };
     let pending_target = scaled(10_000) as i64;
     let (pending_now,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM orders WHERE status = 'awaiting_approval'")
-            .fetch_one(&api.db)
+            .fetch_one(db)
             .await?;
     let now = chrono::Utc::now().timestamp_millis();
-    let mut tx = api.db.begin().await?;
+    let mut tx = db.begin().await?;
     for i in pending_now..pending_target {
         let id = format!("s3-{run}-{i}");
         sqlx::query(

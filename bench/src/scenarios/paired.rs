@@ -57,7 +57,7 @@ pub async fn bare() -> Result<()> {
     let mut client = WorkflowClient::new_with_address(address).await?;
     // Auto-approved orders run no activity; the activities still need a database to be
     // registered, so an empty in-memory one will do.
-    let db = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    let db = backend::Db::Sqlite(sqlx::SqlitePool::connect("sqlite::memory:").await?);
     backend::workflow::register(&mut client, db, backend::notify::Notifier::default());
     let worker = client.start_worker().await?;
     let scheduler = client.scheduling_client();

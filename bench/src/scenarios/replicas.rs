@@ -1,5 +1,5 @@
 //! Section 8, replicas: the same load on a cluster of one replica and of two
-//! (`scripts/cluster.sh`: one app id, Dapr's state in PostgreSQL, one read model), each
+//! (`scripts/cluster.sh`: one app id, Dapr's state and the read model in PostgreSQL), each
 //! request sent to the replicas in turn as a load balancer would. `scripts/bench.sh`
 //! runs `bench replicas` once per cluster size; each run adds its figures to
 //! `replicas.json` under its number of replicas.

@@ -32,6 +32,9 @@ pub struct Stack {
     /// Where the server serves `/metrics` (`METRICS_ADDR`).
     metrics_port: u16,
     timeout: String,
+    /// The read model's `DATABASE_URL`: a SQLite file in `dir`, or a fresh PostgreSQL
+    /// database with `APPROVALS_TEST_POSTGRES` set.
+    database_url: String,
     /// More environment for the server (e.g. a trace collector's address).
     server_env: Vec<(String, String)>,
 }
@@ -64,13 +67,17 @@ fn free_ports<const N: usize>() -> [u16; N] {
 /// A fresh database for one stack's Dapr state on the PostgreSQL server that
 /// `APPROVALS_TEST_DAPR_PG` names, or None when that is not set.
 fn dapr_state_on_postgres() -> Option<String> {
+    fresh_postgres_database("APPROVALS_TEST_DAPR_PG", "dapr")
+}
+
+/// A fresh database on the PostgreSQL server (URL without a database name) that the
+/// environment variable `server_var` names, or None when that is not set.
+fn fresh_postgres_database(server_var: &str, prefix: &str) -> Option<String> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let server = std::env::var("APPROVALS_TEST_DAPR_PG")
-        .ok()
-        .filter(|u| !u.is_empty())?;
+    let server = std::env::var(server_var).ok().filter(|u| !u.is_empty())?;
     let name = format!(
-        "dapr_{}_{}",
+        "{prefix}_{}_{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
@@ -178,6 +185,7 @@ impl Stack {
             .stderr(sidecar_log)
             .spawn()
             .expect("start dapr/start-sidecar.sh");
+        let dir_path = dir.path().to_path_buf();
         let mut stack = Stack {
             base: String::new(),
             http: reqwest::Client::new(),
@@ -190,6 +198,8 @@ impl Stack {
             site_port,
             metrics_port,
             timeout: approval_timeout.to_owned(),
+            database_url: fresh_postgres_database(backend::db::TEST_POSTGRES, "approvals")
+                .unwrap_or_else(|| format!("sqlite://{}", dir_path.join("approvals.db").display())),
             server_env: server_env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -227,13 +237,7 @@ impl Stack {
         let log = std::fs::File::create(self.dir.path().join("server.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .current_dir(repo_root())
-            .env(
-                "DATABASE_URL",
-                format!(
-                    "sqlite://{}",
-                    self.dir.path().join("approvals.db").display()
-                ),
-            )
+            .env("DATABASE_URL", &self.database_url)
             .env("DAPR_GRPC_PORT", self.dapr_grpc_port.to_string())
             .env_remove("DAPR_GRPC_ENDPOINT")
             .env("DAPR_API_TOKEN", &self.dapr_api_token)
@@ -378,8 +382,9 @@ impl Stack {
         }
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("approvals.db")
+    /// The read model's database, as the server opens it.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Runs a command of the server binary (accounts, operators' `order …`) against this
@@ -392,13 +397,7 @@ impl Stack {
             .env_remove("DAPR_GRPC_ENDPOINT")
             .env("DAPR_API_TOKEN", &self.dapr_api_token)
             .env("RUST_LOG", "warn")
-            .env(
-                "DATABASE_URL",
-                format!(
-                    "sqlite://{}",
-                    self.dir.path().join("approvals.db").display()
-                ),
-            )
+            .env("DATABASE_URL", &self.database_url)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,167 @@
+//! The PostgreSQL dialect of [`super`]'s queries: the same statements, checked by the
+//! test suite run on PostgreSQL (`APPROVALS_TEST_POSTGRES`).
+
+use domain::Role;
+use sqlx::PgPool;
+
+use super::{Claimed, Event};
+
+pub(super) async fn add_deciders(
+    db: &PgPool,
+    instance_id: &str,
+    event: Event,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let level_role = match event {
+        Event::Request { role, .. } | Event::Reminder { role, .. } => role,
+        Event::Outcome => return Ok(0),
+    };
+    let key = event.key();
+    // The roles that reach the level's (a director decides a managers' level too).
+    let roles = match level_role {
+        Role::Director => (Role::Director, Role::Director),
+        _ => (Role::Manager, Role::Director),
+    };
+    let added = sqlx::query(
+        "INSERT INTO notifications (instance_id, event, channel, recipient, address,
+                                    created_at, next_attempt_at)
+         SELECT o.instance_id, $1, 'email', u.name, u.email, $2, $2
+           FROM orders o CROSS JOIN users u
+          WHERE o.instance_id = $3 AND u.email IS NOT NULL AND u.role IN ($4, $5)
+            AND (o.requested_by IS NULL OR u.name <> o.requested_by)
+            AND strpos(',' || COALESCE(o.level_approvers, '') || ',', ',' || u.name || ',') = 0
+         ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(instance_id)
+    .bind(roles.0)
+    .bind(roles.1)
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
+pub(super) async fn add_outcome(
+    db: &PgPool,
+    instance_id: &str,
+    email: bool,
+    webhook: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if email {
+        sqlx::query(
+            "INSERT INTO notifications (instance_id, event, channel, recipient, address,
+                                        created_at, next_attempt_at)
+             SELECT o.instance_id, 'outcome', 'email', u.name, u.email, $1, $1
+               FROM orders o JOIN users u ON u.name = o.requested_by
+              WHERE o.instance_id = $2 AND u.email IS NOT NULL
+             ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
+        )
+        .bind(now)
+        .bind(instance_id)
+        .execute(db)
+        .await?;
+    }
+    if webhook {
+        sqlx::query(
+            "INSERT INTO notifications (instance_id, event, channel, recipient, created_at,
+                                        next_attempt_at)
+             VALUES ($1, 'outcome', 'webhook', '', $2, $2)
+             ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
+        )
+        .bind(instance_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+// The claims: SQLite's one writer makes its select-then-update whole; here several
+// replicas claim at once, so the subquery locks the row it picks and skips those
+// another sender is claiming (`FOR UPDATE SKIP LOCKED`): two never take the same one,
+// and neither waits for the other. A row claimed and committed meanwhile is checked
+// again under the lock (its `claimed_until` no longer lets it through).
+
+pub(super) async fn claim_due(
+    db: &PgPool,
+    now: i64,
+    hold_ms: i64,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let until = now + hold_ms;
+    sqlx::query_as::<_, Claimed>(
+        "UPDATE notifications SET claimed_until = $1, attempts = attempts + 1
+          WHERE id IN (SELECT id FROM notifications
+                        WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= $2
+                          AND (claimed_until IS NULL OR claimed_until < $2)
+                        ORDER BY next_attempt_at, id LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+         RETURNING id, instance_id, event, channel, recipient, address, attempts",
+    )
+    .bind(until)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+pub(super) async fn claim_for(
+    db: &PgPool,
+    instance_id: &str,
+    event: Event,
+    now: i64,
+    hold_ms: i64,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let (until, key) = (now + hold_ms, event.key());
+    sqlx::query_as::<_, Claimed>(
+        "UPDATE notifications SET claimed_until = $1, attempts = attempts + 1
+          WHERE id IN (SELECT id FROM notifications
+                        WHERE instance_id = $2 AND event = $3
+                          AND sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= $4
+                          AND (claimed_until IS NULL OR claimed_until < $4)
+                        ORDER BY id LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+         RETURNING id, instance_id, event, channel, recipient, address, attempts",
+    )
+    .bind(until)
+    .bind(instance_id)
+    .bind(key)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+pub(super) async fn mark_sent(db: &PgPool, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notifications SET sent_at = $1, claimed_until = NULL, last_error = NULL
+          WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn mark_failed(
+    db: &PgPool,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let skipped_at = retry_at.is_none().then_some(now);
+    let next = retry_at.unwrap_or(now);
+    sqlx::query(
+        "UPDATE notifications SET claimed_until = NULL, last_error = $1, next_attempt_at = $2,
+                skipped_at = $3
+          WHERE id = $4",
+    )
+    .bind(error)
+    .bind(next)
+    .bind(skipped_at)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
