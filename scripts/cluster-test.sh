@@ -69,6 +69,14 @@ expect_outcome() {
     fail "$id did not end in \"$want\": $(call bob GET "$b/status/$id")"
 }
 
+# bob's live inbox feed, served by replica 2 (server-sent events), open while the
+# orders start on replica 1: every change reaches it through the shared read model.
+curl -s -o /dev/null -c "$DATA_DIR/bob.cookies" --max-time 30 -H "origin: $b" \
+  -d username=bob -d password=approvals-demo "$b/api/login" || fail "bob cannot sign in on replica 2"
+curl -s -N --max-time 120 -b "$DATA_DIR/bob.cookies" "$b/events" >"$DATA_DIR/events-b" &
+events_pid=$!
+sleep 1
+
 # Orders over $1000, all started through replica 1: they wait for a decision.
 run_id=$(date +%s)
 ids=()
@@ -86,6 +94,16 @@ for id in "${ids[@]}"; do
   [ "$(runtime_status "$id")" = RUNNING ] || fail "$id is not RUNNING as replica 2 sees it: $(call bob GET "$b/status/$id")"
 done
 say "${#ids[@]} orders started on replica 1, waiting (replica 2 sees them)"
+for id in "${ids[@]}"; do
+  for _ in $(seq 1 50); do
+    grep -qF "\"instance_id\":\"$id\",\"status\":\"awaiting_approval\"" "$DATA_DIR/events-b" && break
+    sleep 0.2
+  done
+  grep -qF "\"instance_id\":\"$id\",\"status\":\"awaiting_approval\"" "$DATA_DIR/events-b" ||
+    fail "replica 2's live feed never said $id waits: $(head -c 2000 "$DATA_DIR/events-b")"
+done
+kill "$events_pid" 2>/dev/null || true
+say "replica 2's live inbox feed carried all ${#ids[@]} of them as they arrived"
 
 kill -KILL "$(<"$DATA_DIR/replica-1/pids/server")" "$(<"$DATA_DIR/replica-1/pids/daprd")"
 say "replica 1 killed (server and daprd, SIGKILL)"

@@ -276,7 +276,8 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         .await
         .map_err(|e| StartupError::Listen(addr, e))?;
     tracing::info!(
-        "listening on http://{addr} (approval timeout {}; {})",
+        "listening on http://{addr} (read model on {}; approval timeout {}; {})",
+        db.kind(),
         humantime::format_duration(config.approval_timeout),
         if config.approval_policy.is_some() {
             "approval levels from APPROVAL_POLICY"
