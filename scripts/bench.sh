@@ -89,6 +89,11 @@ for round in 1 2 3 4 5; do
 done
 export SERVER_PID=$server
 
+# Section 8's first row: its load on this single-node stack, before scenarios 1-4 leave
+# thousands of orders waiting in it.
+echo "bench: section 8, the single node (SQLite)" >&2
+BENCH_BASE_URLS=$BENCH_BASE_URL BENCH_REPLICAS_KEY=sqlite "$bench_bin" replicas
+
 echo "bench: scenarios 1-4 against $BENCH_BASE_URL (scale $BENCH_SCALE)" >&2
 "$bench_bin" api
 cleanup
