@@ -1,14 +1,14 @@
 //! The PostgreSQL dialect of [`super`]'s queries: the same statements, checked by the
 //! test suite run on PostgreSQL (`APPROVALS_TEST_POSTGRES`).
 
-use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgExecutor, PgPool, QueryBuilder};
 
 use super::{
     Finish, InsertError, LevelApproval, OperatorAction, OperatorActionRow, OrderFacts, OrderQuery,
-    OrderRow, TimelineRow, WaitingSummary, FINAL_STATUSES,
+    OrderRow, TimelineRow, WaitingSummary, POSTGRES,
 };
 use crate::workflow::LevelAsk;
-use domain::{Decision, OrderStatus, Role, SortKey};
+use domain::{Decision, OrderStatus, Role};
 
 pub(super) async fn insert_submitted(
     db: impl PgExecutor<'_>,
@@ -316,88 +316,13 @@ pub(super) async fn get(db: &PgPool, instance_id: &str) -> Result<Option<OrderRo
         .await
 }
 
-/// [`OrderQuery::push_filters`] for PostgreSQL: `ILIKE` where SQLite's `LIKE` ignores
-/// ASCII case, `strpos` for `instr`, and no planner hint (SQLite's `+status`).
-pub(super) fn push_filters(query: &OrderQuery, q: &mut QueryBuilder<'_, Postgres>) {
-    q.push(" WHERE TRUE");
-    if let Some(status) = query.status {
-        q.push(" AND status = ").push_bind(status);
-    }
-    if query.decided_only {
-        q.push(format!(" AND status IN {FINAL_STATUSES}"));
-    }
-    if let Some(who) = &query.requested_by {
-        q.push(" AND requested_by = ").push_bind(who.clone());
-    }
-    if !query.deciders.is_empty() {
-        q.push(" AND (FALSE");
-        for decider in &query.deciders {
-            q.push(" OR (TRUE");
-            if decider.role != Role::Director {
-                q.push(" AND (level_role IS NULL OR level_role = ")
-                    .push_bind(decider.role)
-                    .push(")");
-            }
-            for name in &decider.people {
-                q.push(" AND strpos(',' || COALESCE(level_approvers, '') || ',', ")
-                    .push_bind(format!(",{name},"))
-                    .push(") = 0");
-            }
-            q.push(")");
-        }
-        q.push(")");
-    }
-    if let Some(text) = query
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        q.push(" AND (order_id ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR product ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR requested_by ILIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-}
-
-/// [`OrderQuery::order_by`] with SQLite's place for NULLs (before every value), which
-/// PostgreSQL puts after every value unless told: the same rows in the same order.
-fn order_by(query: &OrderQuery) -> &'static str {
-    match query.sort {
-        Some(SortKey::Deadline) => " ORDER BY deadline NULLS FIRST, instance_id",
-        Some(SortKey::Amount) => " ORDER BY total_cents DESC, instance_id DESC",
-        Some(SortKey::Created) => " ORDER BY created_at DESC, instance_id DESC",
-        None if query.status == Some(OrderStatus::AwaitingApproval) => {
-            " ORDER BY deadline NULLS FIRST, instance_id"
-        }
-        None if query.decided_only => " ORDER BY decided_at DESC NULLS LAST, instance_id DESC",
-        None => " ORDER BY created_at DESC, instance_id DESC",
-    }
-}
-
-/// [`OrderQuery::listing`] for PostgreSQL.
-pub(super) fn listing<'a>(query: &OrderQuery, select: &'a str) -> QueryBuilder<'a, Postgres> {
-    let mut q = QueryBuilder::new(select);
-    push_filters(query, &mut q);
-    q.push(order_by(query));
-    q
-}
-
 pub(super) async fn list(
     db: &PgPool,
     query: &OrderQuery,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
-    let mut q = listing(query, "SELECT * FROM orders");
+    let mut q = query.listing("SELECT * FROM orders", &POSTGRES);
     q.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
@@ -407,7 +332,7 @@ pub(super) async fn list(
 
 pub(super) async fn count(db: &PgPool, query: &OrderQuery) -> Result<i64, sqlx::Error> {
     let mut q = QueryBuilder::new("SELECT COUNT(*) FROM orders");
-    push_filters(query, &mut q);
+    query.push_filters(&mut q, false, &POSTGRES);
     let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
     Ok(n)
 }
