@@ -352,13 +352,16 @@ fn token_hash(token: &str) -> String {
 }
 
 pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::create_session(db, user).await,
-    };
     let token = new_token("");
     let now = now_ms();
     let (hash, expires_at) = (token_hash(&token), now + SESSION_TTL_MS);
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => {
+            pg::insert_session(db, &hash, user.id, now, expires_at).await?;
+            return Ok(token);
+        }
+    };
     sqlx::query!(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
         hash,
@@ -378,37 +381,43 @@ pub async fn create_session(db: &Db, user: &User) -> Result<String, ServiceError
 /// Who a session belongs to, while it holds (not expired, not idle too long); using it
 /// keeps it from going idle.
 pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::session_user(db, token).await,
-    };
     let (hash, now) = (token_hash(token), now_ms());
     let idle_since = now - SESSION_IDLE_MS;
-    let found = sqlx::query_as!(
-        Touched,
-        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at,
+    let found = match db {
+        Db::Sqlite(db) => {
+            sqlx::query_as!(
+                Touched,
+                r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at,
                   COALESCE(s.last_seen_at, s.created_at) AS "touched_at: i64"
              FROM sessions s JOIN users u ON u.id = s.user_id
           WHERE s.token_hash = ? AND s.expires_at > ?
             AND COALESCE(s.last_seen_at, s.created_at) > ?"#,
-        hash,
-        now,
-        idle_since,
-    )
-    .fetch_optional(db)
-    .await?;
+                hash,
+                now,
+                idle_since,
+            )
+            .fetch_optional(db)
+            .await?
+        }
+        Db::Postgres(db) => pg::find_session(db, &hash, now, idle_since).await?,
+    };
     let Some(found) = found else { return Ok(None) };
     if found.is_stale(now) {
         let stale = now - TOUCH_EVERY_MS;
-        sqlx::query!(
-            "UPDATE sessions SET last_seen_at = ?
+        match db {
+            Db::Sqlite(db) => {
+                sqlx::query!(
+                    "UPDATE sessions SET last_seen_at = ?
               WHERE token_hash = ? AND COALESCE(last_seen_at, created_at) < ?",
-            now,
-            hash,
-            stale,
-        )
-        .execute(db)
-        .await?;
+                    now,
+                    hash,
+                    stale,
+                )
+                .execute(db)
+                .await?;
+            }
+            Db::Postgres(db) => pg::touch_session(db, &hash, now, stale).await?,
+        }
     }
     Ok(Some(found.user()))
 }
@@ -432,18 +441,23 @@ pub async fn create_api_token(
     user_name: &str,
     valid_for: Option<std::time::Duration>,
 ) -> Result<(i64, String), ServiceError> {
+    let token = new_token("apv_");
+    let (hash, now) = (token_hash(&token), now_ms());
+    let expires_at =
+        valid_for.map(|d| now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::create_api_token(db, user_name, valid_for).await,
+        Db::Postgres(db) => {
+            let id = pg::insert_api_token(db, &hash, user_name, now, expires_at)
+                .await?
+                .ok_or_else(|| no_such_user(user_name))?;
+            return Ok((id, token));
+        }
     };
     let user_id = sqlx::query_scalar!(r#"SELECT id AS "id!" FROM users WHERE name = ?"#, user_name)
         .fetch_optional(db)
         .await?
         .ok_or_else(|| no_such_user(user_name))?;
-    let token = new_token("apv_");
-    let (hash, now) = (token_hash(&token), now_ms());
-    let expires_at =
-        valid_for.map(|d| now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
     let id = sqlx::query_scalar!(
         r#"INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)
            RETURNING id AS "id!""#,
@@ -492,35 +506,41 @@ pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
 /// Who a token belongs to, while it holds (not revoked, not expired); its last use is
 /// kept (to the minute) for `token list`.
 pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::token_user(db, token).await,
-    };
     let (hash, now) = (token_hash(token), now_ms());
-    let found = sqlx::query_as!(
-        Touched,
-        r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at,
+    let found = match db {
+        Db::Sqlite(db) => {
+            sqlx::query_as!(
+                Touched,
+                r#"SELECT u.id AS "id!", u.name, u.role AS "role: Role", u.created_at,
                   t.last_used_at AS "touched_at: i64"
              FROM api_tokens t JOIN users u ON u.id = t.user_id
           WHERE t.token_hash = ? AND t.revoked_at IS NULL
             AND (t.expires_at IS NULL OR t.expires_at > ?)"#,
-        hash,
-        now,
-    )
-    .fetch_optional(db)
-    .await?;
+                hash,
+                now,
+            )
+            .fetch_optional(db)
+            .await?
+        }
+        Db::Postgres(db) => pg::find_token(db, &hash, now).await?,
+    };
     let Some(found) = found else { return Ok(None) };
     if found.is_stale(now) {
         let stale = now - TOUCH_EVERY_MS;
-        sqlx::query!(
-            "UPDATE api_tokens SET last_used_at = ?
+        match db {
+            Db::Sqlite(db) => {
+                sqlx::query!(
+                    "UPDATE api_tokens SET last_used_at = ?
               WHERE token_hash = ? AND COALESCE(last_used_at, 0) < ?",
-            now,
-            hash,
-            stale,
-        )
-        .execute(db)
-        .await?;
+                    now,
+                    hash,
+                    stale,
+                )
+                .execute(db)
+                .await?;
+            }
+            Db::Postgres(db) => pg::touch_token(db, &hash, now, stale).await?,
+        }
     }
     Ok(Some(found.user()))
 }

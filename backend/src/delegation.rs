@@ -49,30 +49,38 @@ pub async fn add(
     ends_at: i64,
     now: i64,
 ) -> Result<Delegation, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::add(db, delegator, delegate, starts_at, ends_at, now).await,
-    };
     crate::policy::may_delegate(delegator)?;
     let delegate = delegate.trim();
-    let role: Option<Role> = sqlx::query_scalar!(
-        r#"SELECT role AS "role: Role" FROM users WHERE name = ?"#,
-        delegate
-    )
-    .fetch_optional(db)
-    .await?;
+    let role: Option<Role> = match db {
+        Db::Sqlite(db) => {
+            sqlx::query_scalar!(
+                r#"SELECT role AS "role: Role" FROM users WHERE name = ?"#,
+                delegate
+            )
+            .fetch_optional(db)
+            .await?
+        }
+        Db::Postgres(db) => pg::role_of(db, delegate).await?,
+    };
     check(delegator, delegate, role, starts_at, ends_at, now)?;
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO delegations (delegator, delegate, starts_at, ends_at, created_at)
+    let id = match db {
+        Db::Sqlite(db) => {
+            sqlx::query_scalar!(
+                r#"INSERT INTO delegations (delegator, delegate, starts_at, ends_at, created_at)
            VALUES (?, ?, ?, ?, ?) RETURNING id AS "id!""#,
-        delegator.name,
-        delegate,
-        starts_at,
-        ends_at,
-        now,
-    )
-    .fetch_one(db)
-    .await?;
+                delegator.name,
+                delegate,
+                starts_at,
+                ends_at,
+                now,
+            )
+            .fetch_one(db)
+            .await?
+        }
+        Db::Postgres(db) => {
+            pg::insert(db, &delegator.name, delegate, starts_at, ends_at, now).await?
+        }
+    };
     Ok(Delegation {
         id,
         delegator: delegator.name.clone(),

@@ -169,6 +169,11 @@ impl OrderFacts {
         }
     }
 
+    /// What the order costs in all.
+    pub fn total(&self) -> Cents {
+        self.unit_cost.times(self.quantity)
+    }
+
     pub fn from_row(row: &OrderRow) -> Self {
         Self {
             instance_id: row.instance_id.clone(),
@@ -215,7 +220,7 @@ pub(crate) async fn insert_submitted_on(
     facts: &OrderFacts,
     now: i64,
 ) -> Result<OrderRow, InsertError> {
-    let total = facts.unit_cost.times(facts.quantity);
+    let total = facts.total();
     let result = sqlx::query_as!(
         OrderRow,
         r#"INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
@@ -282,7 +287,7 @@ async fn mark_awaiting_on(
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let total = facts.unit_cost.times(facts.quantity);
+    let total = facts.total();
     sqlx::query!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, deadline, updated_at, requested_by,
@@ -322,21 +327,14 @@ pub async fn mark_awaiting_level(
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let write = LevelWrite::of(ask);
     let db = match db {
         Db::Sqlite(db) => db,
         Db::Postgres(db) => {
-            return pg::mark_awaiting_level(db, facts, ask, deadline, now).await;
+            return pg::mark_awaiting_level(db, facts, ask, &write, deadline, now).await;
         }
     };
-    let (number, of) = (i64::from(ask.number), i64::from(ask.of));
-    // Everyone who took part in an approval ("carol for dora": both), for four eyes.
-    let approvers = (!ask.approved_by.is_empty()).then(|| {
-        ask.approved_by
-            .iter()
-            .flat_map(|record| crate::delegation::people(record))
-            .collect::<Vec<_>>()
-            .join(",")
-    });
+    let LevelWrite { number, of, .. } = write;
     let mut tx = db.begin().await?;
     // The row, if a lost insert left none (as waiting; the level is set below).
     mark_awaiting_on(&mut *tx, facts, deadline, now).await?;
@@ -376,7 +374,7 @@ pub async fn mark_awaiting_level(
         number,
         of,
         ask.role,
-        approvers,
+        write.approvers,
         now,
         now,
         facts.instance_id,
@@ -387,15 +385,49 @@ pub async fn mark_awaiting_level(
     )
     .execute(&mut *tx)
     .await?;
-    if ask.escalated {
-        let key = format!("escalated:{number}");
-        let label = format!(
-            "Nobody decided in time: asked a {} instead (level {number} of {of})",
-            ask.role.as_str()
-        );
-        add_timeline_on(&mut *tx, &facts.instance_id, &key, &label, now).await?;
+    if let Some((key, label)) = &write.escalation {
+        add_timeline_on(&mut *tx, &facts.instance_id, key, label, now).await?;
     }
     tx.commit().await
+}
+
+/// What asking for a level writes besides the statements themselves, worked out once
+/// for both databases.
+pub(crate) struct LevelWrite {
+    pub number: i64,
+    pub of: i64,
+    /// Everyone who took part in an approval ("carol for dora": both), for four eyes.
+    pub approvers: Option<String>,
+    /// The timeline entry (key, label) of an escalation.
+    pub escalation: Option<(String, String)>,
+}
+
+impl LevelWrite {
+    fn of(ask: &LevelAsk) -> Self {
+        let (number, of) = (i64::from(ask.number), i64::from(ask.of));
+        let approvers = (!ask.approved_by.is_empty()).then(|| {
+            ask.approved_by
+                .iter()
+                .flat_map(|record| crate::delegation::people(record))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let escalation = ask.escalated.then(|| {
+            (
+                format!("escalated:{number}"),
+                format!(
+                    "Nobody decided in time: asked a {} instead (level {number} of {of})",
+                    ask.role.as_str()
+                ),
+            )
+        });
+        Self {
+            number,
+            of,
+            approvers,
+            escalation,
+        }
+    }
 }
 
 /// An event in the order's timeline besides its decisions (a reminder, an escalation),
@@ -495,14 +527,38 @@ pub async fn record_outcome(
     decided_at: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
+    let placed_at = placed_at(status, now);
+    let finished = match db {
+        Db::Sqlite(db) => {
+            record_outcome_row(db, facts, status, decided_by, decided_at, placed_at, now).await?
+        }
         Db::Postgres(db) => {
-            return pg::record_outcome(db, facts, status, decided_by, decided_at, now).await;
+            pg::record_outcome(db, facts, status, decided_by, decided_at, placed_at, now).await?
         }
     };
-    let total = facts.unit_cost.times(facts.quantity);
-    let placed_at = (status == OrderStatus::Approved).then_some(now);
+    if finished {
+        crate::metrics::order_finished(status);
+    }
+    Ok(finished)
+}
+
+/// When an order with `status` was placed, if it was: an approval the workflow decided
+/// is placed as it is recorded.
+fn placed_at(status: OrderStatus, now: i64) -> Option<i64> {
+    (status == OrderStatus::Approved).then_some(now)
+}
+
+/// The statement behind [`record_outcome`] on SQLite.
+async fn record_outcome_row(
+    db: &sqlx::SqlitePool,
+    facts: &OrderFacts,
+    status: OrderStatus,
+    decided_by: Option<&str>,
+    decided_at: i64,
+    placed_at: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let total = facts.total();
     let result = sqlx::query!(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, decided_by, decided_at, updated_at, requested_by,
@@ -530,11 +586,7 @@ pub async fn record_outcome(
     )
     .execute(db)
     .await?;
-    let finished = result.rows_affected() > 0;
-    if finished {
-        crate::metrics::order_finished(status);
-    }
-    Ok(finished)
+    Ok(result.rows_affected() > 0)
 }
 
 /// A workflow's end, for a row we already hold (see [`finish`]).
@@ -546,6 +598,24 @@ pub struct Finish {
     pub decided_at: Option<i64>,
     pub failure: Option<String>,
     pub now: i64,
+}
+
+impl Finish {
+    /// An approval the workflow decided but could not record is placed here.
+    pub(crate) fn placed_at(&self) -> Option<i64> {
+        placed_at(self.status, self.now)
+    }
+
+    /// A failed order needs an operator, with the reason; any other outcome settles
+    /// what was pending.
+    pub(crate) fn attention(&self) -> Option<&str> {
+        (self.status == OrderStatus::Failed)
+            .then(|| self.failure.as_deref().unwrap_or("workflow failed"))
+    }
+
+    pub(crate) fn attention_since(&self) -> Option<i64> {
+        self.attention().map(|_| self.now)
+    }
 }
 
 /// Same as [`record_outcome`] for a row we already hold (reconciler, auto-approval).
@@ -582,12 +652,8 @@ pub async fn finish_row(
     db: impl sqlx::SqliteExecutor<'_>,
     end: &Finish,
 ) -> Result<bool, sqlx::Error> {
-    // An approval the workflow decided but could not record is placed here.
-    let placed_at = (end.status == OrderStatus::Approved).then_some(end.now);
-    // A failed order needs an operator; any other outcome settles what was pending.
-    let attention = (end.status == OrderStatus::Failed)
-        .then(|| end.failure.as_deref().unwrap_or("workflow failed"));
-    let attention_since = attention.map(|_| end.now);
+    let (placed_at, attention, attention_since) =
+        (end.placed_at(), end.attention(), end.attention_since());
     let result = sqlx::query!(
         "UPDATE orders SET status = ?, decided_by = ?,
             decided_at = ?, failure = ?, updated_at = ?, placed_at = COALESCE(placed_at, ?),
@@ -1021,11 +1087,26 @@ pub async fn terminate(
     reason: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::terminate(db, instance_id, actor, reason, now).await,
-    };
     let failure = format!("Terminated by {actor}: {reason}");
+    let terminated = match db {
+        Db::Sqlite(db) => terminate_row(db, instance_id, actor, reason, &failure, now).await?,
+        Db::Postgres(db) => pg::terminate(db, instance_id, actor, reason, &failure, now).await?,
+    };
+    if terminated {
+        crate::metrics::order_finished(OrderStatus::Failed);
+    }
+    Ok(terminated)
+}
+
+/// The statements behind [`terminate`] on SQLite, in one transaction.
+async fn terminate_row(
+    db: &sqlx::SqlitePool,
+    instance_id: &str,
+    actor: &str,
+    reason: &str,
+    failure: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     let result = sqlx::query!(
         "UPDATE orders SET status = 'failed', failure = ?, decided_at = ?, updated_at = ?,
@@ -1051,7 +1132,6 @@ pub async fn terminate(
     )
     .await?;
     tx.commit().await?;
-    crate::metrics::order_finished(OrderStatus::Failed);
     Ok(true)
 }
 

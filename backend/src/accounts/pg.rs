@@ -3,10 +3,7 @@
 
 use sqlx::PgPool;
 
-use super::{
-    hash_password, new_token, no_such_user, token_hash, Account, ApiToken, Touched, User,
-    SESSION_IDLE_MS, SESSION_TTL_MS, TOUCH_EVERY_MS,
-};
+use super::{hash_password, no_such_user, token_hash, Account, ApiToken, Touched, User};
 use crate::clock::now_ms;
 use crate::error::ServiceError;
 use domain::{demo, Role};
@@ -167,16 +164,20 @@ pub(super) async fn credentials(
     }))
 }
 
-pub(super) async fn create_session(db: &PgPool, user: &User) -> Result<String, ServiceError> {
-    let token = new_token("");
-    let now = now_ms();
-    let (hash, expires_at) = (token_hash(&token), now + SESSION_TTL_MS);
+/// [`super::create_session`]'s statements, for a token already made.
+pub(super) async fn insert_session(
+    db: &PgPool,
+    hash: &str,
+    user_id: i64,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4)",
     )
-    .bind(&hash)
-    .bind(user.id)
+    .bind(hash)
+    .bind(user_id)
     .bind(now)
     .bind(expires_at)
     .execute(db)
@@ -186,38 +187,45 @@ pub(super) async fn create_session(db: &PgPool, user: &User) -> Result<String, S
         .bind(now)
         .execute(db)
         .await?;
-    Ok(token)
+    Ok(())
 }
 
-pub(super) async fn session_user(db: &PgPool, token: &str) -> Result<Option<User>, ServiceError> {
-    let (hash, now) = (token_hash(token), now_ms());
-    let idle_since = now - SESSION_IDLE_MS;
-    let found = sqlx::query_as::<_, Touched>(
+pub(super) async fn find_session(
+    db: &PgPool,
+    hash: &str,
+    now: i64,
+    idle_since: i64,
+) -> Result<Option<Touched>, sqlx::Error> {
+    sqlx::query_as::<_, Touched>(
         "SELECT u.id, u.name, u.role, u.created_at,
                 COALESCE(s.last_seen_at, s.created_at) AS touched_at
            FROM sessions s JOIN users u ON u.id = s.user_id
           WHERE s.token_hash = $1 AND s.expires_at > $2
             AND COALESCE(s.last_seen_at, s.created_at) > $3",
     )
-    .bind(&hash)
+    .bind(hash)
     .bind(now)
     .bind(idle_since)
     .fetch_optional(db)
+    .await
+}
+
+pub(super) async fn touch_session(
+    db: &PgPool,
+    hash: &str,
+    now: i64,
+    stale: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET last_seen_at = $1
+          WHERE token_hash = $2 AND COALESCE(last_seen_at, created_at) < $3",
+    )
+    .bind(now)
+    .bind(hash)
+    .bind(stale)
+    .execute(db)
     .await?;
-    let Some(found) = found else { return Ok(None) };
-    if found.is_stale(now) {
-        let stale = now - TOUCH_EVERY_MS;
-        sqlx::query(
-            "UPDATE sessions SET last_seen_at = $1
-              WHERE token_hash = $2 AND COALESCE(last_seen_at, created_at) < $3",
-        )
-        .bind(now)
-        .bind(&hash)
-        .bind(stale)
-        .execute(db)
-        .await?;
-    }
-    Ok(Some(found.user()))
+    Ok(())
 }
 
 pub(super) async fn end_session(db: &PgPool, token: &str) -> Result<(), ServiceError> {
@@ -229,18 +237,16 @@ pub(super) async fn end_session(db: &PgPool, token: &str) -> Result<(), ServiceE
     Ok(())
 }
 
-/// One statement where SQLite takes two (find the user, insert the token): the same
-/// token, and the same "no such user" when the name is unknown.
-pub(super) async fn create_api_token(
+/// [`super::create_api_token`]'s insert, for a token already made: one statement
+/// where SQLite takes two (find the user, insert the token). `None`: no such user.
+pub(super) async fn insert_api_token(
     db: &PgPool,
+    hash: &str,
     user_name: &str,
-    valid_for: Option<std::time::Duration>,
-) -> Result<(i64, String), ServiceError> {
-    let token = new_token("apv_");
-    let (hash, now) = (token_hash(&token), now_ms());
-    let expires_at =
-        valid_for.map(|d| now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
-    let id = sqlx::query_scalar::<_, i64>(
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>(
         "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at)
          SELECT $1, id, $2, $3 FROM users WHERE name = $4
          RETURNING id",
@@ -250,9 +256,7 @@ pub(super) async fn create_api_token(
     .bind(expires_at)
     .bind(user_name)
     .fetch_optional(db)
-    .await?
-    .ok_or_else(|| no_such_user(user_name))?;
-    Ok((id, token))
+    .await
 }
 
 pub(super) async fn revoke_api_token(db: &PgPool, id: i64) -> Result<bool, ServiceError> {
@@ -276,30 +280,37 @@ pub(super) async fn list_api_tokens(db: &PgPool) -> Result<Vec<ApiToken>, Servic
     .await?)
 }
 
-pub(super) async fn token_user(db: &PgPool, token: &str) -> Result<Option<User>, ServiceError> {
-    let (hash, now) = (token_hash(token), now_ms());
-    let found = sqlx::query_as::<_, Touched>(
+pub(super) async fn find_token(
+    db: &PgPool,
+    hash: &str,
+    now: i64,
+) -> Result<Option<Touched>, sqlx::Error> {
+    sqlx::query_as::<_, Touched>(
         "SELECT u.id, u.name, u.role, u.created_at, t.last_used_at AS touched_at
            FROM api_tokens t JOIN users u ON u.id = t.user_id
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL
             AND (t.expires_at IS NULL OR t.expires_at > $2)",
     )
-    .bind(&hash)
+    .bind(hash)
     .bind(now)
     .fetch_optional(db)
+    .await
+}
+
+pub(super) async fn touch_token(
+    db: &PgPool,
+    hash: &str,
+    now: i64,
+    stale: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $1
+          WHERE token_hash = $2 AND COALESCE(last_used_at, 0) < $3",
+    )
+    .bind(now)
+    .bind(hash)
+    .bind(stale)
+    .execute(db)
     .await?;
-    let Some(found) = found else { return Ok(None) };
-    if found.is_stale(now) {
-        let stale = now - TOUCH_EVERY_MS;
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1
-              WHERE token_hash = $2 AND COALESCE(last_used_at, 0) < $3",
-        )
-        .bind(now)
-        .bind(&hash)
-        .bind(stale)
-        .execute(db)
-        .await?;
-    }
-    Ok(Some(found.user()))
+    Ok(())
 }

@@ -5,8 +5,14 @@ use domain::Role;
 use sqlx::PgPool;
 
 use super::{Delegation, Delegator};
-use crate::accounts::User;
 use crate::error::ServiceError;
+
+pub(super) async fn role_of(db: &PgPool, name: &str) -> Result<Option<Role>, sqlx::Error> {
+    sqlx::query_scalar("SELECT role FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}
 
 // No lock is needed to add one: neither dialect checks a new delegation against the
 // ones already there (overlapping delegations are allowed, and `delegators` lists each
@@ -15,39 +21,25 @@ use crate::error::ServiceError;
 // and CHECK on both databases; the delegate's role is read before the insert, as on
 // SQLite, whose pool runs the two statements separately too (no single-writer
 // guarantee is relied on there either).
-pub(super) async fn add(
+pub(super) async fn insert(
     db: &PgPool,
-    delegator: &User,
+    delegator: &str,
     delegate: &str,
     starts_at: i64,
     ends_at: i64,
     now: i64,
-) -> Result<Delegation, ServiceError> {
-    crate::policy::may_delegate(delegator)?;
-    let delegate = delegate.trim();
-    let role: Option<Role> = sqlx::query_scalar("SELECT role FROM users WHERE name = $1")
-        .bind(delegate)
-        .fetch_optional(db)
-        .await?;
-    super::check(delegator, delegate, role, starts_at, ends_at, now)?;
-    let id: i64 = sqlx::query_scalar(
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO delegations (delegator, delegate, starts_at, ends_at, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
-    .bind(&delegator.name)
+    .bind(delegator)
     .bind(delegate)
     .bind(starts_at)
     .bind(ends_at)
     .bind(now)
     .fetch_one(db)
-    .await?;
-    Ok(Delegation {
-        id,
-        delegator: delegator.name.clone(),
-        delegate: delegate.to_owned(),
-        starts_at,
-        ends_at,
-    })
+    .await
 }
 
 pub(super) async fn revoke(

@@ -65,10 +65,6 @@ pub async fn add_deciders(
     event: Event,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::add_deciders(db, instance_id, event, now).await,
-    };
     let level_role = match event {
         Event::Request { role, .. } | Event::Reminder { role, .. } => role,
         Event::Outcome => return Ok(0),
@@ -78,6 +74,10 @@ pub async fn add_deciders(
     let roles = match level_role {
         Role::Director => (Role::Director, Role::Director),
         _ => (Role::Manager, Role::Director),
+    };
+    let db = match db {
+        Db::Sqlite(db) => db,
+        Db::Postgres(db) => return pg::add_deciders(db, instance_id, &key, roles, now).await,
     };
     let added = sqlx::query!(
         "INSERT INTO notifications (instance_id, event, channel, recipient, address,

@@ -4,8 +4,8 @@
 use sqlx::{PgExecutor, PgPool, QueryBuilder};
 
 use super::{
-    Finish, InsertError, LevelApproval, OperatorAction, OperatorActionRow, OrderFacts, OrderQuery,
-    OrderRow, TimelineRow, WaitingSummary, POSTGRES,
+    Finish, InsertError, LevelApproval, LevelWrite, OperatorAction, OperatorActionRow, OrderFacts,
+    OrderQuery, OrderRow, TimelineRow, WaitingSummary, POSTGRES,
 };
 use crate::workflow::LevelAsk;
 use domain::{Decision, OrderStatus, Role};
@@ -15,7 +15,7 @@ pub(super) async fn insert_submitted(
     facts: &OrderFacts,
     now: i64,
 ) -> Result<OrderRow, InsertError> {
-    let total = facts.unit_cost.times(facts.quantity);
+    let total = facts.total();
     let result = sqlx::query_as::<_, OrderRow>(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, updated_at, requested_by)
@@ -53,7 +53,7 @@ pub(super) async fn mark_awaiting(
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let total = facts.unit_cost.times(facts.quantity);
+    let total = facts.total();
     sqlx::query(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, deadline, updated_at, requested_by,
@@ -83,17 +83,11 @@ pub(super) async fn mark_awaiting_level(
     db: &PgPool,
     facts: &OrderFacts,
     ask: &LevelAsk,
+    write: &LevelWrite,
     deadline: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let (number, of) = (i64::from(ask.number), i64::from(ask.of));
-    let approvers = (!ask.approved_by.is_empty()).then(|| {
-        ask.approved_by
-            .iter()
-            .flat_map(|record| crate::delegation::people(record))
-            .collect::<Vec<_>>()
-            .join(",")
-    });
+    let LevelWrite { number, of, .. } = *write;
     let mut tx = db.begin().await?;
     mark_awaiting(&mut *tx, facts, deadline, now).await?;
     for (level, by) in (1_i64..).zip(&ask.approved_by) {
@@ -131,19 +125,14 @@ pub(super) async fn mark_awaiting_level(
     .bind(number)
     .bind(of)
     .bind(ask.role)
-    .bind(approvers)
+    .bind(&write.approvers)
     .bind(now)
     .bind(&facts.instance_id)
     .bind(ask.escalated)
     .execute(&mut *tx)
     .await?;
-    if ask.escalated {
-        let key = format!("escalated:{number}");
-        let label = format!(
-            "Nobody decided in time: asked a {} instead (level {number} of {of})",
-            ask.role.as_str()
-        );
-        add_timeline(&mut *tx, &facts.instance_id, &key, &label, now).await?;
+    if let Some((key, label)) = &write.escalation {
+        add_timeline(&mut *tx, &facts.instance_id, key, label, now).await?;
     }
     tx.commit().await
 }
@@ -199,10 +188,10 @@ pub(super) async fn record_outcome(
     status: OrderStatus,
     decided_by: Option<&str>,
     decided_at: i64,
+    placed_at: Option<i64>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let total = facts.unit_cost.times(facts.quantity);
-    let placed_at = (status == OrderStatus::Approved).then_some(now);
+    let total = facts.total();
     let result = sqlx::query(
         "INSERT INTO orders (instance_id, order_id, product, quantity, unit_cost_cents,
             total_cents, status, created_at, decided_by, decided_at, updated_at, requested_by,
@@ -229,18 +218,10 @@ pub(super) async fn record_outcome(
     .bind(placed_at)
     .execute(db)
     .await?;
-    let finished = result.rows_affected() > 0;
-    if finished {
-        crate::metrics::order_finished(status);
-    }
-    Ok(finished)
+    Ok(result.rows_affected() > 0)
 }
 
 pub(super) async fn finish_row(db: impl PgExecutor<'_>, end: &Finish) -> Result<bool, sqlx::Error> {
-    let placed_at = (end.status == OrderStatus::Approved).then_some(end.now);
-    let attention = (end.status == OrderStatus::Failed)
-        .then(|| end.failure.as_deref().unwrap_or("workflow failed"));
-    let attention_since = attention.map(|_| end.now);
     let result = sqlx::query(
         "UPDATE orders SET status = $1, decided_by = $2,
             decided_at = $3, failure = $4, updated_at = $5, placed_at = COALESCE(placed_at, $6),
@@ -253,9 +234,9 @@ pub(super) async fn finish_row(db: impl PgExecutor<'_>, end: &Finish) -> Result<
     .bind(end.decided_at)
     .bind(&end.failure)
     .bind(end.now)
-    .bind(placed_at)
-    .bind(attention)
-    .bind(attention_since)
+    .bind(end.placed_at())
+    .bind(end.attention())
+    .bind(end.attention_since())
     .bind(&end.instance_id)
     .execute(db)
     .await?;
@@ -409,9 +390,9 @@ pub(super) async fn terminate(
     instance_id: &str,
     actor: &str,
     reason: &str,
+    failure: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let failure = format!("Terminated by {actor}: {reason}");
     let mut tx = db.begin().await?;
     let result = sqlx::query(
         "UPDATE orders SET status = 'failed', failure = $1, decided_at = $2, updated_at = $2,
@@ -436,7 +417,6 @@ pub(super) async fn terminate(
     )
     .await?;
     tx.commit().await?;
-    crate::metrics::order_finished(OrderStatus::Failed);
     Ok(true)
 }
 

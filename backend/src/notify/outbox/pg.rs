@@ -6,22 +6,15 @@ use sqlx::PgPool;
 
 use super::{Claimed, Event};
 
+/// [`super::add_deciders`]'s statement, for the event `key` and the `roles` that reach
+/// its level.
 pub(super) async fn add_deciders(
     db: &PgPool,
     instance_id: &str,
-    event: Event,
+    key: &str,
+    roles: (Role, Role),
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let level_role = match event {
-        Event::Request { role, .. } | Event::Reminder { role, .. } => role,
-        Event::Outcome => return Ok(0),
-    };
-    let key = event.key();
-    // The roles that reach the level's (a director decides a managers' level too).
-    let roles = match level_role {
-        Role::Director => (Role::Director, Role::Director),
-        _ => (Role::Manager, Role::Director),
-    };
     let added = sqlx::query(
         "INSERT INTO notifications (instance_id, event, channel, recipient, address,
                                     created_at, next_attempt_at)
