@@ -809,10 +809,43 @@ mod tests {
             );
             return;
         }
-        let starts = (0..4).map(|_| {
-            let db = db.clone();
-            tokio::spawn(async move { ensure_demo_users(&db).await })
-        });
+        let Db::Postgres(pool) = &db else {
+            unreachable!("SQLite returned above")
+        };
+        // Every start is held at the same point, past its first look at an empty table,
+        // until all four wait: then they race for real. Another transaction keeps
+        // writers out of `users` until then.
+        let mut gate = pool.begin().await.expect("a transaction");
+        sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *gate)
+            .await
+            .expect("the gate");
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { ensure_demo_users(&db).await })
+            })
+            .collect();
+        let waiting = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                  WHERE c.relname = 'users' AND NOT l.granted
+                    AND l.database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())",
+            )
+            .fetch_one(pool)
+            .await
+            .expect("pg_locks")
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while waiting().await < 4 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "four starts never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        gate.commit().await.expect("opens the gate");
         let mut made = 0;
         for start in futures::future::join_all(starts).await {
             if start.expect("joins").expect("no replica fails") {
