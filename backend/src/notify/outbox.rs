@@ -361,6 +361,58 @@ mod tests {
         assert_ne!(again.id, first.id, "a sent one never comes back");
     }
 
+    /// Senders on several replicas claim from one PostgreSQL: a notification another
+    /// sender is claiming (its row locked) is passed over for the next, without
+    /// waiting for it, and never taken twice.
+    #[tokio::test]
+    async fn a_claim_passes_over_a_notification_another_sender_is_claiming() {
+        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        let Db::Postgres(pool) = &db else {
+            eprintln!("skipped on SQLite: its one writer makes every claim whole");
+            return;
+        };
+        let alice = Email::parse("alice@example.com").expect("an address");
+        accounts::add_user(
+            &db,
+            "alice",
+            Role::Requester,
+            "a-long-password",
+            Some(&alice),
+        )
+        .await
+        .expect("a user");
+        let facts = crate::notify::fixtures::desk_order();
+        mark_awaiting(&db, &facts, 50_000, 1_000)
+            .await
+            .expect("waits");
+        add_outcome(&db, "po-1", true, true, 1_000)
+            .await
+            .expect("adds");
+        // Another sender, mid-claim, holds the first in line.
+        let mut other = pool.begin().await.expect("a transaction");
+        let held: i64 = sqlx::query_scalar(
+            "SELECT id FROM notifications ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE",
+        )
+        .fetch_one(&mut *other)
+        .await
+        .expect("the first row, locked");
+        let claimed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            claim_due(&db, 2_000, 60_000),
+        )
+        .await
+        .expect("claims without waiting for the other sender")
+        .expect("claims")
+        .expect("the second one");
+        assert_ne!(claimed.id, held, "the held one is left to its sender");
+        other.rollback().await.expect("lets go");
+        let rest = claim_due(&db, 2_000, 60_000)
+            .await
+            .expect("claims")
+            .expect("the first one, now free");
+        assert_eq!(rest.id, held);
+    }
+
     #[tokio::test]
     async fn an_outcome_goes_to_the_requester_and_the_webhook_once_and_claims_never_collide() {
         let (db, _dir) = crate::db::temporary().await.expect("a database");
@@ -407,8 +459,9 @@ mod tests {
             .map(|c| c.id)
             .collect();
         ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), 2, "each claimed once");
+        // Two rows and six senders: two claims, of different rows.
+        assert_eq!(ids.len(), 2, "each claimed once: {ids:?}");
+        assert_ne!(ids[0], ids[1], "one row claimed twice");
 
         // Skipped: never again, even once its claim has run out.
         for id in ids {
