@@ -55,7 +55,9 @@ rm -rf target/test-postgres
 start_postgres "$PWD/target/test-postgres"
 trap 'kill -TERM "$postgres_pid" 2>/dev/null; wait "$postgres_pid" 2>/dev/null' EXIT
 export APPROVALS_TEST_POSTGRES=$postgres_url
-cargo test -p backend
+# PostgreSQL-only tests are #[ignore]d, so the SQLite round lists them as ignored;
+# here they run.
+cargo test -p backend -- --include-ignored
 cargo test -p server --test http -- --test-threads=1
 APPROVALS_TEST_DAPR_PG=$postgres_url cargo test -p server --test api
 unset APPROVALS_TEST_POSTGRES

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod paging;
 #[cfg(feature = "ssr")]
 pub mod state;
 

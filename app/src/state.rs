@@ -1,9 +1,9 @@
 //! What every request handler and server function can reach (server only).
 
 use axum::extract::FromRef;
-use backend::read_model::ChangeBatch;
-use backend::session::Site;
-use backend::sign_in::SignIn;
+use backend::model::order::ChangeBatch;
+use backend::services::session::Site;
+use backend::services::sign_in::SignIn;
 use backend::{Db, OrderService};
 use leptos::config::LeptosOptions;
 

@@ -2,45 +2,27 @@
 //! the workflow worker. `app` uses it only with its `ssr` feature, so nothing here can
 //! reach the WASM bundle.
 //!
-//! - [`workflow`]: `PurchaseOrderApprovalWorkflow`, its activities and payloads;
-//! - [`engine`]: the workflow engine behind a trait (Dapr, or in memory for tests);
-//! - [`orders`]: the rules for starting and deciding orders;
-//! - [`approval_policy`]: which levels of approval an order needs, by its total;
-//! - [`reconcile`]: repairs the read model after crashes;
-//! - [`read_model`], [`changes`]: the orders as SQL rows, and their change feed;
-//! - [`policy`]: who may see and do what, asked by every path;
-//! - [`delegation`]: decisions handed to another for a period (out of office);
-//! - [`accounts`], [`session`], [`sign_in`], [`audit`]: people, the session cookie,
-//!   bounded and rate-limited password checks, and the decision trail;
-//! - [`metrics`]: what the server counts, for Prometheus;
-//! - [`notify`]: e-mails and webhooks, through an outbox and Dapr output bindings.
+//! Its folders are its layers, each importing only those listed after it:
+//!
+//! - [`ops`]: the reconciler, its lease, and what operators do about a stuck order;
+//! - [`services`]: starting and deciding orders, people and sessions, delegation;
+//! - [`workflow`]: `PurchaseOrderApprovalWorkflow`, its activities and its engine
+//!   (Dapr, or in memory for tests);
+//! - [`notify`]: e-mails and webhooks, through an outbox and Dapr output bindings;
+//! - [`store`]: every statement about orders, on SQLite or PostgreSQL, and the change feed;
+//! - [`rules`]: who may see and do what, and which levels an order needs;
+//! - [`model`]: the rows and payloads the layers hand each other;
+//! - [`kernel`]: the clock, the one error type, metrics, timing, seals, e-mail addresses.
 
-pub mod accounts;
-pub mod approval_policy;
-pub mod audit;
-pub mod changes;
-pub mod clock;
-pub mod db;
-pub mod delegation;
-pub mod email;
-pub mod engine;
-pub mod error;
-pub mod fault;
-pub mod group_commit;
-pub mod lease;
-pub mod metrics;
+pub mod kernel;
+pub mod model;
 pub mod notify;
-pub mod operator;
-pub mod orders;
-pub mod policy;
-pub mod read_model;
-pub mod reconcile;
-pub mod seal;
-pub mod session;
-pub mod sign_in;
-pub mod timing;
+pub mod ops;
+pub mod rules;
+pub mod services;
+pub mod store;
 pub mod workflow;
 
-pub use db::Db;
-pub use error::ServiceError;
-pub use orders::OrderService;
+pub use kernel::error::ServiceError;
+pub use services::orders::OrderService;
+pub use store::db::Db;

@@ -319,10 +319,10 @@ impl Api {
 /// The read model the server writes (`BENCH_DATABASE_URL`), read to see orders settle;
 /// opened without migrating it: the server has.
 async fn connect(url: &str) -> Result<backend::Db> {
-    Ok(if backend::db::is_postgres(url) {
-        backend::Db::Postgres(backend::db::connect_postgres(url).await?)
+    Ok(if backend::store::db::is_postgres(url) {
+        backend::Db::Postgres(backend::store::db::connect_postgres(url).await?)
     } else {
-        backend::Db::Sqlite(backend::db::connect(url).await?)
+        backend::Db::Sqlite(backend::store::db::connect(url).await?)
     })
 }
 

@@ -3,6 +3,7 @@
 //! I/O. With the `ssr` feature the types also map to database columns (`sqlx::Type`)
 //! and OpenAPI schemas; the browser build has neither.
 
+mod detail;
 mod money;
 mod order;
 mod status;
@@ -11,6 +12,7 @@ mod user;
 mod validation;
 mod view;
 
+pub use detail::{OrderDetail, TimelineEntry};
 pub use money::{group_thousands, Cents};
 pub use order::{
     instance_id_for, is_instance_id, parse_form, parse_product, parse_quantity, parse_unit_cost,

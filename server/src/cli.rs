@@ -25,10 +25,10 @@
 
 use std::io::BufRead;
 
-use backend::accounts;
-use backend::clock::{self, from_ms};
-use backend::email::Email;
-use backend::{delegation, operator};
+use backend::kernel::clock::{self, from_ms};
+use backend::kernel::email::Email;
+use backend::services::accounts;
+use backend::{ops::operator, services::delegation};
 use backend::{Db, OrderService, ServiceError};
 use domain::{Role, ValidationErrors};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use backend::approval_policy::ApprovalPolicy;
+use backend::rules::approval_policy::ApprovalPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoUsers {
@@ -127,11 +127,12 @@ impl Config {
             }
             (None, None) => "http://127.0.0.1:50001".to_owned(),
         };
-        if let Some(faults) = var(backend::fault::VARIABLE) {
-            let armed = backend::fault::parse_list(&faults).map_err(|message| ConfigError {
-                name: backend::fault::VARIABLE,
-                message,
-            })?;
+        if let Some(faults) = var(backend::kernel::fault::VARIABLE) {
+            let armed =
+                backend::kernel::fault::parse_list(&faults).map_err(|message| ConfigError {
+                    name: backend::kernel::fault::VARIABLE,
+                    message,
+                })?;
             if !armed.is_empty() {
                 tracing::warn!(faults = %faults, "test faults are armed: for tests only");
             }

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::state::AppState;
-use backend::engine::dapr::DaprEngine;
-use backend::engine::relay::TokenRelay;
 use backend::notify::sender::{DaprBindings, Sender};
 use backend::notify::Notifier;
-use backend::session::Site;
-use backend::sign_in::SignIn;
-use backend::{accounts, changes, db, lease, reconcile, workflow, Db, OrderService};
+use backend::services::session::Site;
+use backend::services::sign_in::SignIn;
+use backend::workflow::engine::dapr::DaprEngine;
+use backend::workflow::engine::relay::TokenRelay;
+use backend::{
+    ops::lease, ops::reconcile, services::accounts, store::changes, store::db, workflow, Db,
+    OrderService,
+};
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
 use server::cli;
@@ -31,7 +34,7 @@ enum StartupError {
     #[error("Dapr sidecar at {0} did not answer within {1:?}; is daprd running?")]
     Dapr(String, Duration),
     #[error("DAPR_API_TOKEN: {0}")]
-    Relay(#[from] backend::engine::relay::RelayError),
+    Relay(#[from] backend::workflow::engine::relay::RelayError),
     #[error("Dapr workflow worker: {0}")]
     Worker(dapr::workflow::WorkflowError),
     #[error("APP_PUBLIC_URL: {0}")]

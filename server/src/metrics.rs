@@ -1,7 +1,7 @@
 //! Prometheus metrics at `/metrics`, on a listener of its own (`METRICS_ADDR`): the
 //! app's port faces people and the Internet, the metrics port faces the cluster's
 //! scraper only, so nothing about our load is published to the world and no sign-in is
-//! needed to scrape. What is counted is defined in `backend::metrics`.
+//! needed to scrape. What is counted is defined in `backend::kernel::metrics`.
 
 use std::time::Duration;
 
@@ -10,8 +10,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use backend::metrics::DECISION_SECONDS;
-use backend::{clock, read_model, Db};
+use backend::kernel::metrics::DECISION_SECONDS;
+use backend::{kernel::clock, store::read_model, Db};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Decision answers: most in tens of milliseconds, a slow sidecar up to its deadlines.
@@ -24,7 +24,7 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(DECISION_SECONDS.into()), DECISION_BUCKETS)?
         .install_recorder()?;
-    backend::metrics::describe();
+    backend::kernel::metrics::describe();
     Ok(handle)
 }
 
@@ -50,7 +50,7 @@ async fn metrics(State(scrape): State<Scrape>) -> impl IntoResponse {
             let oldest = summary
                 .oldest_since
                 .map_or(0, |since| u64::try_from(now - since).unwrap_or(0));
-            backend::metrics::waiting(
+            backend::kernel::metrics::waiting(
                 summary.waiting,
                 Duration::from_millis(oldest),
                 summary.needing_attention,

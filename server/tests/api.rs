@@ -556,7 +556,7 @@ async fn credentials_roles_and_the_audit_trail() {
 
     // Every attempt is in the audit trail, refused ones with their reason.
     // The audit trail has no reader in the app: the test reads the table.
-    let db = backend::db::open(stack.database_url())
+    let db = backend::store::db::open(stack.database_url())
         .await
         .expect("open the read model");
     const AUDIT: &str =
@@ -744,7 +744,7 @@ async fn a_locked_read_model_delays_an_outcome_but_never_fails_it() {
     // against everything (each statement there gives up after 10 s, as SQLite's busy
     // wait does).
     let url = stack.database_url();
-    let release = if backend::db::is_postgres(url) {
+    let release = if backend::store::db::is_postgres(url) {
         let mut lock = sqlx::PgConnection::connect(url)
             .await
             .expect("a connection of our own");
@@ -1311,8 +1311,8 @@ async fn a_notification_goes_once_though_its_activity_runs_again() {
         &[
             ("NOTIFY_EMAIL_BINDING", "notify-email"),
             (
-                backend::fault::VARIABLE,
-                backend::fault::Fault::RequestFailsAfterNotifying.as_str(),
+                backend::kernel::fault::VARIABLE,
+                backend::kernel::fault::Fault::RequestFailsAfterNotifying.as_str(),
             ),
         ],
     )
@@ -1421,11 +1421,11 @@ async fn a_level_reminds_and_then_escalates_to_a_director() {
         to_bob[1].text
     );
     // At 8 s nobody has decided: a director is asked instead.
-    let db = backend::db::open(stack.database_url())
+    let db = backend::store::db::open(stack.database_url())
         .await
         .expect("the read model");
     let labels = || async {
-        backend::read_model::timeline(&db, "po-esc-1")
+        backend::store::read_model::timeline(&db, "po-esc-1")
             .await
             .expect("reads")
             .into_iter()

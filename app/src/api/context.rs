@@ -4,14 +4,16 @@
 
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use backend::accounts::User;
-use backend::read_model::{self, OrderQuery};
-use backend::{clock, seal, ServiceError};
+use backend::model::order::{Decider, OrderQuery};
+use backend::model::people::User;
+use backend::store::read_model;
+use backend::{kernel::clock, kernel::seal, ServiceError};
 use leptos::prelude::{expect_context, use_context};
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos_axum::ResponseOptions;
 
-use super::{AppError, OrderPage, PAGE_SIZE};
+use super::{AppError, OrderPage};
+use crate::paging::{MAX_PAGE_NUMBER, PAGE_SIZE};
 use crate::state::AppState;
 
 /// What a server function needs from its request, taken before its first `.await`:
@@ -136,7 +138,7 @@ impl Ctx {
     /// The signed-in user, if they may use the managers' inbox.
     pub async fn require_inbox(&self) -> Result<User, AppError> {
         let user = self.require_user().await?;
-        if !backend::policy::can_use_inbox(&user) {
+        if !backend::rules::policy::can_use_inbox(&user) {
             return Err(AppError::Forbidden(
                 "Only managers and directors can see the inbox and decide orders.".into(),
             ));
@@ -146,7 +148,7 @@ impl Ctx {
 
     pub async fn page_of(&self, query: &OrderQuery, offset: i64) -> Result<OrderPage, AppError> {
         let db = &self.state.db;
-        let offset = offset.clamp(0, crate::components::pager::MAX_PAGE_NUMBER * PAGE_SIZE);
+        let offset = offset.clamp(0, MAX_PAGE_NUMBER * PAGE_SIZE);
         let (rows, total) = tokio::try_join!(
             read_model::list(db, query, PAGE_SIZE, offset),
             read_model::count(db, query)
@@ -164,16 +166,17 @@ impl Ctx {
     /// Whom `user`'s inbox is for: themselves, and those whose decisions they hold now.
     pub async fn inbox_deciders(
         &self,
-        user: &backend::accounts::User,
-    ) -> Result<Vec<read_model::Decider>, AppError> {
+        user: &backend::model::people::User,
+    ) -> Result<Vec<Decider>, AppError> {
         let delegators =
-            backend::delegation::delegators(&self.state.db, &user.name, clock::now_ms()).await?;
-        Ok(backend::policy::inbox_deciders(user, &delegators))
+            backend::services::delegation::delegators(&self.state.db, &user.name, clock::now_ms())
+                .await?;
+        Ok(backend::rules::policy::inbox_deciders(user, &delegators))
     }
 
     /// How many orders wait for these `deciders` (an inbox, unfiltered): a count read
     /// off an index.
-    pub async fn waiting_for(&self, deciders: Vec<read_model::Decider>) -> Result<i64, AppError> {
+    pub async fn waiting_for(&self, deciders: Vec<Decider>) -> Result<i64, AppError> {
         let query = OrderQuery {
             status: Some(domain::OrderStatus::AwaitingApproval),
             deciders,
@@ -265,7 +268,7 @@ impl From<ServiceError> for AppError {
                 decided_by,
             },
             ServiceError::Unavailable { message, .. } => Self::Unavailable(message),
-            e if e.is_busy() => Self::Unavailable(backend::error::DATABASE_BUSY.to_owned()),
+            e if e.is_busy() => Self::Unavailable(backend::kernel::error::DATABASE_BUSY.to_owned()),
             e @ ServiceError::TooManyAttempts { retry_after } => Self::TooManyAttempts {
                 message: e.to_string(),
                 retry_after_secs: retry_after.as_secs().max(1),

@@ -7,10 +7,9 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use domain::{OrderView, UserView, ValidationErrors};
+use domain::{OrderDetail, OrderView, UserView, ValidationErrors};
 
 pub const MAX_PAGE: i64 = 200;
-pub const PAGE_SIZE: i64 = 25;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -94,26 +93,6 @@ pub struct OrderPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    pub label: String,
-    #[serde(deserialize_with = "domain::rfc3339::de")]
-    pub at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderDetail {
-    pub order: OrderView,
-    pub timeline: Vec<TimelineEntry>,
-    pub server_now_ms: i64,
-    /// Whether the viewer may decide this order (a manager, not its requester).
-    pub can_decide: bool,
-    /// Whether the viewer may cancel this order (its requester).
-    pub can_cancel: bool,
-    /// Why the order needs an operator; shown to managers only.
-    pub attention: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionResult {
     pub message: String,
     pub confirmed: bool,
@@ -138,13 +117,13 @@ pub async fn me() -> Result<Option<UserView>, AppError> {
 #[server(endpoint = "demo_accounts")]
 pub async fn demo_accounts() -> Result<bool, AppError> {
     Ctx::new()
-        .run(async |ctx| Ok(backend::accounts::demo_users_present(&ctx.state.db).await?))
+        .run(async |ctx| Ok(backend::services::accounts::demo_users_present(&ctx.state.db).await?))
         .await
 }
 
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    use backend::{accounts, session};
+    use backend::{services::accounts, services::session};
     Ctx::new()
         .keeping(&[("username", &username)])
         .run(async |ctx| {
@@ -152,7 +131,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
             let client = ctx
                 .parts
                 .as_ref()
-                .and_then(|p| backend::sign_in::client_address(&p.extensions));
+                .and_then(|p| backend::services::sign_in::client_address(&p.extensions));
             let user = ctx
                 .state
                 .sign_in
@@ -180,7 +159,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use backend::{accounts, session};
+    use backend::{services::accounts, services::session};
     Ctx::new()
         .run(async |ctx| {
             let Some(parts) = &ctx.parts else {
@@ -243,103 +222,10 @@ fn generated_order_id() -> String {
 
 #[server(endpoint = "get_order")]
 pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
-    use backend::clock::{from_ms, now_ms};
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_user().await?;
-            let row = ctx.state.orders.order_for(&user, &instance_id).await?;
-            let can_decide = backend::policy::may_decide(&user, &row, None).is_ok();
-            let can_cancel = backend::policy::may_cancel(&user, &row).is_ok();
-            let order = row.view();
-            let mut timeline = vec![TimelineEntry {
-                label: "Submitted".into(),
-                at: from_ms(row.created_at),
-            }];
-            let approvals =
-                backend::read_model::level_approvals(ctx.state.orders.db(), &row.instance_id)
-                    .await
-                    .map_err(backend::ServiceError::from)?;
-            let levels = row.levels.unwrap_or_default();
-            let requested = |level: i64, role: domain::Role| {
-                format!(
-                    "Approval requested from a {} (level {level} of {levels})",
-                    role.as_str()
-                )
-            };
-            for approval in approvals {
-                if let (Some(role), Some(at)) = (approval.role, approval.requested_at) {
-                    timeline.push(TimelineEntry {
-                        label: requested(approval.level, role),
-                        at: from_ms(at),
-                    });
-                }
-                let comment = approval
-                    .comment
-                    .map(|c| format!(": “{c}”"))
-                    .unwrap_or_default();
-                timeline.push(TimelineEntry {
-                    label: format!(
-                        "Level {} of {levels} approved by {}{comment}",
-                        approval.level, approval.approved_by
-                    ),
-                    at: from_ms(approval.approved_at),
-                });
-            }
-            if let Some(at) = row.approval_requested_at {
-                let label = match (row.level, row.level_role) {
-                    (Some(level), Some(role)) => requested(level, role),
-                    _ => "Approval requested".into(),
-                };
-                timeline.push(TimelineEntry {
-                    label,
-                    at: from_ms(at),
-                });
-            }
-            let events = backend::read_model::timeline(ctx.state.orders.db(), &row.instance_id)
-                .await
-                .map_err(backend::ServiceError::from)?;
-            timeline.extend(events.into_iter().map(|e| TimelineEntry {
-                label: e.label,
-                at: from_ms(e.at),
-            }));
-            if let (true, Some(at)) = (order.status.is_final(), row.decided_at) {
-                timeline.push(TimelineEntry {
-                    label: order.status_label(),
-                    at: from_ms(at),
-                });
-            }
-            if let Some(at) = row.placed_at {
-                timeline.push(TimelineEntry {
-                    label: "Order placed".into(),
-                    at: from_ms(at),
-                });
-            }
-            let actions =
-                backend::read_model::operator_actions(ctx.state.orders.db(), &row.instance_id)
-                    .await
-                    .map_err(backend::ServiceError::from)?;
-            for action in actions {
-                use backend::read_model::OperatorAction;
-                let what = match action.action {
-                    OperatorAction::Terminate => "Terminated",
-                    OperatorAction::Redrive => "Redriven",
-                };
-                let why = action.reason.map(|r| format!(": {r}")).unwrap_or_default();
-                timeline.push(TimelineEntry {
-                    label: format!("{what} by {}{why}", action.actor),
-                    at: from_ms(action.at),
-                });
-            }
-            timeline.sort_by_key(|entry| entry.at);
-            let attention = backend::policy::attention_reason(&user, &row);
-            Ok(OrderDetail {
-                can_decide,
-                can_cancel,
-                order,
-                timeline,
-                server_now_ms: now_ms(),
-                attention,
-            })
+            Ok(ctx.state.orders.detail(&user, &instance_id).await?)
         })
         .await
 }
@@ -347,7 +233,7 @@ pub async fn get_order(instance_id: String) -> Result<OrderDetail, AppError> {
 /// The requester's own orders, newest first.
 #[server(endpoint = "my_orders")]
 pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
-    use backend::read_model::OrderQuery;
+    use backend::model::order::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_user().await?;
@@ -364,7 +250,7 @@ pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
 /// first unless `sort` names another order (managers and directors only).
 #[server(endpoint = "inbox")]
 pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage, AppError> {
-    use backend::read_model::OrderQuery;
+    use backend::model::order::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
@@ -403,7 +289,10 @@ pub async fn inbox_waiting() -> Result<String, AppError> {
 /// How many orders wait for `user`'s decision (theirs, and those of whoever they
 /// decide for), in the Pending tab's words.
 #[cfg(feature = "ssr")]
-async fn waiting_for_user(ctx: &Ctx, user: &backend::accounts::User) -> Result<String, AppError> {
+async fn waiting_for_user(
+    ctx: &Ctx,
+    user: &backend::model::people::User,
+) -> Result<String, AppError> {
     let deciders = ctx.inbox_deciders(user).await?;
     Ok(waiting_words(ctx.waiting_for(deciders).await?))
 }
@@ -417,7 +306,7 @@ fn waiting_words(n: i64) -> String {
 /// (managers only).
 #[server(endpoint = "decided")]
 pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPage, AppError> {
-    use backend::read_model::OrderQuery;
+    use backend::model::order::OrderQuery;
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
@@ -435,7 +324,7 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
 }
 
 /// The inbox's query after a bulk decision: every selected order (repeated), or what
-/// was wrong with the request and its seal (see `backend::seal`).
+/// was wrong with the request and its seal (see `backend::kernel::seal`).
 /// The query the settings form's answer comes back with (server/src/http/settings.rs).
 pub const SETTINGS_SAVED: &str = "saved";
 pub const SETTINGS_ERROR: &str = "settings_error";
@@ -471,15 +360,17 @@ pub async fn account_settings(
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_user().await?;
-            let email = backend::accounts::email_of(&ctx.state.db, &user.name).await?;
-            let refused = backend::seal::sealed_message(refused, &seal);
+            let email = backend::services::accounts::email_of(&ctx.state.db, &user.name).await?;
+            let refused = backend::kernel::seal::sealed_message(refused, &seal);
             let delegation_refused =
-                backend::seal::sealed_message(delegation_refused, &delegation_seal);
-            let now = backend::clock::now_ms();
-            let until = |ms: i64| backend::clock::from_ms(ms).format("%Y-%m-%d %H:%M UTC");
+                backend::kernel::seal::sealed_message(delegation_refused, &delegation_seal);
+            let now = backend::kernel::clock::now_ms();
+            let until = |ms: i64| backend::kernel::clock::from_ms(ms).format("%Y-%m-%d %H:%M UTC");
             let mut delegated = Vec::new();
             let mut holding = Vec::new();
-            for d in backend::delegation::current(&ctx.state.db, Some(&user.name), now).await? {
+            for d in
+                backend::services::delegation::current(&ctx.state.db, Some(&user.name), now).await?
+            {
                 let from = if d.starts_at > now {
                     format!(" from {}", until(d.starts_at))
                 } else {
@@ -528,7 +419,7 @@ pub async fn bulk_report(
     refused: String,
     seal: String,
 ) -> Result<BulkSummary, AppError> {
-    use backend::orders::bulk::{report_line, MAX_SELECTED};
+    use backend::services::orders::bulk::{report_line, MAX_SELECTED};
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
@@ -541,7 +432,7 @@ pub async fn bulk_report(
                 };
                 lines.push(report_line(&user, id, row.as_ref()));
             }
-            let refused = backend::seal::sealed_message(refused, &seal);
+            let refused = backend::kernel::seal::sealed_message(refused, &seal);
             Ok(BulkSummary { lines, refused })
         })
         .await
@@ -566,7 +457,7 @@ pub async fn decide(
                 .decide(
                     &instance_id,
                     &user,
-                    backend::orders::DecisionRequest {
+                    backend::services::orders::DecisionRequest {
                         decision,
                         comment: comment.as_deref(),
                         approver_name: None,

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::PAGE_SIZE;
+use crate::paging::{MAX_PAGE_NUMBER, PAGE_SIZE};
 
 /// The 1-based `page` query parameter (1 when absent or not a number).
 pub fn page_param(query: &leptos_router::params::ParamsMap) -> i64 {
@@ -14,10 +14,6 @@ pub fn page_param(query: &leptos_router::params::ParamsMap) -> i64 {
         .unwrap_or(1)
         .clamp(1, MAX_PAGE_NUMBER)
 }
-
-/// Far beyond any real list (25 million orders at 25 a page), and small enough that
-/// the page's offset can never overflow.
-pub const MAX_PAGE_NUMBER: i64 = 1_000_000;
 
 /// "Showing 26–50 of 10000" with Previous / Next links to the list at `base`. Not
 /// generic, and it takes plain numbers rather than the page of results, so every list

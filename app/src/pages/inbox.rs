@@ -9,12 +9,13 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{
     bulk_report, decided, inbox, inbox_waiting, AppError, Decide, OrderPage, BULK_ERROR, BULK_SEAL,
-    BULK_SELECTED, PAGE_SIZE,
+    BULK_SELECTED,
 };
 use crate::components::{
     page_param, use_live_resource, Column, Countdown, DecisionForm, ErrorAlert, LiveResource,
     Loading, LocalTime, Notice, OrderLink, OrderTable, Pager, RequireUser, StatusBadge,
 };
+use crate::paging::PAGE_SIZE;
 use domain::{OrderView, SortKey, UserView};
 
 #[component]

@@ -3,12 +3,13 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{my_orders, PAGE_SIZE};
+use crate::api::my_orders;
 use crate::components::clock::provide_hydrated;
 use crate::components::{
     page_param, use_live_changes, Column, ErrorAlert, Loading, LocalTime, OrderLink, OrderTable,
     Pager, RequireUser, StatusBadge,
 };
+use crate::paging::PAGE_SIZE;
 
 const COLUMNS: &[Column] = &[
     ("Order", false),

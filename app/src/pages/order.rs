@@ -4,11 +4,12 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_order, Decide, OrderDetail};
+use crate::api::{get_order, Decide};
 use crate::components::{
     use_live_resource, Countdown, DecisionForm, ErrorAlert, LiveResource, Loading, LocalTime,
     Notice, RequireUser,
 };
+use domain::OrderDetail;
 use domain::OrderStatus;
 
 #[component]

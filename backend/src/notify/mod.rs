@@ -62,7 +62,7 @@ impl Notifier {
 
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use crate::read_model::OrderFacts;
+    use crate::model::order::OrderFacts;
 
     /// alice's $2,000 desk, `po-1`: the order the notification tests notify about.
     pub fn desk_order() -> OrderFacts {

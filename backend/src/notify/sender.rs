@@ -5,6 +5,7 @@
 //! ([`Sender::run`]) takes whatever is left. A claim keeps every other sender off a
 //! notification while it is being sent.
 
+use crate::model::order::OrderRow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +14,9 @@ use domain::OrderStatus;
 
 use super::message::{self, SIGNATURE_HEADER};
 use super::outbox::{self, Claimed, Event};
-use crate::clock::now_ms;
-use crate::db::Db;
-use crate::read_model::{self, OrderRow};
+use crate::kernel::clock::now_ms;
+use crate::store::db::Db;
+use crate::store::read_model;
 
 /// How long a claim keeps other senders off a notification.
 const CLAIM_FOR: Duration = Duration::from_secs(60);
@@ -296,9 +297,9 @@ fn backoff(attempts: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts;
-    use crate::email::Email;
-    use crate::read_model::mark_awaiting;
+    use crate::kernel::email::Email;
+    use crate::services::accounts;
+    use crate::store::read_model::mark_awaiting;
     use domain::Role;
     use std::sync::Mutex;
 
@@ -329,7 +330,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_activity_sends_each_notification_once_and_leaves_failures_to_the_loop() {
-        let (db, _dir) = crate::db::temporary().await.expect("a database");
+        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
         for name in ["alice", "bob", "carol", "dora"] {
             let role = if name == "alice" {
                 Role::Requester

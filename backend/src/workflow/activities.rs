@@ -3,21 +3,22 @@
 //! Each is a plain function of the database and its input (so tests and the in-memory
 //! engine run the very same code) plus a thin adapter for Dapr's worker.
 
+use crate::model::order::OrderFacts;
 use dapr::workflow::{ActivityContext, ActivityContextExt, RegistryExt, WorkflowError};
 use domain::{instance_id_for, OrderId, OrderStatus, Role};
 use tracing::Instrument;
 
-use super::{
+use crate::kernel::clock::now_ms;
+use crate::kernel::fault::{self, Fault};
+use crate::model::workflow::{
     ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, WorkflowOrder,
     PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
     SEND_REMINDER_ACTIVITY,
 };
-use crate::clock::now_ms;
-use crate::db::Db;
-use crate::fault::{self, Fault};
 use crate::notify::outbox::{self, Event};
 use crate::notify::Notifier;
-use crate::read_model::{self, OrderFacts};
+use crate::store::db::Db;
+use crate::store::read_model;
 
 type Output = dapr::workflow::Result<Option<String>>;
 
@@ -177,7 +178,7 @@ pub async fn remind(
     let facts = facts(&reminder.order)?;
     let (level, role) = level_and_role(reminder.level.as_ref());
     let of = reminder.level.as_ref().map_or(1, |l| l.of);
-    let due = crate::clock::from_ms(reminder.deadline_ms).format("%Y-%m-%d %H:%M:%S UTC");
+    let due = crate::kernel::clock::from_ms(reminder.deadline_ms).format("%Y-%m-%d %H:%M:%S UTC");
     let label = format!(
         "Reminder sent: a {} decides by {due} (level {level} of {of})",
         role.as_str()

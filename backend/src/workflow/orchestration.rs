@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use domain::Role;
 
-use super::{
+use crate::model::workflow::{
     Approval, ApprovalRequest, Level, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, WaitingAt,
     WorkflowOrder, WorkflowOutput, APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY,
     SEND_APPROVAL_REQUEST_ACTIVITY, SEND_REMINDER_ACTIVITY,
@@ -20,9 +20,6 @@ use dapr::workflow::{
     ActivityOptions, OrchestrationContext, RetryPolicy, WorkflowContext, WorkflowContextExt,
     WorkflowError,
 };
-
-/// Used when an instance was started without an explicit timeout in its input.
-pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 type Output = dapr::workflow::Result<Option<String>>;
 

@@ -46,7 +46,7 @@ pub async fn auto() -> Result<()> {
 /// One run of scenario 6: the workflow alone, through the Dapr client and worker in
 /// this process.
 pub async fn bare() -> Result<()> {
-    use backend::engine::relay::TokenRelay;
+    use backend::workflow::engine::relay::TokenRelay;
     use dapr::workflow::WorkflowClient;
     let endpoint = env("DAPR_GRPC_ENDPOINT")?;
     // The same way in as our server's: through the token relay when daprd wants one.
@@ -96,7 +96,7 @@ async fn bare_batch(
             let mut s = scheduler.clone();
             let id = format!("{prefix}-{i}");
             async move {
-                let input = backend::workflow::WorkflowOrder {
+                let input = backend::model::workflow::WorkflowOrder {
                     order_id: id.clone(),
                     cost: 10.0,
                     product: "Bench widget".into(),
@@ -107,7 +107,7 @@ async fn bare_batch(
                 };
                 let began = std::time::Instant::now();
                 s.schedule_workflow(
-                    backend::workflow::WORKFLOW_NAME,
+                    backend::model::workflow::WORKFLOW_NAME,
                     ScheduleOptions::new()
                         .with_instance_id(id.clone())
                         .try_with_input(input)?,

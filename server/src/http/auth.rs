@@ -6,8 +6,9 @@ use app::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use backend::accounts::{self, User};
-use backend::timing::{self, Part};
+use backend::kernel::timing::{self, Part};
+use backend::model::people::User;
+use backend::services::accounts;
 use base64::Engine;
 
 use super::error::ApiError;
@@ -60,7 +61,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(ApiError::Unauthorized)?;
         let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-        let client = backend::sign_in::client_address(&parts.extensions);
+        let client = backend::services::sign_in::client_address(&parts.extensions);
         state
             .sign_in
             .check(&state.db, client, name, password, true)

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backend::{policy, seal, ServiceError};
+use backend::{kernel::seal, rules::policy, ServiceError};
 use domain::{Decision, SortKey, ValidationErrors};
 
 /// What the form posts: every checked row, the button pressed, the comment, and the

@@ -143,7 +143,7 @@ fn service_response(e: ServiceError) -> (StatusCode, ErrorBody) {
         }
         e if e.is_busy() => (
             StatusCode::SERVICE_UNAVAILABLE,
-            body(backend::error::DATABASE_BUSY),
+            body(backend::kernel::error::DATABASE_BUSY),
         ),
         // Logged above with its source; the details stay inside.
         ServiceError::Database(_) | ServiceError::Engine { .. } | ServiceError::Internal(_) => {

@@ -2,6 +2,8 @@
 //! of order changes (`[{"instance_id": …, "status": …}, …]`). Each person gets only the
 //! changes to orders they may see, and the stream ends when their session does.
 
+use backend::model::order::ChangeBatch;
+use backend::model::people::User;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{LazyLock, Mutex};
@@ -12,9 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use backend::accounts::{self, User};
-use backend::read_model::ChangeBatch;
-use backend::{policy, Db};
+use backend::services::accounts;
+use backend::{rules::policy, Db};
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast;
 
@@ -37,14 +38,14 @@ impl Slot {
             return None;
         }
         *count += 1;
-        backend::metrics::sse_client_opened();
+        backend::kernel::metrics::sse_client_opened();
         Some(Self(token.to_owned()))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        backend::metrics::sse_client_closed();
+        backend::kernel::metrics::sse_client_closed();
         if let Ok(mut open) = OPEN.lock() {
             if let Some(count) = open.get_mut(&self.0) {
                 *count -= 1;

@@ -2,6 +2,7 @@
 //! first (what auditors ask for first). API clients sign in as for the rest of the API;
 //! in a browser the session cookie does (the Decided tab links here).
 
+use backend::model::order::OrderQuery;
 use std::borrow::Cow;
 
 use app::state::AppState;
@@ -10,8 +11,8 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use backend::read_model::{self, OrderQuery};
-use backend::{policy, Db};
+use backend::store::read_model;
+use backend::{rules::policy, Db};
 use domain::{Cents, OrderStatus, OrderView};
 use futures::StreamExt;
 use serde::Deserialize;

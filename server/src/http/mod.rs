@@ -37,6 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::cancel_order,
         orders::status,
         orders::list_orders,
+        orders::order_detail,
         export::orders_csv
     ),
     tags((name = "orders", description = "Purchase orders and their workflows")),
@@ -80,6 +81,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/status/{instance_id}", get(orders::status))
         .route("/api/orders", get(orders::list_orders))
+        .route("/api/orders/{instance_id}", get(orders::order_detail))
         .route(
             "/api/orders/{instance_id}/cancel",
             post(orders::cancel_order),

@@ -4,10 +4,11 @@ use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use backend::orders::{Decided, DecisionRequest, Started, WorkflowState};
-use backend::policy;
-use backend::read_model;
-use domain::{Decision, NewOrder, OrderStatus, OrderView, SortKey, StartOrderRequest};
+use backend::model::order::OrderQuery;
+use backend::rules::policy;
+use backend::services::orders::{Decided, DecisionRequest, Started, WorkflowState};
+use backend::store::read_model;
+use domain::{Decision, NewOrder, OrderDetail, OrderStatus, OrderView, SortKey, StartOrderRequest};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -134,6 +135,29 @@ pub async fn cancel_order(
     Ok(decided_response(decided))
 }
 
+/// One order in full: the order, its timeline (levels asked and approved, reminders,
+/// the outcome, operators' actions, oldest first) and what the caller may do with it
+/// now. The same as the order's page shows. Requesters see only their own orders; any
+/// other id is a 404.
+#[utoipa::path(
+    get, path = "/api/orders/{instance_id}", tag = "orders",
+    params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
+    security(("basic" = []), ("bearer" = [])),
+    responses(
+        (status = 200, body = OrderDetail),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
+        (status = 404, description = "Unknown order, or not the caller's to see", body = ErrorBody),
+        (status = 503, description = "The database is busy; nothing was changed", body = ErrorBody),
+    )
+)]
+pub async fn order_detail(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(instance_id): Path<String>,
+) -> Result<Json<OrderDetail>, ApiError> {
+    Ok(Json(state.orders.detail(&caller, &instance_id).await?))
+}
+
 /// The workflow instance's state, straight from Dapr (the seed's shape). Requesters
 /// see only their own orders; any other id is a 404.
 #[utoipa::path(
@@ -234,7 +258,7 @@ pub async fn list_orders(
         })?),
     };
     let db = &state.db;
-    let filter = policy::scope(&caller).restrict(read_model::OrderQuery {
+    let filter = policy::scope(&caller).restrict(OrderQuery {
         status,
         sort,
         ..Default::default()

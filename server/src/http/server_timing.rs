@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use backend::timing;
+use backend::kernel::timing;
 
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 

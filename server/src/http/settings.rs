@@ -13,10 +13,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use backend::accounts::User;
-use backend::clock::now_ms;
-use backend::email::Email;
-use backend::{accounts, delegation, seal, ServiceError};
+use backend::kernel::clock::now_ms;
+use backend::kernel::email::Email;
+use backend::model::people::User;
+use backend::{kernel::seal, services::accounts, services::delegation, ServiceError};
 
 /// The signed-in person, or where to send the browser instead.
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {

@@ -198,7 +198,7 @@ impl Stack {
             site_port,
             metrics_port,
             timeout: approval_timeout.to_owned(),
-            database_url: fresh_postgres_database(backend::db::TEST_POSTGRES, "approvals")
+            database_url: fresh_postgres_database(backend::store::db::TEST_POSTGRES, "approvals")
                 .unwrap_or_else(|| format!("sqlite://{}", dir_path.join("approvals.db").display())),
             server_env: server_env
                 .iter()

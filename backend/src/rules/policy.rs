@@ -1,0 +1,371 @@
+//! Who may see and do what, in one place. Every path that shows or changes an order
+//! asks here: the pages, the server functions, the JSON API and the event stream.
+//!
+//! - Managers and directors see every order; requesters see only their own. An order someone may
+//!   not see does not exist for them (404, never 403), so ids cannot be probed.
+//! - Only managers and directors decide, never on their own order, and always as
+//!   themselves. Under an approval policy, each level names the least role that
+//!   decides it (a director decides a managers' level too), and nobody decides two
+//!   levels of one order (four eyes).
+//! - Only the requester of an order cancels it.
+//! - Only managers and directors delegate their decisions, and a delegate acts with
+//!   the delegator's role, for orders neither of them requested (`deciding_as`).
+//! - Everyone who sees an order sees that it needs attention; only those who decide
+//!   orders read why
+//!   (the reason is the system's own words: Dapr errors, failures).
+
+use crate::model::order::{Decider, OrderChange, OrderQuery, OrderRow};
+use crate::model::people::{Actor, Delegator, User};
+use domain::Role;
+
+use crate::kernel::error::ServiceError;
+
+/// Why `row` needs an operator, for those who may read it.
+pub fn attention_reason(user: &User, row: &OrderRow) -> Option<String> {
+    match user.role {
+        Role::Manager | Role::Director => row.attention.clone(),
+        Role::Requester => None,
+    }
+}
+
+/// Which orders a user's lists may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Everything,
+    RequestedBy(String),
+}
+
+pub fn scope(user: &User) -> Scope {
+    match user.role {
+        Role::Manager | Role::Director => Scope::Everything,
+        Role::Requester => Scope::RequestedBy(user.name.clone()),
+    }
+}
+
+impl Scope {
+    /// Narrows `query` to what this scope may list.
+    pub fn restrict(&self, query: OrderQuery) -> OrderQuery {
+        match self {
+            Self::Everything => query,
+            Self::RequestedBy(name) => OrderQuery {
+                requested_by: Some(name.clone()),
+                ..query
+            },
+        }
+    }
+
+    fn admits(&self, requested_by: Option<&str>) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::RequestedBy(name) => requested_by == Some(name.as_str()),
+        }
+    }
+}
+
+pub fn can_view(user: &User, order: &OrderRow) -> bool {
+    scope(user).admits(order.requested_by.as_deref())
+}
+
+/// Whether a change on the event stream concerns an order `user` may see.
+pub fn can_view_change(user: &User, change: &OrderChange) -> bool {
+    scope(user).admits(change.requested_by.as_deref())
+}
+
+/// The "no such order" every path answers for an order the user may not see.
+pub fn not_found(instance_id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("No order {instance_id}."))
+}
+
+/// The order, if `user` may see it; otherwise the same 404 as for no order at all.
+pub fn visible(
+    user: &User,
+    order: Option<OrderRow>,
+    instance_id: &str,
+) -> Result<OrderRow, ServiceError> {
+    order
+        .filter(|row| can_view(user, row))
+        .ok_or_else(|| not_found(instance_id))
+}
+
+/// Whether `user` may look at the inbox (pending and decided orders of all).
+pub fn can_use_inbox(user: &User) -> bool {
+    user.decides_orders()
+}
+
+/// Why `user` may not decide `order` as `approver_name`, if they may not. The approver
+/// is always the caller: a request naming someone else is refused, never recorded as
+/// theirs.
+pub fn may_decide(
+    user: &User,
+    order: &OrderRow,
+    approver_name: Option<&str>,
+) -> Result<(), ServiceError> {
+    if !user.decides_orders() {
+        return Err(ServiceError::Forbidden(
+            "Only managers and directors can approve or reject orders.".into(),
+        ));
+    }
+    if let Some(name) = approver_name.map(str::trim).filter(|n| !n.is_empty()) {
+        if name != user.name {
+            return Err(ServiceError::Forbidden(format!(
+                "approver_name {name:?} is not you ({}); the approver is always the caller.",
+                user.name
+            )));
+        }
+    }
+    if order.requested_by.as_deref() == Some(user.name.as_str()) {
+        return Err(ServiceError::Forbidden(
+            "You cannot approve or reject your own order.".into(),
+        ));
+    }
+    if let (Some(level), Some(role)) = (order.level, order.level_role) {
+        if !reaches(user.role, role) {
+            return Err(ServiceError::Forbidden(format!(
+                "Level {level} of this order is for a {}; you are a {}.",
+                role.as_str(),
+                user.role.as_str()
+            )));
+        }
+    }
+    if order.approved_a_level(&user.name) {
+        return Err(ServiceError::Forbidden(
+            "You approved an earlier level of this order; another person decides this one \
+             (four eyes)."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whom `user` decides `order` as: themselves when they may, otherwise one of
+/// `delegators` (whose decisions they hold now) who may, in which case the record names
+/// both: `carol for dora`. Acting for someone, the delegator's role counts, and neither
+/// of them may be the requester or have approved an earlier level. When nobody fits,
+/// the refusal is the caller's own.
+pub fn deciding_as(
+    user: &User,
+    order: &OrderRow,
+    approver_name: Option<&str>,
+    delegators: &[Delegator],
+) -> Result<Actor, ServiceError> {
+    let own = match may_decide(user, order, approver_name) {
+        Ok(()) => return Ok(Actor::person(&user.name)),
+        Err(refused) => refused,
+    };
+    if !user.decides_orders()
+        || approver_name.is_some_and(|n| !n.trim().is_empty() && n.trim() != user.name)
+    {
+        return Err(own);
+    }
+    delegators
+        .iter()
+        .find(|d| may_decide_for(user, d, order))
+        .map(|d| Actor::acting_for(&user.name, &d.name))
+        .ok_or(own)
+}
+
+fn may_decide_for(user: &User, delegator: &Delegator, order: &OrderRow) -> bool {
+    let neither = |name: &str| name != user.name && name != delegator.name;
+    order.requested_by.as_deref().is_none_or(neither)
+        && order
+            .level_role
+            .is_none_or(|role| reaches(delegator.role, role))
+        && !order.approved_a_level(&user.name)
+        && !order.approved_a_level(&delegator.name)
+}
+
+/// Why `user` may not hand their decisions to another, if they may not: only those
+/// who decide orders have any to hand on.
+pub fn may_delegate(user: &User) -> Result<(), ServiceError> {
+    if user.decides_orders() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only managers and directors decide orders, so only they can delegate.".into(),
+        ))
+    }
+}
+
+/// Whether someone of role `who` may decide a level meant for `level`: a director
+/// decides a managers' level too.
+pub fn reaches(who: Role, level: Role) -> bool {
+    match level {
+        Role::Requester => false,
+        Role::Manager => who.decides_orders(),
+        Role::Director => who == Role::Director,
+    }
+}
+
+/// What a person's inbox holds: the waiting orders at a level they may decide, as
+/// themselves or for someone whose decisions they hold now (`delegators`).
+pub fn inbox_deciders(user: &User, delegators: &[Delegator]) -> Vec<Decider> {
+    if !user.decides_orders() {
+        return Vec::new();
+    }
+    let mut deciders = vec![Decider {
+        role: user.role,
+        people: vec![user.name.clone()],
+    }];
+    deciders.extend(delegators.iter().map(|d| Decider {
+        role: d.role,
+        people: vec![user.name.clone(), d.name.clone()],
+    }));
+    deciders
+}
+
+/// Why `user` may not cancel `order`, if they may not: only whoever requested it may,
+/// managers included (they decide on others' orders, and withdraw only their own).
+pub fn may_cancel(user: &User, order: &OrderRow) -> Result<(), ServiceError> {
+    if order.requested_by.as_deref() == Some(user.name.as_str()) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only the person who requested an order can cancel it.".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str, role: Role) -> User {
+        User {
+            id: 1,
+            name: name.into(),
+            role,
+            created_at: 0,
+        }
+    }
+
+    fn order(requested_by: &str) -> OrderRow {
+        OrderRow::waiting(requested_by)
+    }
+
+    #[test]
+    fn requesters_see_their_own_orders_and_managers_all() {
+        let (alice, dave, bob) = (
+            user("alice", Role::Requester),
+            user("dave", Role::Requester),
+            user("bob", Role::Manager),
+        );
+        let alices = order("alice");
+        assert!(can_view(&alice, &alices));
+        assert!(!can_view(&dave, &alices));
+        assert!(can_view(&bob, &alices));
+        assert!(visible(&dave, Some(alices.clone()), "po-1").is_err());
+        assert_eq!(
+            scope(&dave).restrict(OrderQuery::default()).requested_by,
+            Some("dave".into())
+        );
+        assert_eq!(
+            scope(&bob).restrict(OrderQuery::default()).requested_by,
+            None
+        );
+    }
+
+    #[test]
+    fn only_managers_decide_others_orders_as_themselves() {
+        let (alice, bob) = (user("alice", Role::Requester), user("bob", Role::Manager));
+        assert!(may_decide(&alice, &order("dave"), None).is_err());
+        assert!(may_decide(&bob, &order("bob"), None).is_err());
+        assert!(may_decide(&bob, &order("alice"), Some("carol")).is_err());
+        assert!(may_decide(&bob, &order("alice"), Some("bob")).is_ok());
+        assert!(may_decide(&bob, &order("alice"), Some(" ")).is_ok());
+        assert!(may_decide(&bob, &order("alice"), None).is_ok());
+    }
+
+    #[test]
+    fn directors_see_and_decide_as_managers_do_never_their_own_orders() {
+        let (dana, bob) = (user("dana", Role::Director), user("bob", Role::Manager));
+        assert!(can_use_inbox(&dana));
+        assert!(can_view(&dana, &order("alice")));
+        assert_eq!(scope(&dana), Scope::Everything);
+        assert!(may_decide(&dana, &order("alice"), None).is_ok());
+        assert!(may_decide(&dana, &order("dana"), None).is_err());
+        assert!(may_decide(&dana, &order("alice"), Some("bob")).is_err());
+
+        // Levels: a manager cannot decide a directors' level, a director decides any,
+        // and nobody decides a second level of one order.
+        let at_directors = OrderRow {
+            level: Some(2),
+            levels: Some(2),
+            level_role: Some(Role::Director),
+            level_approvers: Some("carol".into()),
+            ..order("alice")
+        };
+        let refused = may_decide(&bob, &at_directors, None).expect_err("a manager");
+        assert!(
+            refused.to_string().contains("is for a director"),
+            "{refused}"
+        );
+        assert!(may_decide(&dana, &at_directors, None).is_ok());
+        let again = OrderRow {
+            level_approvers: Some("carol,dana".into()),
+            ..at_directors
+        };
+        let refused = may_decide(&dana, &again, None).expect_err("four eyes");
+        assert!(refused.to_string().contains("four eyes"), "{refused}");
+        // Delegation: carol holds dora's decisions; she decides the directors' level for
+        // her, unless either of them approved a level, or it is either one's own order.
+        let carol = user("carol", Role::Manager);
+        let holds_doras = [Delegator {
+            name: "dora".into(),
+            role: Role::Director,
+        }];
+        let for_dora = OrderRow {
+            level_approvers: Some("bob".into()),
+            ..again.clone()
+        };
+        assert_eq!(
+            deciding_as(&carol, &for_dora, None, &holds_doras).expect("for dora"),
+            Actor::acting_for("carol", "dora")
+        );
+        assert!(deciding_as(&carol, &for_dora, None, &[]).is_err());
+        assert!(deciding_as(&carol, &for_dora, Some("dora"), &holds_doras).is_err());
+        for approvers in ["carol", "dora", "bob,erin for dora"] {
+            let seen = OrderRow {
+                level_approvers: Some(approvers.replace(" for ", ",")),
+                ..for_dora.clone()
+            };
+            assert!(
+                deciding_as(&carol, &seen, None, &holds_doras).is_err(),
+                "{approvers}"
+            );
+        }
+        let doras_own = OrderRow {
+            requested_by: Some("dora".into()),
+            ..for_dora.clone()
+        };
+        assert!(deciding_as(&carol, &doras_own, None, &holds_doras).is_err());
+        assert_eq!(
+            deciding_as(&carol, &order("alice"), None, &holds_doras).expect("herself"),
+            Actor::person("carol"),
+            "she decides as herself where she may"
+        );
+        assert!(reaches(Role::Director, Role::Manager));
+        assert!(!reaches(Role::Manager, Role::Director));
+        assert!(!reaches(Role::Requester, Role::Manager));
+        assert!(may_cancel(&dana, &order("alice")).is_err());
+        let mut failed = order("alice");
+        failed.attention = Some("workflow failed".into());
+        assert_eq!(
+            attention_reason(&dana, &failed).as_deref(),
+            Some("workflow failed")
+        );
+        assert!(!can_use_inbox(&user("alice", Role::Requester)));
+    }
+
+    #[test]
+    fn only_the_requester_cancels() {
+        let (alice, dave, bob) = (
+            user("alice", Role::Requester),
+            user("dave", Role::Requester),
+            user("bob", Role::Manager),
+        );
+        assert!(may_cancel(&alice, &order("alice")).is_ok());
+        assert!(may_cancel(&dave, &order("alice")).is_err());
+        assert!(may_cancel(&bob, &order("alice")).is_err());
+        assert!(may_cancel(&bob, &order("bob")).is_ok());
+    }
+}

@@ -1,0 +1,117 @@
+//! One order in full for one reader: the order, its timeline assembled from the read
+//! model (levels asked and approved, reminders and escalations, the outcome, operators'
+//! actions), and what the reader may do with it. The order's page and
+//! `GET /api/orders/{instance_id}` both show this, so neither restates it.
+
+use domain::{OrderDetail, OrderStatus, Role, TimelineEntry};
+
+use super::OrderService;
+use crate::kernel::clock::from_ms;
+use crate::kernel::error::ServiceError;
+use crate::model::people::User;
+use crate::rules::policy;
+use crate::services::delegation;
+use crate::store::read_model::{self, OperatorAction};
+
+impl OrderService {
+    /// The order with its timeline, if `user` may see it (otherwise "no such order").
+    /// `can_decide` follows the same rule as a decision does: as themselves, or for
+    /// someone whose decisions they hold now.
+    pub async fn detail(
+        &self,
+        user: &User,
+        instance_id: &str,
+    ) -> Result<OrderDetail, ServiceError> {
+        let row = self.order_for(user, instance_id).await?;
+        let now = self.now_ms();
+        let waiting = row.status == OrderStatus::AwaitingApproval;
+        // Whose decisions the reader holds is read only when their own right is not
+        // enough, as a decision reads it.
+        let can_decide = waiting
+            && user.decides_orders()
+            && (policy::may_decide(user, &row, None).is_ok() || {
+                let delegators = delegation::delegators(&self.db, &user.name, now).await?;
+                policy::deciding_as(user, &row, None, &delegators).is_ok()
+            });
+        let can_cancel = waiting && policy::may_cancel(user, &row).is_ok();
+
+        let mut timeline = vec![TimelineEntry {
+            label: "Submitted".into(),
+            at: from_ms(row.created_at),
+        }];
+        let levels = row.levels.unwrap_or_default();
+        let requested = |level: i64, role: Role| {
+            format!(
+                "Approval requested from a {} (level {level} of {levels})",
+                role.as_str()
+            )
+        };
+        for approval in read_model::level_approvals(&self.db, &row.instance_id).await? {
+            if let (Some(role), Some(at)) = (approval.role, approval.requested_at) {
+                timeline.push(TimelineEntry {
+                    label: requested(approval.level, role),
+                    at: from_ms(at),
+                });
+            }
+            let comment = approval
+                .comment
+                .map(|c| format!(": “{c}”"))
+                .unwrap_or_default();
+            timeline.push(TimelineEntry {
+                label: format!(
+                    "Level {} of {levels} approved by {}{comment}",
+                    approval.level, approval.approved_by
+                ),
+                at: from_ms(approval.approved_at),
+            });
+        }
+        if let Some(at) = row.approval_requested_at {
+            let label = match (row.level, row.level_role) {
+                (Some(level), Some(role)) => requested(level, role),
+                _ => "Approval requested".into(),
+            };
+            timeline.push(TimelineEntry {
+                label,
+                at: from_ms(at),
+            });
+        }
+        let events = read_model::timeline(&self.db, &row.instance_id).await?;
+        timeline.extend(events.into_iter().map(|e| TimelineEntry {
+            label: e.label,
+            at: from_ms(e.at),
+        }));
+        let order = row.view();
+        if let (true, Some(at)) = (order.status.is_final(), row.decided_at) {
+            timeline.push(TimelineEntry {
+                label: order.status_label(),
+                at: from_ms(at),
+            });
+        }
+        if let Some(at) = row.placed_at {
+            timeline.push(TimelineEntry {
+                label: "Order placed".into(),
+                at: from_ms(at),
+            });
+        }
+        for action in read_model::operator_actions(&self.db, &row.instance_id).await? {
+            let what = match action.action {
+                OperatorAction::Terminate => "Terminated",
+                OperatorAction::Redrive => "Redriven",
+            };
+            let why = action.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            timeline.push(TimelineEntry {
+                label: format!("{what} by {}{why}", action.actor),
+                at: from_ms(action.at),
+            });
+        }
+        timeline.sort_by_key(|entry| entry.at);
+        Ok(OrderDetail {
+            attention: policy::attention_reason(user, &row),
+            can_decide,
+            can_cancel,
+            order,
+            timeline,
+            server_now_ms: now,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! What the JSON API answers about orders, in the seed's shapes.
+
+use crate::model::order::OrderRow;
+use crate::model::workflow::{Outcome, WorkflowOutput, WORKFLOW_NAME};
+use chrono::{DateTime, Utc};
+use domain::OrderStatus;
+use serde::{Deserialize, Serialize};
+
+use crate::kernel::clock::from_ms;
+use crate::workflow::engine::{RuntimeStatus, Snapshot};
+
+/// Answer to a started order (the seed's shape).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Started {
+    pub instance_id: String,
+    pub message: String,
+}
+
+/// Answer to a decision.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Decided {
+    pub instance_id: String,
+    pub message: String,
+    /// The order's status once the workflow confirmed the decision; `awaiting_approval`
+    /// when it has been accepted but not yet confirmed.
+    pub status: OrderStatus,
+    pub decided_by: String,
+    /// False when the decision was accepted but the workflow has not confirmed it yet.
+    pub confirmed: bool,
+}
+
+/// A workflow instance's state in the seed's `/status` shape.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkflowState {
+    pub instance_id: String,
+    pub name: String,
+    /// RUNNING, COMPLETED, FAILED, TERMINATED, PENDING, SUSPENDED, …
+    pub runtime_status: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub last_updated_at: Option<DateTime<Utc>>,
+    pub serialized_input: Option<String>,
+    pub serialized_output: Option<String>,
+    pub serialized_custom_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_details: Option<WorkflowFailure>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkflowFailure {
+    pub message: String,
+    pub error_type: String,
+    pub stack_trace: Option<String>,
+}
+
+impl From<Snapshot> for WorkflowState {
+    fn from(s: Snapshot) -> Self {
+        let failed = s.runtime_status == RuntimeStatus::Failed;
+        Self {
+            instance_id: s.instance_id,
+            name: s.name,
+            runtime_status: s.runtime_status.name().to_owned(),
+            created_at: s.created_at,
+            last_updated_at: s.last_updated_at,
+            serialized_input: s.serialized_input,
+            serialized_output: s.serialized_output,
+            serialized_custom_status: s.serialized_custom_status,
+            failure_details: s.failure.filter(|_| failed).map(|f| WorkflowFailure {
+                message: f.message,
+                error_type: f.error_type,
+                stack_trace: f.stack_trace,
+            }),
+        }
+    }
+}
+
+impl WorkflowState {
+    /// The `/status` answer for an order whose outcome the read model holds: a final
+    /// row is written only from the workflow's own outcome and never overwritten, so
+    /// this is what Dapr says, without asking it (and after Dapr's retention has
+    /// purged the workflow). `serialized_input` is the order as recorded, without the
+    /// approval timeout it ran with. `None` for a row that has no outcome yet.
+    pub fn from_final_row(row: &OrderRow) -> Option<Self> {
+        let by = || row.decided_by.clone().unwrap_or_default();
+        let outcome = match row.status {
+            OrderStatus::AutoApproved => Outcome::AutoApproved,
+            OrderStatus::Approved => Outcome::Approved(by()),
+            OrderStatus::Rejected => Outcome::Rejected(by()),
+            OrderStatus::TimedOut => Outcome::TimedOut,
+            OrderStatus::Cancelled => Outcome::Cancelled(by()),
+            OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::Failed => {
+                return None
+            }
+        };
+        let output = WorkflowOutput {
+            status: outcome.status_text(),
+            order_id: row.order_id.clone(),
+        };
+        Some(Self::recorded(row, "COMPLETED", Some(output), None))
+    }
+
+    /// The `/status` answer for a failed order whose workflow Dapr no longer has.
+    pub fn from_failed_row(row: &OrderRow) -> Option<Self> {
+        (row.status == OrderStatus::Failed).then(|| {
+            let failure = WorkflowFailure {
+                message: row
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| "workflow failed".into()),
+                error_type: "RecordedFailure".into(),
+                stack_trace: None,
+            };
+            Self::recorded(row, "FAILED", None, Some(failure))
+        })
+    }
+
+    fn recorded(
+        row: &OrderRow,
+        runtime_status: &str,
+        output: Option<WorkflowOutput>,
+        failure_details: Option<WorkflowFailure>,
+    ) -> Self {
+        let input = super::workflow_input(row, None, None);
+        Self {
+            instance_id: row.instance_id.clone(),
+            name: WORKFLOW_NAME.to_owned(),
+            runtime_status: runtime_status.to_owned(),
+            created_at: Some(from_ms(row.created_at)),
+            last_updated_at: Some(from_ms(row.decided_at.unwrap_or(row.updated_at))),
+            serialized_input: serde_json::to_string(&input).ok(),
+            serialized_output: output.and_then(|o| serde_json::to_string(&o).ok()),
+            serialized_custom_status: None,
+            failure_details,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! One order in full, as its page and `GET /api/orders/{instance_id}` show it: the
+//! order, what happened to it in order, and what the reader may do with it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::view::OrderView;
+
+/// A step in an order's life: submitted, a level asked or approved, a reminder, the
+/// outcome, an operator's action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TimelineEntry {
+    pub label: String,
+    #[serde(deserialize_with = "crate::rfc3339::de")]
+    pub at: DateTime<Utc>,
+}
+
+/// An order, its timeline (oldest first), and what the reader may do with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderDetail {
+    pub order: OrderView,
+    pub timeline: Vec<TimelineEntry>,
+    /// The server's clock when this was read (ms since the epoch), so a countdown can
+    /// allow for the difference between the reader's clock and the server's.
+    pub server_now_ms: i64,
+    /// Whether the reader may decide this order now: as themselves, or for someone
+    /// whose decisions they hold.
+    pub can_decide: bool,
+    /// Whether the reader may cancel this order (its requester, while it waits).
+    pub can_cancel: bool,
+    /// Why the order needs an operator; for those who decide orders only.
+    pub attention: Option<String>,
+}
