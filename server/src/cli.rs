@@ -1,4 +1,7 @@
-//! Account management from the command line:
+//! The command line, on clap: `server` (or `server serve`) runs the web server and
+//! workflow worker; the other commands manage accounts, API tokens and delegations,
+//! and, for operators, look at and act on stuck orders (`order …`, which talk to
+//! daprd). `server --help`, `server user add --help` etc. say what each takes.
 //!
 //! ```text
 //! server user add --name NAME --role requester|manager|director [--email ADDRESS]
@@ -12,79 +15,274 @@
 //! server delegation add --from NAME --to NAME --until 2026-12-24 [--starts 2026-12-01]
 //! server delegation list
 //! server delegation revoke --id ID
-//! ```
-//!
-//! and, for operators, looking at and acting on stuck orders (these talk to daprd):
-//!
-//! ```text
 //! server order show ID
 //! server order stuck
 //! server order redrive ID [--by NAME]
 //! server order terminate ID --reason TEXT [--by NAME]
 //! ```
+//!
+//! The settings (environment variables, or flags before the command) are
+//! [`crate::config::Config`].
 
+use std::ffi::OsStr;
 use std::io::BufRead;
+use std::time::Duration;
 
 use backend::kernel::clock::{self, from_ms};
 use backend::kernel::email::Email;
 use backend::services::accounts;
 use backend::{ops::operator, services::delegation};
 use backend::{Db, OrderService, ServiceError};
-use domain::{Role, ValidationErrors};
+use chrono::NaiveDate;
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use domain::Role;
 
-pub const USAGE: &str = "usage:
-  server [serve]                                   run the web server and workflow worker
-  server user add --name NAME --role requester|manager|director [--email ADDRESS]
-                                                   (reads the password from stdin)
-  server user email --name NAME --email ADDRESS | --clear
-                                                   where their notifications go
-  server user list
-  server user remove --name NAME
-  server token create --user NAME [--expires 90d]  (prints a new API token once)
-  server token list
-  server token revoke --id ID
-  server delegation add --from NAME --to NAME --until DAY [--starts DAY]
-                                                   NAME's decisions go to the other, through DAY (UTC)
-  server delegation list                           the delegations that have not ended
-  server delegation revoke --id ID                 end one now
-  server order show ID                             the order beside its workflow in Dapr
-  server order stuck                               orders that need an operator, and why
-  server order redrive ID [--by NAME]              do now what the reconciler would do
-  server order terminate ID --reason TEXT [--by NAME]   end its workflow, close it as failed";
+use crate::config::Config;
+
+/// The Approvals server: web server, Dapr workflow worker and read-model owner in one
+/// process, and the commands that manage its accounts and orders.
+#[derive(Debug, Parser)]
+#[command(name = "server", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; without one, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and workflow worker (the same as no command)
+    Serve,
+    #[command(flatten)]
+    Accounts(AccountCommand),
+    /// Look at and act on orders that need an operator (talks to the Dapr sidecar)
+    #[command(subcommand)]
+    Order(OrderCommand),
+}
+
+/// The commands that need only the database.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add, list and remove accounts, and say where their notifications go
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens: for scripts and other programs calling the JSON API
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Out of office: one person's decisions go to another for a while
+    #[command(subcommand)]
+    Delegation(DelegationCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account; reads its password from the first line of stdin
+    Add {
+        /// The name they sign in with
+        #[arg(long)]
+        name: String,
+        /// What they may do: submit orders, or also decide other people's
+        #[arg(long, value_parser = RoleParser)]
+        role: Role,
+        /// Where their notifications go (optional)
+        #[arg(long, value_name = "ADDRESS", value_parser = email)]
+        email: Option<Email>,
+    },
+    /// Set or clear where a person's notifications go
+    Email {
+        /// Whose address
+        #[arg(long)]
+        name: String,
+        /// The new address
+        #[arg(
+            long,
+            value_name = "ADDRESS",
+            value_parser = email,
+            required_unless_present = "clear",
+            conflicts_with = "clear"
+        )]
+        email: Option<Email>,
+        /// Remove their address: no e-mail for them
+        #[arg(long)]
+        clear: bool,
+    },
+    /// List the accounts with their roles and e-mail addresses
+    List,
+    /// Remove an account, with its sessions and tokens
+    Remove {
+        /// Whose account
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a new API token and print it, once
+    Create {
+        /// Whose token: it acts as them
+        #[arg(long)]
+        user: String,
+        /// How long it works (90d, 12h, …); without it, until revoked
+        #[arg(long, value_name = "DURATION", value_parser = lifetime)]
+        expires: Option<Duration>,
+    },
+    /// List the tokens with their expiry and last use
+    List,
+    /// Revoke a token now
+    Revoke {
+        /// Its number, from `token list`
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DelegationCommand {
+    /// Let another person decide for someone, through a day (UTC)
+    Add {
+        /// Whose decisions are passed on
+        #[arg(long, value_name = "NAME")]
+        from: String,
+        /// Who decides for them
+        #[arg(long, value_name = "NAME")]
+        to: String,
+        /// The last day it holds, like 2026-12-24 (to its end, UTC)
+        #[arg(long, value_name = "DAY", value_parser = day)]
+        until: NaiveDate,
+        /// The first day it holds (from its start, UTC); without it, now
+        #[arg(long, value_name = "DAY", value_parser = day)]
+        starts: Option<NaiveDate>,
+    },
+    /// List the delegations that have not ended
+    List,
+    /// End a delegation now
+    Revoke {
+        /// Its number, from `delegation list`
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Show an order's read-model row beside its workflow in Dapr, and its actions
+    Show {
+        /// The order's workflow instance id (po-…)
+        #[arg(value_name = "ID")]
+        instance_id: String,
+    },
+    /// List the orders that need an operator, and why
+    Stuck,
+    /// Do now what the reconciler would do for an order
+    Redrive {
+        /// The order's workflow instance id (po-…)
+        #[arg(value_name = "ID")]
+        instance_id: String,
+        /// Who is acting, for the record [default: $USER]
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// End an order's workflow and close the order as failed
+    Terminate {
+        /// The order's workflow instance id (po-…)
+        #[arg(value_name = "ID")]
+        instance_id: String,
+        /// Why, for the record and the requester
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Who is acting, for the record [default: $USER]
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
+}
+
+/// The command line's parser. A variable set to nothing (`METRICS_ADDR=` in a script or
+/// a compose file) counts as unset, as it always has: clap would hand "" to the value's
+/// parser, which refuses it or, for a name, takes an empty one.
+pub fn command() -> clap::Command {
+    Cli::command().mut_args(|arg| {
+        let blank = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|value| value.to_string_lossy().trim().is_empty());
+        if blank {
+            arg.env(None::<&'static str>)
+        } else {
+            arg
+        }
+    })
+}
+
+/// The command line and the environment, read; on a bad one, clap's message and exit
+/// code 2 (`--help` and `--version` exit 0).
+pub fn parse() -> Cli {
+    let mut command = command();
+    let mut matches = command.get_matches_mut();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("{0}\n\n{USAGE}")]
-    Usage(String),
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Service(#[from] ServiceError),
     #[error("reading the password from stdin: {0}")]
     Stdin(std::io::Error),
 }
 
-/// What the command line asks for.
-pub enum Command {
-    Serve,
-    Admin(Vec<String>),
-}
+/// `--role`: the domain's roles, with the domain's parse; listed in `--help`.
+// `Role` lives in `domain`, which the browser's WASM build shares and so has no clap:
+// a parser here instead of `ValueEnum` there.
+#[derive(Clone)]
+struct RoleParser;
 
-pub fn parse(args: Vec<String>) -> Command {
-    match args.first().map(String::as_str) {
-        None | Some("serve") => Command::Serve,
-        _ => Command::Admin(args),
+/// Every role, in the order `--help` lists them.
+const ROLES: [Role; 3] = [Role::Requester, Role::Manager, Role::Director];
+
+impl TypedValueParser for RoleParser {
+    type Value = Role;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Role, clap::Error> {
+        // Through clap's own mapping parser, so the error reads as any other bad value's.
+        clap::builder::StringValueParser::new()
+            .try_map(|raw| {
+                Role::parse(raw.trim()).ok_or_else(|| {
+                    format!("unknown role {raw:?}: use requester, manager or director")
+                })
+            })
+            .parse_ref(command, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            ROLES.iter().map(|role| PossibleValue::new(role.as_str())),
+        ))
     }
 }
 
-fn flag(args: &[String], name: &str) -> Result<String, CliError> {
-    optional_flag(args, name).ok_or_else(|| CliError::Usage(format!("missing {name}")))
+fn email(raw: &str) -> Result<Email, String> {
+    Email::parse(raw)
 }
 
-fn optional_flag(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .filter(|v| !v.starts_with("--"))
-        .cloned()
+/// A token's lifetime (`90d`); unlike the settings' durations, zero is allowed.
+fn lifetime(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw.trim())
+        .map_err(|e| format!("{raw:?} is not a duration like 90d ({e})"))
+}
+
+fn day(raw: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{raw:?} is not a day like 2026-12-24"))
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -96,44 +294,27 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn parse_email(raw: &str) -> Result<Email, CliError> {
-    Email::parse(raw).map_err(|m| ServiceError::Invalid(ValidationErrors::one("email", m)).into())
+/// The start (UTC, in ms) of `day`.
+fn day_start(day: NaiveDate) -> i64 {
+    day.and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis()
 }
 
 const DAY_MS: i64 = 86_400_000;
-
-/// The end (UTC) of a day written `2026-12-24`.
-fn day_end(raw: &str) -> Result<i64, CliError> {
-    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .map(|start| start.and_utc().timestamp_millis() + DAY_MS)
-        .ok_or_else(|| CliError::Usage(format!("{raw:?} is not a day like 2026-12-24")))
-}
 
 fn when(ms: i64) -> String {
     from_ms(ms).format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
-    let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
-    match words.as_slice() {
-        ["user", "add"] => {
-            let name = flag(args, "--name")?;
-            let role_raw = flag(args, "--role")?;
-            let role = Role::parse(&role_raw).ok_or_else(|| {
-                CliError::Usage(format!(
-                    "unknown role {role_raw:?}: use requester, manager or director"
-                ))
-            })?;
-            let email = optional_flag(args, "--email")
-                .map(|raw| parse_email(&raw))
-                .transpose()?;
+pub async fn run(db: &Db, command: AccountCommand) -> Result<(), CliError> {
+    match command {
+        AccountCommand::User(UserCommand::Add { name, role, email }) => {
             let password = read_password()?;
             let user = accounts::add_user(db, &name, role, &password, email.as_ref()).await?;
             println!("added {} ({})", user.name, user.role.as_str());
         }
-        ["user", "list"] => {
+        AccountCommand::User(UserCommand::List) => {
             for account in accounts::list_users(db).await? {
                 let user = &account.user;
                 println!(
@@ -145,43 +326,21 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                 );
             }
         }
-        ["user", "email"] => {
-            let name = flag(args, "--name")?;
-            let email = match (
-                optional_flag(args, "--email"),
-                args.iter().any(|a| a == "--clear"),
-            ) {
-                (Some(raw), false) => Some(parse_email(&raw)?),
-                (None, true) => None,
-                _ => {
-                    return Err(CliError::Usage(
-                        "give either --email ADDRESS or --clear".into(),
-                    ))
-                }
-            };
+        AccountCommand::User(UserCommand::Email { name, email, .. }) => {
+            // clap has made sure of exactly one of --email and --clear.
             accounts::set_email(db, &name, email.as_ref()).await?;
             match email {
                 Some(email) => println!("{name} is notified at {email}"),
                 None => println!("{name} has no e-mail address now"),
             }
         }
-        ["user", "remove"] => {
-            let name = flag(args, "--name")?;
+        AccountCommand::User(UserCommand::Remove { name }) => {
             accounts::remove_user(db, &name).await?;
             println!("removed {name} (their sessions and tokens are gone too)");
         }
-        ["token", "create"] => {
-            let user = flag(args, "--user")?;
-            let valid_for = match optional_flag(args, "--expires") {
-                None => None,
-                Some(raw) => Some(humantime::parse_duration(&raw).map_err(|e| {
-                    CliError::Usage(format!(
-                        "--expires {raw:?} is not a duration like 90d ({e})"
-                    ))
-                })?),
-            };
-            let (id, token) = accounts::create_api_token(db, &user, valid_for).await?;
-            let until = valid_for.map_or(String::new(), |d| {
+        AccountCommand::Token(TokenCommand::Create { user, expires }) => {
+            let (id, token) = accounts::create_api_token(db, &user, expires).await?;
+            let until = expires.map_or(String::new(), |d| {
                 format!(
                     ", valid until {}",
                     when(clock::now_ms() + d.as_millis() as i64)
@@ -190,7 +349,7 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
             eprintln!("token {id} for {user}{until}; it is shown only now:");
             println!("{token}");
         }
-        ["token", "list"] => {
+        AccountCommand::Token(TokenCommand::List) => {
             let now = clock::now_ms();
             for token in accounts::list_api_tokens(db).await? {
                 let state = match (token.revoked_at, token.expires_at) {
@@ -210,32 +369,28 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                 );
             }
         }
-        ["token", "revoke"] => {
-            let raw = flag(args, "--id")?;
-            let id: i64 = raw
-                .parse()
-                .map_err(|_| CliError::Usage(format!("--id {raw:?} is not a number")))?;
+        AccountCommand::Token(TokenCommand::Revoke { id }) => {
             if accounts::revoke_api_token(db, id).await? {
                 println!("revoked token {id}");
             } else {
-                return Err(CliError::Usage(format!("no active token with id {id}")));
+                return Err(CliError::Refused(format!("no active token with id {id}")));
             }
         }
-        ["delegation", "add"] => {
-            let from = flag(args, "--from")?;
-            let to = flag(args, "--to")?;
+        AccountCommand::Delegation(DelegationCommand::Add {
+            from,
+            to,
+            until,
+            starts,
+        }) => {
             let now = clock::now_ms();
-            let ends_at = day_end(&flag(args, "--until")?)?;
-            let starts_at = match optional_flag(args, "--starts") {
-                Some(day) => day_end(&day)? - DAY_MS,
-                None => now,
-            };
+            let ends_at = day_start(until) + DAY_MS;
+            let starts_at = starts.map_or(now, day_start);
             let delegator = accounts::list_users(db)
                 .await?
                 .into_iter()
                 .map(|a| a.user)
                 .find(|u| u.name == from)
-                .ok_or_else(|| CliError::Usage(format!("no account {from:?}")))?;
+                .ok_or_else(|| CliError::Refused(format!("no account {from:?}")))?;
             let d = delegation::add(db, &delegator, &to, starts_at, ends_at, now).await?;
             println!(
                 "delegation {}: {} decides for {} from {} until {}",
@@ -246,7 +401,7 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                 when(d.ends_at)
             );
         }
-        ["delegation", "list"] => {
+        AccountCommand::Delegation(DelegationCommand::List) => {
             for d in delegation::current(db, None, clock::now_ms()).await? {
                 println!(
                     "{:>5}  {} decides for {}  from {} until {}",
@@ -258,54 +413,35 @@ pub async fn run(db: &Db, args: &[String]) -> Result<(), CliError> {
                 );
             }
         }
-        ["delegation", "revoke"] => {
-            let raw = flag(args, "--id")?;
-            let id: i64 = raw
-                .parse()
-                .map_err(|_| CliError::Usage(format!("--id {raw:?} is not a number")))?;
+        AccountCommand::Delegation(DelegationCommand::Revoke { id }) => {
             if delegation::revoke(db, id, None, clock::now_ms()).await? {
                 println!("ended delegation {id}");
             } else {
-                return Err(CliError::Usage(format!(
+                return Err(CliError::Refused(format!(
                     "no running delegation with id {id}"
                 )));
             }
-        }
-        ["help"] | ["--help"] | ["-h"] => println!("{USAGE}"),
-        _ => {
-            return Err(CliError::Usage(format!(
-                "unknown command {:?}",
-                args.join(" ")
-            )))
         }
     }
     Ok(())
 }
 
 /// Who is acting, for the record: `--by NAME`, else the login name.
-fn actor(args: &[String]) -> String {
-    optional_flag(args, "--by")
-        .or_else(|| std::env::var("USER").ok())
+// `USER` is who runs the command, not a setting of the server: read here, not in Config.
+fn actor(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
         .filter(|name| !name.trim().is_empty())
         .unwrap_or_else(|| "operator".to_owned())
-}
-
-fn instance(args: &[String]) -> Result<&str, CliError> {
-    args.get(2)
-        .filter(|a| !a.starts_with("--"))
-        .map(String::as_str)
-        .ok_or_else(|| CliError::Usage("missing the order's instance id (po-…)".into()))
 }
 
 fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "—".to_owned())
 }
 
-pub async fn run_order(orders: &OrderService, args: &[String]) -> Result<(), CliError> {
-    let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
-    match words.as_slice() {
-        ["order", "show"] => {
-            let found = operator::inspect(orders, instance(args)?).await?;
+pub async fn run_order(orders: &OrderService, command: OrderCommand) -> Result<(), CliError> {
+    match command {
+        OrderCommand::Show { instance_id } => {
+            let found = operator::inspect(orders, &instance_id).await?;
             let row = &found.row;
             println!("{}  (order {})", row.instance_id, row.order_id);
             println!(
@@ -359,7 +495,7 @@ pub async fn run_order(orders: &OrderService, args: &[String]) -> Result<(), Cli
                 );
             }
         }
-        ["order", "stuck"] => {
+        OrderCommand::Stuck => {
             let rows = operator::stuck(orders, 500).await?;
             if rows.is_empty() {
                 println!("no order needs attention");
@@ -374,28 +510,187 @@ pub async fn run_order(orders: &OrderService, args: &[String]) -> Result<(), Cli
                 );
             }
         }
-        ["order", "redrive"] => {
-            let id = instance(args)?;
-            let repairs = operator::redrive(orders, id, &actor(args)).await?;
+        OrderCommand::Redrive { instance_id, by } => {
+            let repairs = operator::redrive(orders, &instance_id, &actor(by)).await?;
             if repairs.is_empty() {
-                println!("{id}: nothing to do");
+                println!("{instance_id}: nothing to do");
             }
             for repair in repairs {
-                println!("{id}: {repair}");
+                println!("{instance_id}: {repair}");
             }
         }
-        ["order", "terminate"] => {
-            let id = instance(args)?;
-            let reason = flag(args, "--reason")?;
-            operator::terminate(orders, id, &actor(args), &reason).await?;
-            println!("{id}: terminated");
-        }
-        _ => {
-            return Err(CliError::Usage(format!(
-                "unknown command {:?}",
-                args.join(" ")
-            )))
+        OrderCommand::Terminate {
+            instance_id,
+            reason,
+            by,
+        } => {
+            operator::terminate(orders, &instance_id, &actor(by), &reason).await?;
+            println!("{instance_id}: terminated");
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_parser_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_role_is_offered_and_read_back() {
+        // A new role fails to compile here until ROLES has it too.
+        for role in ROLES {
+            match role {
+                Role::Requester | Role::Manager | Role::Director => {}
+            }
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(ROLES.len(), 3);
+    }
+
+    #[test]
+    fn the_spellings_scripts_and_tests_use_still_parse() {
+        for args in [
+            &[][..],
+            &["serve"],
+            &["user", "add", "--name", "dave", "--role", "manager"],
+            &[
+                "user",
+                "add",
+                "--name",
+                "erin",
+                "--role",
+                "requester",
+                "--email",
+                "e@x.org",
+            ],
+            &[
+                "user",
+                "email",
+                "--name",
+                "dave",
+                "--email",
+                "d@example.com",
+            ],
+            &["user", "email", "--name", "dave", "--clear"],
+            &["user", "list"],
+            &["user", "remove", "--name", "dave"],
+            &["token", "create", "--user", "alice"],
+            &["token", "create", "--user", "alice", "--expires", "90d"],
+            &["token", "list"],
+            &["token", "revoke", "--id", "1"],
+            &[
+                "delegation",
+                "add",
+                "--from",
+                "dora",
+                "--to",
+                "carol",
+                "--until",
+                "2026-12-24",
+                "--starts",
+                "2026-12-01",
+            ],
+            &["delegation", "list"],
+            &["delegation", "revoke", "--id", "3"],
+            &["order", "show", "po-1"],
+            &["order", "stuck"],
+            &["order", "redrive", "po-1", "--by", "olga"],
+            &[
+                "order",
+                "terminate",
+                "po-1",
+                "--reason",
+                "ordered twice",
+                "--by",
+                "olga",
+            ],
+        ] {
+            if let Err(e) = parse(args) {
+                panic!("{args:?}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        for (args, says) in [
+            (
+                &["user", "add", "--name", "eve", "--role", "boss"][..],
+                "unknown role",
+            ),
+            (
+                &[
+                    "user",
+                    "add",
+                    "--name",
+                    "erin",
+                    "--role",
+                    "requester",
+                    "--email",
+                    "erin@example",
+                ],
+                "dot",
+            ),
+            (&["user", "email", "--name", "dave"], "--email"),
+            (
+                &[
+                    "user",
+                    "email",
+                    "--name",
+                    "dave",
+                    "--email",
+                    "d@example.com",
+                    "--clear",
+                ],
+                "--clear",
+            ),
+            (&["token", "revoke", "--id", "one"], "--id"),
+            (
+                &["token", "create", "--user", "a", "--expires", "soon"],
+                "90d",
+            ),
+            (
+                &[
+                    "delegation",
+                    "add",
+                    "--from",
+                    "a",
+                    "--to",
+                    "b",
+                    "--until",
+                    "24.12.2026",
+                ],
+                "2026-12-24",
+            ),
+            (&["order", "terminate", "po-1"], "--reason"),
+            (&["order", "show"], "ID"),
+            (
+                &["user", "add", "--name", "x", "--role", "manager", "--nope"],
+                "--nope",
+            ),
+            (&["frobnicate"], "frobnicate"),
+        ] {
+            let error = parse(args).expect_err("refused");
+            assert_eq!(error.exit_code(), 2, "{args:?}");
+            let text = error.to_string();
+            assert!(text.contains(says), "{args:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn a_delegation_runs_from_the_start_of_its_first_day_to_the_end_of_its_last() {
+        let first = day("2026-12-01").expect("a day");
+        let last = day(" 2026-12-24 ").expect("a day");
+        assert_eq!(when(day_start(first)), "2026-12-01 00:00:00 UTC");
+        assert_eq!(when(day_start(last) + DAY_MS), "2026-12-25 00:00:00 UTC");
+    }
 }

@@ -18,8 +18,8 @@ use backend::{
 };
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
-use server::cli;
-use server::config::{Config, DemoUsers, LogFormat};
+use server::cli::{self, Command};
+use server::config::{Config, DemoUsers};
 use server::serve::Limits;
 
 #[global_allocator]
@@ -27,8 +27,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, thiserror::Error)]
 enum StartupError {
-    #[error("configuration: {0}")]
-    Config(#[from] server::config::ConfigError),
     #[error("{0}")]
     Database(#[from] db::OpenError),
     #[error("Dapr sidecar at {0} did not answer within {1:?}; is daprd running?")]
@@ -37,8 +35,6 @@ enum StartupError {
     Relay(#[from] backend::workflow::engine::relay::RelayError),
     #[error("Dapr workflow worker: {0}")]
     Worker(dapr::workflow::WorkflowError),
-    #[error("APP_PUBLIC_URL: {0}")]
-    PublicUrl(String),
     #[error("Leptos configuration: {0}")]
     Leptos(String),
     #[error("listening on {0}: {1}")]
@@ -57,23 +53,28 @@ enum StartupError {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let format = match LogFormat::from_env() {
-        Ok(format) => format,
-        Err(e) => {
-            eprintln!("error: configuration: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let telemetry = match server::telemetry::init(format) {
+    // A bad flag or setting ends here, with clap's message and exit code 2.
+    let cli::Cli { config, command } = cli::parse();
+    let telemetry = match server::telemetry::init(&config) {
         Ok(telemetry) => telemetry,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = match cli::parse(std::env::args().skip(1).collect()) {
-        cli::Command::Serve => serve(telemetry.tracing()).await,
-        cli::Command::Admin(args) => admin(&args).await,
+    // After the logger: armed test faults are logged.
+    let config = match config.check() {
+        Ok(config) => config,
+        Err(e) => settings_error(e, telemetry),
+    };
+    let result = match command {
+        Some(Command::Accounts(command)) => accounts(&config, command).await,
+        Some(Command::Order(command)) => order(&config, command).await,
+        // Only serving needs the origin browsers use: the other commands run anywhere.
+        None | Some(Command::Serve) => match config.site() {
+            Ok(site) => serve(&config, site, telemetry.tracing()).await,
+            Err(e) => settings_error(e, telemetry),
+        },
     };
     telemetry.shutdown();
     match result {
@@ -84,6 +85,12 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A setting refused after parsing: clap's message and exit code, as for a bad value.
+fn settings_error(error: clap::Error, telemetry: server::telemetry::Telemetry) -> ! {
+    telemetry.shutdown();
+    error.format(&mut cli::command()).exit()
 }
 
 /// The sidecar may still be starting when we do; keep trying for a while.
@@ -102,21 +109,22 @@ async fn connect_dapr(endpoint: &str) -> Result<WorkflowClient, StartupError> {
     }
 }
 
-async fn admin(args: &[String]) -> Result<(), StartupError> {
-    let config = Config::from_env()?;
+async fn accounts(config: &Config, command: cli::AccountCommand) -> Result<(), StartupError> {
     let db = db::open(&config.database_url).await?;
-    if args.first().map(String::as_str) == Some("order") {
-        // Operators' commands look at and act on workflows: they need daprd too.
-        let (client, _relay) = connect_engine(&config).await?;
-        let engine = Arc::new(DaprEngine::new(
-            client.scheduling_client(),
-            config.dapr_call_timeout,
-        ));
-        let orders = order_service(&config, db, engine);
-        cli::run_order(&orders, args).await?;
-    } else {
-        cli::run(&db, args).await?;
-    }
+    cli::run(&db, command).await?;
+    Ok(())
+}
+
+/// Operators' commands look at and act on workflows: they need daprd too.
+async fn order(config: &Config, command: cli::OrderCommand) -> Result<(), StartupError> {
+    let db = db::open(&config.database_url).await?;
+    let (client, _relay) = connect_engine(config).await?;
+    let engine = Arc::new(DaprEngine::new(
+        client.scheduling_client(),
+        config.dapr_call_timeout,
+    ));
+    let orders = order_service(config, db, engine);
+    cli::run_order(&orders, command).await?;
     Ok(())
 }
 
@@ -124,7 +132,7 @@ async fn admin(args: &[String]) -> Result<(), StartupError> {
 fn order_service(config: &Config, db: Db, engine: Arc<DaprEngine>) -> OrderService {
     let orders =
         OrderService::new(db, engine, config.approval_timeout).with_notifications(config.notify());
-    match &config.approval_policy {
+    match &config.policy {
         Some(policy) => orders.with_policy(policy.clone()),
         None => orders,
     }
@@ -138,21 +146,21 @@ async fn notifier(config: &Config, db: &Db, site: &Site) -> Result<Notifier, Sta
         return Ok(Notifier::default());
     }
     let bindings = DaprBindings::connect(
-        &config.dapr_grpc_endpoint,
+        &config.dapr_endpoint(),
         config.dapr_api_token.as_deref(),
         config.dapr_call_timeout,
     )
     .await
     .map_err(StartupError::Notify)?;
     tracing::info!(
-        email = ?config.email_binding, webhook = ?config.webhook.as_ref().map(|w| &w.0),
+        email = ?config.notify_email_binding, webhook = ?config.notify_webhook_binding,
         "notifications on"
     );
     let sender = Sender {
         db: db.clone(),
         bindings: Arc::new(bindings),
-        email_binding: config.email_binding.clone(),
-        webhook: config.webhook.clone(),
+        email_binding: config.notify_email_binding.clone(),
+        webhook: config.webhook(),
         origin: site.public_origin().to_owned(),
     };
     Ok(Notifier {
@@ -173,12 +181,11 @@ async fn connect_engine(
         );
     }
     let (address, relay) =
-        TokenRelay::route(&config.dapr_grpc_endpoint, config.dapr_api_token.as_deref()).await?;
+        TokenRelay::route(&config.dapr_endpoint(), config.dapr_api_token.as_deref()).await?;
     Ok((connect_dapr(&address).await?, relay))
 }
 
-async fn serve(traced: bool) -> Result<(), StartupError> {
-    let config = Config::from_env()?;
+async fn serve(config: &Config, site: Site, traced: bool) -> Result<(), StartupError> {
     let db = db::open(&config.database_url).await?;
     if let Some(addr) = config.metrics_addr {
         let handle = server::metrics::install()?;
@@ -195,24 +202,15 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
     }
 
     // The relay is kept for as long as the server runs: the SDK reaches daprd through it.
-    let (mut client, _relay) = connect_engine(&config).await?;
-    let leptos_options = get_configuration(None)
+    let (mut client, _relay) = connect_engine(config).await?;
+    let mut leptos_options = get_configuration(None)
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
-    let addr = leptos_options.site_addr;
-    let site = match &config.public_url {
-        Some(url) => Site::from_public_url(url).map_err(StartupError::PublicUrl)?,
-        // Browsers never use 0.0.0.0 as an origin: every form post would be refused.
-        None if addr.ip().is_unspecified() => {
-            return Err(StartupError::PublicUrl(format!(
-                "the app listens on {addr}; set APP_PUBLIC_URL to the address browsers \
-                 use (e.g. https://approvals.example.com)"
-            )))
-        }
-        None => Site::for_listen_address(addr),
-    };
+    // Leptos read LEPTOS_SITE_ADDR itself; ours is the same variable, checked by clap.
+    leptos_options.site_addr = config.leptos_site_addr;
+    let addr = config.leptos_site_addr;
     tracing::info!("public origin {}", site.public_origin());
-    let notifier = notifier(&config, &db, &site).await?;
+    let notifier = notifier(config, &db, &site).await?;
     if let Some(sender) = &notifier.sender {
         tokio::spawn(Arc::clone(sender).run());
     }
@@ -222,9 +220,9 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         client.scheduling_client(),
         config.dapr_call_timeout,
     ));
-    let orders = order_service(&config, db.clone(), engine);
+    let orders = order_service(config, db.clone(), engine);
 
-    let demo = match config.demo_users {
+    let demo = match config.app_demo_users {
         DemoUsers::No => false,
         DemoUsers::OnLoopback if !addr.ip().is_loopback() => {
             tracing::warn!(
@@ -241,6 +239,7 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
     let changes = changes::channel();
     tokio::spawn(changes::run(db.clone(), changes.clone()));
     let replica = config.replica_id.clone().unwrap_or_else(|| {
+        // The machine's name, not a setting of ours: read here, not in Config.
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
         format!("{host}@{addr}")
     });
@@ -257,7 +256,7 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         site,
         sign_in: SignIn::new(),
     });
-    let app = if config.server_timing {
+    let app = if config.app_server_timing {
         app.layer(axum::middleware::from_fn(
             server::http::server_timing::server_timing,
         ))
@@ -282,7 +281,7 @@ async fn serve(traced: bool) -> Result<(), StartupError> {
         "listening on http://{addr} (read model on {}; approval timeout {}; {})",
         db.kind(),
         humantime::format_duration(config.approval_timeout),
-        if config.approval_policy.is_some() {
+        if config.policy.is_some() {
             "approval levels from APPROVAL_POLICY"
         } else {
             "the seed's single approval level"

@@ -1,6 +1,6 @@
 //! Logs and traces: the `tracing` subscriber of the whole process.
 //!
-//! Logs go to stderr as text or JSON (`LOG_FORMAT`). Traces are exported over OTLP/gRPC
+//! Logs go to stderr as text or JSON (`LOG_FORMAT`), filtered by `RUST_LOG`. Traces are exported over OTLP/gRPC
 //! only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`http://collector:4317`, Jaeger's
 //! OTLP port among others); unset, no exporter, no extra layer and no HTTP request
 //! spans exist, so they cost nothing. The spans: each HTTP request (pages, server
@@ -14,10 +14,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use crate::config::LogFormat;
+use crate::config::{Config, LogFormat};
 
-/// The service name traces carry, unless `OTEL_SERVICE_NAME` says otherwise.
-const SERVICE_NAME: &str = "approvals";
+/// The name of our tracer (the service's name is `OTEL_SERVICE_NAME`).
+const TRACER: &str = "approvals";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
@@ -48,10 +48,11 @@ impl Telemetry {
 
 /// Installs the subscriber. Must run inside the tokio runtime (the gRPC exporter's
 /// connection lives there).
-pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
-    let filter = EnvFilter::try_from_default_env()
+pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
+    // The parser checked the filter: this falls back only if that ever changes.
+    let filter = EnvFilter::try_new(&config.rust_log)
         .unwrap_or_else(|_| EnvFilter::new("info,dapr_durabletask=warn,sqlx=warn"));
-    let logs: Box<dyn Layer<Registry> + Send + Sync> = match format {
+    let logs: Box<dyn Layer<Registry> + Send + Sync> = match config.log_format {
         // Colours only on a terminal: a log file keeps plain `key=value` fields.
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
@@ -65,18 +66,14 @@ pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
             .with_span_list(true)
             .boxed(),
     };
-    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .ok()
-        .filter(|e| !e.trim().is_empty());
     let mut layers = vec![logs];
-    let provider = match endpoint {
+    let provider = match &config.otel_exporter_otlp_endpoint {
         Some(endpoint) => {
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
-                .with_endpoint(endpoint.trim())
+                .with_endpoint(endpoint)
                 .build()?;
-            let service =
-                std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| SERVICE_NAME.to_owned());
+            let service = config.otel_service_name.clone();
             let provider = SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
                 .with_resource(
@@ -87,7 +84,7 @@ pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
                 .build();
             layers.push(
                 tracing_opentelemetry::layer()
-                    .with_tracer(provider.tracer(SERVICE_NAME))
+                    .with_tracer(provider.tracer(TRACER))
                     .boxed(),
             );
             Some(provider)
