@@ -13,6 +13,7 @@
 
 pub mod message;
 pub mod outbox;
+pub mod recipients;
 pub mod sender;
 
 use std::sync::Arc;

@@ -3,7 +3,9 @@
 
 use domain::Role;
 
+use super::recipients;
 use crate::store::db::Db;
+use crate::store::read_model;
 
 mod pg;
 
@@ -55,45 +57,60 @@ impl Event {
     }
 }
 
-/// A decision is asked, or its deadline nears (`event`): an e-mail to each person who
-/// may decide it, as the inbox would show it to them (their role reaches the level's;
-/// not their own order; no earlier level approved by them), if they have an address.
-/// Run after the read model shows the level. Returns how many were added.
+/// A decision is asked, or its deadline nears (`event`): an e-mail to each person the
+/// policy lets decide it, as the inbox shows it to them (as themselves or for someone
+/// whose decisions they hold; not their own order; no earlier level approved by them),
+/// if they have an address (see [`super::recipients`]). Run after the read model
+/// shows the level. Returns how many were added.
 pub async fn add_deciders(
     db: &Db,
     instance_id: &str,
     event: Event,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let level_role = match event {
-        Event::Request { role, .. } | Event::Reminder { role, .. } => role,
+    let (level, role) = match event {
+        Event::Request { level, role } | Event::Reminder { level, role } => (level, role),
         Event::Outcome => return Ok(0),
     };
-    let key = event.key();
-    // The roles that reach the level's (a director decides a managers' level too).
-    let roles = match level_role {
-        Role::Director => (Role::Director, Role::Director),
-        _ => (Role::Manager, Role::Director),
+    let Some(order) = read_model::get(db, instance_id).await? else {
+        return Ok(0);
     };
+    let candidates = recipients::candidates(db, now).await?;
+    let key = event.key();
+    let mut added = 0;
+    for asked in recipients::asked(&candidates, &order, level, role) {
+        added += add_one(db, instance_id, &key, &asked.user.name, &asked.address, now).await?;
+    }
+    Ok(added)
+}
+
+/// One e-mail for `event_key` to `recipient` at `address`; nothing when it is there
+/// already (an activity that runs again).
+async fn add_one(
+    db: &Db,
+    instance_id: &str,
+    event_key: &str,
+    recipient: &str,
+    address: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::add_deciders(db, instance_id, &key, roles, now).await,
+        Db::Postgres(db) => {
+            return pg::add_one(db, instance_id, event_key, recipient, address, now).await
+        }
     };
     let added = sqlx::query!(
         "INSERT INTO notifications (instance_id, event, channel, recipient, address,
                                     created_at, next_attempt_at)
-         SELECT o.instance_id, ?, 'email', u.name, u.email, ?, ?
-           FROM orders o JOIN users u
-          WHERE o.instance_id = ? AND u.email IS NOT NULL AND u.role IN (?, ?)
-            AND (o.requested_by IS NULL OR u.name <> o.requested_by)
-            AND instr(',' || COALESCE(o.level_approvers, '') || ',', ',' || u.name || ',') = 0
+         VALUES (?, ?, 'email', ?, ?, ?, ?)
          ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
-        key,
-        now,
-        now,
         instance_id,
-        roles.0,
-        roles.1,
+        event_key,
+        recipient,
+        address,
+        now,
+        now,
     )
     .execute(db)
     .await?;
@@ -267,6 +284,63 @@ mod tests {
             Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
         }
         .expect("reads")
+    }
+
+    /// A delegate is asked about what they may decide for someone else, as their inbox
+    /// shows it: erin (a manager) holds dora's decisions, so she is e-mailed about a
+    /// directors' level; bob, a manager holding nobody's, is not; and once the
+    /// delegation has ended, erin is not asked either.
+    #[tokio::test]
+    async fn a_delegate_is_asked_about_what_they_may_decide_for_someone_else() {
+        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
+        let mut people = std::collections::HashMap::new();
+        for (name, role) in [
+            ("alice", Role::Requester),
+            ("bob", Role::Manager),
+            ("erin", Role::Manager),
+            ("dora", Role::Director),
+        ] {
+            let email = Email::parse(&format!("{name}@example.com")).expect("an address");
+            let user = accounts::add_user(&db, name, role, "a-long-password", Some(&email))
+                .await
+                .expect("a user");
+            people.insert(name, user);
+        }
+        crate::services::delegation::add(&db, &people["dora"], "erin", 0, 10_000, 0)
+            .await
+            .expect("dora hands her decisions to erin until 10,000");
+        let facts = crate::notify::fixtures::desk_order();
+        mark_awaiting(&db, &facts, 50_000, 1_000)
+            .await
+            .expect("waits");
+        let directors = Event::Request {
+            level: 1,
+            role: Role::Director,
+        };
+        add_deciders(&db, "po-1", directors, 1_000)
+            .await
+            .expect("adds");
+        let asked: Vec<String> = due(&db).await.into_iter().map(|(_, who)| who).collect();
+        assert_eq!(
+            asked,
+            ["dora", "erin"],
+            "erin decides for dora; bob may not"
+        );
+
+        let reminder = Event::Reminder {
+            level: 1,
+            role: Role::Director,
+        };
+        add_deciders(&db, "po-1", reminder, 20_000)
+            .await
+            .expect("adds");
+        let reminded: Vec<String> = due(&db)
+            .await
+            .into_iter()
+            .filter(|(event, _)| event.starts_with("reminder"))
+            .map(|(_, who)| who)
+            .collect();
+        assert_eq!(reminded, ["dora"], "the delegation ended at 10,000");
     }
 
     #[tokio::test]

@@ -213,6 +213,24 @@ pub fn inbox_deciders(user: &User, delegators: &[Delegator]) -> Vec<Decider> {
     deciders
 }
 
+/// Whether an inbox for `deciders` (see [`inbox_deciders`]) shows `order`: one of them
+/// reaches the role of the level it waits at, and none of that one's people approved a
+/// level before. The inbox's SQL filter (`OrderQuery::deciders`) is this rule, held to
+/// it by a test on generated cases. It shows the reader's own orders too (marked as
+/// theirs, without a decision's buttons): everything [`deciding_as`] admits is shown,
+/// and what is shown but not admitted is someone's own order.
+pub fn inbox_shows(deciders: &[Decider], order: &OrderRow) -> bool {
+    deciders.iter().any(|decider| {
+        order
+            .level_role
+            .is_none_or(|level| reaches(decider.role, level))
+            && !decider
+                .people
+                .iter()
+                .any(|name| order.approved_a_level(name))
+    })
+}
+
 /// Why `user` may not cancel `order`, if they may not: only whoever requested it may,
 /// managers included (they decide on others' orders, and withdraw only their own).
 pub fn may_cancel(user: &User, order: &OrderRow) -> Result<(), ServiceError> {

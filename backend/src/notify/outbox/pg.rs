@@ -1,35 +1,30 @@
 //! The PostgreSQL dialect of [`super`]'s queries: the same statements, checked by the
 //! test suite run on PostgreSQL (`APPROVALS_TEST_POSTGRES`).
 
-use domain::Role;
 use sqlx::PgPool;
 
 use super::{Claimed, Event};
 
-/// [`super::add_deciders`]'s statement, for the event `key` and the `roles` that reach
-/// its level.
-pub(super) async fn add_deciders(
+/// [`super::add_one`]'s statement.
+pub(super) async fn add_one(
     db: &PgPool,
     instance_id: &str,
-    key: &str,
-    roles: (Role, Role),
+    event_key: &str,
+    recipient: &str,
+    address: &str,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
     let added = sqlx::query(
         "INSERT INTO notifications (instance_id, event, channel, recipient, address,
                                     created_at, next_attempt_at)
-         SELECT o.instance_id, $1, 'email', u.name, u.email, $2, $2
-           FROM orders o CROSS JOIN users u
-          WHERE o.instance_id = $3 AND u.email IS NOT NULL AND u.role IN ($4, $5)
-            AND (o.requested_by IS NULL OR u.name <> o.requested_by)
-            AND strpos(',' || COALESCE(o.level_approvers, '') || ',', ',' || u.name || ',') = 0
+         VALUES ($1, $2, 'email', $3, $4, $5, $5)
          ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
     )
-    .bind(key)
-    .bind(now)
     .bind(instance_id)
-    .bind(roles.0)
-    .bind(roles.1)
+    .bind(event_key)
+    .bind(recipient)
+    .bind(address)
+    .bind(now)
     .execute(db)
     .await?;
     Ok(added.rows_affected())
