@@ -6,7 +6,6 @@ use crate::kernel::engine_error::FailureKind;
 use crate::model::order::OrderRow;
 use domain::OrderStatus;
 
-use crate::kernel::clock::now_ms;
 use crate::kernel::error::ServiceError;
 use crate::ops::reconcile::{self, Repair};
 use crate::services::orders::OrderService;
@@ -55,7 +54,7 @@ pub async fn redrive(
         actor,
         OperatorAction::Redrive,
         None,
-        now_ms(),
+        orders.now_ms(),
     )
     .await?;
     Ok(repairs)
@@ -83,7 +82,7 @@ pub async fn terminate(
         Err(e) if e.kind == FailureKind::NotFound => {}
         Err(e) => return Err(ServiceError::from_engine("terminating the workflow", e)),
     }
-    if !read_model::terminate(orders.db(), instance_id, actor, reason, now_ms()).await? {
+    if !read_model::terminate(orders.db(), instance_id, actor, reason, orders.now_ms()).await? {
         return Err(ServiceError::Conflict {
             message: format!("{instance_id} got an outcome meanwhile; nothing was terminated."),
             status: None,

@@ -9,7 +9,6 @@ use std::time::Duration;
 use domain::{Cents, OrderStatus};
 use futures::StreamExt;
 
-use crate::kernel::clock::now_ms;
 use crate::kernel::error::ServiceError;
 use crate::ops::lease;
 use crate::services::orders::OrderService;
@@ -33,7 +32,15 @@ pub async fn run(orders: OrderService, interval: Duration, replica: String) {
     let ttl = interval.saturating_mul(3);
     let mut everything = true;
     loop {
-        match lease::hold(orders.db(), lease::RECONCILER, &replica, now_ms(), ttl).await {
+        match lease::hold(
+            orders.db(),
+            lease::RECONCILER,
+            &replica,
+            orders.now_ms(),
+            ttl,
+        )
+        .await
+        {
             Ok(true) => {
                 let work = pass(&orders, everything);
                 match while_holding(&orders, &replica, ttl, work).await {
@@ -65,7 +72,15 @@ async fn while_holding<T>(
     let renew = async {
         loop {
             tokio::time::sleep(ttl / 3).await;
-            match lease::hold(orders.db(), lease::RECONCILER, replica, now_ms(), ttl).await {
+            match lease::hold(
+                orders.db(),
+                lease::RECONCILER,
+                replica,
+                orders.now_ms(),
+                ttl,
+            )
+            .await
+            {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
@@ -83,7 +98,7 @@ async fn while_holding<T>(
 
 /// One pass over the unfinished rows; returns how many were checked.
 pub async fn pass(orders: &OrderService, everything: bool) -> Result<usize, ServiceError> {
-    let stuck_before = now_ms() - STUCK_AFTER_MS;
+    let stuck_before = orders.now_ms() - STUCK_AFTER_MS;
     let mut after = String::new();
     let mut checked = 0;
     loop {
@@ -231,7 +246,7 @@ pub async fn reconcile(
                         &OrderFacts::from_row(row),
                         &waiting.level,
                         waiting.deadline_ms,
-                        now_ms(),
+                        orders.now_ms(),
                     )
                     .await?;
                     repairs.push(Repair::RecordedApprovalRequest);
@@ -245,8 +260,13 @@ pub async fn reconcile(
                 // show it as waiting, until the deadline the workflow keeps.
                 if let Some(deadline) = approval_deadline(&state) {
                     tracing::info!(instance_id = %row.instance_id, "recording a lost approval request");
-                    read_model::mark_awaiting(db, &OrderFacts::from_row(row), deadline, now_ms())
-                        .await?;
+                    read_model::mark_awaiting(
+                        db,
+                        &OrderFacts::from_row(row),
+                        deadline,
+                        orders.now_ms(),
+                    )
+                    .await?;
                     repairs.push(Repair::RecordedApprovalRequest);
                 }
             }
@@ -262,7 +282,7 @@ pub async fn reconcile(
                     .map_err(|e| ServiceError::from_engine("re-raising decision", e))?;
                 repairs.push(Repair::ReRaisedDecision);
             }
-            let now = now_ms();
+            let now = orders.now_ms();
             let overdue = row.deadline.filter(|d| *d < now - OVERDUE_AFTER_MS);
             // Worded the same on every pass, so that it is written once.
             let reason = overdue.map(|d| {
@@ -288,9 +308,9 @@ pub async fn reconcile(
                     &row.instance_id,
                     OrderStatus::Failed,
                     None,
-                    Some(now_ms()),
+                    Some(orders.now_ms()),
                     Some("workflow instance no longer exists in Dapr"),
-                    now_ms(),
+                    orders.now_ms(),
                 )
                 .await?;
                 repairs.push(Repair::WorkflowLost);
@@ -314,8 +334,13 @@ async fn attention(
     row: &OrderRow,
     reason: Option<String>,
 ) -> Result<Option<Repair>, ServiceError> {
-    if !read_model::set_attention(orders.db(), &row.instance_id, reason.as_deref(), now_ms())
-        .await?
+    if !read_model::set_attention(
+        orders.db(),
+        &row.instance_id,
+        reason.as_deref(),
+        orders.now_ms(),
+    )
+    .await?
     {
         return Ok(None);
     }

@@ -339,3 +339,78 @@ impl OrderService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use domain::{NewOrder, Role, StartOrderRequest};
+
+    use super::*;
+    use crate::kernel::clock::{now_ms, Clock, ManualClock};
+    use crate::services::accounts;
+    use crate::workflow::engine::memory::MemoryEngine;
+
+    /// The claim reads the time from the service's clock: a decision that arrives after
+    /// the order's deadline by that clock is refused as past it, with no timer to wait
+    /// for; the same decision a moment before the deadline is taken.
+    #[tokio::test]
+    async fn the_deadline_is_kept_by_the_services_clock() {
+        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
+        let timeout = Duration::from_secs(3_600);
+        let clock = ManualClock::at(now_ms());
+        let orders =
+            OrderService::new(db.clone(), Arc::new(MemoryEngine::new(db.clone())), timeout)
+                .with_clock(Arc::new(clock.clone()));
+        let alice = accounts::add_user(&db, "alice", Role::Requester, "a-long-password", None)
+            .await
+            .expect("alice");
+        let bob = accounts::add_user(&db, "bob", Role::Manager, "a-long-password", None)
+            .await
+            .expect("bob");
+        let mut waiting = Vec::new();
+        for id in ["late", "in-time"] {
+            let order = NewOrder::parse(&StartOrderRequest {
+                order_id: id.into(),
+                cost: 2_000.0,
+                product: "Desk".into(),
+                quantity: 1,
+            })
+            .expect("a valid order");
+            let started = orders.start(order, &alice).await.expect("starts");
+            let give_up = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let row = read_model::get(&db, &started.instance_id)
+                    .await
+                    .expect("reads")
+                    .expect("a row");
+                if row.status == OrderStatus::AwaitingApproval {
+                    waiting.push(row);
+                    break;
+                }
+                assert!(std::time::Instant::now() < give_up, "{id} never waited");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let approve = DecisionRequest {
+            decision: Decision::Approve,
+            comment: None,
+            approver_name: None,
+        };
+        let deadline = waiting[0].deadline.expect("a deadline");
+        clock.advance(deadline - clock.now_ms() - 1);
+        orders
+            .decide(&waiting[1].instance_id, &bob, approve)
+            .await
+            .expect("a millisecond before the deadline, the decision is taken");
+        clock.advance(2);
+        let refused = orders
+            .decide(&waiting[0].instance_id, &bob, approve)
+            .await
+            .expect_err("past the deadline");
+        assert!(
+            refused.to_string().contains("past its approval deadline"),
+            "{refused}"
+        );
+    }
+}

@@ -116,7 +116,8 @@ impl OrderService {
         self.approval_timeout
     }
 
-    fn now_ms(&self) -> i64 {
+    /// The time by the service's clock (the system's, or a test's [`ManualClock`](crate::kernel::clock::ManualClock)).
+    pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
