@@ -3,10 +3,9 @@
 //! takes milliseconds; whatever involves real workflows (timers, crashes, races) is in
 //! `api.rs`, against a real daprd.
 //!
-//! `make test` runs these one at a time (`--test-threads=1`): each `#[tokio::test]`
-//! has a runtime of its own, and with several runtimes at once in one process a page
-//! render now and then met the 60 s request timeout within a second — never with one
-//! runtime, as the server runs. Not yet understood; noted in the issue.
+//! The tests run side by side, each building its own router in the same process; see
+//! `server::app` on why that once stalled a page now and then, and
+//! `building_another_router_never_stalls_a_page_being_rendered`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +30,8 @@ use tower::ServiceExt;
 
 struct TestApp {
     router: Router,
+    /// What `router` was built from, to build another router on.
+    state: AppState,
     db: Db,
     orders: OrderService,
     changes: tokio::sync::broadcast::Sender<backend::read_model::ChangeBatch>,
@@ -70,7 +71,7 @@ async fn spawn_app_with(policy: Option<ApprovalPolicy>) -> TestApp {
         None => orders,
     };
     let changes = changes::channel();
-    let router = server::app(AppState {
+    let state = AppState {
         leptos_options: LeptosOptions::builder()
             .output_name("approvals")
             .site_root(dir.path().join("site").to_string_lossy().into_owned())
@@ -80,9 +81,11 @@ async fn spawn_app_with(policy: Option<ApprovalPolicy>) -> TestApp {
         changes: changes.clone(),
         site: Site::for_listen_address(SITE.parse().expect("an address")),
         sign_in: SignIn::new(),
-    });
+    };
+    let router = server::app(state.clone());
     TestApp {
         router,
+        state,
         db,
         orders,
         changes,
@@ -1234,6 +1237,47 @@ async fn the_pending_tab_counts_what_waits_for_the_reader() {
     let page = app.send(page_get("/?tab=decided", &bob)).await;
     let html = page.body.as_str().expect("HTML");
     assert_eq!(count(html).as_deref(), Some(" (1)"));
+}
+
+/// Listing the app's routes renders it under a flag that holds every resource in the
+/// process back (leptos_router's `SuppressResourceLoad`). A router built while another
+/// served pages left those pages waiting for their data until the request timeout: the
+/// HTTP tests' rare 503 after 60 s. Routes are now listed once per process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_another_router_never_stalls_a_page_being_rendered() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Stops the builder however the test ends: the runtime waits for it on the way out.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let app = spawn_app().await;
+    let bob = app.session("bob").await;
+    let stop = Stop(Arc::new(AtomicBool::new(false)));
+    // Another router built over and over, on a thread of its own, as the pages render.
+    let builder = tokio::task::spawn_blocking({
+        let (state, stop) = (app.state.clone(), stop.0.clone());
+        move || {
+            let mut built = 0_u32;
+            while !stop.load(Ordering::Relaxed) {
+                drop(server::app(state.clone()));
+                built += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            built
+        }
+    });
+    for round in 0..20 {
+        let page = tokio::time::timeout(Duration::from_secs(10), app.send(page_get("/", &bob)))
+            .await
+            .unwrap_or_else(|_| panic!("render {round} stalled while a router was built"));
+        assert_eq!(page.status, StatusCode::OK, "render {round}");
+    }
+    drop(stop);
+    let built = builder.await.expect("the builder ends");
+    assert!(built > 0, "no router was built meanwhile");
 }
 
 /// Leptos keeps the current reactive owner in a thread-local. A page still rendering
