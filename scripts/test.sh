@@ -38,10 +38,11 @@ echo "none"
 step "unit tests, and the HTTP layer on the in-memory workflow engine"
 cargo test -p domain -p backend -p bench
 cargo test -p app --features ssr
-# One test at a time: each test has a tokio runtime of its own, and with several at
-# once in one process a page render now and then met an early request timeout (seen
-# 1 run in ~30; never with one runtime, as the server has). See server/tests/http.rs.
-cargo test -p server --test http -- --test-threads=1
+# The tests run side by side in one process, each with a router of its own. Listing a
+# router's routes renders the app under a flag that holds back every Leptos resource in
+# the process, so a router built while another test rendered a page stalled that page
+# until the 60 s request timeout (1 run in ~13); server::app lists them once per process.
+cargo test -p server --test http
 cargo test -p server --test connections
 
 step "integration tests (real placement, scheduler, daprd)"
@@ -58,7 +59,7 @@ export APPROVALS_TEST_POSTGRES=$postgres_url
 # PostgreSQL-only tests are #[ignore]d, so the SQLite round lists them as ignored;
 # here they run.
 cargo test -p backend -- --include-ignored
-cargo test -p server --test http -- --test-threads=1
+cargo test -p server --test http
 APPROVALS_TEST_DAPR_PG=$postgres_url cargo test -p server --test api
 unset APPROVALS_TEST_POSTGRES
 kill -TERM "$postgres_pid"

@@ -12,12 +12,15 @@ pub mod telemetry;
 
 use app::state::AppState;
 use app::{shell, App};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
+use leptos_axum::{
+    generate_route_list_with_exclusions_and_ssg_and_context, AxumRouteListing, LeptosRoutes,
+};
 use tower_http::timeout::TimeoutLayer;
 
 /// How long any request but the event stream may take.
@@ -25,13 +28,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every route of the app, ready to serve.
 pub fn app(state: AppState) -> Router {
-    // Listing the routes renders the app once; its server-side resources call server
-    // functions, which need the state as every request's render does.
-    let route_state = state.clone();
-    let (routes, _) =
-        generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
-            provide_context(route_state.clone())
-        });
+    let routes = routes(&state);
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
     Router::new()
@@ -59,4 +56,31 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(http::fresh_owner::fresh_owner))
         .with_state(state)
+}
+
+/// The app's page routes, listed once per process.
+///
+/// Listing them renders the app, and while it does, leptos_router's `RouteList::generate`
+/// holds `SuppressResourceLoad`: one flag for the whole process (leptos_server's
+/// `IS_SUPPRESSING_RESOURCE_LOAD`), not for that render only. A `Resource` of any page
+/// rendering meanwhile, on any thread and under any router, starts its fetch as
+/// `pending()` and never loads; the page then waits for it until [`REQUEST_TIMEOUT`]
+/// answers 503. A second router built in a process that already serves pages (the HTTP
+/// tests build one per test, side by side) did exactly that, now and then. Listed once,
+/// before the first router exists, no page can be rendering while the flag is up.
+/// The list depends on the app's route definitions only, never on `state`.
+fn routes(state: &AppState) -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| {
+            // The listing renders the app with the state in context, as every
+            // request's render has it.
+            let route_state = state.clone();
+            let (routes, _) =
+                generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
+                    provide_context(route_state.clone())
+                });
+            routes
+        })
+        .clone()
 }

@@ -1,0 +1,79 @@
+//! The server-sent event stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use backend::services::accounts;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::common::spawn_app;
+
+async fn next_event(body: &mut Body) -> Option<String> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream answers within 5 s")?
+            .expect("a frame");
+        if let Some(data) = frame.data_ref() {
+            let text = String::from_utf8_lossy(data).into_owned();
+            // Keep-alive comments are not events.
+            if text.contains("event: change") {
+                return Some(text);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the_session() {
+    use backend::model::order::OrderChange;
+    let app = spawn_app().await;
+    let session = app.session("alice").await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/events")
+                .header(header::COOKIE, format!("approvals_session={session}"))
+                .body(Body::empty())
+                .expect("a request"),
+        )
+        .await
+        .expect("the router answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let change = |id: &str, who: &str| OrderChange {
+        id: 1,
+        instance_id: id.into(),
+        status: "awaiting_approval".into(),
+        requested_by: Some(who.into()),
+    };
+    // Give the stream a moment to subscribe before anything is sent.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.changes
+        .send(Arc::new(vec![
+            change("po-carols", "carol"),
+            change("po-alices", "alice"),
+        ]))
+        .expect("a subscriber");
+    let event = next_event(&mut body).await.expect("an event");
+    assert!(event.contains("po-alices"), "{event}");
+    assert!(!event.contains("po-carols"), "{event}");
+    assert!(!event.contains("requested_by"), "{event}");
+
+    accounts::end_session(&app.db, &session)
+        .await
+        .expect("signed out");
+    let _ = app
+        .changes
+        .send(Arc::new(vec![change("po-alices-2", "alice")]));
+    assert_eq!(
+        next_event(&mut body).await,
+        None,
+        "the stream ended with the session"
+    );
+}
