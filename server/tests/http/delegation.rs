@@ -317,6 +317,11 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         .inbox_ids(&carol)
         .await
         .contains(&"po-away-1".to_owned()));
+    // The order's own page (its detail, as the API serves it too) offers her the
+    // decision: she may take it for dora.
+    let detail = app.get(&app.carol, "/api/orders/po-away-1").await;
+    assert_eq!(detail.status, StatusCode::OK, "{:?}", detail.body);
+    assert_eq!(detail.body["can_decide"], json!(true), "{:?}", detail.body);
     let for_dora = decide(&app.carol, "po-away-1").await;
     assert_eq!(for_dora.status, StatusCode::OK, "{:?}", for_dora.body);
     assert_eq!(

@@ -2,7 +2,7 @@
 //! engine being down or an instance it cannot load comes to.
 
 use axum::http::{Method, StatusCode};
-use domain::OrderStatus;
+use domain::{OrderStatus, Role};
 use serde_json::{json, Value};
 
 use crate::common::{bearer, error_text, form_post, order_row, request, spawn_app, SITE};
@@ -350,5 +350,77 @@ async fn a_workflow_state_that_cannot_be_loaded_needs_attention() {
     assert!(
         matches!(refused, Err(backend::ServiceError::Conflict { .. })),
         "{refused:?}"
+    );
+}
+
+/// `GET /api/orders/{instance_id}` is the order's page as JSON: the order, its timeline
+/// and what the caller may do with it, by the same rules (its requester may cancel, a
+/// manager may decide, another requester gets the 404 of no order at all).
+#[tokio::test]
+async fn one_order_in_full_is_the_same_for_the_api_as_for_its_page() {
+    let app = spawn_app().await;
+    let started = app.start(&app.alice, "detail-1", 2_000.0, 1).await;
+    assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
+    let dave = app.account_with_token("dave", Role::Requester).await;
+
+    let mine = app.get(&app.alice, "/api/orders/po-detail-1").await;
+    assert_eq!(mine.status, StatusCode::OK, "{:?}", mine.body);
+    assert_eq!(mine.body["order"]["instance_id"], "po-detail-1");
+    assert_eq!(mine.body["order"]["status"], "awaiting_approval");
+    assert_eq!(mine.body["can_cancel"], json!(true));
+    assert_eq!(mine.body["can_decide"], json!(false));
+    let labels: Vec<&str> = mine.body["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .filter_map(|e| e["label"].as_str())
+        .collect();
+    assert_eq!(labels.first(), Some(&"Submitted"), "{labels:?}");
+    assert!(labels.contains(&"Approval requested"), "{labels:?}");
+
+    let bobs = app.get(&app.bob, "/api/orders/po-detail-1").await;
+    assert_eq!(bobs.status, StatusCode::OK);
+    assert_eq!(bobs.body["can_decide"], json!(true));
+    assert_eq!(bobs.body["can_cancel"], json!(false));
+
+    for path in ["/api/orders/po-detail-1", "/api/orders/po-no-such-order"] {
+        let hidden = app.get(&dave, path).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let anonymous = app
+        .send(request(
+            Method::GET,
+            "/api/orders/po-detail-1",
+            None,
+            None,
+            "",
+        ))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    // Decided, nobody may decide or cancel it any more; the outcome closes the timeline.
+    let approved = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-detail-1",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let done = app.get(&app.alice, "/api/orders/po-detail-1").await;
+    assert_eq!(done.body["can_cancel"], json!(false));
+    assert_eq!(
+        app.get(&app.bob, "/api/orders/po-detail-1").await.body["can_decide"],
+        json!(false)
+    );
+    let last = done.body["timeline"]
+        .as_array()
+        .and_then(|t| t.last())
+        .and_then(|e| e["label"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last.contains("Order placed") || last.contains("Approved"),
+        "{last}"
     );
 }
