@@ -2,12 +2,11 @@
 //! read model and Dapr directly (never HTTP to ourselves). Errors are typed and carry
 //! the HTTP status they deserve.
 
+use domain::{OrderDetail, OrderView, UserView, ValidationErrors};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-
-use domain::{OrderDetail, OrderView, UserView, ValidationErrors};
 
 pub const MAX_PAGE: i64 = 200;
 

@@ -3,6 +3,7 @@
 //! second tab lists recent outcomes. Filter by text, sort, page through thousands.
 //! Requesters are sent to their own orders.
 
+use domain::{OrderView, SortKey, UserView};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
@@ -16,7 +17,6 @@ use crate::components::{
     Loading, LocalTime, Notice, OrderLink, OrderTable, Pager, RequireUser, StatusBadge,
 };
 use crate::paging::PAGE_SIZE;
-use domain::{OrderView, SortKey, UserView};
 
 #[component]
 pub fn InboxPage() -> impl IntoView {

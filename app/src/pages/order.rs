@@ -1,6 +1,8 @@
 //! `/orders/{instance_id}`: one order, its status in words, a live countdown while it
 //! waits, and the timeline of what happened.
 
+use domain::OrderDetail;
+use domain::OrderStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -9,8 +11,6 @@ use crate::components::{
     use_live_resource, Countdown, DecisionForm, ErrorAlert, LiveResource, Loading, LocalTime,
     Notice, RequireUser,
 };
-use domain::OrderDetail;
-use domain::OrderStatus;
 
 #[component]
 pub fn OrderPage() -> impl IntoView {

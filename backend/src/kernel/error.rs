@@ -2,8 +2,9 @@
 //! logged once, where it becomes a response: the JSON API (`ApiError`) and the server
 //! functions (`AppError`) each turn it into their own answer in one place.
 
-use crate::kernel::engine_error::{EngineError, FailureKind};
 use domain::{OrderStatus, ValidationErrors};
+
+use crate::kernel::engine_error::{EngineError, FailureKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

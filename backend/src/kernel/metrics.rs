@@ -3,11 +3,11 @@
 //! while no exporter is installed (`METRICS_ADDR` unset); the server installs the
 //! Prometheus one and serves it (server/src/metrics.rs).
 
-use crate::kernel::engine_error::FailureKind;
 use std::time::Duration;
 
 use domain::OrderStatus;
 
+use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
 
 pub const ORDERS_STARTED: &str = "approvals_orders_started_total";

@@ -1,12 +1,12 @@
 //! What a notification says: the e-mails' subject and text, and the webhook's
 //! CloudEvent with its signature. Written from the order as it stands when it is sent.
 
-use crate::model::order::OrderRow;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
 use crate::kernel::clock::from_ms;
+use crate::model::order::OrderRow;
 
 /// The header that carries the webhook's signature: `sha256=` and the hex HMAC-SHA256
 /// of the body under the shared secret.

@@ -5,7 +5,6 @@
 //! ([`Sender::run`]) takes whatever is left. A claim keeps every other sender off a
 //! notification while it is being sent.
 
-use crate::model::order::OrderRow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use domain::OrderStatus;
 use super::message::{self, SIGNATURE_HEADER};
 use super::outbox::{self, Claimed, Event};
 use crate::kernel::clock::now_ms;
+use crate::model::order::OrderRow;
 use crate::store::db::Db;
 use crate::store::read_model;
 

@@ -2,11 +2,11 @@
 //! beside its workflow, drive it on, or end it. Every action is recorded, with who did
 //! it, in `operator_actions`, which the order's timeline shows.
 
-use crate::kernel::engine_error::FailureKind;
-use crate::model::order::OrderRow;
 use domain::OrderStatus;
 
+use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
+use crate::model::order::OrderRow;
 use crate::ops::reconcile::{self, Repair};
 use crate::services::orders::OrderService;
 use crate::store::read_model::{self, OperatorAction};

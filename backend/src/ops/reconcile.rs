@@ -1,15 +1,15 @@
 //! Keeps the read model honest after crashes: at start-up every unfinished order is
 //! compared with its workflow, and periodically the ones that look stuck are.
 
-use crate::kernel::engine_error::FailureKind;
-use crate::model::order::{OrderFacts, OrderRow};
-use crate::model::workflow::{Approval, WaitingAt, WorkflowOrder};
 use std::time::Duration;
 
 use domain::{Cents, OrderStatus};
 use futures::StreamExt;
 
+use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
+use crate::model::order::{OrderFacts, OrderRow};
+use crate::model::workflow::{Approval, WaitingAt, WorkflowOrder};
 use crate::ops::lease;
 use crate::services::orders::OrderService;
 use crate::store::read_model;
