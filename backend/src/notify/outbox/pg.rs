@@ -4,7 +4,7 @@
 use domain::Role;
 use sqlx::PgPool;
 
-use super::{Claimed, Event};
+use super::{Claim, ClaimedRow, Event};
 
 /// [`super::add_deciders`]'s statement, for the event `key` and the `roles` that reach
 /// its level.
@@ -81,9 +81,9 @@ pub(super) async fn claim_due(
     db: &PgPool,
     now: i64,
     hold_ms: i64,
-) -> Result<Option<Claimed>, sqlx::Error> {
+) -> Result<Option<Claim>, sqlx::Error> {
     let until = now + hold_ms;
-    sqlx::query_as::<_, Claimed>(
+    let row = sqlx::query_as::<_, ClaimedRow>(
         "UPDATE notifications SET claimed_until = $1, attempts = attempts + 1
           WHERE id IN (SELECT id FROM notifications
                         WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= $2
@@ -95,7 +95,8 @@ pub(super) async fn claim_due(
     .bind(until)
     .bind(now)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(ClaimedRow::into_claim))
 }
 
 pub(super) async fn claim_for(
@@ -104,9 +105,9 @@ pub(super) async fn claim_for(
     event: Event,
     now: i64,
     hold_ms: i64,
-) -> Result<Option<Claimed>, sqlx::Error> {
+) -> Result<Option<Claim>, sqlx::Error> {
     let (until, key) = (now + hold_ms, event.key());
-    sqlx::query_as::<_, Claimed>(
+    let row = sqlx::query_as::<_, ClaimedRow>(
         "UPDATE notifications SET claimed_until = $1, attempts = attempts + 1
           WHERE id IN (SELECT id FROM notifications
                         WHERE instance_id = $2 AND event = $3
@@ -121,7 +122,8 @@ pub(super) async fn claim_for(
     .bind(key)
     .bind(now)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(ClaimedRow::into_claim))
 }
 
 pub(super) async fn mark_sent(db: &PgPool, id: i64, now: i64) -> Result<(), sqlx::Error> {
