@@ -3,6 +3,7 @@
 //! the workflow, its activities and its clients agree on ([`workflow`]). Below the
 //! rules and the store, so that both can speak of them; no I/O here.
 
+pub mod approvers;
 pub mod order;
 pub mod people;
 pub mod workflow;

@@ -2,10 +2,15 @@
 //! facts an activity carries to recreate it ([`OrderFacts`]), which orders a list wants
 //! ([`OrderQuery`], [`Decider`]), and an entry of the change feed ([`OrderChange`]).
 
+use std::fmt;
+use std::str::FromStr;
+
 use domain::{Cents, Decision, NewOrder, OrderStatus, OrderView, Role, SortKey};
-use sqlx::FromRow;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, FromRow, Type};
 
 use crate::kernel::clock::from_ms;
+use crate::model::approvers::Approvers;
 use crate::model::workflow::APPROVERS_SEPARATOR;
 
 /// A row as stored; turned into [`OrderView`] for the outside world.
@@ -42,16 +47,14 @@ pub struct OrderRow {
     pub levels: Option<i64>,
     pub level_role: Option<Role>,
     /// Who took part in approving the levels before (a delegate and the person they
-    /// acted for, both), comma-separated in level order.
-    pub level_approvers: Option<String>,
+    /// acted for, both), in level order; stored comma-separated, NULL for nobody.
+    pub level_approvers: Approvers,
 }
 
 impl OrderRow {
     /// Whether `name` approved an earlier level of this order.
     pub fn approved_a_level(&self, name: &str) -> bool {
-        self.level_approvers
-            .as_deref()
-            .is_some_and(|list| list.split(',').any(|n| n == name))
+        self.level_approvers.contains(name)
     }
 
     /// Who took the decision that ended the order, or holds the claim: after several
@@ -61,6 +64,31 @@ impl OrderRow {
         self.decided_by
             .as_deref()
             .and_then(|by| by.rsplit(APPROVERS_SEPARATOR).next())
+    }
+
+    /// The approval level the row says the order waits at: the seed's single level
+    /// when the level columns are all NULL, level `number` of `of` for `role` when all
+    /// are set. Anything else is a row the read model never writes (it sets the three
+    /// together), and an error rather than a guess.
+    pub fn level_at(&self) -> Result<LevelAt, InconsistentLevel> {
+        let inconsistent = || InconsistentLevel {
+            instance_id: self.instance_id.clone(),
+            level: self.level,
+            levels: self.levels,
+            role: self.level_role,
+        };
+        match (self.level, self.levels, self.level_role) {
+            (None, None, None) => Ok(LevelAt::Single),
+            (Some(level), Some(levels), Some(role)) => {
+                match (u32::try_from(level), u32::try_from(levels)) {
+                    (Ok(number), Ok(of)) if (1..=of).contains(&number) => {
+                        Ok(LevelAt::Of { number, of, role })
+                    }
+                    _ => Err(inconsistent()),
+                }
+            }
+            _ => Err(inconsistent()),
+        }
     }
 
     /// The level a claim on this order is for (`None`: the seed's single level).
@@ -136,9 +164,32 @@ impl OrderRow {
             level: None,
             levels: None,
             level_role: None,
-            level_approvers: None,
+            level_approvers: Approvers::default(),
         }
     }
+}
+
+/// Where an order waits, as [`OrderRow::level_at`] reads its level columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelAt {
+    /// The seed's single level (no approval policy): a manager or a director decides it.
+    Single,
+    /// Level `number` (1 for the first) of `of`, decided by `role` or above.
+    Of { number: u32, of: u32, role: Role },
+}
+
+/// Level columns that do not go together: some set and some not, or a level outside
+/// 1..=levels.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "order {instance_id}: its approval level is recorded inconsistently \
+     (level {level:?} of {levels:?}, role {role:?})"
+)]
+pub struct InconsistentLevel {
+    pub instance_id: String,
+    pub level: Option<i64>,
+    pub levels: Option<i64>,
+    pub role: Option<Role>,
 }
 
 /// The order data an activity carries, so a row that is missing (lost insert,
@@ -212,12 +263,180 @@ pub struct OrderChange {
     #[serde(skip)]
     pub id: i64,
     pub instance_id: String,
-    /// The order's new status, or `deleted` (a start that could not schedule its
-    /// workflow takes its row back).
-    pub status: String,
+    /// The order's new status, or that its row is gone.
+    pub status: ChangeStatus,
     /// Whose order it is: the stream sends a change only to those who may see it.
     #[serde(skip)]
     pub requested_by: Option<String>,
 }
 
 pub type ChangeBatch = std::sync::Arc<Vec<OrderChange>>;
+
+/// What a change did to an order, as the change feed records it (`order_changes.status`)
+/// and the event stream sends it: the order's new status (`awaiting_approval`), or
+/// `deleted` (a start that could not schedule its workflow takes its row back). Any
+/// other text in the table fails the read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeStatus {
+    Order(OrderStatus),
+    Deleted,
+}
+
+impl ChangeStatus {
+    const DELETED: &'static str = "deleted";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Order(status) => status.as_str(),
+            Self::Deleted => Self::DELETED,
+        }
+    }
+}
+
+impl fmt::Display for ChangeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A change-feed status that is neither an order status nor `deleted`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown change status {0:?}: neither an order status nor \"deleted\"")]
+pub struct UnknownChangeStatus(pub String);
+
+impl FromStr for ChangeStatus {
+    type Err = UnknownChangeStatus;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        if raw == Self::DELETED {
+            return Ok(Self::Deleted);
+        }
+        OrderStatus::parse(raw)
+            .map(Self::Order)
+            .ok_or_else(|| UnknownChangeStatus(raw.to_owned()))
+    }
+}
+
+impl From<OrderStatus> for ChangeStatus {
+    fn from(status: OrderStatus) -> Self {
+        Self::Order(status)
+    }
+}
+
+/// As the stream sends it: the same string the table holds.
+impl serde::Serialize for ChangeStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChangeStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl<DB: Database> Type<DB> for ChangeStatus
+where
+    String: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as Type<DB>>::compatible(ty)
+    }
+}
+
+/// Decodes `order_changes.status` on either database; unknown text is an error.
+impl<'r, DB: Database> Decode<'r, DB> for ChangeStatus
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(<&'r str>::decode(value)?.parse()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_status_is_the_same_string_in_json_and_in_the_table() {
+        let all = OrderStatus::ALL
+            .into_iter()
+            .map(ChangeStatus::Order)
+            .chain([ChangeStatus::Deleted]);
+        for status in all {
+            let json = serde_json::to_string(&status).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(
+                serde_json::from_str::<ChangeStatus>(&json).expect("reads"),
+                status
+            );
+            assert_eq!(status.as_str().parse(), Ok(status));
+        }
+        assert_eq!(
+            serde_json::to_string(&ChangeStatus::Deleted).expect("serializes"),
+            r#""deleted""#
+        );
+        assert_eq!(
+            serde_json::to_string(&ChangeStatus::Order(OrderStatus::AwaitingApproval))
+                .expect("serializes"),
+            r#""awaiting_approval""#
+        );
+        assert_eq!(
+            "Deleted".parse::<ChangeStatus>(),
+            Err(UnknownChangeStatus("Deleted".into()))
+        );
+        assert!(serde_json::from_str::<ChangeStatus>(r#""gone""#).is_err());
+    }
+
+    #[test]
+    fn the_level_columns_are_read_together_or_not_at_all() {
+        let row = |level, levels, level_role| OrderRow {
+            level,
+            levels,
+            level_role,
+            ..OrderRow::waiting("alice")
+        };
+        assert_eq!(row(None, None, None).level_at(), Ok(LevelAt::Single));
+        assert_eq!(
+            row(Some(2), Some(3), Some(Role::Director)).level_at(),
+            Ok(LevelAt::Of {
+                number: 2,
+                of: 3,
+                role: Role::Director
+            })
+        );
+        for (level, levels, role) in [
+            (Some(2), None, Some(Role::Director)),
+            (Some(2), Some(3), None),
+            (None, None, Some(Role::Manager)),
+            (Some(4), Some(3), Some(Role::Manager)),
+            (Some(0), Some(3), Some(Role::Manager)),
+        ] {
+            let error = row(level, levels, role)
+                .level_at()
+                .expect_err("inconsistent");
+            assert!(error.to_string().contains("po-1"), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_order_change_sends_its_id_and_status_only() {
+        let change = OrderChange {
+            id: 7,
+            instance_id: "po-1".into(),
+            status: ChangeStatus::Deleted,
+            requested_by: Some("alice".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&change).expect("serializes"),
+            serde_json::json!({"instance_id": "po-1", "status": "deleted"})
+        );
+    }
+}

@@ -6,7 +6,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::kernel::clock::from_ms;
-use crate::model::order::OrderRow;
+use crate::model::order::{LevelAt, OrderRow};
 
 /// The header that carries the webhook's signature: `sha256=` and the hex HMAC-SHA256
 /// of the body under the shared secret.
@@ -39,11 +39,11 @@ fn facts(row: &OrderRow) -> String {
 
 /// A decision is asked of `name` (`reminder`: again, its deadline nearing).
 pub fn request(row: &OrderRow, name: &str, origin: &str, reminder: bool) -> Email {
-    let level = match (row.level, row.levels, row.level_role) {
-        (Some(level), Some(levels), Some(role)) if levels > 1 => format!(
-            " This is level {level} of {levels}, for a {}.",
-            role.as_str()
-        ),
+    let level = match row.level_at() {
+        Ok(LevelAt::Of { number, of, role }) if of > 1 => {
+            format!(" This is level {number} of {of}, for a {}.", role.as_str())
+        }
+        // One level, or levels recorded inconsistently: the mail claims none.
         _ => String::new(),
     };
     let deadline = row

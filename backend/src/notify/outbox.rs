@@ -1,6 +1,9 @@
 //! The notifications table: what is to be sent, to whom, and how far it got. Every
 //! write is idempotent or conditional, as the read model's are.
 
+use std::fmt;
+use std::str::FromStr;
+
 use domain::Role;
 
 use super::recipients;
@@ -9,17 +12,157 @@ use crate::store::read_model;
 
 mod pg;
 
-/// A notification a sender has claimed.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// How a notification leaves (`notifications.channel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum Channel {
+    /// An e-mail to `recipient` at `address`.
+    Email,
+    /// The outcome's CloudEvent to the webhook (`recipient` is '').
+    Webhook,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Self::Email, Self::Webhook];
+
+    /// As the column stores it (the same as `sqlx::Type` writes and reads).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A channel the outbox does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown notification channel {0:?}")]
+pub struct UnknownChannel(pub String);
+
+impl FromStr for Channel {
+    type Err = UnknownChannel;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == raw)
+            .ok_or_else(|| UnknownChannel(raw.to_owned()))
+    }
+}
+
+/// A notification a sender has claimed, its event read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub id: i64,
     pub instance_id: String,
-    pub event: String,
-    pub channel: String,
+    pub event: Event,
+    pub channel: Channel,
     pub recipient: String,
     pub address: Option<String>,
     pub attempts: i64,
 }
+
+/// What a claim took: a notification to deliver, or a row whose event this build
+/// cannot read (never to be sent; the sender logs it and marks it skipped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    Ready(Claimed),
+    Unreadable {
+        id: i64,
+        instance_id: String,
+        why: UnknownEvent,
+    },
+}
+
+impl Claim {
+    /// The notification's row.
+    pub fn id(&self) -> i64 {
+        match self {
+            Self::Ready(claimed) => claimed.id,
+            Self::Unreadable { id, .. } => *id,
+        }
+    }
+}
+
+/// A claimed row as both dialects read it: the event still as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    instance_id: String,
+    event: String,
+    channel: Channel,
+    recipient: String,
+    address: Option<String>,
+    attempts: i64,
+}
+
+impl ClaimedRow {
+    /// Reads the event, once, where the row is read.
+    fn into_claim(self) -> Claim {
+        match self.event.parse() {
+            Ok(event) => Claim::Ready(Claimed {
+                id: self.id,
+                instance_id: self.instance_id,
+                event,
+                channel: self.channel,
+                recipient: self.recipient,
+                address: self.address,
+                attempts: self.attempts,
+            }),
+            Err(why) => Claim::Unreadable {
+                id: self.id,
+                instance_id: self.instance_id,
+                why,
+            },
+        }
+    }
+}
+
+/// A claimed row as SQLite's `query_as!` hands it over: the channel as text.
+struct SqliteClaimedRow {
+    id: i64,
+    instance_id: String,
+    event: String,
+    channel: String,
+    recipient: String,
+    address: Option<String>,
+    attempts: i64,
+}
+
+/// Reads the channel as `Channel`'s `sqlx::Type` does on PostgreSQL: an unknown one
+/// fails the read (the table's CHECK admits none).
+impl TryFrom<SqliteClaimedRow> for ClaimedRow {
+    type Error = sqlx::Error;
+
+    fn try_from(row: SqliteClaimedRow) -> Result<Self, Self::Error> {
+        let channel =
+            row.channel
+                .parse()
+                .map_err(|e: UnknownChannel| sqlx::Error::ColumnDecode {
+                    index: "channel".into(),
+                    source: Box::new(e),
+                })?;
+        Ok(Self {
+            id: row.id,
+            instance_id: row.instance_id,
+            event: row.event,
+            channel,
+            recipient: row.recipient,
+            address: row.address,
+            attempts: row.attempts,
+        })
+    }
+}
+
+/// The level and role a request or reminder names for the seed's single level (an
+/// order started without an approval policy, which any manager or director decides).
+pub const SINGLE_LEVEL: (u32, Role) = (1, Role::Manager);
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +175,11 @@ pub enum Event {
     Outcome,
 }
 
+/// An event key the outbox does not know (`notifications.event`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown notification event {0:?}")]
+pub struct UnknownEvent(pub String);
+
 impl Event {
     /// As the outbox keys it: `request:1:manager`, `reminder:2:director`, `outcome`.
     pub fn key(self) -> String {
@@ -42,18 +190,35 @@ impl Event {
         }
     }
 
-    pub fn parse(key: &str) -> Option<Self> {
+    fn parse_key(key: &str) -> Option<Self> {
         if key == "outcome" {
             return Some(Self::Outcome);
         }
         let mut parts = key.split(':');
         let (kind, level, role) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
         let (level, role) = (level.parse().ok()?, Role::parse(role)?);
         match kind {
             "request" => Some(Self::Request { level, role }),
             "reminder" => Some(Self::Reminder { level, role }),
             _ => None,
         }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+impl FromStr for Event {
+    type Err = UnknownEvent;
+
+    fn from_str(key: &str) -> Result<Self, Self::Err> {
+        Self::parse_key(key).ok_or_else(|| UnknownEvent(key.to_owned()))
     }
 }
 
@@ -163,14 +328,14 @@ pub async fn add_outcome(
 
 /// Takes the next due notification for `hold_ms`, if there is one: no other sender
 /// takes it meanwhile; after that it is free again (its sender may have died).
-pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
+pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claim>, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
         Db::Postgres(db) => return pg::claim_due(db, now, hold_ms).await,
     };
     let until = now + hold_ms;
-    sqlx::query_as!(
-        Claimed,
+    let row = sqlx::query_as!(
+        SqliteClaimedRow,
         r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
             WHERE id = (SELECT id FROM notifications
                          WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= ?
@@ -182,7 +347,9 @@ pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claimed
         now,
     )
     .fetch_optional(db)
-    .await
+    .await?;
+    row.map(|r| Ok(ClaimedRow::try_from(r)?.into_claim()))
+        .transpose()
 }
 
 /// Takes the next notification of `event` for one order that is due and nobody holds,
@@ -193,14 +360,14 @@ pub async fn claim_for(
     event: Event,
     now: i64,
     hold_ms: i64,
-) -> Result<Option<Claimed>, sqlx::Error> {
+) -> Result<Option<Claim>, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
         Db::Postgres(db) => return pg::claim_for(db, instance_id, event, now, hold_ms).await,
     };
     let (until, key) = (now + hold_ms, event.key());
-    sqlx::query_as!(
-        Claimed,
+    let row = sqlx::query_as!(
+        SqliteClaimedRow,
         r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
             WHERE id = (SELECT id FROM notifications
                          WHERE instance_id = ? AND event = ?
@@ -215,7 +382,9 @@ pub async fn claim_for(
         now,
     )
     .fetch_optional(db)
-    .await
+    .await?;
+    row.map(|r| Ok(ClaimedRow::try_from(r)?.into_claim()))
+        .transpose()
 }
 
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
@@ -402,7 +571,7 @@ mod tests {
             },
             Event::Outcome,
         ] {
-            assert_eq!(Event::parse(&event.key()), Some(event));
+            assert_eq!(event.key().parse(), Ok(event));
         }
 
         let first = claim_due(&db, 2_000, 60_000)
@@ -413,9 +582,13 @@ mod tests {
             .await
             .expect("claims")
             .expect("another");
-        assert_ne!(first.id, second.id, "a claimed one is left to its sender");
-        mark_sent(&db, first.id, 2_100).await.expect("marks");
-        mark_failed(&db, second.id, "451", Some(10_000), 2_100)
+        assert_ne!(
+            first.id(),
+            second.id(),
+            "a claimed one is left to its sender"
+        );
+        mark_sent(&db, first.id(), 2_100).await.expect("marks");
+        mark_failed(&db, second.id(), "451", Some(10_000), 2_100)
             .await
             .expect("marks");
         let third = claim_due(&db, 2_200, 60_000)
@@ -431,8 +604,8 @@ mod tests {
             .await
             .expect("claims")
             .expect("taken over");
-        assert!(again.id == third.id || again.id == second.id);
-        assert_ne!(again.id, first.id, "a sent one never comes back");
+        assert!(again.id() == third.id() || again.id() == second.id());
+        assert_ne!(again.id(), first.id(), "a sent one never comes back");
     }
 
     /// Senders on several replicas claim from one PostgreSQL: a notification another
@@ -476,13 +649,13 @@ mod tests {
         .expect("claims without waiting for the other sender")
         .expect("claims")
         .expect("the second one");
-        assert_ne!(claimed.id, held, "the held one is left to its sender");
+        assert_ne!(claimed.id(), held, "the held one is left to its sender");
         other.rollback().await.expect("lets go");
         let rest = claim_due(&db, 2_000, 60_000)
             .await
             .expect("claims")
             .expect("the first one, now free");
-        assert_eq!(rest.id, held);
+        assert_eq!(rest.id(), held);
     }
 
     #[tokio::test]
@@ -528,7 +701,7 @@ mod tests {
         let mut ids: Vec<i64> = claims
             .into_iter()
             .filter_map(|c| c.expect("claims"))
-            .map(|c| c.id)
+            .map(|c| c.id())
             .collect();
         ids.sort_unstable();
         // Two rows and six senders: two claims, of different rows.
@@ -547,6 +720,155 @@ mod tests {
             .expect("claims")
             .is_none());
         assert!(claim_for(&db, "po-1", Event::Outcome, 90_000, 60_000)
+            .await
+            .expect("claims")
+            .is_none());
+    }
+
+    #[test]
+    fn channels_and_events_read_back_what_they_write() {
+        for channel in Channel::ALL {
+            assert_eq!(channel.as_str().parse(), Ok(channel));
+        }
+        assert_eq!(Channel::Email.as_str(), "email");
+        assert_eq!(Channel::Webhook.as_str(), "webhook");
+        assert_eq!(
+            "Email".parse::<Channel>(),
+            Err(UnknownChannel("Email".into()))
+        );
+        for (event, key) in [
+            (
+                Event::Request {
+                    level: 1,
+                    role: Role::Manager,
+                },
+                "request:1:manager",
+            ),
+            (
+                Event::Reminder {
+                    level: 2,
+                    role: Role::Director,
+                },
+                "reminder:2:director",
+            ),
+            (Event::Outcome, "outcome"),
+        ] {
+            assert_eq!(event.key(), key);
+            assert_eq!(key.parse(), Ok(event));
+        }
+        for unknown in [
+            "request:1",
+            "request:x:manager",
+            "request:1:boss",
+            "request:1:manager:again",
+            "notice:1:manager",
+            "Outcome",
+            "",
+        ] {
+            assert_eq!(
+                unknown.parse::<Event>(),
+                Err(UnknownEvent(unknown.into())),
+                "{unknown}"
+            );
+        }
+    }
+
+    /// `Channel`'s `sqlx::Type` writes and reads the column's text on either database,
+    /// and refuses text that is no channel.
+    #[tokio::test]
+    async fn a_channel_is_its_column_text_in_the_database() {
+        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
+        for channel in Channel::ALL {
+            let text: String = match &db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar("SELECT CAST(? AS TEXT)")
+                        .bind(channel)
+                        .fetch_one(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar("SELECT CAST($1 AS TEXT)")
+                        .bind(channel)
+                        .fetch_one(pool)
+                        .await
+                }
+            }
+            .expect("binds");
+            assert_eq!(text, channel.as_str());
+            let sql = format!("SELECT CAST('{}' AS TEXT)", channel.as_str());
+            let read: Channel = match &db {
+                Db::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
+                Db::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
+            }
+            .expect("decodes");
+            assert_eq!(read, channel);
+        }
+        const SMS: &str = "SELECT CAST('sms' AS TEXT)";
+        let unknown = match &db {
+            Db::Sqlite(pool) => sqlx::query_scalar::<_, Channel>(SMS).fetch_one(pool).await,
+            Db::Postgres(pool) => sqlx::query_scalar::<_, Channel>(SMS).fetch_one(pool).await,
+        };
+        assert!(unknown.is_err(), "{unknown:?}");
+    }
+
+    /// What the statements write (`'email'`, `'webhook'`, the event's key) is what a
+    /// claim reads back as `Channel` and `Event`, on either database; a stored event
+    /// this build cannot read comes back as such, its row still claimed.
+    #[tokio::test]
+    async fn a_claim_reads_the_channel_and_event_it_was_written_with() {
+        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
+        for (name, role) in [("alice", Role::Requester), ("bob", Role::Manager)] {
+            let email = Email::parse(&format!("{name}@example.com")).expect("an address");
+            accounts::add_user(&db, name, role, "a-long-password", Some(&email))
+                .await
+                .expect("a user");
+        }
+        let facts = crate::notify::fixtures::desk_order();
+        mark_awaiting(&db, &facts, 50_000, 1_000)
+            .await
+            .expect("waits");
+        add_outcome(&db, "po-1", true, true, 1_000)
+            .await
+            .expect("adds");
+        let asked = Event::Request {
+            level: 1,
+            role: Role::Manager,
+        };
+        add_deciders(&db, "po-1", asked, 1_000).await.expect("adds");
+        let mut claimed = Vec::new();
+        while let Some(claim) = claim_due(&db, 2_000, 60_000).await.expect("claims") {
+            let Claim::Ready(c) = claim else {
+                panic!("every event reads: {claim:?}");
+            };
+            claimed.push((c.event, c.channel, c.recipient));
+        }
+        claimed.sort_by_key(|(_, channel, recipient)| (channel.as_str(), recipient.clone()));
+        assert_eq!(
+            claimed,
+            [
+                (Event::Outcome, Channel::Email, "alice".to_owned()),
+                (asked, Channel::Email, "bob".to_owned()),
+                (Event::Outcome, Channel::Webhook, String::new()),
+            ]
+        );
+
+        const OLD: &str = "INSERT INTO notifications (instance_id, event, channel, recipient,
+                                                      created_at, next_attempt_at)
+                           VALUES ('po-1', 'request:1', 'email', 'bob', 1, 1)";
+        match &db {
+            Db::Sqlite(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
+        }
+        .expect("an event of another build");
+        let claim = claim_due(&db, 2_000, 60_000)
+            .await
+            .expect("claims")
+            .expect("the old one");
+        assert!(
+            matches!(&claim, Claim::Unreadable { why, .. } if why.0 == "request:1"),
+            "{claim:?}"
+        );
+        assert!(claim_due(&db, 2_000, 60_000)
             .await
             .expect("claims")
             .is_none());

@@ -94,10 +94,21 @@ pub fn asked<'a>(
     level: u32,
     role: Role,
 ) -> impl Iterator<Item = &'a Candidate> {
-    let at_level = OrderRow {
-        level: Some(i64::from(level)),
-        level_role: Some(role),
-        ..order.clone()
+    let at_level = match order.levels {
+        Some(_) => OrderRow {
+            level: Some(i64::from(level)),
+            level_role: Some(role),
+            ..order.clone()
+        },
+        // The seed's single level: the row holds no level columns.
+        None if (level, role) == super::outbox::SINGLE_LEVEL => order.clone(),
+        // A level of a policy the row does not show yet: as the e-mail tells it.
+        None => OrderRow {
+            level: Some(i64::from(level)),
+            levels: Some(i64::from(level)),
+            level_role: Some(role),
+            ..order.clone()
+        },
     };
     candidates
         .iter()

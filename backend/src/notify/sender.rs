@@ -12,9 +12,9 @@ use std::time::Duration;
 use domain::OrderStatus;
 
 use super::message::{self, SIGNATURE_HEADER};
-use super::outbox::{self, Claimed, Event};
+use super::outbox::{self, Channel, Claim, Claimed, Event};
 use crate::kernel::clock::now_ms;
-use crate::model::order::OrderRow;
+use crate::model::order::{LevelAt, OrderRow};
 use crate::store::db::Db;
 use crate::store::read_model;
 
@@ -141,10 +141,10 @@ impl Sender {
     /// Sends the next due notification; false when none is due.
     pub async fn send_next(&self) -> Result<bool, sqlx::Error> {
         let hold = CLAIM_FOR.as_millis() as i64;
-        let Some(claimed) = outbox::claim_due(&self.db, now_ms(), hold).await? else {
+        let Some(claim) = outbox::claim_due(&self.db, now_ms(), hold).await? else {
             return Ok(false);
         };
-        self.settle(&claimed).await?;
+        self.settle(&claim).await?;
         Ok(true)
     }
 
@@ -166,12 +166,12 @@ impl Sender {
         let started = std::time::Instant::now();
         let mut delivered = Delivered::default();
         while started.elapsed() < INLINE_BUDGET {
-            let Some(claimed) =
+            let Some(claim) =
                 outbox::claim_for(&self.db, instance_id, event, now_ms(), hold).await?
             else {
                 break;
             };
-            match self.settle(&claimed).await? {
+            match self.settle(&claim).await? {
                 Settled::Sent => delivered.sent += 1,
                 Settled::Skipped => delivered.not_sent += 1,
                 Settled::Failed => {
@@ -183,8 +183,22 @@ impl Sender {
         Ok(delivered)
     }
 
-    /// Delivers one claimed notification and records how it went.
-    async fn settle(&self, claimed: &Claimed) -> Result<Settled, sqlx::Error> {
+    /// Delivers one claimed notification and records how it went. One whose event
+    /// cannot be read is never sent: it is logged and marked skipped.
+    async fn settle(&self, claim: &Claim) -> Result<Settled, sqlx::Error> {
+        let claimed = match claim {
+            Claim::Ready(claimed) => claimed,
+            Claim::Unreadable {
+                id,
+                instance_id,
+                why,
+            } => {
+                tracing::error!(%instance_id, notification = id, error = %why,
+                    "notification skipped: its event cannot be read");
+                outbox::mark_skipped(&self.db, *id, &why.to_string(), now_ms()).await?;
+                return Ok(Settled::Skipped);
+            }
+        };
         let span = tracing::info_span!("notify", instance_id = %claimed.instance_id,
             event = %claimed.event, channel = %claimed.channel);
         let result = tracing::Instrument::instrument(self.deliver(claimed), span).await;
@@ -216,10 +230,9 @@ impl Sender {
             .await
             .map_err(|e| Failure::Retry(format!("read model: {e}")))?
             .ok_or_else(|| Failure::Skip("the order is gone".into()))?;
-        match claimed.channel.as_str() {
-            "email" => self.email(claimed, &row).await,
-            "webhook" => self.webhook(&row).await,
-            other => Err(Failure::Skip(format!("unknown channel {other:?}"))),
+        match claimed.channel {
+            Channel::Email => self.email(claimed, &row).await,
+            Channel::Webhook => self.webhook(&row).await,
         }
     }
 
@@ -232,19 +245,18 @@ impl Sender {
             .address
             .as_deref()
             .ok_or_else(|| Failure::Skip("no address".into()))?;
-        let event = Event::parse(&claimed.event)
-            .ok_or_else(|| Failure::Skip(format!("unknown event {:?}", claimed.event)))?;
+        let event = claimed.event;
         let mail = match event {
             Event::Outcome => message::outcome(row, &self.origin),
             Event::Request { level, role } | Event::Reminder { level, role } => {
                 // It still stands only while the order waits at that level, asked of
                 // that role.
-                let now_at = (
-                    row.level.unwrap_or(1),
-                    row.level_role.unwrap_or(domain::Role::Manager),
-                );
-                if row.status != OrderStatus::AwaitingApproval || now_at != (i64::from(level), role)
-                {
+                let asked = match row.level_at() {
+                    Ok(LevelAt::Single) => outbox::SINGLE_LEVEL,
+                    Ok(LevelAt::Of { number, role, .. }) => (number, role),
+                    Err(e) => return Err(Failure::Skip(e.to_string())),
+                };
+                if row.status != OrderStatus::AwaitingApproval || asked != (level, role) {
                     return Err(Failure::Skip(
                         "the order no longer waits at that level".into(),
                     ));
@@ -391,6 +403,47 @@ mod tests {
         assert_eq!(sent_to.len(), 2);
         sent_to.dedup();
         assert_eq!(sent_to.len(), 2, "two addresses, once each");
+    }
+
+    /// A notification whose stored event this build cannot read is logged and marked
+    /// skipped, never sent, never retried, and never stops the senders.
+    #[tokio::test]
+    async fn an_unreadable_event_is_skipped_not_sent() {
+        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
+        let facts = crate::notify::fixtures::desk_order();
+        mark_awaiting(&db, &facts, now_ms() + 3_600_000, now_ms())
+            .await
+            .expect("waits");
+        const OLD: &str = "INSERT INTO notifications (instance_id, event, channel, recipient,
+                                                      address, created_at, next_attempt_at)
+                           VALUES ('po-1', 'request:1', 'email', 'bob', 'bob@example.com', 1, 1)";
+        const SKIPPED: &str =
+            "SELECT last_error FROM notifications WHERE skipped_at IS NOT NULL AND sent_at IS NULL";
+        match &db {
+            Db::Sqlite(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
+        }
+        .expect("an event of another build");
+        let binding = Arc::new(FakeBinding::default());
+        let sender = Sender {
+            db: db.clone(),
+            bindings: binding.clone(),
+            email_binding: Some("notify-email".into()),
+            webhook: None,
+            origin: "http://127.0.0.1:3000".into(),
+        };
+        assert!(sender.send_next().await.expect("goes on"), "one was due");
+        assert!(!sender.send_next().await.expect("goes on"), "none again");
+        assert!(binding.sent_to.lock().expect("lock").is_empty());
+        let why: Vec<Option<String>> = match &db {
+            Db::Sqlite(pool) => sqlx::query_scalar(SKIPPED).fetch_all(pool).await,
+            Db::Postgres(pool) => sqlx::query_scalar(SKIPPED).fetch_all(pool).await,
+        }
+        .expect("reads");
+        assert_eq!(
+            why,
+            [Some(r#"unknown notification event "request:1""#.to_owned())]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   orders read why
 //!   (the reason is the system's own words: Dapr errors, failures).
 
-use crate::model::order::{Decider, OrderChange, OrderQuery, OrderRow};
+use crate::model::order::{Decider, LevelAt, OrderChange, OrderQuery, OrderRow};
 use crate::model::people::{Actor, Delegator, User};
 use domain::Role;
 
@@ -118,14 +118,19 @@ pub fn may_decide(
             "You cannot approve or reject your own order.".into(),
         ));
     }
-    if let (Some(level), Some(role)) = (order.level, order.level_role) {
-        if !reaches(user.role, role) {
-            return Err(ServiceError::Forbidden(format!(
-                "Level {level} of this order is for a {}; you are a {}.",
-                role.as_str(),
-                user.role.as_str()
-            )));
+    match order.level_at() {
+        Ok(LevelAt::Single) => {}
+        Ok(LevelAt::Of { number, role, .. }) => {
+            if !reaches(user.role, role) {
+                return Err(ServiceError::Forbidden(format!(
+                    "Level {number} of this order is for a {}; you are a {}.",
+                    role.as_str(),
+                    user.role.as_str()
+                )));
+            }
         }
+        // Whose level it is cannot be told: nobody decides it on a guess.
+        Err(e) => return Err(ServiceError::Internal(e.to_string())),
     }
     if order.approved_a_level(&user.name) {
         return Err(ServiceError::Forbidden(
@@ -166,10 +171,13 @@ pub fn deciding_as(
 
 fn may_decide_for(user: &User, delegator: &Delegator, order: &OrderRow) -> bool {
     let neither = |name: &str| name != user.name && name != delegator.name;
+    let reaches_level = match order.level_at() {
+        Ok(LevelAt::Single) => true,
+        Ok(LevelAt::Of { role, .. }) => reaches(delegator.role, role),
+        Err(_) => false,
+    };
     order.requested_by.as_deref().is_none_or(neither)
-        && order
-            .level_role
-            .is_none_or(|role| reaches(delegator.role, role))
+        && reaches_level
         && !order.approved_a_level(&user.name)
         && !order.approved_a_level(&delegator.name)
 }
@@ -246,6 +254,7 @@ pub fn may_cancel(user: &User, order: &OrderRow) -> Result<(), ServiceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::approvers::Approvers;
 
     fn user(name: &str, role: Role) -> User {
         User {
@@ -309,7 +318,7 @@ mod tests {
             level: Some(2),
             levels: Some(2),
             level_role: Some(Role::Director),
-            level_approvers: Some("carol".into()),
+            level_approvers: Approvers::from_iter(["carol"]),
             ..order("alice")
         };
         let refused = may_decide(&bob, &at_directors, None).expect_err("a manager");
@@ -318,8 +327,20 @@ mod tests {
             "{refused}"
         );
         assert!(may_decide(&dana, &at_directors, None).is_ok());
+        // A level whose role is not recorded is nobody's to decide on a guess.
+        let whose = OrderRow {
+            level_role: None,
+            ..at_directors.clone()
+        };
+        let refused = may_decide(&dana, &whose, None).expect_err("no role");
+        assert!(matches!(refused, ServiceError::Internal(_)), "{refused:?}");
+        let dora = [Delegator {
+            name: "dora".into(),
+            role: Role::Director,
+        }];
+        assert!(deciding_as(&bob, &whose, None, &dora).is_err());
         let again = OrderRow {
-            level_approvers: Some("carol,dana".into()),
+            level_approvers: Approvers::from_iter(["carol", "dana"]),
             ..at_directors
         };
         let refused = may_decide(&dana, &again, None).expect_err("four eyes");
@@ -332,7 +353,7 @@ mod tests {
             role: Role::Director,
         }];
         let for_dora = OrderRow {
-            level_approvers: Some("bob".into()),
+            level_approvers: Approvers::from_iter(["bob"]),
             ..again.clone()
         };
         assert_eq!(
@@ -341,14 +362,14 @@ mod tests {
         );
         assert!(deciding_as(&carol, &for_dora, None, &[]).is_err());
         assert!(deciding_as(&carol, &for_dora, Some("dora"), &holds_doras).is_err());
-        for approvers in ["carol", "dora", "bob,erin for dora"] {
+        for approvers in [&["carol"][..], &["dora"], &["bob", "erin", "dora"]] {
             let seen = OrderRow {
-                level_approvers: Some(approvers.replace(" for ", ",")),
+                level_approvers: Approvers::from_iter(approvers.iter().copied()),
                 ..for_dora.clone()
             };
             assert!(
                 deciding_as(&carol, &seen, None, &holds_doras).is_err(),
-                "{approvers}"
+                "{approvers:?}"
             );
         }
         let doras_own = OrderRow {

@@ -50,14 +50,29 @@ pub async fn after(db: &Db, from: Position) -> Result<(Vec<OrderChange>, Positio
         Db::Sqlite(db) => db,
         Db::Postgres(db) => return pg::after(db, from).await,
     };
-    let changes = sqlx::query_as!(
-        OrderChange,
+    let rows = sqlx::query!(
         r#"SELECT id AS "id!", instance_id, status, requested_by FROM order_changes
             WHERE id > ? ORDER BY id LIMIT 1000"#,
         from.id
     )
     .fetch_all(db)
     .await?;
+    // As PostgreSQL's rows decode it (`ChangeStatus: Decode`): unknown text fails the read.
+    let changes = rows
+        .into_iter()
+        .map(|r| {
+            let status = r.status.parse().map_err(|e| sqlx::Error::ColumnDecode {
+                index: "status".into(),
+                source: Box::new(e),
+            })?;
+            Ok(OrderChange {
+                id: r.id,
+                instance_id: r.instance_id,
+                status,
+                requested_by: r.requested_by,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let end = changes
         .last()
         .map_or(from, |c| Position { txid: 0, id: c.id });
@@ -110,9 +125,9 @@ pub async fn run(db: Db, sender: broadcast::Sender<ChangeBatch>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::order::OrderFacts;
+    use crate::model::order::{ChangeStatus, OrderFacts};
     use crate::store::read_model::{delete_submitted, insert_submitted};
-    use domain::Cents;
+    use domain::{Cents, OrderStatus};
 
     fn facts(n: u32) -> OrderFacts {
         OrderFacts {
@@ -198,9 +213,47 @@ mod tests {
                 ("po-1", "deleted", Some("alice"))
             ]
         );
+        assert_eq!(
+            changes.iter().map(|c| c.status).collect::<Vec<_>>(),
+            [
+                ChangeStatus::Order(OrderStatus::Submitted),
+                ChangeStatus::Deleted
+            ]
+        );
         assert_eq!(latest(&db).await.expect("latest"), end);
         let (none, same) = after(&db, end).await.expect("read again");
         assert!(none.is_empty(), "nothing after the end: {none:?}");
         assert_eq!(same, end);
+    }
+
+    /// A status in the table that is neither an order's nor `deleted` fails the read,
+    /// on either database, rather than reaching the stream as something it is not.
+    #[tokio::test]
+    async fn an_unknown_status_in_the_feed_is_an_error() {
+        let (db, _dir) = crate::store::db::temporary()
+            .await
+            .expect("a fresh database");
+        let start = latest(&db).await.expect("latest");
+        const SQL: &str = "INSERT INTO order_changes (instance_id, status) VALUES ('po-9', 'gone')";
+        match &db {
+            Db::Sqlite(pool) => sqlx::query(SQL).execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query(SQL).execute(pool).await.map(drop),
+        }
+        .expect("written behind the triggers' back");
+        // On PostgreSQL the row is read once older transactions (other tests') end.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let error = loop {
+            match after(&db, start).await {
+                Err(error) => break error,
+                Ok((changes, _)) => assert!(changes.is_empty(), "read as {changes:?}"),
+            }
+            assert!(std::time::Instant::now() < deadline, "never read");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(
+            matches!(&error, sqlx::Error::ColumnDecode { index, .. } if index.contains("status")),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("gone"), "{error}");
     }
 }

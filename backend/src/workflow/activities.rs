@@ -134,7 +134,7 @@ pub async fn request_approval(
 /// The level a request or reminder is about, and the role it is asked of; without
 /// levels, the seed's single managers' level.
 fn level_and_role(level: Option<&LevelAsk>) -> (u32, Role) {
-    level.map_or((1, Role::Manager), |l| (l.number, l.role))
+    level.map_or(outbox::SINGLE_LEVEL, |l| (l.number, l.role))
 }
 
 /// With e-mail on: e-mails to those who may decide the order for `event` (a request or

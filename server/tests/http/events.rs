@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use backend::services::accounts;
+use domain::OrderStatus;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -49,7 +50,7 @@ async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the
     let change = |id: &str, who: &str| OrderChange {
         id: 1,
         instance_id: id.into(),
-        status: "awaiting_approval".into(),
+        status: OrderStatus::AwaitingApproval.into(),
         requested_by: Some(who.into()),
     };
     // Give the stream a moment to subscribe before anything is sent.
@@ -62,6 +63,8 @@ async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the
         .expect("a subscriber");
     let event = next_event(&mut body).await.expect("an event");
     assert!(event.contains("po-alices"), "{event}");
+    // The status goes out as the same string the table holds.
+    assert!(event.contains(r#""status":"awaiting_approval""#), "{event}");
     assert!(!event.contains("po-carols"), "{event}");
     assert!(!event.contains("requested_by"), "{event}");
 

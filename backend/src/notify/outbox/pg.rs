@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use super::{Claimed, Event};
+use super::{Claim, ClaimedRow, Event};
 
 /// [`super::add_one`]'s statement.
 pub(super) async fn add_one(
@@ -76,9 +76,9 @@ pub(super) async fn claim_due(
     db: &PgPool,
     now: i64,
     hold_ms: i64,
-) -> Result<Option<Claimed>, sqlx::Error> {
+) -> Result<Option<Claim>, sqlx::Error> {
     let until = now + hold_ms;
-    sqlx::query_as::<_, Claimed>(
+    let row = sqlx::query_as::<_, ClaimedRow>(
         "UPDATE notifications SET claimed_until = $1, attempts = attempts + 1
           WHERE id IN (SELECT id FROM notifications
                         WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= $2
@@ -90,7 +90,8 @@ pub(super) async fn claim_due(
     .bind(until)
     .bind(now)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(ClaimedRow::into_claim))
 }
 
 pub(super) async fn claim_for(
@@ -99,9 +100,9 @@ pub(super) async fn claim_for(
     event: Event,
     now: i64,
     hold_ms: i64,
-) -> Result<Option<Claimed>, sqlx::Error> {
+) -> Result<Option<Claim>, sqlx::Error> {
     let (until, key) = (now + hold_ms, event.key());
-    sqlx::query_as::<_, Claimed>(
+    let row = sqlx::query_as::<_, ClaimedRow>(
         "UPDATE notifications SET claimed_until = $1, attempts = attempts + 1
           WHERE id IN (SELECT id FROM notifications
                         WHERE instance_id = $2 AND event = $3
@@ -116,7 +117,8 @@ pub(super) async fn claim_for(
     .bind(key)
     .bind(now)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(ClaimedRow::into_claim))
 }
 
 pub(super) async fn mark_sent(db: &PgPool, id: i64, now: i64) -> Result<(), sqlx::Error> {

@@ -6,7 +6,7 @@
 //! not carried in the redirect: a reload, another replica, or a crafted link can only
 //! ever show how the orders really stand, and only to someone who may see them.
 
-use crate::model::order::OrderRow;
+use crate::model::order::{LevelAt, OrderRow};
 use crate::model::people::{Actor, User};
 use domain::{BulkLine, Decision, OrderStatus, ValidationErrors};
 use futures::stream::{self, StreamExt};
@@ -120,11 +120,14 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
             (Some(by), _) => line(false, format!("Already decided by {by}.")),
             (None, _) if row.approved_a_level(&me.name) => line(
                 true,
-                format!(
-                    "Decided: you approved an earlier level; it now waits at level {} of {}.",
-                    row.level.unwrap_or_default(),
-                    row.levels.unwrap_or_default()
-                ),
+                match row.level_at() {
+                    Ok(LevelAt::Of { number, of, .. }) => format!(
+                        "Decided: you approved an earlier level; it now waits at level {number} \
+                         of {of}."
+                    ),
+                    _ => "Decided: you approved an earlier level; it now waits at the next one."
+                        .into(),
+                },
             ),
             (None, _) => match crate::rules::policy::may_decide(me, row, None) {
                 Err(why) => line(false, format!("Not allowed: {why}")),
@@ -144,6 +147,7 @@ pub fn report_line(me: &User, instance_id: &str, row: Option<&OrderRow>) -> Bulk
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::approvers::Approvers;
     use domain::Role;
 
     fn bob() -> User {
@@ -214,7 +218,7 @@ mod tests {
             level: Some(2),
             levels: Some(2),
             level_role: Some(Role::Director),
-            level_approvers: Some("bob".into()),
+            level_approvers: Approvers::from_iter(["bob"]),
             ..untouched.clone()
         };
         assert_eq!(
@@ -225,7 +229,7 @@ mod tests {
             )
         );
         let directors = OrderRow {
-            level_approvers: Some("carol".into()),
+            level_approvers: Approvers::from_iter(["carol"]),
             ..next_level
         };
         let (decided, text) = say(Some(&directors));

@@ -10,7 +10,7 @@ use domain::{
 use super::{Decided, OrderService, MAX_COMMENT_LEN};
 use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
-use crate::model::order::OrderRow;
+use crate::model::order::{LevelAt, OrderRow};
 use crate::model::people::User;
 use crate::model::workflow::Approval;
 use crate::rules::policy;
@@ -280,20 +280,19 @@ impl OrderService {
                 return Err(conflict_for(&row));
             }
             if row.level.is_some_and(|now| now > level) {
-                // The next level's role is written with its number; should it be
-                // missing, say less rather than name a role nobody asked.
-                let next = row.level_role.map_or_else(
-                    || "the next level".to_owned(),
-                    |r| format!("a {}", r.as_str()),
-                );
+                // The next level is written whole (number, count, role); should the row
+                // say otherwise, say less rather than name a level nobody asked.
+                let next = match row.level_at() {
+                    Ok(LevelAt::Of { number, of, role }) => {
+                        format!("a {} (level {number} of {of})", role.as_str())
+                    }
+                    _ => "the next level".to_owned(),
+                };
                 return Ok(Decided {
                     instance_id: instance_id.to_owned(),
                     message: format!(
-                        "Order {}: level {level} approved by {approver}; it now waits for {next} \
-                         (level {} of {}).",
+                        "Order {}: level {level} approved by {approver}; it now waits for {next}.",
                         row.order_id,
-                        row.level.unwrap_or_default(),
-                        row.levels.unwrap_or_default(),
                     ),
                     status: OrderStatus::AwaitingApproval,
                     decided_by: approver.to_owned(),

@@ -8,6 +8,7 @@ use domain::{OrderDetail, OrderStatus, Role, TimelineEntry};
 use super::OrderService;
 use crate::kernel::clock::from_ms;
 use crate::kernel::error::ServiceError;
+use crate::model::order::LevelAt;
 use crate::model::people::User;
 use crate::rules::policy;
 use crate::services::delegation;
@@ -39,10 +40,14 @@ impl OrderService {
             label: "Submitted".into(),
             at: from_ms(row.created_at),
         }];
-        let levels = row.levels.unwrap_or_default();
+        // " of 3", where the row knows how many levels there are.
+        let of = match row.level_at() {
+            Ok(LevelAt::Of { of, .. }) => format!(" of {of}"),
+            _ => String::new(),
+        };
         let requested = |level: i64, role: Role| {
             format!(
-                "Approval requested from a {} (level {level} of {levels})",
+                "Approval requested from a {} (level {level}{of})",
                 role.as_str()
             )
         };
@@ -59,15 +64,15 @@ impl OrderService {
                 .unwrap_or_default();
             timeline.push(TimelineEntry {
                 label: format!(
-                    "Level {} of {levels} approved by {}{comment}",
+                    "Level {}{of} approved by {}{comment}",
                     approval.level, approval.approved_by
                 ),
                 at: from_ms(approval.approved_at),
             });
         }
         if let Some(at) = row.approval_requested_at {
-            let label = match (row.level, row.level_role) {
-                (Some(level), Some(role)) => requested(level, role),
+            let label = match row.level_at() {
+                Ok(LevelAt::Of { number, role, .. }) => requested(i64::from(number), role),
                 _ => "Approval requested".into(),
             };
             timeline.push(TimelineEntry {

@@ -78,15 +78,17 @@ impl WorkflowState {
     /// row is written only from the workflow's own outcome and never overwritten, so
     /// this is what Dapr says, without asking it (and after Dapr's retention has
     /// purged the workflow). `serialized_input` is the order as recorded, without the
-    /// approval timeout it ran with. `None` for a row that has no outcome yet.
+    /// approval timeout it ran with. `None` for a row that has no outcome yet, or whose
+    /// outcome does not say who decided it (the engine is asked then, rather than
+    /// answering "Approved by " with nobody).
     pub fn from_final_row(row: &OrderRow) -> Option<Self> {
-        let by = || row.decided_by.clone().unwrap_or_default();
+        let by = || row.decided_by.clone();
         let outcome = match row.status {
             OrderStatus::AutoApproved => Outcome::AutoApproved,
-            OrderStatus::Approved => Outcome::Approved(by()),
-            OrderStatus::Rejected => Outcome::Rejected(by()),
+            OrderStatus::Approved => Outcome::Approved(by()?),
+            OrderStatus::Rejected => Outcome::Rejected(by()?),
             OrderStatus::TimedOut => Outcome::TimedOut,
-            OrderStatus::Cancelled => Outcome::Cancelled(by()),
+            OrderStatus::Cancelled => Outcome::Cancelled(by()?),
             OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::Failed => {
                 return None
             }
@@ -131,5 +133,42 @@ impl WorkflowState {
             serialized_custom_status: None,
             failure_details,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A final row answers for the engine only when it says who decided: otherwise the
+    /// engine is asked, rather than answering "Approved by " with nobody.
+    #[test]
+    fn a_decided_row_answers_with_its_decider_or_not_at_all() {
+        let approved = OrderRow {
+            status: OrderStatus::Approved,
+            decided_by: Some("bob".into()),
+            ..OrderRow::waiting("alice")
+        };
+        let state = WorkflowState::from_final_row(&approved).expect("an outcome");
+        let output = state.serialized_output.expect("an output");
+        assert!(output.contains("Approved by bob"), "{output}");
+        for status in [
+            OrderStatus::Approved,
+            OrderStatus::Rejected,
+            OrderStatus::Cancelled,
+        ] {
+            let nobody = OrderRow {
+                status,
+                decided_by: None,
+                ..approved.clone()
+            };
+            assert!(WorkflowState::from_final_row(&nobody).is_none(), "{status}");
+        }
+        let timed_out = OrderRow {
+            status: OrderStatus::TimedOut,
+            decided_by: None,
+            ..approved
+        };
+        assert!(WorkflowState::from_final_row(&timed_out).is_some());
     }
 }

@@ -6,7 +6,7 @@
 //! (`pg_snapshot_xmin`), in (txid, id) order. A transaction that commits late therefore
 //! holds the feed back a moment, but is never stepped over.
 
-use crate::model::order::OrderChange;
+use crate::model::order::{ChangeStatus, OrderChange};
 use sqlx::PgPool;
 
 use super::Position;
@@ -29,7 +29,7 @@ struct Row {
     txid: i64,
     id: i64,
     instance_id: String,
-    status: String,
+    status: ChangeStatus,
     requested_by: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 //! claim and the reconciler; every write is idempotent or conditional so that a
 //! replayed activity or a race cannot move an order backwards.
 
+use crate::model::approvers::Approvers;
 use crate::model::order::{OrderFacts, OrderQuery, OrderRow};
 use crate::model::people::Actor;
 use crate::model::workflow::LevelAsk;
@@ -175,6 +176,7 @@ pub async fn mark_awaiting_level(
         }
     };
     let LevelWrite { number, of, .. } = write;
+    let approvers = write.approvers.to_stored();
     let mut tx = db.begin().await?;
     // The row, if a lost insert left none (as waiting; the level is set below).
     mark_awaiting_on(&mut *tx, facts, deadline, now).await?;
@@ -214,7 +216,7 @@ pub async fn mark_awaiting_level(
         number,
         of,
         ask.role,
-        write.approvers,
+        approvers,
         now,
         now,
         facts.instance_id,
@@ -237,7 +239,7 @@ pub(crate) struct LevelWrite {
     pub number: i64,
     pub of: i64,
     /// Everyone who took part in an approval ("carol for dora": both), for four eyes.
-    pub approvers: Option<String>,
+    pub approvers: Approvers,
     /// The timeline entry (key, label) of an escalation.
     pub escalation: Option<(String, String)>,
 }
@@ -245,13 +247,11 @@ pub(crate) struct LevelWrite {
 impl LevelWrite {
     fn of(ask: &LevelAsk) -> Self {
         let (number, of) = (i64::from(ask.number), i64::from(ask.of));
-        let approvers = (!ask.approved_by.is_empty()).then(|| {
-            ask.approved_by
-                .iter()
-                .flat_map(|record| Actor::parse(record).into_people())
-                .collect::<Vec<_>>()
-                .join(",")
-        });
+        let approvers = ask
+            .approved_by
+            .iter()
+            .flat_map(|record| Actor::parse(record).into_people())
+            .collect();
         let escalation = ask.escalated.then(|| {
             (
                 format!("escalated:{number}"),

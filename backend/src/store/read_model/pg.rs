@@ -125,7 +125,7 @@ pub(super) async fn mark_awaiting_level(
     .bind(number)
     .bind(of)
     .bind(ask.role)
-    .bind(&write.approvers)
+    .bind(write.approvers.to_stored())
     .bind(now)
     .bind(&facts.instance_id)
     .bind(ask.escalated)

@@ -410,6 +410,77 @@ async fn asking_the_next_level_keeps_the_approval_and_never_goes_back() {
     );
 }
 
+/// Who approved the levels before is stored as `bob,carol,dora` (a delegate and the
+/// one they acted for, both), NULL for nobody, and read back as the same names by every
+/// statement that reads a row, on either database.
+#[tokio::test]
+async fn level_approvers_are_stored_comma_separated_and_read_back_as_names() {
+    let (db, _dir) = fresh_db().await;
+    let f = facts(1, "alice");
+    let ask = |number: u32, approved_by: &[&str]| LevelAsk {
+        number,
+        of: 3,
+        role: Role::Manager,
+        approved_by: approved_by.iter().map(|n| n.to_string()).collect(),
+        escalated: false,
+    };
+    const STORED: &str = "SELECT level_approvers FROM orders";
+    let stored = || async {
+        match &db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar::<_, Option<String>>(STORED)
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar::<_, Option<String>>(STORED)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .expect("reads the column")
+    };
+    mark_awaiting_level(&db, &f, &ask(1, &[]), 50_000, 1_000)
+        .await
+        .expect("level 1");
+    assert_eq!(stored().await, None::<String>, "nobody is NULL");
+    let row = get(&db, &f.instance_id).await.expect("reads").expect("row");
+    assert!(row.level_approvers.is_empty());
+
+    mark_awaiting_level(&db, &f, &ask(3, &["bob", "carol for dora"]), 50_000, 2_000)
+        .await
+        .expect("level 3");
+    assert_eq!(stored().await.as_deref(), Some("bob,carol,dora"));
+    let names = ["bob", "carol", "dora"];
+    let row = get(&db, &f.instance_id).await.expect("reads").expect("row");
+    assert_eq!(row.level_approvers.iter().collect::<Vec<_>>(), names);
+    // The list's statement is built at run time on both databases (`FromRow`).
+    let listed = list(&db, &OrderQuery::default(), 10, 0)
+        .await
+        .expect("lists");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].level_approvers, row.level_approvers);
+    assert!(names.iter().all(|n| listed[0].approved_a_level(n)));
+    assert!(!listed[0].approved_a_level("carol for dora"));
+    // The inbox's SQL test of the same text agrees.
+    let inbox = |name: &str| OrderQuery {
+        deciders: vec![Decider {
+            role: Role::Manager,
+            people: vec![name.to_owned()],
+        }],
+        ..OrderQuery::default()
+    };
+    for (name, fits) in [
+        ("dora", false),
+        ("carol", false),
+        ("erin", true),
+        ("car", true),
+    ] {
+        let found = list(&db, &inbox(name), 10, 0).await.expect("lists");
+        assert_eq!(found.len(), usize::from(fits), "{name}");
+    }
+}
+
 fn ids(rows: &[OrderRow]) -> Vec<&str> {
     rows.iter().map(|r| r.instance_id.as_str()).collect()
 }
