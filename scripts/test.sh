@@ -42,7 +42,9 @@ cargo test -p app --features ssr
 # router's routes renders the app under a flag that holds back every Leptos resource in
 # the process, so a router built while another test rendered a page stalled that page
 # until the 60 s request timeout (1 run in ~13); server::app lists them once per process.
+cargo test -p server --lib --bins
 cargo test -p server --test http
+cargo test -p server --test forms
 cargo test -p server --test connections
 
 step "integration tests (real placement, scheduler, daprd)"
@@ -59,7 +61,7 @@ export APPROVALS_TEST_POSTGRES=$postgres_url
 # PostgreSQL-only tests are #[ignore]d, so the SQLite round lists them as ignored;
 # here they run.
 cargo test -p backend -- --include-ignored
-cargo test -p server --test http
+cargo test -p server --test http --test forms
 APPROVALS_TEST_DAPR_PG=$postgres_url cargo test -p server --test api
 unset APPROVALS_TEST_POSTGRES
 kill -TERM "$postgres_pid"

@@ -50,7 +50,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             http::same_origin::same_origin,
         ))
-        .layer(axum::middleware::from_fn(http::error_seal::error_seal))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::error_seal::error_seal,
+        ))
         .layer(axum::middleware::from_fn(http::whole_pages::whole_pages))
         .layer(http::headers::security_headers())
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -7,12 +7,12 @@ use axum::http::{header, StatusCode};
 use backend::model::order::{Decider, OrderQuery};
 use backend::model::people::User;
 use backend::store::read_model;
-use backend::{kernel::clock, kernel::seal, ServiceError};
+use backend::{kernel::clock, ServiceError};
 use leptos::prelude::{expect_context, use_context};
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos_axum::ResponseOptions;
 
-use super::{AppError, OrderPage};
+use super::{notice, AppError, OrderPage};
 use crate::paging::{MAX_PAGE_NUMBER, PAGE_SIZE};
 use crate::state::AppState;
 
@@ -77,9 +77,14 @@ impl Ctx {
             }
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if let Some(response) = &self.response {
+        if let (Some(response), Some(parts)) = (&self.response, &self.parts) {
             match self.form_post_origin() {
-                Some(back) => redirect_with_error(response, &back, &error, &self.kept),
+                Some(back) => {
+                    let sealed = |query: &[(String, String)]| {
+                        notice::seal(&self.state.site, &parts.headers, &sealed_parts(query))
+                    };
+                    redirect_with_error(response, &back, &error, &self.kept, sealed)
+                }
                 None => response.set_status(status),
             }
         }
@@ -122,6 +127,13 @@ impl Ctx {
         let referer_host = referer.split_once("://")?.1.split('/').next()?;
         (accepts_html && referer_host == host)
             .then(|| (parts.uri.path().to_owned(), referer.to_owned()))
+    }
+
+    /// The message a page's query carries under `name` with its `seal`, if this server
+    /// sealed it for whoever asks now (see [`notice`]).
+    pub fn notice(&self, name: &str, text: String, seal: &str) -> Option<String> {
+        let parts = self.parts.as_ref()?;
+        notice::unsealed(&self.state.site, &parts.headers, name, text, seal)
     }
 
     pub async fn current_user(&self) -> Result<Option<User>, AppError> {
@@ -188,28 +200,34 @@ impl Ctx {
     }
 }
 
-/// The query parameter that seals `__path` and `__err`: the server turns away a page
-/// request whose error it did not write itself (see `server::http::error_seal`).
+/// The query parameter that seals `__path` and `__err` (for the person who posted, for
+/// ten minutes: [`notice`]): the server turns away a page request whose error it did
+/// not write itself for whoever asks (see `server::http::error_seal`).
 pub const ERROR_SEAL: &str = "__seal";
 
 /// What the seal covers: the failed function's path and its error, as in the query.
-fn sealed_parts(query: &[(String, String)]) -> [&str; 2] {
+fn sealed_parts(query: &[(String, String)]) -> [&str; 3] {
     let value = |name: &str| {
         query
             .iter()
             .find(|(n, _)| n == name)
             .map_or("", |(_, v)| v.as_str())
     };
-    [value("__path"), value("__err")]
+    [ERROR_SEAL, value("__path"), value("__err")]
 }
 
-/// Whether the error a page's query carries was written by this server.
-pub fn error_is_sealed(query: &[(String, String)]) -> bool {
+/// Whether the error a page's query carries was written by this server, for whoever
+/// sent `headers`, in the last ten minutes.
+pub fn error_is_sealed(
+    site: &backend::services::session::Site,
+    headers: &axum::http::HeaderMap,
+    query: &[(String, String)],
+) -> bool {
     let seal = query
         .iter()
         .find(|(n, _)| n == ERROR_SEAL)
         .map_or("", |(_, v)| v.as_str());
-    seal::verify(&sealed_parts(query), seal)
+    notice::opens(site, headers, &sealed_parts(query), seal)
 }
 
 /// 303 back to the form's page with `__path`/`__err` in the query: Leptos hands that
@@ -220,6 +238,7 @@ fn redirect_with_error(
     back: &(String, String),
     error: &AppError,
     kept: &[(&'static str, String)],
+    seal: impl FnOnce(&[(String, String)]) -> String,
 ) {
     let (path, referer) = back;
     // Drop the error of an earlier attempt so the query never piles up.
@@ -236,7 +255,7 @@ fn redirect_with_error(
         .filter(|(name, _)| name != ERROR_SEAL && !kept.iter().any(|(k, _)| k == name))
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect();
-    let sealed = seal::seal(&sealed_parts(&others));
+    let sealed = seal(&others);
     url.query_pairs_mut()
         .clear()
         .extend_pairs(&others)

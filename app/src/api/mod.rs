@@ -100,6 +100,8 @@ pub struct DecisionResult {
 #[cfg(feature = "ssr")]
 mod context;
 #[cfg(feature = "ssr")]
+pub mod notice;
+#[cfg(feature = "ssr")]
 use context::Ctx;
 #[cfg(feature = "ssr")]
 pub use context::{error_is_sealed, ERROR_SEAL};
@@ -322,9 +324,8 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
         .await
 }
 
-/// The inbox's query after a bulk decision: every selected order (repeated), or what
-/// was wrong with the request and its seal (see `backend::kernel::seal`).
-/// The query the settings form's answer comes back with (server/src/http/settings.rs).
+/// The query the settings form's answer comes back with (server/src/http/settings.rs):
+/// saved, or why not and its seal (see `api::notice`).
 pub const SETTINGS_SAVED: &str = "saved";
 pub const SETTINGS_ERROR: &str = "settings_error";
 pub const SETTINGS_SEAL: &str = "settings_seal";
@@ -347,8 +348,9 @@ pub struct Settings {
     pub delegation_refused: Option<String>,
 }
 
-/// The signed-in person's settings. Refusals are shown only with this server's seal,
-/// so a link cannot make the page say anything.
+/// The signed-in person's settings. Refusals are shown only with this server's seal
+/// made for the person asking, in the last ten minutes, so a link cannot make the page
+/// say anything.
 #[server(endpoint = "account_settings")]
 pub async fn account_settings(
     refused: String,
@@ -360,9 +362,9 @@ pub async fn account_settings(
         .run(async |ctx| {
             let user = ctx.require_user().await?;
             let email = backend::services::accounts::email_of(&ctx.state.db, &user.name).await?;
-            let refused = backend::kernel::seal::sealed_message(refused, &seal);
+            let refused = ctx.notice(SETTINGS_ERROR, refused, &seal);
             let delegation_refused =
-                backend::kernel::seal::sealed_message(delegation_refused, &delegation_seal);
+                ctx.notice(DELEGATION_ERROR, delegation_refused, &delegation_seal);
             let now = backend::kernel::clock::now_ms();
             let until = |ms: i64| backend::kernel::clock::from_ms(ms).format("%Y-%m-%d %H:%M UTC");
             let mut delegated = Vec::new();
@@ -397,6 +399,8 @@ pub async fn account_settings(
         .await
 }
 
+/// The inbox's query after a bulk decision: every selected order (repeated), or what
+/// was wrong with the request and its seal (see `api::notice`).
 pub const BULK_SELECTED: &str = "bulk";
 pub const BULK_ERROR: &str = "bulk_error";
 pub const BULK_SEAL: &str = "bulk_seal";
@@ -411,7 +415,8 @@ pub struct BulkSummary {
 
 /// How each order of a bulk decision stands now, for the signed-in manager (read from
 /// the read model; an order they may not see reads as no such order). `refused` is
-/// shown only with this server's seal, so a link cannot make the page say anything.
+/// shown only with this server's seal made for the person asking (as in
+/// [`account_settings`]), so a link cannot make the page say anything.
 #[server(endpoint = "bulk_report")]
 pub async fn bulk_report(
     instance_ids: Vec<String>,
@@ -431,7 +436,7 @@ pub async fn bulk_report(
                 };
                 lines.push(report_line(&user, id, row.as_ref()));
             }
-            let refused = backend::kernel::seal::sealed_message(refused, &seal);
+            let refused = ctx.notice(BULK_ERROR, refused, &seal);
             Ok(BulkSummary { lines, refused })
         })
         .await

@@ -75,6 +75,9 @@ pub async fn add(
     })
 }
 
+/// Refusing a delegation to oneself (the other refusals of the delegate name them).
+pub const NOT_YOURSELF: &str = "Choose someone other than yourself.";
+
 /// Why `delegator` may not hand their decisions to `delegate` (whose role is `role`,
 /// `None` when there is no such account) from `starts_at` until `ends_at`, if they may
 /// not: the same checks on either database.
@@ -88,7 +91,7 @@ fn check(
 ) -> Result<(), ServiceError> {
     let mut errors = ValidationErrors::default();
     if delegate == delegator.name {
-        errors.push("delegate", "Choose someone other than yourself.");
+        errors.push("delegate", NOT_YOURSELF);
     } else {
         match role {
             None => errors.push("delegate", format!("There is no account {delegate:?}.")),

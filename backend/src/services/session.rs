@@ -10,8 +10,8 @@
 use crate::model::people::User;
 use std::net::SocketAddr;
 
-use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use crate::kernel::error::ServiceError;
 use crate::services::accounts::{self, SESSION_TTL_MS};
@@ -100,15 +100,9 @@ impl Site {
 
     /// The session token the request's cookie carries, if any.
     pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
-        let name = self.cookie_name();
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, value)| value.to_owned())
+        CookieJar::from_headers(headers)
+            .get(self.cookie_name())
+            .map(|cookie| cookie.value().to_owned())
             .filter(|v| !v.is_empty())
     }
 
@@ -122,17 +116,20 @@ impl Site {
 
     /// The `Set-Cookie` value for `token`; an empty token removes the cookie.
     pub fn cookie(&self, token: &str) -> HeaderValue {
-        let secure = if self.is_https() { "; Secure" } else { "" };
         let max_age = if token.is_empty() {
             0
         } else {
             SESSION_TTL_MS / 1000
         };
-        HeaderValue::from_str(&format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-            self.cookie_name()
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("approvals_session=; Path=/; Max-Age=0"))
+        let cookie = Cookie::build((self.cookie_name(), token.to_owned()))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .secure(self.is_https())
+            .build();
+        HeaderValue::from_str(&cookie.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("approvals_session=; Path=/; Max-Age=0"))
     }
 }
 
@@ -145,12 +142,18 @@ mod tests {
         let site = Site::from_public_url("https://Approvals.example.com/").expect("valid");
         assert_eq!(site.public_origin(), "https://approvals.example.com");
         let cookie = site.cookie("t0k");
-        let cookie = cookie.to_str().expect("ascii");
-        assert!(
-            cookie.starts_with("__Host-approvals_session=t0k; Path=/;"),
-            "{cookie}"
+        let cookie = Cookie::parse(cookie.to_str().expect("ascii")).expect("a cookie");
+        assert_eq!(cookie.name_value(), ("__Host-approvals_session", "t0k"));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(
+            cookie.max_age(),
+            Some(cookie::time::Duration::seconds(SESSION_TTL_MS / 1000))
         );
-        assert!(cookie.ends_with("; Secure"), "{cookie}");
+        use axum::http::header::COOKIE;
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, HeaderValue::from_static("approvals_session=plain"));
         assert_eq!(

@@ -6,10 +6,12 @@ use app::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum_extra::headers::authorization::{Basic, Bearer};
+use axum_extra::headers::Authorization;
+use axum_extra::TypedHeader;
 use backend::kernel::timing::{self, Part};
 use backend::model::people::User;
 use backend::services::accounts;
-use base64::Engine;
 
 use super::error::ApiError;
 
@@ -45,26 +47,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::Unauthorized)?;
-    let (scheme, value) = header.split_once(' ').ok_or(ApiError::Unauthorized)?;
-    let user = if scheme.eq_ignore_ascii_case("bearer") {
-        accounts::token_user(&state.db, value.trim()).await?
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(value.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let (name, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
+/// The `Authorization` header read by `headers`' own types: `Bearer` (a token) or
+/// `Basic` (name and password, checked by `sign_in`). Any other, or one that does not
+/// parse, is no one.
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    if !parts.headers.contains_key(AUTHORIZATION) {
+        return Err(ApiError::Unauthorized);
+    }
+    let user = if let Ok(TypedHeader(Authorization(bearer))) =
+        TypedHeader::<Authorization<Bearer>>::from_request_parts(parts, state).await
+    {
+        accounts::token_user(&state.db, bearer.token()).await?
+    } else if let Ok(TypedHeader(Authorization(basic))) =
+        TypedHeader::<Authorization<Basic>>::from_request_parts(parts, state).await
+    {
         let client = backend::services::sign_in::client_address(&parts.extensions);
         state
             .sign_in
-            .check(&state.db, client, name, password, true)
+            .check(&state.db, client, basic.username(), basic.password(), true)
             .await?
     } else {
         None

@@ -3,57 +3,53 @@
 //! without JavaScript and costs the browser bundle nothing. Every order is decided on
 //! its own ([`OrderService::decide_many`]); the answer sends the browser back to the
 //! inbox with the selection in the query, and the inbox reports how each order stands
-//! (from the read model, so a reload reports the same).
+//! (from the read model, so a reload reports the same). A request refused as a whole
+//! comes back with why, sealed for the manager who posted it (see [`super::forms`]).
 //!
 //! [`OrderService::decide_many`]: backend::OrderService::decide_many
 
 use app::api::{BULK_ERROR, BULK_SEAL, BULK_SELECTED};
 use app::state::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backend::{kernel::seal, rules::policy, ServiceError};
-use domain::{Decision, SortKey, ValidationErrors};
+use backend::{rules::policy, ServiceError};
+use domain::{Decision, SortKey};
+use serde::Deserialize;
+
+use super::forms::{back, FormPage, PlainForm, Posted, SignedIn};
+
+/// The inbox, where the bulk form is.
+pub struct Inbox;
+
+impl FormPage for Inbox {
+    const PATH: &'static str = "/";
+    const REFUSED: (&'static str, &'static str) = (BULK_ERROR, BULK_SEAL);
+}
 
 /// What the form posts: every checked row, the button pressed, the comment, and the
 /// inbox filter and sort to come back to.
-#[derive(Debug, Default)]
-struct Posted {
+#[derive(Debug, Default, Deserialize)]
+pub struct BulkPost {
+    #[serde(default, rename = "instance_id")]
     instance_ids: Vec<String>,
     decision: Option<String>,
     comment: Option<String>,
+    #[serde(rename = "q")]
     filter: Option<String>,
     sort: Option<String>,
 }
 
-impl Posted {
-    fn parse(body: &[u8]) -> Self {
-        let mut posted = Self::default();
-        for (name, value) in form_urlencoded::parse(body) {
-            match name.as_ref() {
-                "instance_id" => posted.instance_ids.push(value.into_owned()),
-                "decision" => posted.decision = Some(value.into_owned()),
-                "comment" => posted.comment = Some(value.into_owned()),
-                "q" => posted.filter = Some(value.into_owned()),
-                "sort" => posted.sort = Some(value.into_owned()),
-                _ => {}
-            }
-        }
-        posted
-    }
+impl PlainForm for BulkPost {
+    type Page = Inbox;
 }
 
 pub async fn decide_selected(
     State(state): State<AppState>,
+    SignedIn(user, _): SignedIn<Inbox>,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(posted): Posted<BulkPost>,
 ) -> Response {
-    let user = match state.site.user(&state.db, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return super::see_other("/login".into()),
-        Err(e) => return super::error::ApiError::from(e).into_response(),
-    };
     if !policy::can_use_inbox(&user) {
         return (
             StatusCode::FORBIDDEN,
@@ -61,43 +57,40 @@ pub async fn decide_selected(
         )
             .into_response();
     }
-    let posted = Posted::parse(&body);
-    let decided = match posted.decision.as_deref() {
-        Some("approve") => Ok(Decision::Approve),
-        Some("reject") => Ok(Decision::Reject),
-        _ => Err(ServiceError::Invalid(ValidationErrors::one(
-            "decision",
-            "Choose approve or reject.",
-        ))),
-    };
-    let decided = match decided {
-        Ok(decision) => {
-            let comment = posted.comment.as_deref();
-            let ids = &posted.instance_ids;
-            state
-                .orders
-                .decide_many(&user, ids, decision, comment)
-                .await
-        }
-        Err(refused) => Err(refused),
-    };
-    let mut back = form_urlencoded::Serializer::new(String::new());
+    let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(filter) = posted.filter.as_deref().filter(|q| !q.is_empty()) {
-        back.append_pair("q", filter);
+        query.push(("q", filter));
     }
     if let Some(sort) = posted.sort.as_deref().and_then(SortKey::parse) {
-        back.append_pair("sort", sort.as_str());
+        query.push(("sort", sort.as_str()));
     }
+    let decision = match posted.decision.as_deref() {
+        Some("approve") => Decision::Approve,
+        Some("reject") => Decision::Reject,
+        _ => return back::<Inbox>(&state, &headers, &query, Some("Choose approve or reject.")),
+    };
+    let decided = state
+        .orders
+        .decide_many(
+            &user,
+            &posted.instance_ids,
+            decision,
+            posted.comment.as_deref(),
+        )
+        .await;
     match decided {
         Ok(results) => {
             for (instance_id, result) in &results {
                 if let Err(e) = result {
                     tracing::debug!(%instance_id, error = %e, "bulk decision: one order not decided");
                 }
-                back.append_pair(BULK_SELECTED, instance_id);
             }
+            query.extend(results.iter().map(|(id, _)| (BULK_SELECTED, id.as_str())));
+            back::<Inbox>(&state, &headers, &query, None)
         }
         Err(e) => {
+            // The request's own mistakes are worded by `decide_many`, with no word of
+            // what was posted in them; anything else is ours.
             let words = match e {
                 ServiceError::Invalid(errors) => errors
                     .0
@@ -110,20 +103,28 @@ pub async fn decide_selected(
                     "Nothing was decided: something went wrong on our side; try again.".into()
                 }
             };
-            back.append_pair(BULK_ERROR, &words);
-            back.append_pair(BULK_SEAL, &seal::seal(&[&words]));
+            back::<Inbox>(&state, &headers, &query, Some(&words))
         }
     }
-    super::see_other(format!("/?{}", back.finish()))
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn reads_every_checked_row() {
-        let posted = super::Posted::parse(
-            b"instance_id=po-1&instance_id=po-2&decision=approve&comment=ok+then&q=desk&sort=amount",
-        );
+    use axum::extract::FromRequest;
+    use axum::http::{header, Request};
+    use axum_extra::extract::Form;
+
+    #[tokio::test]
+    async fn reads_every_checked_row() {
+        let request = Request::post("/inbox/decide")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(
+                "instance_id=po-1&instance_id=po-2&decision=approve&comment=ok+then&q=desk&sort=amount",
+            ))
+            .expect("a request");
+        let Form(posted) = Form::<super::BulkPost>::from_request(request, &())
+            .await
+            .expect("a form");
         assert_eq!(posted.instance_ids, ["po-1", "po-2"]);
         assert_eq!(posted.decision.as_deref(), Some("approve"));
         assert_eq!(posted.comment.as_deref(), Some("ok then"));

@@ -8,6 +8,7 @@ pub mod error;
 pub mod error_seal;
 pub mod events;
 pub mod export;
+pub mod forms;
 pub mod fresh_owner;
 pub mod headers;
 pub mod orders;

@@ -15,10 +15,12 @@
 
 use app::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN, REFERER};
+use axum::http::header::{COOKIE, ORIGIN, REFERER};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_extra::headers::authorization::{Basic, Bearer};
+use axum_extra::headers::{Authorization, HeaderMapExt};
 use backend::services::session::Site;
 
 pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -28,7 +30,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     );
     let browser_borne =
         request.headers().contains_key(COOKIE) || request.uri().path().starts_with("/api/");
-    if safe || !browser_borne || request.headers().contains_key(AUTHORIZATION) {
+    if safe || !browser_borne || carries_credentials(request.headers()) {
         return next.run(request).await;
     }
     match verdict(&state.site, request.headers()) {
@@ -46,6 +48,13 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
                 .into_response()
         }
     }
+}
+
+/// Whether the request carries API credentials of its own (`Basic` or `Bearer`, as
+/// `headers` parses them), which a browser never adds to a cross-site request.
+fn carries_credentials(headers: &HeaderMap) -> bool {
+    headers.typed_get::<Authorization<Bearer>>().is_some()
+        || headers.typed_get::<Authorization<Basic>>().is_some()
 }
 
 /// `Err` says where the request came from instead.

@@ -1,5 +1,6 @@
 //! The settings page's forms (plain ones, so they work without JavaScript), each
-//! sending the browser back to `/settings` saying how it went:
+//! sending the browser back to `/settings` saying how it went (a refusal sealed for the
+//! person who posted it: see [`super::forms`]):
 //! - `POST /settings/email` sets or, when empty, removes the signed-in person's e-mail
 //!   address;
 //! - `POST /settings/delegation` hands their decisions to another until the end of a
@@ -9,47 +10,79 @@ use app::api::{
     DELEGATED, DELEGATION_ERROR, DELEGATION_SEAL, SETTINGS_ERROR, SETTINGS_SAVED, SETTINGS_SEAL,
 };
 use app::state::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use backend::kernel::clock::now_ms;
 use backend::kernel::email::Email;
-use backend::model::people::User;
-use backend::{kernel::seal, services::accounts, services::delegation, ServiceError};
+use backend::{services::accounts, services::delegation, ServiceError};
+use serde::Deserialize;
 
-/// The signed-in person, or where to send the browser instead.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
-    match state.site.user(&state.db, headers).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(super::see_other("/login".into())),
-        Err(e) => Err(super::error::ApiError::from(e).into_response()),
-    }
+use super::forms::{back, FormPage, PlainForm, Posted, SignedIn};
+
+/// The e-mail form on the settings page.
+pub struct EmailSettings;
+
+impl FormPage for EmailSettings {
+    const PATH: &'static str = "/settings";
+    const REFUSED: (&'static str, &'static str) = (SETTINGS_ERROR, SETTINGS_SEAL);
 }
 
-fn field(body: &[u8], name: &str) -> String {
-    form_urlencoded::parse(body)
-        .find(|(field, _)| field == name)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
+/// The out-of-office forms on the settings page.
+pub struct DelegationSettings;
+
+impl FormPage for DelegationSettings {
+    const PATH: &'static str = "/settings";
+    const REFUSED: (&'static str, &'static str) = (DELEGATION_ERROR, DELEGATION_SEAL);
 }
 
-/// Back to the settings page with `refused` (sealed, so only this server's words show).
-fn refused_back(refused: &str, error: &str, seal_key: &str) -> Response {
-    let mut back = form_urlencoded::Serializer::new(String::new());
-    back.append_pair(error, refused);
-    back.append_pair(seal_key, &seal::seal(&[refused]));
-    super::see_other(format!("/settings?{}", back.finish()))
+#[derive(Deserialize)]
+pub struct EmailPost {
+    #[serde(default)]
+    email: String,
 }
 
-/// What to tell the person about a refusal: their mistake in its own words, anything
-/// else as ours.
+impl PlainForm for EmailPost {
+    type Page = EmailSettings;
+}
+
+#[derive(Deserialize)]
+pub struct DelegationPost {
+    #[serde(default)]
+    delegate: String,
+    #[serde(default)]
+    until: String,
+}
+
+impl PlainForm for DelegationPost {
+    type Page = DelegationSettings;
+}
+
+#[derive(Deserialize)]
+pub struct RevokePost {
+    id: i64,
+}
+
+impl PlainForm for RevokePost {
+    type Page = DelegationSettings;
+}
+
+/// What to tell the person about a refusal, in the app's own words: their mistake as
+/// the rules word it, but never with what was typed in it (a name that is no account,
+/// or a colleague's); anything else as ours.
 fn refusal(e: ServiceError, what: &str) -> String {
     match e {
         ServiceError::Invalid(errors) => errors
             .0
             .iter()
-            .map(|e| e.message.as_str())
+            .map(|e| match e.field.as_str() {
+                // The rules name the account given ("There is no account \"x\"", "bob is
+                // a requester", which the CLI shows as they are): here, ours.
+                "delegate" if e.message != delegation::NOT_YOURSELF => {
+                    "Choose a manager or director who has an account here."
+                }
+                _ => e.message.as_str(),
+            })
             .collect::<Vec<_>>()
             .join(" "),
         ServiceError::Forbidden(why) => why,
@@ -60,91 +93,65 @@ fn refusal(e: ServiceError, what: &str) -> String {
     }
 }
 
-pub async fn set_email(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let user = match signed_in(&state, &headers).await {
-        Ok(user) => user,
-        Err(elsewhere) => return elsewhere,
-    };
-    let raw = field(&body, "email");
-    let email = match raw.trim() {
+pub async fn set_email(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn<EmailSettings>,
+    headers: HeaderMap,
+    Posted(posted): Posted<EmailPost>,
+) -> Response {
+    let email = match posted.email.trim() {
         "" => Ok(None),
         given => Email::parse(given).map(Some),
     };
     let refused = match email {
         Ok(email) => match accounts::set_email(&state.db, &user.name, email.as_ref()).await {
-            Ok(()) => return super::see_other(format!("/settings?{SETTINGS_SAVED}=1")),
+            Ok(()) => {
+                return back::<EmailSettings>(&state, &headers, &[(SETTINGS_SAVED, "1")], None)
+            }
             Err(e) => {
                 e.log("saving an e-mail address");
                 "Nothing was saved: something went wrong on our side; try again.".to_owned()
             }
         },
+        // `Email::parse` says what is wrong in its own words, without the address.
         Err(message) => message,
     };
-    refused_back(&refused, SETTINGS_ERROR, SETTINGS_SEAL)
+    back::<EmailSettings>(&state, &headers, &[], Some(&refused))
 }
 
-pub async fn delegate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let user = match signed_in(&state, &headers).await {
-        Ok(user) => user,
-        Err(elsewhere) => return elsewhere,
-    };
-    let until = field(&body, "until");
+pub async fn delegate(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn<DelegationSettings>,
+    headers: HeaderMap,
+    Posted(posted): Posted<DelegationPost>,
+) -> Response {
+    let refused = |words: &str| back::<DelegationSettings>(&state, &headers, &[], Some(words));
     // A day, as the date field sends it: the delegation runs to its end.
-    let Some(ends_at) = chrono::NaiveDate::parse_from_str(until.trim(), "%Y-%m-%d")
+    let Some(ends_at) = chrono::NaiveDate::parse_from_str(posted.until.trim(), "%Y-%m-%d")
         .ok()
         .and_then(|day| day.succ_opt())
         .and_then(|next| next.and_hms_opt(0, 0, 0))
         .map(|end| end.and_utc().timestamp_millis())
     else {
-        return refused_back(
-            "Give the last day of the delegation as a date (YYYY-MM-DD).",
-            DELEGATION_ERROR,
-            DELEGATION_SEAL,
-        );
+        return refused("Give the last day of the delegation as a date (YYYY-MM-DD).");
     };
     let now = now_ms();
-    match delegation::add(
-        &state.db,
-        &user,
-        &field(&body, "delegate"),
-        now,
-        ends_at,
-        now,
-    )
-    .await
-    {
-        Ok(_) => super::see_other(format!("/settings?{DELEGATED}=1")),
-        Err(e) => refused_back(
-            &refusal(e, "adding a delegation"),
-            DELEGATION_ERROR,
-            DELEGATION_SEAL,
-        ),
+    match delegation::add(&state.db, &user, &posted.delegate, now, ends_at, now).await {
+        Ok(_) => back::<DelegationSettings>(&state, &headers, &[(DELEGATED, "1")], None),
+        Err(e) => refused(&refusal(e, "adding a delegation")),
     }
 }
 
 pub async fn revoke_delegation(
     State(state): State<AppState>,
+    SignedIn(user, _): SignedIn<DelegationSettings>,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(posted): Posted<RevokePost>,
 ) -> Response {
-    let user = match signed_in(&state, &headers).await {
-        Ok(user) => user,
-        Err(elsewhere) => return elsewhere,
-    };
-    let Ok(id) = field(&body, "id").trim().parse::<i64>() else {
-        return refused_back("No such delegation.", DELEGATION_ERROR, DELEGATION_SEAL);
-    };
-    match delegation::revoke(&state.db, id, Some(&user.name), now_ms()).await {
-        Ok(true) => super::see_other(format!("/settings?{DELEGATED}=1")),
-        Ok(false) => refused_back(
-            "That delegation has ended already, or is not yours.",
-            DELEGATION_ERROR,
-            DELEGATION_SEAL,
-        ),
-        Err(e) => refused_back(
-            &refusal(e, "ending a delegation"),
-            DELEGATION_ERROR,
-            DELEGATION_SEAL,
-        ),
+    let refused = |words: &str| back::<DelegationSettings>(&state, &headers, &[], Some(words));
+    match delegation::revoke(&state.db, posted.id, Some(&user.name), now_ms()).await {
+        Ok(true) => back::<DelegationSettings>(&state, &headers, &[(DELEGATED, "1")], None),
+        Ok(false) => refused("That delegation has ended already, or is not yours."),
+        Err(e) => refused(&refusal(e, "ending a delegation")),
     }
 }

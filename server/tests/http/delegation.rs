@@ -260,9 +260,10 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
 
     // Mistakes come back to the page, worded for the person; nothing is saved.
     for (body, says) in [
+        // Worded by the app, never naming what was typed (forms.rs: the refusal).
         (
             format!("delegate=alice&until={tomorrow}"),
-            "alice is a requester",
+            "Choose a manager or director who has an account here.",
         ),
         (
             format!("delegate=dora&until={tomorrow}"),
@@ -270,7 +271,7 @@ async fn a_delegate_decides_for_the_person_away_and_the_record_says_so() {
         ),
         (
             format!("delegate=nobody&until={tomorrow}"),
-            "There is no account",
+            "Choose a manager or director who has an account here.",
         ),
         (
             "delegate=carol&until=soon".to_owned(),

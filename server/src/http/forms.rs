@@ -1,0 +1,101 @@
+//! The plain HTML forms' posts (the inbox's bulk decision, the settings page): who posts
+//! them ([`SignedIn`]), what they post ([`Posted`]), and the way back to the form's page
+//! ([`back`]). A browser shows whatever a form post answers, so every answer is a 303:
+//! not signed in, to the sign-in page; anything else, to the form's page, carrying the
+//! app's own words when it failed, sealed for the person who posted
+//! (`app::api::notice`) so the page shows them to that person only. Never a JSON
+//! body, never a 500.
+
+use std::marker::PhantomData;
+
+use app::api::notice;
+use app::state::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum_extra::extract::Form;
+use backend::model::people::User;
+use serde::de::DeserializeOwned;
+
+/// What a form that could not be read comes back with.
+pub const UNREADABLE: &str = "The form could not be read, so nothing was changed; try again.";
+/// What a form comes back with when we failed before its own work began.
+pub const OUR_SIDE: &str = "Nothing was changed: something went wrong on our side; try again.";
+
+/// A page with a plain form: where the form's post goes back to, and the query names
+/// its refusal and the refusal's seal ride under.
+pub trait FormPage: Send + Sync + 'static {
+    const PATH: &'static str;
+    const REFUSED: (&'static str, &'static str);
+}
+
+/// What a plain form posts (`application/x-www-form-urlencoded`, repeated keys as a
+/// `Vec`), and the page it is on.
+pub trait PlainForm: DeserializeOwned + Send {
+    type Page: FormPage;
+}
+
+/// 303 to `P`'s page with `query`, and `refused` (the app's own words) sealed for
+/// whoever sent `headers`.
+pub fn back<P: FormPage>(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &[(&str, &str)],
+    refused: Option<&str>,
+) -> Response {
+    let mut target = form_urlencoded::Serializer::new(String::new());
+    target.extend_pairs(query);
+    if let Some(refused) = refused {
+        target.extend_pairs(notice::sealed_message(
+            &state.site,
+            headers,
+            P::REFUSED,
+            refused,
+        ));
+    }
+    let target = target.finish();
+    if target.is_empty() {
+        super::see_other(P::PATH.to_owned())
+    } else {
+        super::see_other(format!("{}?{target}", P::PATH))
+    }
+}
+
+/// The person the session cookie says is signed in, for a form on page `P`. Who that is
+/// is `Site::user`'s to say, as for the pages and their server functions.
+pub struct SignedIn<P>(pub User, pub PhantomData<P>);
+
+impl<P: FormPage> FromRequestParts<AppState> for SignedIn<P> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match state.site.user(&state.db, &parts.headers).await {
+            Ok(Some(user)) => Ok(Self(user, PhantomData)),
+            Ok(None) => Err(super::see_other("/login".into())),
+            Err(e) => {
+                e.log("the session of a form post");
+                Err(back::<P>(state, &parts.headers, &[], Some(OUR_SIDE)))
+            }
+        }
+    }
+}
+
+/// A plain form's fields, read by `axum_extra`'s `Form` (which takes repeated keys); a
+/// body it cannot read sends the browser back to the form's page saying so.
+pub struct Posted<T>(pub T);
+
+impl<T: PlainForm> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        match Form::<T>::from_request(request, state).await {
+            Ok(Form(form)) => Ok(Self(form)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, page = T::Page::PATH, "a form post could not be read");
+                Err(back::<T::Page>(state, &headers, &[], Some(UNREADABLE)))
+            }
+        }
+    }
+}
