@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration =
     std::time::Duration::from_secs(24 * 60 * 60);
 
+/// The level and role a request or reminder names for the seed's single level (an
+/// order started without an approval policy, which any manager or director decides).
+pub const SINGLE_LEVEL: (u32, Role) = (1, Role::Manager);
+
 pub const WORKFLOW_NAME: &str = "PurchaseOrderApprovalWorkflow";
 pub const SEND_APPROVAL_REQUEST_ACTIVITY: &str = "send_approval_request_activity";
 pub const PLACE_ORDER_ACTIVITY: &str = "place_order_activity";

@@ -160,10 +160,6 @@ impl TryFrom<SqliteClaimedRow> for ClaimedRow {
     }
 }
 
-/// The level and role a request or reminder names for the seed's single level (an
-/// order started without an approval policy, which any manager or director decides).
-pub const SINGLE_LEVEL: (u32, Role) = (1, Role::Manager);
-
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {

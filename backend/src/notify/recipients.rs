@@ -11,6 +11,7 @@ use domain::Role;
 
 use crate::model::order::OrderRow;
 use crate::model::people::{Delegator, User};
+use crate::model::workflow::SINGLE_LEVEL;
 use crate::rules::policy;
 use crate::store::db::Db;
 
@@ -101,7 +102,7 @@ pub fn asked<'a>(
             ..order.clone()
         },
         // The seed's single level: the row holds no level columns.
-        None if (level, role) == super::outbox::SINGLE_LEVEL => order.clone(),
+        None if (level, role) == SINGLE_LEVEL => order.clone(),
         // A level of a policy the row does not show yet: as the e-mail tells it.
         None => OrderRow {
             level: Some(i64::from(level)),

@@ -15,6 +15,7 @@ use super::message::{self, SIGNATURE_HEADER};
 use super::outbox::{self, Channel, Claim, Claimed, Event};
 use crate::kernel::clock::now_ms;
 use crate::model::order::{LevelAt, OrderRow};
+use crate::model::workflow::SINGLE_LEVEL;
 use crate::store::db::Db;
 use crate::store::read_model;
 
@@ -252,7 +253,7 @@ impl Sender {
                 // It still stands only while the order waits at that level, asked of
                 // that role.
                 let asked = match row.level_at() {
-                    Ok(LevelAt::Single) => outbox::SINGLE_LEVEL,
+                    Ok(LevelAt::Single) => SINGLE_LEVEL,
                     Ok(LevelAt::Of { number, role, .. }) => (number, role),
                     Err(e) => return Err(Failure::Skip(e.to_string())),
                 };

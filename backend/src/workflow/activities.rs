@@ -13,7 +13,7 @@ use crate::kernel::fault::{self, Fault};
 use crate::model::workflow::{
     ApprovalRequest, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, WorkflowOrder,
     PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY,
-    SEND_REMINDER_ACTIVITY,
+    SEND_REMINDER_ACTIVITY, SINGLE_LEVEL,
 };
 use crate::notify::outbox::{self, Event};
 use crate::notify::Notifier;
@@ -134,7 +134,7 @@ pub async fn request_approval(
 /// The level a request or reminder is about, and the role it is asked of; without
 /// levels, the seed's single managers' level.
 fn level_and_role(level: Option<&LevelAsk>) -> (u32, Role) {
-    level.map_or(outbox::SINGLE_LEVEL, |l| (l.number, l.role))
+    level.map_or(SINGLE_LEVEL, |l| (l.number, l.role))
 }
 
 /// With e-mail on: e-mails to those who may decide the order for `event` (a request or
