@@ -1,12 +1,13 @@
 //! The PostgreSQL dialect of [`super`]'s queries: the same statements, checked by the
 //! test suite run on PostgreSQL (`APPROVALS_TEST_POSTGRES`).
 
+use domain::{demo, Role};
 use sqlx::PgPool;
 
-use super::{hash_password, no_such_user, token_hash, Account, ApiToken, Touched, User};
+use super::secret::{token_hash, Touched};
+use super::{hash_password, no_such_user, Account, ApiToken, User};
 use crate::kernel::clock::now_ms;
 use crate::kernel::error::ServiceError;
-use domain::{demo, Role};
 
 /// [`super::add_user`]'s insert, once the name and password are checked and hashed.
 pub(super) async fn insert_user(
