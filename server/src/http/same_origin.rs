@@ -51,7 +51,10 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Whether the request carries API credentials of its own (`Basic` or `Bearer`, as
-/// `headers` parses them), which a browser never adds to a cross-site request.
+/// `headers` parses them). Not proof of a non-browser caller: a browser may attach
+/// Basic credentials it has cached to a cross-site request by itself, so a handler
+/// that acts on the session cookie must not trust this skip (still open: deciding per
+/// request which credential authenticates it, and guarding that one).
 fn carries_credentials(headers: &HeaderMap) -> bool {
     headers.typed_get::<Authorization<Bearer>>().is_some()
         || headers.typed_get::<Authorization<Basic>>().is_some()
