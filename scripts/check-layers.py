@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The backend's layers (see ARCHITECTURE.md, "Inside backend: layers"): each folder of
-backend/src imports only the layers below it. Fails, naming the file, the line and the
+backend/src (and of base/src, which holds the two lowest, re-exported by backend as
+`crate::kernel` and `crate::model`) imports only the layers below it. Fails, naming the file, the line and the
 layer it reaches up to, when any file does otherwise; `make test` runs it.
 
 It reads `crate::LAYER` paths as text, which is how every import between layers is
@@ -17,15 +18,23 @@ LAYERS = ["kernel", "model", "rules", "store", "notify", "workflow", "services",
 RANK = {name: rank for rank, name in enumerate(LAYERS)}
 PATH = re.compile(r"\bcrate::(" + "|".join(LAYERS) + r")\b")
 
-root = pathlib.Path(__file__).resolve().parent.parent / "backend" / "src"
-found = set(p.name for p in root.iterdir() if p.is_dir())
-unknown = found - set(LAYERS)
-if unknown:
-    sys.exit(f"layers: backend/src/{sorted(unknown)[0]}/ is on no layer; add it to {__file__}")
+repo = pathlib.Path(__file__).resolve().parent.parent
+roots = [repo / "backend" / "src", repo / "base" / "src"]
+home = {}
+for root in roots:
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        if folder.name not in RANK:
+            sys.exit(f"layers: {folder.relative_to(repo)}/ is on no layer; add it to {__file__}")
+        home[folder.name] = folder
+missing = set(LAYERS) - set(home)
+if missing:
+    sys.exit(f"layers: no folder for the layer {sorted(missing)[0]}")
 
 broken = []
 for layer in LAYERS:
-    for path in sorted((root / layer).rglob("*.rs")):
+    for path in sorted(home[layer].rglob("*.rs")):
         if path.name == "tests.rs":
             continue
         lines = path.read_text().splitlines()
@@ -37,7 +46,7 @@ for layer in LAYERS:
             for reached in PATH.findall(line):
                 if RANK[reached] > RANK[layer]:
                     broken.append(
-                        f"{path.relative_to(root.parent.parent)}:{number}: {layer} reaches up to"
+                        f"{path.relative_to(repo)}:{number}: {layer} reaches up to"
                         f" {reached}: {line.strip()}"
                     )
 if broken:

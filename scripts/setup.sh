@@ -69,11 +69,14 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb" ]; then
   timed "cargo install wasm-bindgen-cli" cargo install wasm-bindgen-cli --version "$wb" --force --quiet
 fi
 
-# Tests check that backend/.sqlx (the compile-time description of our SQL) is current.
-if [ "$mode" = test ] && [ "$(sqlx --version 2>/dev/null)" != "sqlx-cli 0.8.6" ]; then
-  log "installing sqlx-cli 0.8.6 (SQLite only)"
+# Tests check that the compile-time descriptions of our SQL (backend/.sqlx for SQLite,
+# store-postgres/.sqlx for PostgreSQL) are current: sqlx-cli with both drivers, in a
+# folder of its own (scripts/sqlx-prepare.sh looks there).
+sqlx_root=${XDG_CACHE_HOME:-$HOME/.cache}/approvals/sqlx-cli-0.8.6
+if [ "$mode" = test ] && [ ! -x "$sqlx_root/bin/sqlx" ]; then
+  log "installing sqlx-cli 0.8.6 (SQLite and PostgreSQL)"
   timed "cargo install sqlx-cli" cargo install sqlx-cli --version 0.8.6 --locked \
-    --no-default-features --features sqlite --quiet
+    --no-default-features --features sqlite,postgres,rustls --root "$sqlx_root" --quiet
 fi
 
 if [ "$mode" = run ]; then

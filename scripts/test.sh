@@ -19,7 +19,7 @@ scripts/check-layers.py
 scripts/sqlx-prepare.sh --check
 
 step "lints"
-cargo clippy -p server -p bench -p backend -p domain --all-targets -- -D warnings
+cargo clippy -p server -p bench -p backend -p base -p store-postgres -p domain --all-targets -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -28,7 +28,7 @@ scripts/validate-k8s.sh
 
 step "no server crate in the WASM bundle"
 leaks=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
-  | grep -E '^(backend|dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
+  | grep -E '^(backend|base|store-postgres|dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
 if [ -n "$leaks" ]; then
   echo "server crates reach the WASM bundle:" >&2
   echo "$leaks" >&2
@@ -37,7 +37,7 @@ fi
 echo "none"
 
 step "unit tests, and the HTTP layer on the in-memory workflow engine"
-cargo test -p domain -p backend -p bench
+cargo test -p domain -p base -p backend -p bench
 cargo test -p app --features ssr
 # The tests run side by side in one process, each with a router of its own. Listing a
 # router's routes renders the app under a flag that holds back every Leptos resource in

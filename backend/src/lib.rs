@@ -14,14 +14,16 @@
 //! - [`model`]: the rows and payloads the layers hand each other;
 //! - [`kernel`]: the clock, the one error type, metrics, timing, seals, e-mail addresses.
 
-pub mod kernel;
-pub mod model;
 pub mod notify;
 pub mod ops;
 pub mod rules;
 pub mod services;
 pub mod store;
 pub mod workflow;
+
+/// The two ground floors live in the `base` crate (which each database's statements
+/// share); to the layers above they are `crate::kernel` and `crate::model` as before.
+pub use base::{kernel, model};
 
 pub use kernel::error::ServiceError;
 pub use services::orders::OrderService;

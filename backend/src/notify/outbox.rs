@@ -7,10 +7,11 @@ use std::str::FromStr;
 use domain::Role;
 
 use super::recipients;
+use crate::model::notification::StoredNotification;
 use crate::store::db::Db;
 use crate::store::read_model;
 
-mod pg;
+use store_postgres::outbox as pg;
 
 /// How a notification leaves (`notifications.channel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
@@ -90,74 +91,33 @@ impl Claim {
     }
 }
 
-/// A claimed row as both dialects read it: the event still as stored.
-#[derive(Debug, sqlx::FromRow)]
-struct ClaimedRow {
-    id: i64,
-    instance_id: String,
-    event: String,
-    channel: Channel,
-    recipient: String,
-    address: Option<String>,
-    attempts: i64,
-}
-
-impl ClaimedRow {
-    /// Reads the event, once, where the row is read.
-    fn into_claim(self) -> Claim {
-        match self.event.parse() {
-            Ok(event) => Claim::Ready(Claimed {
-                id: self.id,
-                instance_id: self.instance_id,
-                event,
-                channel: self.channel,
-                recipient: self.recipient,
-                address: self.address,
-                attempts: self.attempts,
-            }),
-            Err(why) => Claim::Unreadable {
-                id: self.id,
-                instance_id: self.instance_id,
-                why,
-            },
-        }
-    }
-}
-
-/// A claimed row as SQLite's `query_as!` hands it over: the channel as text.
-struct SqliteClaimedRow {
-    id: i64,
-    instance_id: String,
-    event: String,
-    channel: String,
-    recipient: String,
-    address: Option<String>,
-    attempts: i64,
-}
-
-/// Reads the channel as `Channel`'s `sqlx::Type` does on PostgreSQL: an unknown one
-/// fails the read (the table's CHECK admits none).
-impl TryFrom<SqliteClaimedRow> for ClaimedRow {
-    type Error = sqlx::Error;
-
-    fn try_from(row: SqliteClaimedRow) -> Result<Self, Self::Error> {
-        let channel =
-            row.channel
-                .parse()
-                .map_err(|e: UnknownChannel| sqlx::Error::ColumnDecode {
-                    index: "channel".into(),
-                    source: Box::new(e),
-                })?;
-        Ok(Self {
+/// Reads a claimed row's event and channel, once, where the row is read. An unknown
+/// channel fails the read (the table's CHECK admits none); an unknown event is a row
+/// this build cannot send.
+fn into_claim(row: StoredNotification) -> Result<Claim, sqlx::Error> {
+    let channel = row
+        .channel
+        .parse()
+        .map_err(|e: UnknownChannel| sqlx::Error::ColumnDecode {
+            index: "channel".into(),
+            source: Box::new(e),
+        })?;
+    Ok(match row.event.parse() {
+        Ok(event) => Claim::Ready(Claimed {
             id: row.id,
             instance_id: row.instance_id,
-            event: row.event,
+            event,
             channel,
             recipient: row.recipient,
             address: row.address,
             attempts: row.attempts,
-        })
-    }
+        }),
+        Err(why) => Claim::Unreadable {
+            id: row.id,
+            instance_id: row.instance_id,
+            why,
+        },
+    })
 }
 
 /// What a notification is about.
@@ -327,11 +287,16 @@ pub async fn add_outcome(
 pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claim>, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::claim_due(db, now, hold_ms).await,
+        Db::Postgres(db) => {
+            return pg::claim_due(db, now, hold_ms)
+                .await?
+                .map(into_claim)
+                .transpose()
+        }
     };
     let until = now + hold_ms;
     let row = sqlx::query_as!(
-        SqliteClaimedRow,
+        StoredNotification,
         r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
             WHERE id = (SELECT id FROM notifications
                          WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= ?
@@ -344,8 +309,7 @@ pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claim>,
     )
     .fetch_optional(db)
     .await?;
-    row.map(|r| Ok(ClaimedRow::try_from(r)?.into_claim()))
-        .transpose()
+    row.map(into_claim).transpose()
 }
 
 /// Takes the next notification of `event` for one order that is due and nobody holds,
@@ -359,11 +323,14 @@ pub async fn claim_for(
 ) -> Result<Option<Claim>, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::claim_for(db, instance_id, event, now, hold_ms).await,
+        Db::Postgres(db) => {
+            let claimed = pg::claim_for(db, instance_id, &event.key(), now, hold_ms).await?;
+            return claimed.map(into_claim).transpose();
+        }
     };
     let (until, key) = (now + hold_ms, event.key());
     let row = sqlx::query_as!(
-        SqliteClaimedRow,
+        StoredNotification,
         r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
             WHERE id = (SELECT id FROM notifications
                          WHERE instance_id = ? AND event = ?
@@ -379,8 +346,7 @@ pub async fn claim_for(
     )
     .fetch_optional(db)
     .await?;
-    row.map(|r| Ok(ClaimedRow::try_from(r)?.into_claim()))
-        .transpose()
+    row.map(into_claim).transpose()
 }
 
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {

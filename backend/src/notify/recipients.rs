@@ -15,7 +15,7 @@ use crate::model::workflow::SINGLE_LEVEL;
 use crate::rules::policy;
 use crate::store::db::Db;
 
-mod pg;
+use store_postgres::recipients as pg;
 
 /// Someone who decides orders and has an address, with whose decisions they hold now.
 #[derive(Debug, Clone)]

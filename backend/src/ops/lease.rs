@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::store::db::Db;
 
-mod pg;
+use store_postgres::lease as pg;
 
 /// The reconciler's lease.
 pub const RECONCILER: &str = "reconciler";
@@ -23,11 +23,11 @@ pub async fn hold(
     now_ms: i64,
     ttl: Duration,
 ) -> Result<bool, sqlx::Error> {
+    let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::hold(db, name, holder, now_ms, ttl).await,
+        Db::Postgres(db) => return pg::hold(db, name, holder, now_ms, until).await,
     };
-    let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
     let result = sqlx::query!(
         "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,

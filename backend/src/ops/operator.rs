@@ -6,17 +6,18 @@ use domain::OrderStatus;
 
 use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
+use crate::model::history::{OperatorAction, OperatorActionRow};
 use crate::model::order::OrderRow;
 use crate::ops::reconcile::{self, Repair};
 use crate::services::orders::OrderService;
-use crate::store::read_model::{self, OperatorAction};
+use crate::store::read_model;
 use crate::workflow::engine::Snapshot;
 
 /// An order as the read model has it, and its workflow as Dapr has it (or why not).
 pub struct Inspection {
     pub row: OrderRow,
     pub workflow: Result<Snapshot, String>,
-    pub actions: Vec<read_model::OperatorActionRow>,
+    pub actions: Vec<OperatorActionRow>,
 }
 
 pub async fn inspect(orders: &OrderService, instance_id: &str) -> Result<Inspection, ServiceError> {

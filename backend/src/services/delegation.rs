@@ -4,26 +4,18 @@
 //! dora"). Delegations do not chain: a delegate acts with the delegator's own role,
 //! never with what was delegated to the delegator.
 
+pub use crate::model::people::Delegation;
 use crate::model::people::{Delegator, User};
 use domain::{Role, ValidationErrors};
 
 use crate::kernel::error::ServiceError;
 use crate::store::db::Db;
 
-mod pg;
+use store_postgres::delegation as pg;
 
 /// The longest a delegation may run.
 pub const MAX_DAYS: i64 = 90;
 const DAY_MS: i64 = 86_400_000;
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Delegation {
-    pub id: i64,
-    pub delegator: String,
-    pub delegate: String,
-    pub starts_at: i64,
-    pub ends_at: i64,
-}
 
 /// `delegator` hands their decisions to `delegate` from `starts_at` until `ends_at`.
 pub async fn add(
@@ -121,7 +113,7 @@ fn check(
 pub async fn revoke(db: &Db, id: i64, by: Option<&str>, now: i64) -> Result<bool, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::revoke(db, id, by, now).await,
+        Db::Postgres(db) => return Ok(pg::revoke(db, id, by, now).await?),
     };
     let done = sqlx::query!(
         "UPDATE delegations SET revoked_at = ?
@@ -142,7 +134,7 @@ pub async fn revoke(db: &Db, id: i64, by: Option<&str>, now: i64) -> Result<bool
 pub async fn delegators(db: &Db, delegate: &str, now: i64) -> Result<Vec<Delegator>, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::delegators(db, delegate, now).await,
+        Db::Postgres(db) => return Ok(pg::delegators(db, delegate, now).await?),
     };
     let rows = sqlx::query!(
         r#"SELECT DISTINCT d.delegator, u.role AS "role: Role"
@@ -173,7 +165,7 @@ pub async fn current(
 ) -> Result<Vec<Delegation>, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::current(db, name, now).await,
+        Db::Postgres(db) => return Ok(pg::current(db, name, now).await?),
     };
     Ok(sqlx::query_as!(
         Delegation,

@@ -5,7 +5,7 @@ use crate::kernel::clock::now_ms;
 use crate::store::db::Db;
 use domain::Decision;
 
-mod pg;
+use store_postgres::audit as pg;
 
 /// Records a decision attempt; `refusal` is `None` when it was accepted.
 pub async fn record(
@@ -17,7 +17,9 @@ pub async fn record(
 ) -> Result<(), sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::record(db, instance_id, actor, decision, refusal).await,
+        Db::Postgres(db) => {
+            return pg::record(db, instance_id, actor, decision, refusal, now_ms()).await
+        }
     };
     let (approved, accepted, at) = (decision.approved(), refusal.is_none(), now_ms());
     sqlx::query!(

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::order::{ChangeBatch, OrderChange};
+use crate::model::order::{ChangeBatch, ChangeStatus, OrderChange, Position};
 use crate::store::db::Db;
 use tokio::sync::broadcast;
 
-mod pg;
+use store_postgres::changes as pg;
 
 const POLL: Duration = Duration::from_millis(200);
 /// How many past changes to keep; older ones are of no use to anyone.
@@ -18,15 +18,6 @@ const KEEP: i64 = 10_000;
 
 pub fn channel() -> broadcast::Sender<ChangeBatch> {
     broadcast::channel(64).0
-}
-
-/// How far a reader has read the feed. On SQLite ids are handed out in commit order
-/// (one writer), so the id says it all; on PostgreSQL they are not, and the writing
-/// transaction's id comes first (see the `order_changes` table there).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Position {
-    txid: i64,
-    id: i64,
 }
 
 /// Where the feed ends now: a reader starting here sees only what comes after.
@@ -57,18 +48,13 @@ pub async fn after(db: &Db, from: Position) -> Result<(Vec<OrderChange>, Positio
     )
     .fetch_all(db)
     .await?;
-    // As PostgreSQL's rows decode it (`ChangeStatus: Decode`): unknown text fails the read.
     let changes = rows
         .into_iter()
         .map(|r| {
-            let status = r.status.parse().map_err(|e| sqlx::Error::ColumnDecode {
-                index: "status".into(),
-                source: Box::new(e),
-            })?;
             Ok(OrderChange {
                 id: r.id,
                 instance_id: r.instance_id,
-                status,
+                status: ChangeStatus::from_column(&r.status)?,
                 requested_by: r.requested_by,
             })
         })

@@ -322,4 +322,130 @@ mod tests {
             "her session went too"
         );
     }
+
+    /// PostgreSQL's equivalents: a statement cut off by `statement_timeout` (and
+    /// leaving nothing behind), a lock not granted in time, a serialization failure,
+    /// a deadlock and a full server are busy; other errors, among them codes that are
+    /// all digits, are not.
+    #[ignore = "PostgreSQL only: make test runs it on PostgreSQL (--include-ignored)"]
+    #[tokio::test]
+    async fn postgres_timeouts_and_rollbacks_are_busy_and_other_errors_are_not() {
+        let (_db, pool, _dir) = temporary_postgres_only().await;
+        let pool = &pool;
+        let busy = |e: sqlx::Error| crate::kernel::error::database_busy(&e);
+        sqlx::query("CREATE TABLE t (x BIGINT PRIMARY KEY)")
+            .execute(pool)
+            .await
+            .expect("a table");
+
+        // An autocommit write that statement_timeout cuts short keeps nothing.
+        let mut conn = pool.acquire().await.expect("a connection");
+        sqlx::query("SET statement_timeout = 1")
+            .execute(&mut *conn)
+            .await
+            .expect("a short deadline");
+        let timed_out = sqlx::query("INSERT INTO t SELECT 1 FROM pg_sleep(1)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("the deadline passes");
+        assert!(busy(timed_out));
+        let slept = sqlx::query("SELECT pg_sleep(1)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("the deadline passes");
+        assert!(busy(slept));
+        sqlx::query("RESET statement_timeout")
+            .execute(&mut *conn)
+            .await
+            .expect("the usual deadline");
+        let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("a count");
+        assert_eq!(kept, 0, "nothing was changed");
+
+        // A lock held by another transaction, past lock_timeout.
+        let mut holder = pool.begin().await.expect("a transaction");
+        sqlx::query("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *holder)
+            .await
+            .expect("the lock");
+        sqlx::query("SET lock_timeout = 10")
+            .execute(&mut *conn)
+            .await
+            .expect("a short wait");
+        let locked = sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("the lock is held");
+        assert!(busy(locked));
+        holder.rollback().await.expect("lets go");
+        sqlx::query("RESET lock_timeout")
+            .execute(&mut *conn)
+            .await
+            .expect("the usual wait");
+
+        // A real deadlock: each transaction holds the row the other one wants; the
+        // server rolls one of them back (after `deadlock_timeout`, a second).
+        sqlx::query("INSERT INTO t VALUES (10), (20)")
+            .execute(pool)
+            .await
+            .expect("rows");
+        let (mut a, mut b) = (
+            pool.begin().await.expect("a"),
+            pool.begin().await.expect("b"),
+        );
+        let update = "UPDATE t SET x = x WHERE x = $1";
+        for (tx, x) in [(&mut a, 10_i64), (&mut b, 20)] {
+            sqlx::query(update)
+                .bind(x)
+                .execute(&mut **tx)
+                .await
+                .expect("a row lock");
+        }
+        let (first, second) = tokio::join!(
+            sqlx::query(update).bind(20_i64).execute(&mut *a),
+            sqlx::query(update).bind(10_i64).execute(&mut *b),
+        );
+        let deadlock = match (first, second) {
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => e,
+            other => panic!("one of the two is rolled back: {other:?}"),
+        };
+        assert!(busy(deadlock));
+        drop((a, b));
+
+        // The server's own errors with these codes, as a serializable transaction or
+        // a full server would give them; and some that are not busy.
+        let raised = |code: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(&format!(
+                    "DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{code}'; END $$"
+                ))
+                .execute(&pool)
+                .await
+                .expect_err("raised")
+            }
+        };
+        for code in ["40001", "40P01", "53300", "57014", "55P03"] {
+            assert!(busy(raised(code).await), "{code}");
+        }
+        for code in ["22021", "22022", "23505", "42501", "XX000"] {
+            assert!(!busy(raised(code).await), "{code}");
+        }
+        sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(pool)
+            .await
+            .expect("a row");
+        let duplicate = sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(pool)
+            .await
+            .expect_err("a duplicate");
+        assert!(!busy(duplicate));
+        let wrong = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(pool)
+            .await
+            .expect_err("no such table");
+        assert!(!busy(wrong));
+    }
 }

@@ -22,8 +22,9 @@ use sqlx::{Connection, Sqlite, SqliteExecutor, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::kernel::error::database_busy;
+use crate::model::order::{Finish, InsertError};
 use crate::store::db::Db;
-use crate::store::read_model::{self, Finish, InsertError};
+use crate::store::read_model;
 
 /// Writes per transaction at most: a batch holds SQLite's write lock this long.
 const MAX_BATCH: usize = 64;

@@ -9,10 +9,14 @@ use crate::support::{order, output_status, Stack, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_survive_a_server_crash() {
-    let mut stack = Stack::start("12s").await;
-    for id in ["crash-approve", "crash-timeout"] {
-        stack.start_waiting(id, 5000.0).await;
-    }
+    // The order to approve has a deadline far beyond a slow restart; the order to time
+    // out, one short enough to fire soon after it. Each was started before a crash.
+    let mut stack = Stack::start("300s").await;
+    stack.start_waiting("crash-approve", 5000.0).await;
+    stack.kill_server();
+    stack.set_approval_timeout("15s");
+    stack.start_server().await;
+    stack.start_waiting("crash-timeout", 5000.0).await;
     stack.kill_server();
     tokio::time::sleep(Duration::from_millis(500)).await;
     stack.start_server().await;

@@ -274,6 +274,12 @@ impl Stack {
         }
     }
 
+    /// Orders started from the next server start on time out after `approval_timeout`
+    /// (each order keeps the timeout it was started with).
+    pub fn set_approval_timeout(&mut self, approval_timeout: &str) {
+        approval_timeout.clone_into(&mut self.timeout);
+    }
+
     /// Kills our server the hard way, as a crash would.
     pub fn kill_server(&mut self) {
         if let Some(mut child) = self.server.take() {

@@ -12,7 +12,7 @@ use crate::model::people::User;
 use crate::store::db::Db;
 
 mod passwords;
-mod pg;
+use store_postgres::accounts as pg;
 mod secret;
 mod sessions;
 #[cfg(test)]
@@ -79,17 +79,12 @@ fn user_added(inserted: Result<User, sqlx::Error>, name: &str) -> Result<User, S
     }
 }
 
-/// An account as operators list it.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub user: User,
-    pub email: Option<String>,
-}
+pub use crate::model::people::Account;
 
 pub async fn list_users(db: &Db) -> Result<Vec<Account>, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::list_users(db).await,
+        Db::Postgres(db) => return Ok(pg::list_users(db).await?),
     };
     let rows = sqlx::query!(
         r#"SELECT id AS "id!", name, role AS "role: Role", created_at, email
@@ -113,15 +108,15 @@ pub async fn list_users(db: &Db) -> Result<Vec<Account>, ServiceError> {
 
 /// Sets the e-mail address of user `name`, or with `None` removes it.
 pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(), ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::set_email(db, name, email.map(Email::as_str)).await,
-    };
     let address = email.map(Email::as_str);
-    let result = sqlx::query!("UPDATE users SET email = ? WHERE name = ?", address, name)
-        .execute(db)
-        .await?;
-    if result.rows_affected() == 0 {
+    let changed = match db {
+        Db::Postgres(db) => pg::set_email(db, name, address).await?,
+        Db::Sqlite(db) => sqlx::query!("UPDATE users SET email = ? WHERE name = ?", address, name)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    };
+    if changed == 0 {
         return Err(no_such_user(name));
     }
     Ok(())
@@ -131,7 +126,7 @@ pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(),
 pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::email_of(db, name).await,
+        Db::Postgres(db) => return Ok(pg::email_of(db, name).await?),
     };
     Ok(
         sqlx::query_scalar!("SELECT email FROM users WHERE name = ?", name)
@@ -142,14 +137,14 @@ pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceErro
 }
 
 pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::remove_user(db, name).await,
+    let removed = match db {
+        Db::Postgres(db) => pg::remove_user(db, name).await?,
+        Db::Sqlite(db) => sqlx::query!("DELETE FROM users WHERE name = ?", name)
+            .execute(db)
+            .await?
+            .rows_affected(),
     };
-    let result = sqlx::query!("DELETE FROM users WHERE name = ?", name)
-        .execute(db)
-        .await?;
-    if result.rows_affected() == 0 {
+    if removed == 0 {
         return Err(no_such_user(name));
     }
     Ok(())
@@ -161,15 +156,25 @@ fn no_such_user(name: &str) -> ServiceError {
 
 /// Creates the demo accounts, but only in a database without any account.
 pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
-    let pool = match db {
-        Db::Sqlite(pool) => pool,
-        Db::Postgres(pool) => return pg::ensure_demo_users(pool).await,
+    let count = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users"#)
+                .fetch_one(pool)
+                .await?
+        }
+        Db::Postgres(pool) => pg::count_users(pool).await?,
     };
-    let count = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users"#)
-        .fetch_one(pool)
-        .await?;
     if count > 0 {
         return Ok(false);
+    }
+    if let Db::Postgres(pool) = db {
+        // Several replicas may start together on an empty database: the accounts go
+        // in at once under a lock, the passwords hashed before it is taken.
+        let mut users = Vec::with_capacity(demo::USERS.len());
+        for (name, role) in demo::USERS {
+            users.push((name, role, hash_password(demo::PASSWORD.to_owned()).await?));
+        }
+        return Ok(pg::insert_first_users(pool, &users, now_ms()).await?);
     }
     for (name, role) in demo::USERS {
         add_user(db, name, role, demo::PASSWORD, None).await?;
@@ -178,11 +183,11 @@ pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
 }
 
 pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
+    let [(a, _), (b, _), (c, _), (d, _)] = demo::USERS;
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::demo_users_present(db).await,
+        Db::Postgres(db) => return Ok(pg::count_named(db, [a, b, c, d]).await? > 0),
     };
-    let [(a, _), (b, _), (c, _), (d, _)] = demo::USERS;
     let count = sqlx::query_scalar!(
         r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE name IN (?, ?, ?, ?)"#,
         a,

@@ -60,7 +60,7 @@ async fn verify_password(hash: String, password: String) -> Result<bool, Service
 pub async fn credentials(db: &Db, name: &str) -> Result<Option<(User, String)>, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::credentials(db, name).await,
+        Db::Postgres(db) => return Ok(pg::credentials(db, name).await?),
     };
     let found = sqlx::query!(
         r#"SELECT id AS "id!", name, role AS "role: Role", created_at, password_hash

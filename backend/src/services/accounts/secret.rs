@@ -38,6 +38,18 @@ pub(super) struct Touched {
     pub(super) touched_at: Option<i64>,
 }
 
+impl From<(User, Option<i64>)> for Touched {
+    fn from((user, touched_at): (User, Option<i64>)) -> Self {
+        Self {
+            id: user.id,
+            name: user.name,
+            role: user.role,
+            created_at: user.created_at,
+            touched_at,
+        }
+    }
+}
+
 impl Touched {
     /// Whether the last-use mark is old enough to rewrite. Deciding this from the read
     /// keeps an ordinary request from taking SQLite's one write lock at all: even an

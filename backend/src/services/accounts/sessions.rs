@@ -62,7 +62,9 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceE
             .fetch_optional(db)
             .await?
         }
-        Db::Postgres(db) => pg::find_session(db, &hash, now, idle_since).await?,
+        Db::Postgres(db) => pg::find_session(db, &hash, now, idle_since)
+            .await?
+            .map(Touched::from),
     };
     let Some(found) = found else { return Ok(None) };
     if found.is_stale(now) {
@@ -88,7 +90,7 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<User>, ServiceE
 pub async fn end_session(db: &Db, token: &str) -> Result<(), ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::end_session(db, token).await,
+        Db::Postgres(db) => return Ok(pg::end_session(db, &token_hash(token)).await?),
     };
     let hash = token_hash(token);
     sqlx::query!("DELETE FROM sessions WHERE token_hash = ?", hash)

@@ -9,16 +9,7 @@ use crate::kernel::error::ServiceError;
 use crate::model::people::User;
 use crate::store::db::Db;
 
-/// One API token as `server token list` shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ApiToken {
-    pub id: i64,
-    pub user_name: String,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
-}
+pub use crate::model::people::ApiToken;
 
 /// Creates an API token for `user_name`, valid for `valid_for` (forever when `None`);
 /// the token itself is shown once, never stored.
@@ -60,7 +51,7 @@ pub async fn create_api_token(
 pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::revoke_api_token(db, id).await,
+        Db::Postgres(db) => return Ok(pg::revoke_api_token(db, id, now_ms()).await?),
     };
     let now = now_ms();
     let result = sqlx::query!(
@@ -77,7 +68,7 @@ pub async fn revoke_api_token(db: &Db, id: i64) -> Result<bool, ServiceError> {
 pub async fn list_api_tokens(db: &Db) -> Result<Vec<ApiToken>, ServiceError> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::list_api_tokens(db).await,
+        Db::Postgres(db) => return Ok(pg::list_api_tokens(db).await?),
     };
     Ok(sqlx::query_as!(
         ApiToken,
@@ -108,7 +99,7 @@ pub async fn token_user(db: &Db, token: &str) -> Result<Option<User>, ServiceErr
             .fetch_optional(db)
             .await?
         }
-        Db::Postgres(db) => pg::find_token(db, &hash, now).await?,
+        Db::Postgres(db) => pg::find_token(db, &hash, now).await?.map(Touched::from),
     };
     let Some(found) = found else { return Ok(None) };
     if found.is_stale(now) {

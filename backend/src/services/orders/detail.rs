@@ -8,11 +8,12 @@ use domain::{OrderDetail, OrderStatus, Role, TimelineEntry};
 use super::OrderService;
 use crate::kernel::clock::from_ms;
 use crate::kernel::error::ServiceError;
+use crate::model::history::OperatorAction;
 use crate::model::order::LevelAt;
 use crate::model::people::User;
 use crate::rules::policy;
 use crate::services::delegation;
-use crate::store::read_model::{self, OperatorAction};
+use crate::store::read_model;
 
 impl OrderService {
     /// The order with its timeline, if `user` may see it (otherwise "no such order").

@@ -10,7 +10,7 @@ use crate::kernel::clock;
 use crate::kernel::engine_error::{EngineError, FailureKind};
 use crate::kernel::error::ServiceError;
 use crate::kernel::timing::{timed, Part};
-use crate::model::order::{OrderFacts, OrderRow};
+use crate::model::order::{Finish, InsertError, OrderFacts, OrderRow};
 use crate::model::people::User;
 use crate::model::workflow::{Outcome, WorkflowOrder, WorkflowOutput};
 use crate::notify::outbox;
@@ -32,7 +32,7 @@ impl OrderService {
         let inserted = timed(Part::Db, self.writes.insert_submitted(facts, self.now_ms())).await;
         let row = match inserted {
             Ok(row) => row,
-            Err(read_model::InsertError::Duplicate) => {
+            Err(InsertError::Duplicate) => {
                 let status = read_model::get(&self.db, &instance_id)
                     .await?
                     .map(|r| r.status);
@@ -46,7 +46,7 @@ impl OrderService {
                     decided_by: None,
                 });
             }
-            Err(read_model::InsertError::Db(e)) => return Err(e.into()),
+            Err(InsertError::Db(e)) => return Err(e.into()),
         };
         let scheduled = match timed(Part::Dapr, self.schedule(&row)).await {
             // The reconciler, at start-up, may schedule a just-inserted order first:
@@ -174,7 +174,7 @@ impl OrderService {
             ),
             _ => return Ok(false),
         };
-        let end = read_model::Finish {
+        let end = Finish {
             instance_id: state.instance_id.clone(),
             status,
             decided_by: by,

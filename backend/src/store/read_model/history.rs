@@ -1,19 +1,11 @@
 //! What happened to an order besides its row: the levels approved before the last, the
 //! timeline's other events, and what operators did to it.
 
-use sqlx::FromRow;
-
 use domain::Role;
 
 use super::pg;
+use crate::model::history::{LevelApproval, OperatorAction, OperatorActionRow, TimelineRow};
 use crate::store::db::Db;
-
-/// An entry of [`timeline`].
-#[derive(Debug, Clone, FromRow)]
-pub struct TimelineRow {
-    pub at: i64,
-    pub label: String,
-}
 
 pub async fn timeline(db: &Db, instance_id: &str) -> Result<Vec<TimelineRow>, sqlx::Error> {
     let db = match db {
@@ -27,17 +19,6 @@ pub async fn timeline(db: &Db, instance_id: &str) -> Result<Vec<TimelineRow>, sq
     )
     .fetch_all(db)
     .await
-}
-
-/// One approved level of an order that has several, as its timeline shows it.
-#[derive(Debug, Clone, FromRow)]
-pub struct LevelApproval {
-    pub level: i64,
-    pub role: Option<Role>,
-    pub requested_at: Option<i64>,
-    pub approved_by: String,
-    pub comment: Option<String>,
-    pub approved_at: i64,
 }
 
 /// The levels of an order approved so far (not the last: that is the order's outcome).
@@ -57,14 +38,6 @@ pub async fn level_approvals(
     )
     .fetch_all(db)
     .await
-}
-
-/// What an operator may do to an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
-pub enum OperatorAction {
-    Terminate,
-    Redrive,
 }
 
 /// Records what an operator did to an order, and who.
@@ -108,15 +81,6 @@ pub(super) async fn record_operator_action_on(
     .execute(db)
     .await?;
     Ok(())
-}
-
-/// One operator action, for the order's timeline.
-#[derive(Debug, Clone, FromRow)]
-pub struct OperatorActionRow {
-    pub actor: String,
-    pub action: OperatorAction,
-    pub reason: Option<String>,
-    pub at: i64,
 }
 
 pub async fn operator_actions(

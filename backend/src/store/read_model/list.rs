@@ -3,7 +3,7 @@
 
 use domain::{OrderStatus, Role, SortKey};
 
-use super::{pg, FINAL_STATUSES};
+use super::FINAL_STATUSES;
 use crate::model::order::{OrderQuery, OrderRow};
 use crate::store::db::Db;
 
@@ -50,110 +50,108 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     decided_last_first: " ORDER BY decided_at DESC NULLS LAST, instance_id DESC",
 };
 
-impl OrderQuery {
-    /// `listing`: the rows themselves are wanted, in [`Self::order_by`] order (not a
-    /// count). One builder for both databases, so that who sees which order (the
-    /// deciders' filter) is written once.
-    pub(crate) fn push_filters<'a, DB>(
-        &self,
-        q: &mut sqlx::QueryBuilder<'a, DB>,
-        listing: bool,
-        dialect: &Dialect,
-    ) where
-        DB: sqlx::Database,
-        OrderStatus: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-        Role: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-        String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    {
-        q.push(format!(" WHERE {} ", dialect.yes));
-        if let Some(status) = self.status {
-            q.push(" AND status = ").push_bind(status);
-        }
-        if self.decided_only {
-            let column = if listing {
-                dialect.listing_status
-            } else {
-                "status"
-            };
-            q.push(format!(" AND {column} IN {FINAL_STATUSES}"));
-        }
-        if let Some(who) = &self.requested_by {
-            q.push(" AND requested_by = ").push_bind(who.clone());
-        }
-        if !self.deciders.is_empty() {
-            q.push(format!(" AND ({}", dialect.no));
-            for decider in &self.deciders {
-                q.push(format!(" OR ({}", dialect.yes));
-                if decider.role != Role::Director {
-                    q.push(" AND (level_role IS NULL OR level_role = ")
-                        .push_bind(decider.role)
-                        .push(")");
-                }
-                for name in &decider.people {
-                    q.push(format!(
-                        " AND {}(',' || COALESCE(level_approvers, '') || ',', ",
-                        dialect.position
-                    ))
-                    .push_bind(format!(",{name},"))
-                    .push(") = 0");
-                }
-                q.push(")");
+/// `listing`: the rows themselves are wanted, in [`order_by`] order (not a
+/// count). One builder for both databases, so that who sees which order (the
+/// deciders' filter) is written once.
+pub(crate) fn push_filters<'a, DB>(
+    query: &OrderQuery,
+    q: &mut sqlx::QueryBuilder<'a, DB>,
+    listing: bool,
+    dialect: &Dialect,
+) where
+    DB: sqlx::Database,
+    OrderStatus: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Role: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push(format!(" WHERE {} ", dialect.yes));
+    if let Some(status) = query.status {
+        q.push(" AND status = ").push_bind(status);
+    }
+    if query.decided_only {
+        let column = if listing {
+            dialect.listing_status
+        } else {
+            "status"
+        };
+        q.push(format!(" AND {column} IN {FINAL_STATUSES}"));
+    }
+    if let Some(who) = &query.requested_by {
+        q.push(" AND requested_by = ").push_bind(who.clone());
+    }
+    if !query.deciders.is_empty() {
+        q.push(format!(" AND ({}", dialect.no));
+        for decider in &query.deciders {
+            q.push(format!(" OR ({}", dialect.yes));
+            if decider.role != Role::Director {
+                q.push(" AND (level_role IS NULL OR level_role = ")
+                    .push_bind(decider.role)
+                    .push(")");
+            }
+            for name in &decider.people {
+                q.push(format!(
+                    " AND {}(',' || COALESCE(level_approvers, '') || ',', ",
+                    dialect.position
+                ))
+                .push_bind(format!(",{name},"))
+                .push(") = 0");
             }
             q.push(")");
         }
-        if let Some(text) = self
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = format!("%{escaped}%");
-            let like = dialect.like_any_case;
-            q.push(format!(" AND (order_id {like} "))
-                .push_bind(pattern.clone())
-                .push(format!(" ESCAPE '\\' OR product {like} "))
-                .push_bind(pattern.clone())
-                .push(format!(" ESCAPE '\\' OR requested_by {like} "))
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
-        }
+        q.push(")");
     }
-
-    /// `select` with this query's filters and order.
-    pub(crate) fn listing<'a, DB>(
-        &self,
-        select: &'a str,
-        dialect: &Dialect,
-    ) -> sqlx::QueryBuilder<'a, DB>
-    where
-        DB: sqlx::Database,
-        OrderStatus: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-        Role: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-        String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    if let Some(text) = query
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
     {
-        let mut q = sqlx::QueryBuilder::new(select);
-        self.push_filters(&mut q, true, dialect);
-        q.push(self.order_by(dialect));
-        q
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let like = dialect.like_any_case;
+        q.push(format!(" AND (order_id {like} "))
+            .push_bind(pattern.clone())
+            .push(format!(" ESCAPE '\\' OR product {like} "))
+            .push_bind(pattern.clone())
+            .push(format!(" ESCAPE '\\' OR requested_by {like} "))
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
     }
+}
 
-    /// A chosen sort, or else: pending orders soonest deadline first (what a manager
-    /// should look at next), decided ones most recently decided first, everything else
-    /// newest first. Ties go by instance id in the same direction, so each order
-    /// matches one index (the `list_indexes` and `sort_indexes` migrations).
-    fn order_by(&self, dialect: &Dialect) -> &'static str {
-        match self.sort {
-            Some(SortKey::Deadline) => dialect.deadline_first,
-            Some(SortKey::Amount) => " ORDER BY total_cents DESC, instance_id DESC",
-            Some(SortKey::Created) => " ORDER BY created_at DESC, instance_id DESC",
-            None if self.status == Some(OrderStatus::AwaitingApproval) => dialect.deadline_first,
-            None if self.decided_only => dialect.decided_last_first,
-            None => " ORDER BY created_at DESC, instance_id DESC",
-        }
+/// `select` with this query's filters and order.
+pub(crate) fn listing<'a, DB>(
+    query: &OrderQuery,
+    select: &'a str,
+    dialect: &Dialect,
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    OrderStatus: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Role: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::QueryBuilder::new(select);
+    push_filters(query, &mut q, true, dialect);
+    q.push(order_by(query, dialect));
+    q
+}
+
+/// A chosen sort, or else: pending orders soonest deadline first (what a manager
+/// should look at next), decided ones most recently decided first, everything else
+/// newest first. Ties go by instance id in the same direction, so each order
+/// matches one index (the `list_indexes` and `sort_indexes` migrations).
+fn order_by(query: &OrderQuery, dialect: &Dialect) -> &'static str {
+    match query.sort {
+        Some(SortKey::Deadline) => dialect.deadline_first,
+        Some(SortKey::Amount) => " ORDER BY total_cents DESC, instance_id DESC",
+        Some(SortKey::Created) => " ORDER BY created_at DESC, instance_id DESC",
+        None if query.status == Some(OrderStatus::AwaitingApproval) => dialect.deadline_first,
+        None if query.decided_only => dialect.decided_last_first,
+        None => " ORDER BY created_at DESC, instance_id DESC",
     }
 }
 
@@ -165,9 +163,9 @@ pub async fn list(
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::list(db, query, limit, offset).await,
+        Db::Postgres(db) => return list_postgres(db, query, limit, offset).await,
     };
-    let mut q = query.listing("SELECT * FROM orders", &SQLITE);
+    let mut q = listing(query, "SELECT * FROM orders", &SQLITE);
     q.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
@@ -178,10 +176,31 @@ pub async fn list(
 pub async fn count(db: &Db, query: &OrderQuery) -> Result<i64, sqlx::Error> {
     let db = match db {
         Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::count(db, query).await,
+        Db::Postgres(db) => return count_postgres(db, query).await,
     };
     let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM orders");
-    query.push_filters(&mut q, false, &SQLITE);
+    push_filters(query, &mut q, false, &SQLITE);
+    let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
+    Ok(n)
+}
+
+async fn list_postgres(
+    db: &sqlx::PgPool,
+    query: &OrderQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let mut q = listing(query, "SELECT * FROM orders", &POSTGRES);
+    q.push(" LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    q.build_query_as::<OrderRow>().fetch_all(db).await
+}
+
+async fn count_postgres(db: &sqlx::PgPool, query: &OrderQuery) -> Result<i64, sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM orders");
+    push_filters(query, &mut q, false, &POSTGRES);
     let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
     Ok(n)
 }

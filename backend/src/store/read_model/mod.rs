@@ -3,37 +3,21 @@
 //! claim and the reconciler; every write is idempotent or conditional so that a
 //! replayed activity or a race cannot move an order backwards.
 
-use crate::model::approvers::Approvers;
-use crate::model::order::{OrderFacts, OrderQuery, OrderRow};
-use crate::model::people::Actor;
+use crate::model::order::{placed_at, Finish, InsertError, LevelWrite, OrderFacts, OrderRow};
 use crate::model::workflow::LevelAsk;
 use crate::store::db::Db;
 use domain::{Cents, Decision, OrderStatus, Role};
+use store_postgres::orders as pg;
 
 mod history;
 mod list;
-mod pg;
 mod repair;
 #[cfg(test)]
 mod tests;
 
-pub use history::{
-    level_approvals, operator_actions, record_operator_action, timeline, LevelApproval,
-    OperatorAction, OperatorActionRow, TimelineRow,
-};
-pub(crate) use list::POSTGRES;
+pub use history::{level_approvals, operator_actions, record_operator_action, timeline};
 pub use list::{count, list};
-pub use repair::{
-    needing_attention, set_attention, terminate, unsettled, waiting_summary, WaitingSummary,
-};
-
-#[derive(Debug, thiserror::Error)]
-pub enum InsertError {
-    #[error("an order with this id already exists")]
-    Duplicate,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
+pub use repair::{needing_attention, set_attention, terminate, unsettled, waiting_summary};
 
 /// The statuses [`OrderStatus::is_final`] calls final, as SQL, for the list filters.
 /// The static queries below spell the list out (a query checked at compile time is
@@ -233,43 +217,6 @@ pub async fn mark_awaiting_level(
     tx.commit().await
 }
 
-/// What asking for a level writes besides the statements themselves, worked out once
-/// for both databases.
-pub(crate) struct LevelWrite {
-    pub number: i64,
-    pub of: i64,
-    /// Everyone who took part in an approval ("carol for dora": both), for four eyes.
-    pub approvers: Approvers,
-    /// The timeline entry (key, label) of an escalation.
-    pub escalation: Option<(String, String)>,
-}
-
-impl LevelWrite {
-    fn of(ask: &LevelAsk) -> Self {
-        let (number, of) = (i64::from(ask.number), i64::from(ask.of));
-        let approvers = ask
-            .approved_by
-            .iter()
-            .flat_map(|record| Actor::parse(record).into_people())
-            .collect();
-        let escalation = ask.escalated.then(|| {
-            (
-                format!("escalated:{number}"),
-                format!(
-                    "Nobody decided in time: asked a {} instead (level {number} of {of})",
-                    ask.role.as_str()
-                ),
-            )
-        });
-        Self {
-            number,
-            of,
-            approvers,
-            escalation,
-        }
-    }
-}
-
 /// An event in the order's timeline besides its decisions (a reminder, an escalation),
 /// once per `key`.
 pub async fn add_timeline(
@@ -331,12 +278,6 @@ pub async fn record_outcome(
     Ok(finished)
 }
 
-/// When an order with `status` was placed, if it was: an approval the workflow decided
-/// is placed as it is recorded.
-fn placed_at(status: OrderStatus, now: i64) -> Option<i64> {
-    (status == OrderStatus::Approved).then_some(now)
-}
-
 /// The statement behind [`record_outcome`] on SQLite.
 async fn record_outcome_row(
     db: &sqlx::SqlitePool,
@@ -376,35 +317,6 @@ async fn record_outcome_row(
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
-}
-
-/// A workflow's end, for a row we already hold (see [`finish`]).
-#[derive(Debug, Clone)]
-pub struct Finish {
-    pub instance_id: String,
-    pub status: OrderStatus,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<i64>,
-    pub failure: Option<String>,
-    pub now: i64,
-}
-
-impl Finish {
-    /// An approval the workflow decided but could not record is placed here.
-    pub(crate) fn placed_at(&self) -> Option<i64> {
-        placed_at(self.status, self.now)
-    }
-
-    /// A failed order needs an operator, with the reason; any other outcome settles
-    /// what was pending.
-    pub(crate) fn attention(&self) -> Option<&str> {
-        (self.status == OrderStatus::Failed)
-            .then(|| self.failure.as_deref().unwrap_or("workflow failed"))
-    }
-
-    pub(crate) fn attention_since(&self) -> Option<i64> {
-        self.attention().map(|_| self.now)
-    }
 }
 
 /// Same as [`record_outcome`] for a row we already hold (reconciler, auto-approval).

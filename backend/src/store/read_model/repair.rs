@@ -1,10 +1,9 @@
 //! What the reconciler and operators read and write: the rows that may need repair,
 //! the attention mark, the waiting orders at a glance, and an operator's termination.
 
-use sqlx::FromRow;
-
-use super::history::{record_operator_action_on, OperatorAction};
+use super::history::record_operator_action_on;
 use super::pg;
+use crate::model::history::{OperatorAction, WaitingSummary};
 use crate::model::order::OrderRow;
 use crate::store::db::Db;
 use domain::{Cents, Decision, OrderStatus, Role};
@@ -79,15 +78,6 @@ pub async fn set_attention(
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
-}
-
-/// The waiting orders at a glance, for the metrics: how many, since when the oldest
-/// (ms), and how many orders need an operator. Both counts are read off indexes.
-#[derive(FromRow)]
-pub struct WaitingSummary {
-    pub waiting: i64,
-    pub oldest_since: Option<i64>,
-    pub needing_attention: i64,
 }
 
 pub async fn waiting_summary(db: &Db) -> Result<WaitingSummary, sqlx::Error> {

@@ -1,6 +1,8 @@
 use super::list::SQLITE;
 use super::*;
-use crate::model::order::Decider;
+use crate::model::history::OperatorAction;
+use crate::model::order::{Decider, OrderQuery};
+use crate::model::people::Actor;
 use domain::SortKey;
 
 async fn fresh_db() -> (Db, tempfile::TempDir) {
@@ -162,7 +164,8 @@ async fn every_list_reads_its_order_off_an_index() {
     let (pool, _dir) = seeded_sqlite().await;
     let pool = &pool;
     for (name, query) in queries() {
-        let mut q = query.listing("EXPLAIN QUERY PLAN SELECT * FROM orders", &SQLITE);
+        let mut q =
+            super::list::listing(&query, "EXPLAIN QUERY PLAN SELECT * FROM orders", &SQLITE);
         let plan: Vec<(i64, i64, i64, String)> =
             q.build_query_as().fetch_all(pool).await.expect("explains");
         let plan: Vec<String> = plan.into_iter().map(|(_, _, _, step)| step).collect();
@@ -199,7 +202,7 @@ async fn an_inbox_filters_and_counts_off_its_index() {
             ..Default::default()
         };
         let mut q = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM orders");
-        query.push_filters(&mut q, false, &SQLITE);
+        super::list::push_filters(&query, &mut q, false, &SQLITE);
         let plan: Vec<(i64, i64, i64, String)> =
             q.build_query_as().fetch_all(pool).await.expect("explains");
         assert!(
