@@ -69,8 +69,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb" ]; then
   timed "cargo install wasm-bindgen-cli" cargo install wasm-bindgen-cli --version "$wb" --force --quiet
 fi
 
-# Tests check that the compile-time descriptions of our SQL (backend/.sqlx for SQLite,
-# store-postgres/.sqlx for PostgreSQL) are current: sqlx-cli with both drivers, in a
+# Tests check that the compile-time descriptions of our SQL (store-sqlite/.sqlx,
+# store-postgres/.sqlx) are current: sqlx-cli with both drivers, in a
 # folder of its own (scripts/sqlx-prepare.sh looks there).
 sqlx_root=${XDG_CACHE_HOME:-$HOME/.cache}/approvals/sqlx-cli-0.8.6
 if [ "$mode" = test ] && [ ! -x "$sqlx_root/bin/sqlx" ]; then

@@ -19,7 +19,8 @@ scripts/check-layers.py
 scripts/sqlx-prepare.sh --check
 
 step "lints"
-cargo clippy -p server -p bench -p backend -p base -p store-postgres -p domain --all-targets -- -D warnings
+cargo clippy -p server -p bench -p backend -p base -p store-sqlite -p store-postgres -p domain \
+  --all-targets -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -28,7 +29,7 @@ scripts/validate-k8s.sh
 
 step "no server crate in the WASM bundle"
 leaks=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
-  | grep -E '^(backend|base|store-postgres|dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
+  | grep -E '^(backend|base|store-sqlite|store-postgres|dapr|sqlx|tokio|axum|leptos_axum|tonic|hyper|utoipa) ' | sort -u || true)
 if [ -n "$leaks" ]; then
   echo "server crates reach the WASM bundle:" >&2
   echo "$leaks" >&2

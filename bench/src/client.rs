@@ -42,7 +42,7 @@ pub struct Api {
     pub bases: Vec<String>,
     alice: String,
     pub bob: String,
-    pub db: backend::Db,
+    pub db: ReadModel,
 }
 
 impl Api {
@@ -179,7 +179,7 @@ impl Api {
         let (from, to) = (format!("{prefix}-"), format!("{prefix}."));
         Ok(match &self.db {
             // `+status` keeps SQLite on the order id index.
-            backend::Db::Sqlite(db) => {
+            ReadModel::Sqlite(db) => {
                 sqlx::query_as(
                     "SELECT COUNT(*), MAX(COALESCE(decided_at, updated_at)) FROM orders
                       WHERE order_id >= ? AND order_id < ? AND +status = ?",
@@ -190,7 +190,7 @@ impl Api {
                 .fetch_one(db)
                 .await?
             }
-            backend::Db::Postgres(db) => {
+            ReadModel::Postgres(db) => {
                 sqlx::query_as(
                     "SELECT COUNT(*), MAX(COALESCE(decided_at, updated_at)) FROM orders
                       WHERE order_id >= $1 AND order_id < $2 AND status = $3",
@@ -316,13 +316,21 @@ impl Api {
     }
 }
 
-/// The read model the server writes (`BENCH_DATABASE_URL`), read to see orders settle;
-/// opened without migrating it: the server has.
-async fn connect(url: &str) -> Result<backend::Db> {
+/// The read model the server writes (`BENCH_DATABASE_URL`), as the harness reads it
+/// behind the server's back: to see orders settle, and to fill an inbox faster than
+/// workflows would. The harness's own statements, not the product's, so not through
+/// the backend's store.
+pub enum ReadModel {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Opens the read model without migrating it: the server has.
+async fn connect(url: &str) -> Result<ReadModel> {
     Ok(if backend::store::db::is_postgres(url) {
-        backend::Db::Postgres(backend::store::db::connect_postgres(url).await?)
+        ReadModel::Postgres(backend::store::db::connect_postgres(url).await?)
     } else {
-        backend::Db::Sqlite(backend::store::db::connect(url).await?)
+        ReadModel::Sqlite(backend::store::db::connect(url).await?)
     })
 }
 

@@ -11,11 +11,10 @@ use crate::model::notification::StoredNotification;
 use crate::store::db::Db;
 use crate::store::read_model;
 
-use store_postgres::outbox as pg;
+use crate::store::outbox as stored;
 
 /// How a notification leaves (`notifications.channel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
     /// An e-mail to `recipient` at `address`.
     Email,
@@ -26,7 +25,7 @@ pub enum Channel {
 impl Channel {
     pub const ALL: [Channel; 2] = [Self::Email, Self::Webhook];
 
-    /// As the column stores it (the same as `sqlx::Type` writes and reads).
+    /// As the column stores it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
@@ -200,116 +199,23 @@ pub async fn add_deciders(
     let key = event.key();
     let mut added = 0;
     for asked in recipients::asked(&candidates, &order, level, role) {
-        added += add_one(db, instance_id, &key, &asked.user.name, &asked.address, now).await?;
+        added +=
+            stored::add_one(db, instance_id, &key, &asked.user.name, &asked.address, now).await?;
     }
     Ok(added)
 }
 
-/// One e-mail for `event_key` to `recipient` at `address`; nothing when it is there
-/// already (an activity that runs again).
-async fn add_one(
-    db: &Db,
-    instance_id: &str,
-    event_key: &str,
-    recipient: &str,
-    address: &str,
-    now: i64,
-) -> Result<u64, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => {
-            return pg::add_one(db, instance_id, event_key, recipient, address, now).await
-        }
-    };
-    let added = sqlx::query!(
-        "INSERT INTO notifications (instance_id, event, channel, recipient, address,
-                                    created_at, next_attempt_at)
-         VALUES (?, ?, 'email', ?, ?, ?, ?)
-         ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
-        instance_id,
-        event_key,
-        recipient,
-        address,
-        now,
-        now,
-    )
-    .execute(db)
-    .await?;
-    Ok(added.rows_affected())
-}
-
 /// The order ended: an e-mail to its requester (if they have an address) and, with
 /// `webhook`, the outcome event for the webhook.
-pub async fn add_outcome(
-    db: &Db,
-    instance_id: &str,
-    email: bool,
-    webhook: bool,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::add_outcome(db, instance_id, email, webhook, now).await,
-    };
-    if email {
-        sqlx::query!(
-            "INSERT INTO notifications (instance_id, event, channel, recipient, address,
-                                        created_at, next_attempt_at)
-             SELECT o.instance_id, 'outcome', 'email', u.name, u.email, ?, ?
-               FROM orders o JOIN users u ON u.name = o.requested_by
-              WHERE o.instance_id = ? AND u.email IS NOT NULL
-             ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
-            now,
-            now,
-            instance_id,
-        )
-        .execute(db)
-        .await?;
-    }
-    if webhook {
-        sqlx::query!(
-            "INSERT INTO notifications (instance_id, event, channel, recipient, created_at,
-                                        next_attempt_at)
-             VALUES (?, 'outcome', 'webhook', '', ?, ?)
-             ON CONFLICT (instance_id, event, channel, recipient) DO NOTHING",
-            instance_id,
-            now,
-            now,
-        )
-        .execute(db)
-        .await?;
-    }
-    Ok(())
-}
+pub use crate::store::outbox::add_outcome;
 
 /// Takes the next due notification for `hold_ms`, if there is one: no other sender
 /// takes it meanwhile; after that it is free again (its sender may have died).
 pub async fn claim_due(db: &Db, now: i64, hold_ms: i64) -> Result<Option<Claim>, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => {
-            return pg::claim_due(db, now, hold_ms)
-                .await?
-                .map(into_claim)
-                .transpose()
-        }
-    };
-    let until = now + hold_ms;
-    let row = sqlx::query_as!(
-        StoredNotification,
-        r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
-            WHERE id = (SELECT id FROM notifications
-                         WHERE sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= ?
-                           AND (claimed_until IS NULL OR claimed_until < ?)
-                         ORDER BY next_attempt_at, id LIMIT 1)
-           RETURNING id AS "id!", instance_id, event, channel, recipient, address, attempts"#,
-        until,
-        now,
-        now,
-    )
-    .fetch_optional(db)
-    .await?;
-    row.map(into_claim).transpose()
+    stored::claim_due(db, now, hold_ms)
+        .await?
+        .map(into_claim)
+        .transpose()
 }
 
 /// Takes the next notification of `event` for one order that is due and nobody holds,
@@ -321,77 +227,14 @@ pub async fn claim_for(
     now: i64,
     hold_ms: i64,
 ) -> Result<Option<Claim>, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => {
-            let claimed = pg::claim_for(db, instance_id, &event.key(), now, hold_ms).await?;
-            return claimed.map(into_claim).transpose();
-        }
-    };
-    let (until, key) = (now + hold_ms, event.key());
-    let row = sqlx::query_as!(
-        StoredNotification,
-        r#"UPDATE notifications SET claimed_until = ?, attempts = attempts + 1
-            WHERE id = (SELECT id FROM notifications
-                         WHERE instance_id = ? AND event = ?
-                           AND sent_at IS NULL AND skipped_at IS NULL AND next_attempt_at <= ?
-                           AND (claimed_until IS NULL OR claimed_until < ?)
-                         ORDER BY id LIMIT 1)
-           RETURNING id AS "id!", instance_id, event, channel, recipient, address, attempts"#,
-        until,
-        instance_id,
-        key,
-        now,
-        now,
-    )
-    .fetch_optional(db)
-    .await?;
-    row.map(into_claim).transpose()
+    stored::claim_for(db, instance_id, &event.key(), now, hold_ms)
+        .await?
+        .map(into_claim)
+        .transpose()
 }
 
-pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::mark_sent(db, id, now).await,
-    };
-    sqlx::query!(
-        "UPDATE notifications SET sent_at = ?, claimed_until = NULL, last_error = NULL
-          WHERE id = ?",
-        now,
-        id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Not sent this time: tried again from `retry_at`, or never (`None`).
-pub async fn mark_failed(
-    db: &Db,
-    id: i64,
-    error: &str,
-    retry_at: Option<i64>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::mark_failed(db, id, error, retry_at, now).await,
-    };
-    let skipped_at = retry_at.is_none().then_some(now);
-    let next = retry_at.unwrap_or(now);
-    sqlx::query!(
-        "UPDATE notifications SET claimed_until = NULL, last_error = ?, next_attempt_at = ?,
-                skipped_at = ?
-          WHERE id = ?",
-        error,
-        next,
-        skipped_at,
-        id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
+/// Sent; or not sent this time: tried again from `retry_at`, or never (`None`).
+pub use crate::store::outbox::{mark_failed, mark_sent};
 
 /// Never to be sent: what it would say no longer holds.
 pub async fn mark_skipped(db: &Db, id: i64, why: &str, now: i64) -> Result<(), sqlx::Error> {
@@ -410,11 +253,7 @@ mod tests {
     async fn due(db: &Db) -> Vec<(String, String)> {
         const SQL: &str = "SELECT event, recipient FROM notifications
               WHERE sent_at IS NULL AND skipped_at IS NULL ORDER BY recipient";
-        match db {
-            Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
-            Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
-        }
-        .expect("reads")
+        db.fetch_for_test(SQL).await.expect("reads")
     }
 
     /// A delegate is asked about what they may decide for someone else, as their inbox
@@ -735,42 +574,16 @@ mod tests {
         }
     }
 
-    /// `Channel`'s `sqlx::Type` writes and reads the column's text on either database,
-    /// and refuses text that is no channel.
-    #[tokio::test]
-    async fn a_channel_is_its_column_text_in_the_database() {
-        let (db, _dir) = crate::store::db::temporary().await.expect("a database");
+    /// A channel reads back from the text the column stores; other text is refused.
+    #[test]
+    fn a_channel_is_its_column_text() {
         for channel in Channel::ALL {
-            let text: String = match &db {
-                Db::Sqlite(pool) => {
-                    sqlx::query_scalar("SELECT CAST(? AS TEXT)")
-                        .bind(channel)
-                        .fetch_one(pool)
-                        .await
-                }
-                Db::Postgres(pool) => {
-                    sqlx::query_scalar("SELECT CAST($1 AS TEXT)")
-                        .bind(channel)
-                        .fetch_one(pool)
-                        .await
-                }
-            }
-            .expect("binds");
-            assert_eq!(text, channel.as_str());
-            let sql = format!("SELECT CAST('{}' AS TEXT)", channel.as_str());
-            let read: Channel = match &db {
-                Db::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
-                Db::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
-            }
-            .expect("decodes");
-            assert_eq!(read, channel);
+            assert_eq!(channel.as_str().parse::<Channel>(), Ok(channel));
         }
-        const SMS: &str = "SELECT CAST('sms' AS TEXT)";
-        let unknown = match &db {
-            Db::Sqlite(pool) => sqlx::query_scalar::<_, Channel>(SMS).fetch_one(pool).await,
-            Db::Postgres(pool) => sqlx::query_scalar::<_, Channel>(SMS).fetch_one(pool).await,
-        };
-        assert!(unknown.is_err(), "{unknown:?}");
+        assert_eq!(
+            "sms".parse::<Channel>(),
+            Err(UnknownChannel("sms".to_owned()))
+        );
     }
 
     /// What the statements write (`'email'`, `'webhook'`, the event's key) is what a
@@ -817,11 +630,9 @@ mod tests {
         const OLD: &str = "INSERT INTO notifications (instance_id, event, channel, recipient,
                                                       created_at, next_attempt_at)
                            VALUES ('po-1', 'request:1', 'email', 'bob', 1, 1)";
-        match &db {
-            Db::Sqlite(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
-            Db::Postgres(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
-        }
-        .expect("an event of another build");
+        db.execute_for_test::<i64>(OLD, &[])
+            .await
+            .expect("an event of another build");
         let claim = claim_due(&db, 2_000, 60_000)
             .await
             .expect("claims")

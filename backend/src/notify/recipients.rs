@@ -14,8 +14,7 @@ use crate::model::people::{Delegator, User};
 use crate::model::workflow::SINGLE_LEVEL;
 use crate::rules::policy;
 use crate::store::db::Db;
-
-use store_postgres::recipients as pg;
+use crate::store::recipients as stored;
 
 /// Someone who decides orders and has an address, with whose decisions they hold now.
 #[derive(Debug, Clone)]
@@ -28,44 +27,7 @@ pub struct Candidate {
 /// Everyone who decides orders and has an address, each with the delegations they hold
 /// at `now` (direct ones, from people who decide orders).
 pub async fn candidates(db: &Db, now: i64) -> Result<Vec<Candidate>, sqlx::Error> {
-    let (people, held) = match db {
-        Db::Sqlite(db) => {
-            let people = sqlx::query!(
-                r#"SELECT id AS "id!", name, role AS "role: Role", created_at, email AS "email!"
-                     FROM users
-                    WHERE email IS NOT NULL AND role IN ('manager', 'director')
-                    ORDER BY name"#
-            )
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .map(|r| {
-                let user = User {
-                    id: r.id,
-                    name: r.name,
-                    role: r.role,
-                    created_at: r.created_at,
-                };
-                (user, r.email)
-            })
-            .collect::<Vec<_>>();
-            let held = sqlx::query!(
-                r#"SELECT d.delegate, d.delegator, u.role AS "role: Role"
-                     FROM delegations d JOIN users u ON u.name = d.delegator
-                    WHERE d.revoked_at IS NULL AND d.starts_at <= ? AND d.ends_at > ?
-                    ORDER BY d.delegate, d.delegator"#,
-                now,
-                now,
-            )
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.delegate, r.delegator, r.role))
-            .collect::<Vec<_>>();
-            (people, held)
-        }
-        Db::Postgres(db) => (pg::people(db).await?, pg::held(db, now).await?),
-    };
+    let (people, held) = (stored::people(db).await?, stored::held(db, now).await?);
     Ok(people
         .into_iter()
         .map(|(user, address)| {

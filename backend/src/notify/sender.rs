@@ -420,11 +420,9 @@ mod tests {
                            VALUES ('po-1', 'request:1', 'email', 'bob', 'bob@example.com', 1, 1)";
         const SKIPPED: &str =
             "SELECT last_error FROM notifications WHERE skipped_at IS NOT NULL AND sent_at IS NULL";
-        match &db {
-            Db::Sqlite(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
-            Db::Postgres(pool) => sqlx::query(OLD).execute(pool).await.map(drop),
-        }
-        .expect("an event of another build");
+        db.execute_for_test::<i64>(OLD, &[])
+            .await
+            .expect("an event of another build");
         let binding = Arc::new(FakeBinding::default());
         let sender = Sender {
             db: db.clone(),
@@ -436,11 +434,7 @@ mod tests {
         assert!(sender.send_next().await.expect("goes on"), "one was due");
         assert!(!sender.send_next().await.expect("goes on"), "none again");
         assert!(binding.sent_to.lock().expect("lock").is_empty());
-        let why: Vec<Option<String>> = match &db {
-            Db::Sqlite(pool) => sqlx::query_scalar(SKIPPED).fetch_all(pool).await,
-            Db::Postgres(pool) => sqlx::query_scalar(SKIPPED).fetch_all(pool).await,
-        }
-        .expect("reads");
+        let why: Vec<Option<String>> = db.scalars_for_test(SKIPPED).await.expect("reads");
         assert_eq!(
             why,
             [Some(r#"unknown notification event "request:1""#.to_owned())]

@@ -8,8 +8,7 @@
 use std::time::Duration;
 
 use crate::store::db::Db;
-
-use store_postgres::lease as pg;
+use crate::store::lease as stored;
 
 /// The reconciler's lease.
 pub const RECONCILER: &str = "reconciler";
@@ -24,40 +23,13 @@ pub async fn hold(
     ttl: Duration,
 ) -> Result<bool, sqlx::Error> {
     let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::hold(db, name, holder, now_ms, until).await,
-    };
-    let result = sqlx::query!(
-        "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
-                expires_at = excluded.expires_at
-          WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
-        name,
-        holder,
-        until,
-        now_ms,
-    )
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() > 0)
+    stored::hold(db, name, holder, now_ms, until).await
 }
 
 /// Gives lease `name` up, if `holder` has it, so another replica need not wait for it
 /// to run out.
 pub async fn release(db: &Db, name: &str, holder: &str) -> Result<(), sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::release(db, name, holder).await,
-    };
-    sqlx::query!(
-        "DELETE FROM leases WHERE name = ? AND holder = ?",
-        name,
-        holder
-    )
-    .execute(db)
-    .await?;
-    Ok(())
+    stored::release(db, name, holder).await
 }
 
 #[cfg(test)]

@@ -376,21 +376,12 @@ mod tests {
     use crate::workflow::engine::memory::MemoryEngine;
 
     async fn holder(db: &Db) -> Option<String> {
-        let read = match db {
-            Db::Sqlite(pool) => {
-                sqlx::query_scalar("SELECT holder FROM leases WHERE name = ?")
-                    .bind(lease::RECONCILER)
-                    .fetch_optional(pool)
-                    .await
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
-                    .bind(lease::RECONCILER)
-                    .fetch_optional(pool)
-                    .await
-            }
-        };
-        read.expect("read the lease")
+        let sql = format!(
+            "SELECT holder FROM leases WHERE name = '{}'",
+            lease::RECONCILER
+        );
+        let held: Vec<String> = db.scalars_for_test(&sql).await.expect("read the lease");
+        held.into_iter().next()
     }
 
     async fn until_held_by(db: &Db, replica: &str) {

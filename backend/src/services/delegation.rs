@@ -11,7 +11,7 @@ use domain::{Role, ValidationErrors};
 use crate::kernel::error::ServiceError;
 use crate::store::db::Db;
 
-use store_postgres::delegation as pg;
+use crate::store::delegation as stored;
 
 /// The longest a delegation may run.
 pub const MAX_DAYS: i64 = 90;
@@ -28,36 +28,9 @@ pub async fn add(
 ) -> Result<Delegation, ServiceError> {
     crate::rules::policy::may_delegate(delegator)?;
     let delegate = delegate.trim();
-    let role: Option<Role> = match db {
-        Db::Sqlite(db) => {
-            sqlx::query_scalar!(
-                r#"SELECT role AS "role: Role" FROM users WHERE name = ?"#,
-                delegate
-            )
-            .fetch_optional(db)
-            .await?
-        }
-        Db::Postgres(db) => pg::role_of(db, delegate).await?,
-    };
+    let role = stored::role_of(db, delegate).await?;
     check(delegator, delegate, role, starts_at, ends_at, now)?;
-    let id = match db {
-        Db::Sqlite(db) => {
-            sqlx::query_scalar!(
-                r#"INSERT INTO delegations (delegator, delegate, starts_at, ends_at, created_at)
-           VALUES (?, ?, ?, ?, ?) RETURNING id AS "id!""#,
-                delegator.name,
-                delegate,
-                starts_at,
-                ends_at,
-                now,
-            )
-            .fetch_one(db)
-            .await?
-        }
-        Db::Postgres(db) => {
-            pg::insert(db, &delegator.name, delegate, starts_at, ends_at, now).await?
-        }
-    };
+    let id = stored::insert(db, &delegator.name, delegate, starts_at, ends_at, now).await?;
     Ok(Delegation {
         id,
         delegator: delegator.name.clone(),
@@ -111,75 +84,19 @@ fn check(
 /// Ends delegation `id` now, if `by` gave it (`None`: anyone's, for the CLI). False when
 /// there is no such delegation still running.
 pub async fn revoke(db: &Db, id: i64, by: Option<&str>, now: i64) -> Result<bool, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::revoke(db, id, by, now).await?),
-    };
-    let done = sqlx::query!(
-        "UPDATE delegations SET revoked_at = ?
-          WHERE id = ? AND revoked_at IS NULL AND ends_at > ? AND (? IS NULL OR delegator = ?)",
-        now,
-        id,
-        now,
-        by,
-        by,
-    )
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    Ok(stored::revoke(db, id, by, now).await?)
 }
 
-/// Whose decisions `delegate` may take at `now`: only direct delegations, from people
-/// who still decide orders.
 pub async fn delegators(db: &Db, delegate: &str, now: i64) -> Result<Vec<Delegator>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::delegators(db, delegate, now).await?),
-    };
-    let rows = sqlx::query!(
-        r#"SELECT DISTINCT d.delegator, u.role AS "role: Role"
-             FROM delegations d JOIN users u ON u.name = d.delegator
-            WHERE d.delegate = ? AND d.revoked_at IS NULL AND d.starts_at <= ? AND d.ends_at > ?
-            ORDER BY d.delegator"#,
-        delegate,
-        now,
-        now,
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| r.role.decides_orders())
-        .map(|r| Delegator {
-            name: r.delegator,
-            role: r.role,
-        })
-        .collect())
+    Ok(stored::delegators(db, delegate, now).await?)
 }
 
-/// The delegations `name` gave or received that have not ended (`None`: everyone's).
 pub async fn current(
     db: &Db,
     name: Option<&str>,
     now: i64,
 ) -> Result<Vec<Delegation>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::current(db, name, now).await?),
-    };
-    Ok(sqlx::query_as!(
-        Delegation,
-        r#"SELECT id AS "id!", delegator, delegate, starts_at, ends_at FROM delegations
-            WHERE revoked_at IS NULL AND ends_at > ?
-              AND (? IS NULL OR delegator = ? OR delegate = ?)
-            ORDER BY starts_at, id"#,
-        now,
-        name,
-        name,
-        name,
-    )
-    .fetch_all(db)
-    .await?)
+    Ok(stored::current(db, name, now).await?)
 }
 
 #[cfg(test)]

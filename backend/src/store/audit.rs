@@ -1,46 +1,23 @@
 //! The decision audit trail: every attempt to approve, reject or cancel an order,
 //! accepted or refused, and why.
 
-use crate::kernel::clock::now_ms;
-use crate::store::db::Db;
 use domain::Decision;
 
-use store_postgres::audit as pg;
-
-/// Records a decision attempt; `refusal` is `None` when it was accepted.
-pub async fn record(
-    db: &Db,
-    instance_id: &str,
-    actor: &str,
-    decision: Decision,
-    refusal: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => {
-            return pg::record(db, instance_id, actor, decision, refusal, now_ms()).await
-        }
-    };
-    let (approved, accepted, at) = (decision.approved(), refusal.is_none(), now_ms());
-    sqlx::query!(
-        "INSERT INTO decision_audit (instance_id, actor, approved, decision, accepted, reason, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-        instance_id,
-        actor,
-        approved,
-        decision,
-        accepted,
-        refusal,
-        at,
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
+on_either_database!(audit {
+    /// Records a decision attempt at `at`; `refusal` is `None` when it was accepted.
+    fn record(
+        instance_id: &str,
+        actor: &str,
+        decision: Decision,
+        refusal: Option<&str>,
+        at: i64,
+    ) -> Result<(), sqlx::Error>;
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::db::Db;
 
     /// What the trail holds, oldest first: (actor, decision, approved, accepted, reason).
     async fn trail(db: &Db) -> Vec<(String, Option<String>, bool, bool, Option<String>)> {
@@ -58,7 +35,7 @@ mod tests {
         let (db, _dir) = crate::store::db::temporary()
             .await
             .expect("a fresh database");
-        record(&db, "i-1", "bob", Decision::Approve, None)
+        record(&db, "i-1", "bob", Decision::Approve, None, 1)
             .await
             .expect("recorded");
         record(
@@ -67,6 +44,7 @@ mod tests {
             "carol",
             Decision::Reject,
             Some("already decided"),
+            2,
         )
         .await
         .expect("recorded");

@@ -6,11 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::order::{ChangeBatch, ChangeStatus, OrderChange, Position};
+use crate::model::order::{ChangeBatch, OrderChange, Position};
 use crate::store::db::Db;
 use tokio::sync::broadcast;
-
-use store_postgres::changes as pg;
 
 const POLL: Duration = Duration::from_millis(200);
 /// How many past changes to keep; older ones are of no use to anyone.
@@ -20,64 +18,13 @@ pub fn channel() -> broadcast::Sender<ChangeBatch> {
     broadcast::channel(64).0
 }
 
-/// Where the feed ends now: a reader starting here sees only what comes after.
-pub async fn latest(db: &Db) -> Result<Position, sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::latest(db).await,
-    };
-    let max = sqlx::query_scalar!(r#"SELECT MAX(id) AS "max: i64" FROM order_changes"#)
-        .fetch_one(db)
-        .await?;
-    Ok(Position {
-        txid: 0,
-        id: max.unwrap_or(0),
-    })
-}
-
-/// Up to 1,000 changes after `from`, oldest first, and where they end.
-pub async fn after(db: &Db, from: Position) -> Result<(Vec<OrderChange>, Position), sqlx::Error> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return pg::after(db, from).await,
-    };
-    let rows = sqlx::query!(
-        r#"SELECT id AS "id!", instance_id, status, requested_by FROM order_changes
-            WHERE id > ? ORDER BY id LIMIT 1000"#,
-        from.id
-    )
-    .fetch_all(db)
-    .await?;
-    let changes = rows
-        .into_iter()
-        .map(|r| {
-            Ok(OrderChange {
-                id: r.id,
-                instance_id: r.instance_id,
-                status: ChangeStatus::from_column(&r.status)?,
-                requested_by: r.requested_by,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let end = changes
-        .last()
-        .map_or(from, |c| Position { txid: 0, id: c.id });
-    Ok((changes, end))
-}
-
-/// Forgets changes far behind `position`: no reader is that far behind.
-async fn prune(db: &Db, position: Position) -> Result<(), sqlx::Error> {
-    let oldest_kept = position.id - KEEP;
-    match db {
-        Db::Sqlite(db) => {
-            sqlx::query!("DELETE FROM order_changes WHERE id < ?", oldest_kept)
-                .execute(db)
-                .await?;
-        }
-        Db::Postgres(db) => pg::prune(db, oldest_kept).await?,
-    }
-    Ok(())
-}
+on_either_database!(changes {
+    /// Where the feed ends now: a reader starting here sees only what comes after.
+    fn latest() -> Result<Position, sqlx::Error>;
+    /// Up to 1,000 changes after `from`, oldest first, and where they end.
+    fn after(from: Position) -> Result<(Vec<OrderChange>, Position), sqlx::Error>;
+    fn prune(oldest_kept: i64) -> Result<(), sqlx::Error>;
+});
 
 pub async fn run(db: Db, sender: broadcast::Sender<ChangeBatch>) {
     let mut position = match latest(&db).await {
@@ -101,7 +48,7 @@ pub async fn run(db: Db, sender: broadcast::Sender<ChangeBatch>) {
             Err(e) => tracing::warn!(error = %e, "change feed: poll failed"),
         }
         if ticks.is_multiple_of(300) {
-            if let Err(e) = prune(&db, position).await {
+            if let Err(e) = prune(&db, position.id - KEEP).await {
                 tracing::warn!(error = %e, "change feed: pruning failed");
             }
         }

@@ -117,6 +117,65 @@ impl Db {
     }
 }
 
+/// Tests' own statements, on whichever database the test runs (both rounds of
+/// `make test`): what the store's functions do not read or write (a row aged by hand,
+/// a value checked as the table holds it). Written to read alike on both databases:
+/// parameters are `$1`…, which SQLite numbers as PostgreSQL does.
+#[cfg(any(test, feature = "testing"))]
+impl Db {
+    /// Runs `sql` with `args` bound in turn; how many rows it changed.
+    pub async fn execute_for_test<A>(&self, sql: &str, args: &[A]) -> Result<u64, sqlx::Error>
+    where
+        A: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        A: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        A: Clone + Send + 'static,
+    {
+        let done = match self {
+            Db::Sqlite(pool) => {
+                let mut q = sqlx::query(sql);
+                for a in args {
+                    q = q.bind(a.clone());
+                }
+                q.execute(pool).await?.rows_affected()
+            }
+            Db::Postgres(pool) => {
+                let mut q = sqlx::query(sql);
+                for a in args {
+                    q = q.bind(a.clone());
+                }
+                q.execute(pool).await?.rows_affected()
+            }
+        };
+        Ok(done)
+    }
+
+    /// The rows `sql` reads, as `T`.
+    pub async fn fetch_for_test<T>(&self, sql: &str) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+        T: Send + Unpin,
+    {
+        match self {
+            Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+            Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        }
+    }
+
+    /// The first column of each row `sql` reads, as `T`.
+    pub async fn scalars_for_test<T>(&self, sql: &str) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: Send + Unpin,
+    {
+        match self {
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("database: {0}")]

@@ -156,11 +156,11 @@ impl Job {
                 facts, now, result, ..
             } => {
                 *result = Some(Box::new(
-                    read_model::insert_submitted_on(db, facts, *now).await,
+                    store_sqlite::orders::insert_submitted(db, facts, *now).await,
                 ));
             }
             Job::Finish { end, result, .. } => {
-                *result = Some(read_model::finish_row(db, end).await);
+                *result = Some(store_sqlite::orders::finish_row(db, end).await);
             }
         }
     }

@@ -1,10 +1,50 @@
-//! Every statement about orders: the database and its migrations ([`db`]), the orders'
-//! rows ([`read_model`]), the start path's group commit ([`group_commit`]), the change
-//! feed ([`changes`]) and the decision trail ([`audit`]). Statements know no rules:
-//! what may be read or written is decided above, by the services and `rules`.
+//! The one storage interface the layers above call: they never ask which database is
+//! behind it. Each database's statements live in a crate of their own (`store-sqlite`,
+//! `store-postgres`: the same functions, checked against their own schema), and the
+//! functions here run the one of the database a [`Db`](db::Db) holds.
+//!
+//! - [`db`]: opening either database and migrating it;
+//! - [`read_model`]: the orders' rows, their levels, timeline and repairs, and the
+//!   lists (built at run time, over the two databases' few differing words);
+//! - [`group_commit`]: the start path's and the outcomes' writes, batched on SQLite;
+//! - [`changes`]: the change feed behind the event streams;
+//! - [`accounts`], [`delegation`], [`recipients`], [`outbox`], [`lease`], [`audit`]:
+//!   people and sessions, who decides for whom, who is e-mailed, what is to be sent,
+//!   which replica runs the reconciler, and the decision trail.
+//!
+//! Statements know no rules: what may be read or written is decided above, by the
+//! services and `rules`.
 
+/// Declares store functions, each running the statement of the same name in the
+/// `$area` module of `store_sqlite` or of `store_postgres`, whichever database `db`
+/// is. The signatures are written once, here: the compiler holds both crates to them.
+macro_rules! on_either_database {
+    ($area:ident {
+        $( $(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; )*
+    }) => {
+        $(
+            $(#[$meta])*
+            pub async fn $name(db: &$crate::store::db::Db, $($arg: $ty),*) -> $ret {
+                match db {
+                    $crate::store::db::Db::Sqlite(pool) => {
+                        store_sqlite::$area::$name(pool, $($arg),*).await
+                    }
+                    $crate::store::db::Db::Postgres(pool) => {
+                        store_postgres::$area::$name(pool, $($arg),*).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod db;
+pub mod delegation;
 pub mod group_commit;
+pub mod lease;
+pub mod outbox;
 pub mod read_model;
+pub mod recipients;

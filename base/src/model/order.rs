@@ -334,10 +334,11 @@ impl ChangeStatus {
     /// fails the read, naming the column, rather than reaching the stream as something
     /// it is not.
     pub fn from_column(raw: &str) -> Result<Self, sqlx::Error> {
-        raw.parse().map_err(|e: UnknownChangeStatus| sqlx::Error::ColumnDecode {
-            index: "status".into(),
-            source: Box::new(e),
-        })
+        raw.parse()
+            .map_err(|e: UnknownChangeStatus| sqlx::Error::ColumnDecode {
+                index: "status".into(),
+                source: Box::new(e),
+            })
     }
 }
 

@@ -15,6 +15,15 @@ pub struct User {
 }
 
 impl User {
+    pub fn new(id: i64, name: String, role: Role, created_at: i64) -> Self {
+        Self {
+            id,
+            name,
+            role,
+            created_at,
+        }
+    }
+
     pub fn decides_orders(&self) -> bool {
         self.role.decides_orders()
     }

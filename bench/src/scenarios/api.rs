@@ -106,7 +106,7 @@ async fn start_throughput(api: &Api, run: &str, figures: &mut Figures) -> Result
 /// are waiting.
 async fn top_up_pending(api: &Api, run: &str) -> Result<i64> {
     // The single-node sections run on SQLite (`scripts/bench.sh`), as `make run` does.
-    let backend::Db::Sqlite(db) = &api.db else {
+    let crate::client::ReadModel::Sqlite(db) = &api.db else {
         return Err("the inbox scenario fills a SQLite read model (BENCH_DATABASE_URL)".into());
     };
     let pending_target = scaled(10_000) as i64;

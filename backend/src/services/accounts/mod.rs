@@ -9,14 +9,14 @@ use crate::kernel::clock::now_ms;
 use crate::kernel::email::Email;
 use crate::kernel::error::ServiceError;
 use crate::model::people::User;
+use crate::store::accounts as stored;
 use crate::store::db::Db;
 
 mod passwords;
-use store_postgres::accounts as pg;
 mod secret;
 mod sessions;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod tokens;
 
 pub use passwords::{authenticate, authenticate_with_hash, credentials, hash_password};
@@ -41,28 +41,7 @@ pub async fn add_user(
     let hash = hash_password(password.to_owned()).await?;
     let now = now_ms();
     let address = email.map(Email::as_str);
-    // The checks and the hashing above are the same for both databases; only the
-    // insert differs.
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => {
-            let inserted = pg::insert_user(db, &name, role, &hash, now, address).await;
-            return user_added(inserted, &name);
-        }
-    };
-    let inserted = sqlx::query_as!(
-        User,
-        r#"INSERT INTO users (name, role, password_hash, created_at, email)
-           VALUES (?, ?, ?, ?, ?)
-         RETURNING id AS "id!", name, role AS "role: Role", created_at"#,
-        name,
-        role,
-        hash,
-        now,
-        address,
-    )
-    .fetch_one(db)
-    .await;
+    let inserted = stored::insert_user(db, &name, role, &hash, now, address).await;
     user_added(inserted, &name)
 }
 
@@ -82,40 +61,13 @@ fn user_added(inserted: Result<User, sqlx::Error>, name: &str) -> Result<User, S
 pub use crate::model::people::Account;
 
 pub async fn list_users(db: &Db) -> Result<Vec<Account>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::list_users(db).await?),
-    };
-    let rows = sqlx::query!(
-        r#"SELECT id AS "id!", name, role AS "role: Role", created_at, email
-             FROM users ORDER BY name"#
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Account {
-            user: User {
-                id: row.id,
-                name: row.name,
-                role: row.role,
-                created_at: row.created_at,
-            },
-            email: row.email,
-        })
-        .collect())
+    Ok(stored::list_users(db).await?)
 }
 
 /// Sets the e-mail address of user `name`, or with `None` removes it.
 pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(), ServiceError> {
     let address = email.map(Email::as_str);
-    let changed = match db {
-        Db::Postgres(db) => pg::set_email(db, name, address).await?,
-        Db::Sqlite(db) => sqlx::query!("UPDATE users SET email = ? WHERE name = ?", address, name)
-            .execute(db)
-            .await?
-            .rows_affected(),
-    };
+    let changed = stored::set_email(db, name, address).await?;
     if changed == 0 {
         return Err(no_such_user(name));
     }
@@ -124,26 +76,11 @@ pub async fn set_email(db: &Db, name: &str, email: Option<&Email>) -> Result<(),
 
 /// The e-mail address user `name` gave, if any.
 pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::email_of(db, name).await?),
-    };
-    Ok(
-        sqlx::query_scalar!("SELECT email FROM users WHERE name = ?", name)
-            .fetch_optional(db)
-            .await?
-            .flatten(),
-    )
+    Ok(stored::email_of(db, name).await?)
 }
 
 pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {
-    let removed = match db {
-        Db::Postgres(db) => pg::remove_user(db, name).await?,
-        Db::Sqlite(db) => sqlx::query!("DELETE FROM users WHERE name = ?", name)
-            .execute(db)
-            .await?
-            .rows_affected(),
-    };
+    let removed = stored::remove_user(db, name).await?;
     if removed == 0 {
         return Err(no_such_user(name));
     }
@@ -156,46 +93,19 @@ fn no_such_user(name: &str) -> ServiceError {
 
 /// Creates the demo accounts, but only in a database without any account.
 pub async fn ensure_demo_users(db: &Db) -> Result<bool, ServiceError> {
-    let count = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM users"#)
-                .fetch_one(pool)
-                .await?
-        }
-        Db::Postgres(pool) => pg::count_users(pool).await?,
-    };
-    if count > 0 {
+    if stored::count_users(db).await? > 0 {
         return Ok(false);
     }
-    if let Db::Postgres(pool) = db {
-        // Several replicas may start together on an empty database: the accounts go
-        // in at once under a lock, the passwords hashed before it is taken.
-        let mut users = Vec::with_capacity(demo::USERS.len());
-        for (name, role) in demo::USERS {
-            users.push((name, role, hash_password(demo::PASSWORD.to_owned()).await?));
-        }
-        return Ok(pg::insert_first_users(pool, &users, now_ms()).await?);
-    }
+    // Hashed before the accounts go in: several replicas may start together on an
+    // empty database, and the store holds the others back while it inserts.
+    let mut users = Vec::with_capacity(demo::USERS.len());
     for (name, role) in demo::USERS {
-        add_user(db, name, role, demo::PASSWORD, None).await?;
+        users.push((name, role, hash_password(demo::PASSWORD.to_owned()).await?));
     }
-    Ok(true)
+    Ok(stored::insert_first_users(db, &users, now_ms()).await?)
 }
 
 pub async fn demo_users_present(db: &Db) -> Result<bool, ServiceError> {
     let [(a, _), (b, _), (c, _), (d, _)] = demo::USERS;
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::count_named(db, [a, b, c, d]).await? > 0),
-    };
-    let count = sqlx::query_scalar!(
-        r#"SELECT COUNT(*) AS "n!: i64" FROM users WHERE name IN (?, ?, ?, ?)"#,
-        a,
-        b,
-        c,
-        d
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(count > 0)
+    Ok(stored::count_named(db, [a, b, c, d]).await? > 0)
 }

@@ -5,9 +5,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use domain::Role;
 
-use super::pg;
 use crate::kernel::error::ServiceError;
 use crate::model::people::User;
 use crate::store::db::Db;
@@ -58,26 +56,7 @@ async fn verify_password(hash: String, password: String) -> Result<bool, Service
 
 /// An account and its password hash.
 pub async fn credentials(db: &Db, name: &str) -> Result<Option<(User, String)>, ServiceError> {
-    let db = match db {
-        Db::Sqlite(db) => db,
-        Db::Postgres(db) => return Ok(pg::credentials(db, name).await?),
-    };
-    let found = sqlx::query!(
-        r#"SELECT id AS "id!", name, role AS "role: Role", created_at, password_hash
-             FROM users WHERE name = ?"#,
-        name
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(found.map(|row| {
-        let user = User {
-            id: row.id,
-            name: row.name,
-            role: row.role,
-            created_at: row.created_at,
-        };
-        (user, row.password_hash)
-    }))
+    Ok(crate::store::accounts::credentials(db, name).await?)
 }
 
 /// Checks a username and password. Unknown names cost as much as wrong passwords, so

@@ -1,6 +1,7 @@
 use super::*;
 
-async fn with_bob() -> (Db, tempfile::TempDir, User) {
+/// A fresh database with one manager, bob (also the store's tests' fixture).
+pub(crate) async fn with_bob() -> (Db, tempfile::TempDir, User) {
     let (db, dir) = crate::store::db::temporary()
         .await
         .expect("a fresh database");
@@ -16,18 +17,9 @@ async fn a_session_ends_after_a_spell_of_idleness() {
     let token = create_session(&db, &bob).await.expect("a session");
     assert!(session_user(&db, &token).await.expect("reads").is_some());
     let long_ago = now_ms() - SESSION_IDLE_MS - 1_000;
-    let aged = match &db {
-        Db::Sqlite(pool) => sqlx::query("UPDATE sessions SET last_seen_at = ?")
-            .bind(long_ago)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-        Db::Postgres(pool) => sqlx::query("UPDATE sessions SET last_seen_at = $1")
-            .bind(long_ago)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-    };
+    let aged = db
+        .execute_for_test("UPDATE sessions SET last_seen_at = $1", &[long_ago])
+        .await;
     assert_eq!(aged.expect("aged"), 1);
     assert!(session_user(&db, &token).await.expect("reads").is_none());
 }
@@ -49,60 +41,6 @@ async fn tokens_expire_and_remember_their_last_use() {
     let used = listed.iter().find(|t| t.id == lasting).expect("listed");
     assert!(used.last_used_at.is_some());
     assert!(listed.iter().any(|t| t.expires_at.is_some()));
-}
-
-/// Checking a token or a session used a moment ago only reads: it goes through while
-/// another writer holds SQLite's one write lock (a start inserting its order, say).
-/// On PostgreSQL the same holds while another transaction keeps every writer out of
-/// `sessions` and `api_tokens` (readers stay welcome).
-#[tokio::test]
-async fn checking_recently_used_credentials_takes_no_write_lock() {
-    let (db, _dir, bob) = with_bob().await;
-    let (_, token) = create_api_token(&db, "bob", None).await.expect("a token");
-    let session = create_session(&db, &bob).await.expect("a session");
-    // First uses mark the credentials as used.
-    assert!(token_user(&db, &token).await.expect("reads").is_some());
-    assert!(session_user(&db, &session).await.expect("reads").is_some());
-
-    let Some(pool) = db.sqlite() else {
-        let Db::Postgres(pool) = &db else { return };
-        let mut writer = pool.begin().await.expect("a transaction");
-        sqlx::query("LOCK TABLE sessions, api_tokens IN EXCLUSIVE MODE")
-            .execute(&mut *writer)
-            .await
-            .expect("keeps writers out");
-        let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
-            (
-                token_user(&db, &token).await,
-                session_user(&db, &session).await,
-            )
-        })
-        .await
-        .expect("checking credentials waited for the writers' lock");
-        assert!(checked.0.expect("reads").is_some());
-        assert!(checked.1.expect("reads").is_some());
-        writer.rollback().await.expect("lets go");
-        return;
-    };
-    let mut writer = pool.acquire().await.expect("a connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *writer)
-        .await
-        .expect("takes the write lock");
-    let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
-        (
-            token_user(&db, &token).await,
-            session_user(&db, &session).await,
-        )
-    })
-    .await
-    .expect("checking credentials waited for the write lock");
-    assert!(checked.0.expect("reads").is_some());
-    assert!(checked.1.expect("reads").is_some());
-    sqlx::query("ROLLBACK")
-        .execute(&mut *writer)
-        .await
-        .expect("lets go");
 }
 
 /// Every account query once, on whichever database the tests run on.

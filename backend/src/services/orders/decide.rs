@@ -175,7 +175,16 @@ impl OrderService {
         decision: Decision,
         refusal: Option<&str>,
     ) {
-        if let Err(e) = audit::record(&self.db, instance_id, actor, decision, refusal).await {
+        if let Err(e) = audit::record(
+            &self.db,
+            instance_id,
+            actor,
+            decision,
+            refusal,
+            self.now_ms(),
+        )
+        .await
+        {
             tracing::error!(%instance_id, error = %e, "writing the decision audit");
         }
     }

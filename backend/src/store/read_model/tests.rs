@@ -3,7 +3,7 @@ use super::*;
 use crate::model::history::OperatorAction;
 use crate::model::order::{Decider, OrderQuery};
 use crate::model::people::Actor;
-use domain::SortKey;
+use domain::{Cents, SortKey};
 
 async fn fresh_db() -> (Db, tempfile::TempDir) {
     crate::store::db::temporary()

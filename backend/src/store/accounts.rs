@@ -1,0 +1,125 @@
+//! People, their passwords, sessions and API tokens, as stored: secrets only as their
+//! hashes. The rules (names, passwords, what a session allows) are
+//! `services::accounts`'.
+
+use domain::Role;
+
+use crate::model::people::{Account, ApiToken, User};
+
+on_either_database!(accounts {
+    /// Inserts an account whose name and password are checked and hashed (a name
+    /// taken is a unique violation).
+    fn insert_user(
+        name: &str,
+        role: Role,
+        hash: &str,
+        now: i64,
+        address: Option<&str>,
+    ) -> Result<User, sqlx::Error>;
+    fn list_users() -> Result<Vec<Account>, sqlx::Error>;
+    /// The number of accounts changed (0: no such name).
+    fn set_email(name: &str, address: Option<&str>) -> Result<u64, sqlx::Error>;
+    fn email_of(name: &str) -> Result<Option<String>, sqlx::Error>;
+    /// The number of accounts removed (0: no such name).
+    fn remove_user(name: &str) -> Result<u64, sqlx::Error>;
+    fn count_users() -> Result<i64, sqlx::Error>;
+    /// Creates the first accounts, unless someone created accounts meanwhile (false);
+    /// several replicas may try at once.
+    fn insert_first_users(users: &[(&str, Role, String)], now: i64) -> Result<bool, sqlx::Error>;
+    /// How many of `names` have an account.
+    fn count_named(names: [&str; 4]) -> Result<i64, sqlx::Error>;
+    /// An account and its password hash.
+    fn credentials(name: &str) -> Result<Option<(User, String)>, sqlx::Error>;
+    /// Records a session by its token's hash, and sweeps the expired ones.
+    fn insert_session(
+        hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), sqlx::Error>;
+    /// The person behind a session that holds at `now` (not expired, used since
+    /// `idle_since`), and when it was last marked as used.
+    fn find_session(
+        hash: &str,
+        now: i64,
+        idle_since: i64,
+    ) -> Result<Option<(User, Option<i64>)>, sqlx::Error>;
+    /// Marks a session as used at `now`, unless it was since `stale`.
+    fn touch_session(hash: &str, now: i64, stale: i64) -> Result<(), sqlx::Error>;
+    fn end_session(hash: &str) -> Result<(), sqlx::Error>;
+    /// Records an API token of `user_name` by its hash; its id (`None`: no such user).
+    fn insert_api_token(
+        hash: &str,
+        user_name: &str,
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> Result<Option<i64>, sqlx::Error>;
+    /// Whether a token that was still valid is revoked now.
+    fn revoke_api_token(id: i64, now: i64) -> Result<bool, sqlx::Error>;
+    fn list_api_tokens() -> Result<Vec<ApiToken>, sqlx::Error>;
+    /// The person behind a token valid at `now`, and when it was last marked as used.
+    fn find_token(hash: &str, now: i64) -> Result<Option<(User, Option<i64>)>, sqlx::Error>;
+    /// Marks a token as used at `now`, unless it was since `stale`.
+    fn touch_token(hash: &str, now: i64, stale: i64) -> Result<(), sqlx::Error>;
+});
+
+#[cfg(test)]
+mod tests {
+    use crate::services::accounts::tests::with_bob;
+    use crate::services::accounts::{create_api_token, create_session, session_user, token_user};
+    use crate::store::db::Db;
+
+    /// Checking a token or a session used a moment ago only reads: it goes through while
+    /// another writer holds SQLite's one write lock (a start inserting its order, say).
+    /// On PostgreSQL the same holds while another transaction keeps every writer out of
+    /// `sessions` and `api_tokens` (readers stay welcome).
+    #[tokio::test]
+    async fn checking_recently_used_credentials_takes_no_write_lock() {
+        let (db, _dir, bob) = with_bob().await;
+        let (_, token) = create_api_token(&db, "bob", None).await.expect("a token");
+        let session = create_session(&db, &bob).await.expect("a session");
+        // First uses mark the credentials as used.
+        assert!(token_user(&db, &token).await.expect("reads").is_some());
+        assert!(session_user(&db, &session).await.expect("reads").is_some());
+
+        let Some(pool) = db.sqlite() else {
+            let Db::Postgres(pool) = &db else { return };
+            let mut writer = pool.begin().await.expect("a transaction");
+            sqlx::query("LOCK TABLE sessions, api_tokens IN EXCLUSIVE MODE")
+                .execute(&mut *writer)
+                .await
+                .expect("keeps writers out");
+            let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+                (
+                    token_user(&db, &token).await,
+                    session_user(&db, &session).await,
+                )
+            })
+            .await
+            .expect("checking credentials waited for the writers' lock");
+            assert!(checked.0.expect("reads").is_some());
+            assert!(checked.1.expect("reads").is_some());
+            writer.rollback().await.expect("lets go");
+            return;
+        };
+        let mut writer = pool.acquire().await.expect("a connection");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *writer)
+            .await
+            .expect("takes the write lock");
+        let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            (
+                token_user(&db, &token).await,
+                session_user(&db, &session).await,
+            )
+        })
+        .await
+        .expect("checking credentials waited for the write lock");
+        assert!(checked.0.expect("reads").is_some());
+        assert!(checked.1.expect("reads").is_some());
+        sqlx::query("ROLLBACK")
+            .execute(&mut *writer)
+            .await
+            .expect("lets go");
+    }
+}

@@ -1,0 +1,6 @@
+//! The statements PostgreSQL runs its own way; the shared ones (`statements/`) use
+//! them under the same names on both databases.
+
+pub mod accounts;
+pub mod changes;
+pub mod outbox;

@@ -1,0 +1,33 @@
+//! Every SQLite statement of the backend, checked at compile time against the schema
+//! `migrations` builds (offline data in `store-sqlite/.sqlx`, written and checked by
+//! `scripts/sqlx-prepare.sh`).
+//!
+//! Most statements read the same on PostgreSQL: they are written once, in
+//! `statements/`, and compiled into this crate and into `store-postgres` alike, each
+//! crate checking them against its own database (`Pool` and `Database` below are what
+//! differs). SQLite numbers `$1`… as PostgreSQL does. Those that differ are in
+//! [`dialect`], under the same names in both crates.
+
+/// The database these statements run on.
+pub type Database = sqlx::Sqlite;
+/// A pool of connections to it.
+pub type Pool = sqlx::SqlitePool;
+
+mod dialect;
+
+#[path = "../../statements/accounts.rs"]
+pub mod accounts;
+#[path = "../../statements/audit.rs"]
+pub mod audit;
+#[path = "../../statements/changes.rs"]
+pub mod changes;
+#[path = "../../statements/delegation.rs"]
+pub mod delegation;
+#[path = "../../statements/lease.rs"]
+pub mod lease;
+#[path = "../../statements/orders.rs"]
+pub mod orders;
+#[path = "../../statements/outbox.rs"]
+pub mod outbox;
+#[path = "../../statements/recipients.rs"]
+pub mod recipients;
