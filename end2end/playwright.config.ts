@@ -41,5 +41,5 @@ export default defineConfig({
     { name: 'timeout', testMatch: /timeout/, use: { baseURL: 'http://127.0.0.1:3101' } },
   ],
   // Two stacks: one with a long approval timeout, one with a short one for the timeout story.
-  webServer: [stack('main', 3100, '120s', 24100), stack('timeout', 3101, '8s', 24200)],
+  webServer: [stack('main', 3100, '120s', 24100), stack('timeout', 3101, '30s', 24200)],
 });

@@ -19,7 +19,7 @@ pub use order::{
     NewOrder, OrderId, StartOrderRequest, MAX_ORDER_ID_LEN, MAX_PRODUCT_LEN, MAX_QUANTITY,
 };
 pub use status::{Decision, OrderStatus, SortKey};
-pub use text::{hidden_characters, is_format_char};
+pub use text::{hidden_characters, is_format_char, parse_search, MAX_SEARCH_CHARS};
 pub use user::{demo, parse_username, Role, UserView, MAX_USERNAME_LEN, MIN_PASSWORD_LEN};
 pub use validation::{FieldError, ValidationErrors};
 pub use view::{rfc3339, BulkLine, OrderView};
@@ -136,6 +136,17 @@ mod tests {
             assert!(errors.for_field(field).is_some(), "{field}: {errors}");
         }
         let order = parse_form("po1", "Desk", "$1,250.50", " 2 ").expect("valid");
+        assert_eq!(
+            parse_form("po1", "Desk", ".5", "1").map(|o| o.unit_cost),
+            Ok(Cents(50))
+        );
+        // Rust's float parser takes these; a price form does not.
+        for cost in [
+            "nan", "NaN", "inf", "-inf", "infinity", "1e3", "0x10", "1.2.3", ".", "+5",
+        ] {
+            let errors = parse_form("po1", "Desk", cost, "1").expect_err(cost);
+            assert!(errors.for_field("cost").is_some(), "{cost}: {errors:?}");
+        }
         assert_eq!(order.total(), Cents(250_100));
     }
 

@@ -177,6 +177,16 @@ impl NewOrder {
     }
 }
 
+/// Whether `text` is a plain decimal: digits with at most one `.` among them.
+fn is_decimal(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    !(whole.is_empty() && fraction.is_empty())
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+}
+
 /// Parses the order form's text fields, reporting every problem at once with the same
 /// rules as the JSON API.
 pub fn parse_form(
@@ -192,9 +202,14 @@ pub fn parse_form(
         .chars()
         .filter(|c| *c != ',')
         .collect();
-    let cost = match cost_text.trim().parse::<f64>() {
-        Ok(cost) => cost,
-        Err(_) => {
+    // Only plain decimals: Rust's float parser also takes `nan`, `inf` and `1e3`, which
+    // no one means as a price (`nan` once went through as $1.00).
+    let cost = match is_decimal(cost_text.trim())
+        .then(|| cost_text.trim().parse::<f64>().ok())
+        .flatten()
+    {
+        Some(cost) => cost,
+        None => {
             errors.push(
                 "cost",
                 if cost_text.trim().is_empty() {

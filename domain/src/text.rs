@@ -73,3 +73,36 @@ mod tests {
         }
     }
 }
+
+/// The longest text a list of orders is searched for. Longer text is refused with a
+/// message rather than run: nobody types it, and SQLite refuses a `LIKE` pattern past
+/// 50,000 bytes (a 60,000-character search once answered 500).
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// A list's search text as a person typed it (`q`): trimmed, `None` when empty, refused
+/// past [`MAX_SEARCH_CHARS`].
+pub fn parse_search(text: &str) -> Result<Option<String>, crate::ValidationErrors> {
+    let text = text.trim();
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(crate::ValidationErrors::one(
+            "q",
+            format!("Search for at most {MAX_SEARCH_CHARS} characters."),
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_trimmed_and_bounded() {
+        assert_eq!(parse_search("  desk "), Ok(Some("desk".to_owned())));
+        assert_eq!(parse_search("   "), Ok(None));
+        let longest = "x".repeat(MAX_SEARCH_CHARS);
+        assert_eq!(parse_search(&longest), Ok(Some(longest.clone())));
+        let errors = parse_search(&format!("{longest}x")).expect_err("too long");
+        assert!(errors.for_field("q").is_some(), "{errors}");
+    }
+}

@@ -72,7 +72,7 @@ pub struct Config {
     pub dapr_api_token: Option<String>,
 
     /// How long a manager has to decide (30s, 15m, 24h, …); with a policy, each level that names no timeout
-    #[arg(long, env = "APPROVAL_TIMEOUT", default_value = "24h", value_parser = duration)]
+    #[arg(long, env = "APPROVAL_TIMEOUT", default_value = "24h", value_parser = approval_timeout)]
     pub approval_timeout: Duration,
 
     /// A file of approval levels by amount (see approval-policy.example.toml); unset: the seed's rule
@@ -203,7 +203,7 @@ impl Config {
     pub fn site(&self) -> Result<Site, clap::Error> {
         let addr = self.leptos_site_addr;
         match &self.app_public_url {
-            Some(site) => Ok(site.clone()),
+            Some(site) => Ok(site.clone().listening_on(addr)),
             // Browsers never use 0.0.0.0 as an origin: every form post would be refused.
             None if addr.ip().is_unspecified() => Err(invalid(
                 "APP_PUBLIC_URL",
@@ -243,6 +243,18 @@ fn duration(raw: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{raw:?} is not a duration like 30s, 15m or 24h ({e})"))?;
     if parsed.is_zero() {
         return Err("must be longer than zero".into());
+    }
+    Ok(parsed)
+}
+
+fn approval_timeout(raw: &str) -> Result<Duration, String> {
+    let parsed = duration(raw)?;
+    let most = backend::model::workflow::MAX_APPROVAL_TIMEOUT;
+    if parsed > most {
+        return Err(format!(
+            "at most {} (a decision that may wait longer waits for nobody)",
+            humantime::format_duration(most)
+        ));
     }
     Ok(parsed)
 }
@@ -382,6 +394,11 @@ mod tests {
                 &["--approval-timeout", "soon"][..],
                 "APPROVAL_TIMEOUT",
                 "not a duration like 30s",
+            ),
+            (
+                &["--approval-timeout", "1000years"],
+                "APPROVAL_TIMEOUT",
+                "at most",
             ),
             (
                 &["--reconcile-interval", "0s"],

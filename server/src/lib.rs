@@ -50,6 +50,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             http::same_origin::same_origin,
         ))
+        .layer(axum::middleware::from_fn(http::limits::bounded_body))
+        .layer(http::limits::extractors())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::error_seal::error_seal,
@@ -58,6 +60,11 @@ pub fn app(state: AppState) -> Router {
         .layer(http::headers::security_headers())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(http::fresh_owner::fresh_owner))
+        // Outermost: a request for another host meets nothing else of the app.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::hosts::served_host,
+        ))
         .with_state(state)
 }
 

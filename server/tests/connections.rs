@@ -29,11 +29,15 @@ fn connect(port: u16) -> TcpStream {
 }
 
 /// Reads until the server closes the connection; `None` if it is still open when the
-/// read times out.
+/// read times out. A reset is a close too: closing a socket with unread bytes in it
+/// resets the connection.
 fn read_to_close(stream: &mut TcpStream) -> Option<String> {
     let mut answer = Vec::new();
     match stream.read_to_end(&mut answer) {
         Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+            Some(String::from_utf8_lossy(&answer).into_owned())
+        }
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
         Err(e) => panic!("read: {e}"),
     }
@@ -84,6 +88,75 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
             .set_read_timeout(Some(Duration::from_secs(20)))
             .expect("read timeout");
         let answer = read_to_close(&mut third).expect("served once a slot was free");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    })
+    .await
+    .expect("join");
+}
+
+/// How long a connection stays open when the server must close it, given `limits`.
+fn seconds_until_closed(port: u16, send: &'static [u8]) -> Option<f64> {
+    let started = std::time::Instant::now();
+    let mut stream = connect(port);
+    stream.write_all(send).expect("write");
+    read_to_close(&mut stream).map(|_| started.elapsed().as_secs_f64())
+}
+
+/// A socket that connects and says nothing, or only the start of an HTTP/2 preface,
+/// is closed once the first-bytes deadline passes: it never reaches hyper's protocol
+/// detection, which would wait for ever. A whole preface goes on to HTTP/2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_shows_no_protocol_in_time_is_closed() {
+    let port = start(Limits {
+        first_bytes_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    })
+    .await;
+    tokio::task::spawn_blocking(move || {
+        for (what, send) in [
+            ("nothing", &b""[..]),
+            ("half a preface", &b"PRI * HTTP/2.0\r\n"[..]),
+        ] {
+            let closed = seconds_until_closed(port, send)
+                .unwrap_or_else(|| panic!("{what}: still open after 20 s"));
+            assert!(
+                (0.9..5.0).contains(&closed),
+                "{what}: closed after {closed} s"
+            );
+        }
+        // A whole preface is HTTP/2: the server answers with its SETTINGS frame.
+        let mut h2 = connect(port);
+        h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+            .expect("write");
+        let mut frame = [0_u8; 9];
+        h2.read_exact(&mut frame).expect("a frame");
+        assert_eq!(frame[3], 0x4, "a SETTINGS frame: {frame:?}");
+    })
+    .await
+    .expect("join");
+}
+
+/// One address holds at most `max_per_address` connections: the next one is closed at
+/// once, while another address would still be served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let port = start(Limits {
+        max_per_address: 2,
+        ..Limits::default()
+    })
+    .await;
+    tokio::task::spawn_blocking(move || {
+        let held: Vec<TcpStream> = (0..2).map(|_| connect(port)).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut third = connect(port);
+        third.write_all(REQUEST).expect("write");
+        let answer = read_to_close(&mut third).expect("closed");
+        assert!(answer.is_empty(), "a third connection was served: {answer}");
+        drop(held);
+        std::thread::sleep(Duration::from_millis(200));
+        let mut next = connect(port);
+        next.write_all(REQUEST).expect("write");
+        let answer = read_to_close(&mut next).expect("served");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     })
     .await

@@ -255,10 +255,11 @@ pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage,
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
+            let text = domain::parse_search(&text).map_err(backend::ServiceError::from)?;
             let deciders = ctx.inbox_deciders(&user).await?;
             let query = OrderQuery {
                 status: Some(domain::OrderStatus::AwaitingApproval),
-                text: Some(text),
+                text,
                 sort: domain::SortKey::parse(&sort),
                 deciders: deciders.clone(),
                 ..Default::default()
@@ -311,9 +312,10 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
+            let text = domain::parse_search(&text).map_err(backend::ServiceError::from)?;
             let query = OrderQuery {
                 decided_only: true,
-                text: Some(text),
+                text,
                 sort: domain::SortKey::parse(&sort),
                 ..Default::default()
             };

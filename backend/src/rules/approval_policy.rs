@@ -4,7 +4,7 @@
 //! affects new orders only. Without a file, orders follow the seed: approved at once
 //! under $1000, else one manager decides within `APPROVAL_TIMEOUT`.
 
-use crate::model::workflow::Level;
+use crate::model::workflow::{Level, MAX_APPROVAL_TIMEOUT};
 use std::path::Path;
 use std::time::Duration;
 
@@ -126,10 +126,11 @@ impl ApprovalPolicy {
                 None => default_timeout,
                 Some(raw) => humantime::parse_duration(raw.trim())
                     .ok()
-                    .filter(|t| !t.is_zero())
+                    .filter(|t| !t.is_zero() && *t <= MAX_APPROVAL_TIMEOUT)
                     .ok_or_else(|| {
                         at(format!(
-                            "timeout {raw:?}: use a duration like 30m, 24h or 3d"
+                            "timeout {raw:?}: use a duration like 30m, 24h or 3d, at most {}",
+                            humantime::format_duration(MAX_APPROVAL_TIMEOUT)
                         ))
                     })?,
             };
@@ -263,6 +264,10 @@ mod tests {
             (
                 "[[level]]\nrole = \"manager\"\ntimeout = \"soon\"",
                 "level 1: timeout \"soon\"",
+            ),
+            (
+                "[[level]]\nrole = \"manager\"\ntimeout = \"1000years\"",
+                "level 1: timeout \"1000years\": use a duration like 30m, 24h or 3d, at most",
             ),
             (
                 "auto_approve_below = 0.001\n[[level]]\nrole = \"manager\"",

@@ -20,12 +20,21 @@ use domain::Role;
 
 use crate::kernel::error::ServiceError;
 
+/// Whether `user` may read the system's own words about an order's trouble (why it
+/// needs an operator, a failed workflow's error and stack trace): deciders may;
+/// requesters see only that something went wrong.
+pub fn reads_system_errors(user: &User) -> bool {
+    match user.role {
+        Role::Manager | Role::Director => true,
+        Role::Requester => false,
+    }
+}
+
 /// Why `row` needs an operator, for those who may read it.
 pub fn attention_reason(user: &User, row: &OrderRow) -> Option<String> {
-    match user.role {
-        Role::Manager | Role::Director => row.attention.clone(),
-        Role::Requester => None,
-    }
+    reads_system_errors(user)
+        .then(|| row.attention.clone())
+        .flatten()
 }
 
 /// Which orders a user's lists may hold.

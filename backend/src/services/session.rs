@@ -25,9 +25,12 @@ const HOST_COOKIE_NAME: &str = "__Host-approvals_session";
 pub use axum::http::header::SET_COOKIE as SET_COOKIE_HEADER;
 
 /// The origins the app answers as (`scheme://host[:port]`); the first is the public one.
+/// And the hosts it serves: those origins' and the address it listens on (a request for
+/// any other `Host`, a DNS-rebinding page's say, is refused before routing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
     origins: Vec<String>,
+    hosts: Vec<String>,
 }
 
 impl Site {
@@ -46,9 +49,29 @@ impl Site {
                 "{url:?}: give only the scheme, host and port, like https://approvals.example.com"
             ));
         }
+        let origin = format!("{scheme}://{}", rest.to_ascii_lowercase());
         Ok(Self {
-            origins: vec![format!("{scheme}://{}", rest.to_ascii_lowercase())],
+            hosts: hosts_of(&origin),
+            origins: vec![origin],
         })
+    }
+
+    /// Serves the address it listens on too, by its own name (and, on a loopback or an
+    /// unspecified address, by the loopback names: local clients such as probes,
+    /// sidecars and port-forwards use those). A page from elsewhere never uses them as
+    /// its `Host`.
+    pub fn listening_on(mut self, addr: SocketAddr) -> Self {
+        let port = addr.port();
+        let mut names = vec![addr.to_string()];
+        if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+            names.extend(["127.0.0.1", "localhost", "[::1]"].map(|h| format!("{h}:{port}")));
+        }
+        for name in names {
+            if !self.hosts.contains(&name) {
+                self.hosts.push(name);
+            }
+        }
+        self
     }
 
     /// The app as it listens, over plain http. On a loopback address its other
@@ -64,9 +87,18 @@ impl Site {
                 }
             }
         }
-        Self { origins }
+        let hosts = origins.iter().flat_map(|o| hosts_of(o)).collect();
+        Self { origins, hosts }.listening_on(addr)
     }
 
+    /// Whether a request for `host` (its `Host` header, or its URI's authority) is for
+    /// this app.
+    pub fn serves_host(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        self.hosts.contains(&host)
+    }
+
+    /// The public origin, for links and messages.
     pub fn public_origin(&self) -> &str {
         &self.origins[0]
     }
@@ -133,9 +165,59 @@ impl Site {
     }
 }
 
+/// The `Host` values that name `origin` (`scheme://host[:port]`): as written, and with
+/// or without the scheme's default port.
+fn hosts_of(origin: &str) -> Vec<String> {
+    let (scheme, authority) = origin.split_once("://").unwrap_or(("http", origin));
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    // A port follows the last ':' past an IPv6 literal's ']'.
+    let has_port = match authority.rfind(']') {
+        Some(end) => authority[end..].contains(':'),
+        None => authority.contains(':'),
+    };
+    if let Some(bare) = authority.strip_suffix(default_port) {
+        vec![authority.to_owned(), bare.to_owned()]
+    } else if has_port {
+        vec![authority.to_owned()]
+    } else {
+        vec![authority.to_owned(), format!("{authority}{default_port}")]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_sites_own_hosts_are_served() {
+        let site = Site::from_public_url("https://Approvals.example.com")
+            .expect("valid")
+            .listening_on("0.0.0.0:3000".parse().expect("an address"));
+        for host in [
+            "approvals.example.com",
+            "Approvals.Example.com:443",
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "[::1]:3000",
+        ] {
+            assert!(site.serves_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "approvals.example.com.evil.example",
+            "approvals.example.com:8443",
+            "127.0.0.1:3001",
+            "localhost",
+            "",
+        ] {
+            assert!(!site.serves_host(host), "{host}");
+        }
+        let local = Site::for_listen_address("127.0.0.1:3000".parse().expect("an address"));
+        assert!(local.serves_host("localhost:3000"));
+        assert!(!local.serves_host("rebound.example:3000"));
+        let v6 = Site::from_public_url("http://[::1]").expect("valid");
+        assert!(v6.serves_host("[::1]") && v6.serves_host("[::1]:80"));
+    }
 
     #[test]
     fn an_https_origin_makes_the_cookie_secure_and_host_only() {

@@ -7,6 +7,13 @@
 use domain::{Cents, Decision, OrderStatus, Role};
 use serde::{Deserialize, Serialize};
 
+/// The longest an order may wait for a decision: far past any real deadline, and well
+/// inside what the workflow's durable timer and the read model's millisecond times
+/// hold (a timer a thousand years out made the orchestration panic). Longer ones are
+/// refused at start-up, in `APPROVAL_TIMEOUT` and in an approval policy alike.
+pub const MAX_APPROVAL_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(366 * 24 * 60 * 60);
+
 /// Used when an instance was started without an explicit timeout in its input.
 pub const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration =
     std::time::Duration::from_secs(24 * 60 * 60);

@@ -52,13 +52,14 @@ pub struct ExportQuery {
 #[utoipa::path(
     get, path = "/api/orders.csv", tag = "orders",
     params(
-        ("q" = Option<String>, Query, description = "Text in the order id, product or requester"),
+        ("q" = Option<String>, Query, description = "Text in the order id, product or requester (at most 200 characters)"),
         ("status" = Option<String>, Query, description = "One final status: auto_approved, approved, rejected, timed_out, cancelled or failed"),
     ),
     security(("basic" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "CSV, one row per decided order, newest decision first", content_type = "text/csv"),
         (status = 400, description = "Unknown or unfinished status"),
+        (status = 422, description = "Search text past 200 characters"),
         (status = 401, description = "Missing or wrong credentials"),
     )
 )]
@@ -91,7 +92,7 @@ pub async fn orders_csv(
     let filter = policy::scope(&user).restrict(OrderQuery {
         status,
         decided_only: true,
-        text: query.q.filter(|q| !q.trim().is_empty()),
+        text: domain::parse_search(query.q.as_deref().unwrap_or_default())?,
         ..Default::default()
     });
     // The first page is read before answering, so a failing database is an error

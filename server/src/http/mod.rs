@@ -11,6 +11,8 @@ pub mod export;
 pub mod forms;
 pub mod fresh_owner;
 pub mod headers;
+pub mod hosts;
+pub mod limits;
 pub mod orders;
 pub mod same_origin;
 pub mod server_timing;

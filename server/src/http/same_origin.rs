@@ -7,11 +7,12 @@
 //!
 //! The request's `Origin` decides; without one, `Sec-Fetch-Site`; without that, the
 //! `Referer`. A request with none of them is refused too: every browser sends at least
-//! one on a POST. The check covers every request that carries cookies and every call
-//! of a server function (`/api/…`: the sign-in among them, which carries no session
-//! yet). API calls that carry their own credentials (`Authorization: Basic` or
-//! `Bearer`) are not cookie-borne and pass; so does a bare API call without any, which
-//! then meets its 401.
+//! one on a POST. The check covers every request that carries cookies, whatever else
+//! it carries (a browser attaches Basic credentials it has cached to cross-site
+//! requests by itself), and every call of a server function (`/api/…`: the sign-in
+//! among them, which carries no session yet). An API call without cookies that carries
+//! its own credentials (`Authorization: Basic` or `Bearer`) passes: those are its
+//! guard.
 
 use app::state::AppState;
 use axum::extract::{Request, State};
@@ -28,9 +29,18 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let browser_borne =
-        request.headers().contains_key(COOKIE) || request.uri().path().starts_with("/api/");
-    if safe || !browser_borne || carries_credentials(request.headers()) {
+    // The credential decides the guard. A request with a cookie is a cookie's request,
+    // whatever else it carries: a browser attaches cached Basic credentials to
+    // cross-site requests by itself, so `Authorization` beside a cookie proves nothing
+    // about who sent it. Without a cookie, API credentials are their own guard.
+    let has_cookie = request.headers().contains_key(COOKIE);
+    let api_call = request.uri().path().starts_with("/api/");
+    let exempt = if has_cookie {
+        false
+    } else {
+        !api_call || carries_credentials(request.headers())
+    };
+    if safe || exempt {
         return next.run(request).await;
     }
     match verdict(&state.site, request.headers()) {
@@ -52,9 +62,8 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
 
 /// Whether the request carries API credentials of its own (`Basic` or `Bearer`, as
 /// `headers` parses them). Not proof of a non-browser caller: a browser may attach
-/// Basic credentials it has cached to a cross-site request by itself, so a handler
-/// that acts on the session cookie must not trust this skip (still open: deciding per
-/// request which credential authenticates it, and guarding that one).
+/// Basic credentials it has cached to a cross-site request by itself, which is why
+/// this counts only for a request without cookies.
 fn carries_credentials(headers: &HeaderMap) -> bool {
     headers.typed_get::<Authorization<Bearer>>().is_some()
         || headers.typed_get::<Authorization<Basic>>().is_some()

@@ -103,6 +103,88 @@ async fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
     );
 }
 
+/// A browser attaches Basic credentials it has cached (the API's `WWW-Authenticate`
+/// prompt) to any request to the site, cross-site ones too: a form another site posts
+/// with the signed-in manager's cookie and such a stray `Authorization` is still a
+/// cookie's request, held to the same origin, on a server function and a plain form.
+#[tokio::test]
+async fn a_stray_authorization_header_does_not_let_another_site_use_the_cookie() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "csrf-2", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    let session = app.session("bob").await;
+    let cached = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("bob:approvals-demo")
+    );
+    let decide = "instance_id=po-csrf-2&decision=approve";
+    for path in ["/api/decide", "/inbox/decide"] {
+        let mut forged = form_post(path, Some(&session), Some("http://evil.example"), decide);
+        forged
+            .headers_mut()
+            .insert(header::AUTHORIZATION, cached.parse().expect("a header"));
+        let refused = app.send(forged).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {:?}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        order_row(&app, "po-csrf-2").await.status,
+        OrderStatus::AwaitingApproval,
+        "nothing was decided"
+    );
+}
+
+/// A DNS-rebinding page (its own name, resolving to the app's address) names its own
+/// host: refused before anything of the app runs, sign-in included. The app's own
+/// hosts are served, and the health probes answer whatever the host.
+#[tokio::test]
+async fn requests_for_another_host_are_refused() {
+    let app = spawn_app().await;
+    let get = |path: &str, host: &str| {
+        Request::builder()
+            .uri(path)
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .expect("a request")
+    };
+    let rebound = "rebound.example:3000";
+    let page = app.send(get("/", rebound)).await;
+    assert_eq!(page.status, StatusCode::MISDIRECTED_REQUEST);
+    let mut login = form_post(
+        "/api/login",
+        None,
+        Some(&format!("http://{rebound}")),
+        "username=alice&password=approvals-demo",
+    );
+    login
+        .headers_mut()
+        .insert(header::HOST, rebound.parse().expect("a header"));
+    let signed_in = app.send(login).await;
+    assert_eq!(signed_in.status, StatusCode::MISDIRECTED_REQUEST);
+    assert!(!signed_in.headers.contains_key(header::SET_COOKIE));
+
+    for host in [SITE, "localhost:3000", "[::1]:3000"] {
+        assert_eq!(
+            app.send(get("/login", host)).await.status,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    for probe in ["/healthz", "/livez"] {
+        assert_eq!(
+            app.send(get(probe, "10.1.2.3:3000")).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
 /// Login CSRF: another site cannot sign a visitor into an account of its choosing.
 #[tokio::test]
 async fn another_site_cannot_sign_anyone_in() {

@@ -308,3 +308,48 @@ async fn lists_sort_by_deadline_amount_or_submission() {
         "newest first"
     );
 }
+
+/// Search text past its bound is refused with a message a person can act on, in the CSV
+/// export and in the inbox's lists alike (422, the field named): a
+/// 60,000-character search once answered 500, as SQLite refuses such a `LIKE` pattern.
+#[tokio::test]
+async fn a_search_past_its_bound_is_refused_with_a_message() {
+    let app = spawn_app().await;
+    let long = "x".repeat(60_000);
+    let export = app
+        .get(&app.bob, &format!("/api/orders.csv?q={long}"))
+        .await;
+    assert_eq!(
+        export.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        export.body
+    );
+    assert!(
+        export.body.to_string().contains("at most 200 characters"),
+        "{:?}",
+        export.body
+    );
+    let session = app.session("bob").await;
+    for list in ["/api/inbox", "/api/decided"] {
+        let answer = app
+            .send(crate::common::form_post(
+                list,
+                Some(&session),
+                Some(&format!("http://{}", crate::common::SITE)),
+                &format!("text={long}&offset=0&sort="),
+            ))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{list}: {:?}",
+            answer.body
+        );
+        assert!(
+            answer.body.to_string().contains("at most 200 characters"),
+            "{list}: {:?}",
+            answer.body
+        );
+    }
+}

@@ -424,3 +424,91 @@ async fn one_order_in_full_is_the_same_for_the_api_as_for_its_page() {
         "{last}"
     );
 }
+
+/// A failed workflow's error, in the system's words (an engine error, a stack trace),
+/// is for deciders: its requester's `/status` says it failed, and no more.
+#[tokio::test]
+async fn a_failures_details_are_for_deciders_only() {
+    use backend::model::order::OrderFacts;
+    use backend::store::read_model;
+    let app = spawn_app().await;
+    let facts = OrderFacts {
+        instance_id: "po-broken".into(),
+        order_id: "broken".into(),
+        product: "Desk".into(),
+        quantity: 2,
+        unit_cost: domain::Cents(60_000),
+        requested_by: Some("alice".into()),
+    };
+    read_model::insert_submitted(&app.db, &facts, 1_000)
+        .await
+        .expect("recorded");
+    let internal = "activity panicked at backend/src/workflow/activities.rs:88";
+    read_model::finish(
+        &app.db,
+        "po-broken",
+        OrderStatus::Failed,
+        None,
+        Some(2_000),
+        Some(internal),
+        2_000,
+    )
+    .await
+    .expect("failed");
+
+    let theirs = app.get(&app.alice, "/status/po-broken").await;
+    assert_eq!(theirs.status, StatusCode::OK, "{:?}", theirs.body);
+    assert_eq!(theirs.body["runtime_status"], "FAILED");
+    assert!(
+        !theirs.body.to_string().contains("panicked"),
+        "{:?}",
+        theirs.body
+    );
+    let deciders = app.get(&app.bob, "/status/po-broken").await;
+    assert_eq!(deciders.body["failure_details"]["message"], internal);
+}
+
+/// Every route answers a body past its limit with 413 and a message: a server
+/// function (which once answered 500), the JSON API, a plain form; with a length
+/// declared up front or not (chunked).
+#[tokio::test]
+async fn an_oversized_body_is_413_with_a_message_everywhere() {
+    let app = spawn_app().await;
+    let session = app.session("bob").await;
+    let origin = format!("http://{SITE}");
+    let huge = format!(
+        "instance_id=po-x&decision=approve&comment={}",
+        "x".repeat(300 * 1024)
+    );
+    for path in ["/api/decide", "/inbox/decide"] {
+        let answer = app
+            .send(form_post(path, Some(&session), Some(&origin), &huge))
+            .await;
+        assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert!(
+            error_text(&answer).contains("KiB"),
+            "{path}: {:?}",
+            answer.body
+        );
+    }
+    let json = format!(r#"{{"order_id":"{}"}}"#, "x".repeat(300 * 1024));
+    let answer = app
+        .send(request(
+            Method::POST,
+            "/start-purchase-order",
+            Some(&bearer(&app.alice)),
+            Some("application/json"),
+            &json,
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // No Content-Length: the body streams in until the limit.
+    let chunks = futures::stream::iter(
+        (0..300).map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'x'; 1024]))),
+    );
+    let mut streamed = form_post("/api/decide", Some(&session), Some(&origin), "");
+    *streamed.body_mut() = axum::body::Body::from_stream(chunks);
+    let answer = app.send(streamed).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -153,13 +153,18 @@ impl OrderService {
         if let Some(state) = WorkflowState::from_final_row(&row) {
             return Ok(state);
         }
-        match self.engine.fetch(instance_id).await {
-            Ok(state) => Ok(state.into()),
+        let mut state = match self.engine.fetch(instance_id).await {
+            Ok(state) => WorkflowState::from(state),
             Err(e) if e.kind == FailureKind::NotFound => WorkflowState::from_failed_row(&row)
                 .ok_or_else(|| {
                     ServiceError::NotFound(format!("No workflow instance {instance_id}."))
-                }),
-            Err(e) => Err(ServiceError::from_engine("fetching workflow state", e)),
+                })?,
+            Err(e) => return Err(ServiceError::from_engine("fetching workflow state", e)),
+        };
+        if !policy::reads_system_errors(user) {
+            // `runtime_status` says it failed; how, in the system's words, is not theirs.
+            state.failure_details = None;
         }
+        Ok(state)
     }
 }
