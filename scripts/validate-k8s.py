@@ -84,6 +84,16 @@ def main():
                     ]
                     if missing:
                         raise ValueError(f"lists missing resources {missing}")
+                    # A moving tag lets two nodes run two builds of one release.
+                    floating = [
+                        i.get("name")
+                        for i in doc.get("images", [])
+                        if not i.get("digest") and i.get("newTag", "latest") == "latest"
+                    ]
+                    if floating:
+                        raise ValueError(
+                            f"images {floating} have no version tag or digest (never `latest`)"
+                        )
                 elif str(key[0]).startswith("dapr.io/"):
                     if key not in crds:
                         raise ValueError(f"Dapr has no CRD for {key}")

@@ -6,7 +6,8 @@ use domain::Role;
 
 use crate::Pool;
 
-/// Inserts an account whose name and password are checked and hashed.
+/// Inserts an account whose name and password are checked and hashed, unless the name
+/// belonged to a removed account (`None`): the name stays with that person's history.
 pub async fn insert_user(
     db: &Pool,
     name: &str,
@@ -14,11 +15,12 @@ pub async fn insert_user(
     hash: &str,
     now: i64,
     address: Option<&str>,
-) -> Result<User, sqlx::Error> {
+) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
         r#"INSERT INTO users (name, role, password_hash, created_at, email)
-           VALUES ($1, $2, $3, $4, $5)
+           SELECT $1, $2, $3, $4, $5
+            WHERE NOT EXISTS (SELECT 1 FROM removed_names WHERE name = $1)
            RETURNING id AS "id!", name, role AS "role: Role", created_at"#,
         name,
         role as _,
@@ -26,7 +28,7 @@ pub async fn insert_user(
         now,
         address,
     )
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
 }
 
@@ -64,11 +66,25 @@ pub async fn email_of(db: &Pool, name: &str) -> Result<Option<String>, sqlx::Err
 }
 
 /// The number of accounts removed (0: no such name).
-pub async fn remove_user(db: &Pool, name: &str) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query!("DELETE FROM users WHERE name = $1", name)
-        .execute(db)
+/// Removes an account, and keeps its name from ever being taken again, in one
+/// transaction. 0: there was no such account (and nothing is recorded).
+pub async fn remove_user(db: &Pool, name: &str, now: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let removed = sqlx::query!("DELETE FROM users WHERE name = $1", name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if removed > 0 {
+        sqlx::query!(
+            "INSERT INTO removed_names (name, removed_at) VALUES ($1, $2)",
+            name,
+            now
+        )
+        .execute(&mut *tx)
         .await?;
-    Ok(result.rows_affected())
+    }
+    tx.commit().await?;
+    Ok(removed)
 }
 
 pub async fn count_users(db: &Pool) -> Result<i64, sqlx::Error> {

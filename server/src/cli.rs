@@ -111,7 +111,7 @@ pub enum UserCommand {
     },
     /// List the accounts with their roles and e-mail addresses
     List,
-    /// Remove an account, with its sessions and tokens
+    /// Remove an account, with its sessions and tokens; its name is never given again
     Remove {
         /// Whose account
         #[arg(long)]

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use backend::rules::approval_policy::ApprovalPolicy;
+use backend::services::client_address::TrustedProxies;
 use backend::services::session::Site;
 use clap::error::ErrorKind;
 
@@ -99,6 +100,10 @@ pub struct Config {
     /// The origin browsers reach the app at (https://approvals.example.com) behind a proxy or TLS terminator [default: the listen address]
     #[arg(long, env = "APP_PUBLIC_URL", value_parser = Site::from_public_url)]
     pub app_public_url: Option<Site>,
+
+    /// The reverse proxies whose X-Forwarded-For names the client, for the sign-in limits: addresses or networks, comma-separated (10.0.0.0/8, fd00::/8) [default: none, the TCP peer is the client]
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// Answer with a Server-Timing header (for the bench): 1, true, yes or on
     // A value rather than a bare flag, so that a bad value's error names the variable.
@@ -406,6 +411,11 @@ mod tests {
                 "longer than zero",
             ),
             (&["--dapr-grpc-port", "http"], "DAPR_GRPC_PORT", "port"),
+            (
+                &["--trusted-proxies", "10.0.0.1, proxy.internal"],
+                "TRUSTED_PROXIES",
+                "`proxy.internal` is neither an IP address nor a network",
+            ),
             (
                 &["--metrics-addr", "9464"],
                 "METRICS_ADDR",

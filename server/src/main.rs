@@ -254,7 +254,7 @@ async fn serve(config: &Config, site: Site, traced: bool) -> Result<(), StartupE
         orders,
         changes,
         site,
-        sign_in: SignIn::new(),
+        sign_in: SignIn::behind(config.trusted_proxies.clone()),
     });
     let app = if config.app_server_timing {
         app.layer(axum::middleware::from_fn(

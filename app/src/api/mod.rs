@@ -132,7 +132,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
             let client = ctx
                 .parts
                 .as_ref()
-                .and_then(|p| backend::services::sign_in::client_address(&p.extensions));
+                .and_then(|p| ctx.state.sign_in.client_of(p));
             let user = ctx
                 .state
                 .sign_in

@@ -1,16 +1,11 @@
 //! What a notification says: the e-mails' subject and text, and the webhook's
 //! CloudEvent with its signature. Written from the order as it stands when it is sent.
 
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
 use crate::kernel::clock::from_ms;
 use crate::model::order::{LevelAt, OrderRow};
 
-/// The header that carries the webhook's signature: `sha256=` and the hex HMAC-SHA256
-/// of the body under the shared secret.
-pub const SIGNATURE_HEADER: &str = "Webhook-Signature";
 pub const EVENT_TYPE: &str = "com.approvals.order.decided";
 
 pub struct Email {
@@ -84,15 +79,20 @@ pub fn outcome(row: &OrderRow, origin: &str) -> Email {
     }
 }
 
-/// The outcome as a CloudEvent (structured JSON). Its `id` names the order's outcome, so
-/// a receiver that gets it twice can tell.
+/// The id of an order's outcome event: the CloudEvent's `id` and the delivery's
+/// `webhook-id`, the same on every attempt, so a receiver that gets it twice can tell.
+pub fn outcome_event_id(row: &OrderRow) -> String {
+    format!("{}/outcome", row.instance_id)
+}
+
+/// The outcome as a CloudEvent (structured JSON).
 pub fn outcome_event(row: &OrderRow, origin: &str) -> Vec<u8> {
     let view = row.view();
     let event = json!({
         "specversion": "1.0",
         "type": EVENT_TYPE,
         "source": origin,
-        "id": format!("{}/outcome", row.instance_id),
+        "id": outcome_event_id(row),
         "time": row.decided_at.map(|t| from_ms(t).to_rfc3339()),
         "subject": row.instance_id,
         "datacontenttype": "application/json",
@@ -110,17 +110,28 @@ pub fn outcome_event(row: &OrderRow, origin: &str) -> Vec<u8> {
     event.to_string().into_bytes()
 }
 
-/// `sha256=<hex>` of `body` under `secret`.
-pub fn signature(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key");
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
+/// A delivery's headers as the Standard Webhooks convention has them (what its
+/// libraries verify, in any language): `webhook-id`, `webhook-timestamp` (Unix seconds,
+/// at this attempt) and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of
+/// `id.timestamp.body` under the shared secret). The timestamp is signed, so a receiver
+/// refuses a delivery replayed later than its tolerance, and the id, so it refuses one
+/// it has seen. Signing is the `standardwebhooks` crate's.
+pub fn signed_headers(
+    secret: &[u8],
+    id: &str,
+    timestamp_s: i64,
+    body: &[u8],
+) -> Result<[(&'static str, String); 3], standardwebhooks::WebhookError> {
+    let signature =
+        standardwebhooks::Webhook::from_bytes(secret.to_vec())?.sign(id, timestamp_s, body)?;
+    Ok([
+        (standardwebhooks::HEADER_WEBHOOK_ID, id.to_owned()),
+        (
+            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+            timestamp_s.to_string(),
+        ),
+        (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
+    ])
 }
 
 #[cfg(test)]
@@ -168,11 +179,40 @@ mod tests {
     }
 
     #[test]
-    fn the_signature_is_the_known_hmac() {
-        // RFC 4231, test case 2.
-        assert_eq!(
-            signature(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    fn a_receiver_verifies_a_delivery_and_refuses_a_replay_or_a_change() {
+        let secret = b"a-webhook-secret-for-tests";
+        let body = br#"{"id":"po-1/outcome"}"#;
+        let now = chrono::Utc::now().timestamp();
+        let headers = |timestamp: i64, body: &[u8]| {
+            let mut map = axum::http::HeaderMap::new();
+            for (name, value) in
+                signed_headers(secret, "po-1/outcome", timestamp, body).expect("signed")
+            {
+                map.insert(name, value.parse().expect("a header value"));
+            }
+            map
+        };
+        // The receiver's key, as Standard Webhooks writes it: whsec_ and base64.
+        let receiver = standardwebhooks::Webhook::new(&format!(
+            "whsec_{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret)
+        ))
+        .expect("a key");
+        receiver
+            .verify(body, &headers(now, body))
+            .expect("verified");
+        // Captured an hour ago and sent again: refused.
+        assert!(receiver.verify(body, &headers(now - 3_600, body)).is_err());
+        // A new timestamp on the old signature: refused.
+        let mut moved = headers(now - 3_600, body);
+        moved.insert(
+            "webhook-timestamp",
+            now.to_string().parse().expect("a value"),
         );
+        assert!(receiver.verify(body, &moved).is_err());
+        // Another body under the same headers: refused.
+        assert!(receiver
+            .verify(br#"{"id":"po-2/outcome"}"#, &headers(now, body))
+            .is_err());
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use domain::OrderStatus;
 
-use super::message::{self, SIGNATURE_HEADER};
+use super::message;
 use super::outbox::{self, Channel, Claim, Claimed, Event};
 use crate::kernel::clock::now_ms;
 use crate::model::order::{LevelAt, OrderRow};
@@ -282,18 +282,23 @@ impl Sender {
             .as_ref()
             .ok_or_else(|| Failure::Skip("webhooks are not configured".into()))?;
         let body = message::outcome_event(row, &self.origin);
-        let metadata = HashMap::from([
+        // Signed at this attempt: a retry carries a fresh timestamp and the same id.
+        let signed = message::signed_headers(
+            secret,
+            &message::outcome_event_id(row),
+            now_ms().div_euclid(1_000),
+            &body,
+        )
+        .map_err(|e| Failure::Skip(format!("the webhook event could not be signed: {e}")))?;
+        let mut metadata = HashMap::from([
             (
                 "Content-Type".to_owned(),
                 "application/cloudevents+json".to_owned(),
             ),
-            (
-                SIGNATURE_HEADER.to_owned(),
-                message::signature(secret, &body),
-            ),
             // A receiver that answers 4xx/5xx did not take it.
             ("errorIfNot2XX".to_owned(), "true".to_owned()),
         ]);
+        metadata.extend(signed.map(|(name, value)| (name.to_owned(), value)));
         self.bindings
             .invoke(binding, "post", body, metadata)
             .await

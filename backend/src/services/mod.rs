@@ -4,6 +4,7 @@
 //! through `store`, and drive orders through `workflow`.
 
 pub mod accounts;
+pub mod client_address;
 pub mod delegation;
 pub mod orders;
 pub mod session;

@@ -3,8 +3,14 @@
 //!
 //! - Every check that runs Argon2 counts against its client address (`governor`): a
 //!   client that keeps guessing gets 429 with `Retry-After` instead of a hash.
-//! - Every failed check counts against the account name; too many in a minute and
-//!   that name is refused for a while, from anywhere. Other accounts are untouched.
+//! - Every failed check counts against the account name *from that address*: a few
+//!   are free, then each next failure doubles the wait before the name may be tried
+//!   from there again (1 s, 2 s, 4 s, … up to 15 minutes). A success from there
+//!   clears it. The owner, signing in from elsewhere, is never locked out by someone
+//!   guessing at the name; the guesser is slowed to a crawl on every address used,
+//!   and each address is bounded by its own limit as well.
+//! - The client address is the TCP peer's, or, from a trusted proxy
+//!   (`TRUSTED_PROXIES`), the one it forwarded for (see `client_address`).
 //! - Argon2 itself runs at most one per core at a time (see `accounts`).
 //! - A Basic-auth client sends its password on every call. A verified name and
 //!   password is remembered for a few minutes under a keyed hash of the pair (never
@@ -21,7 +27,7 @@ use crate::model::people::User;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -31,26 +37,22 @@ use sha2::{Digest, Sha256};
 
 use crate::kernel::error::ServiceError;
 use crate::services::accounts;
+use crate::services::client_address::TrustedProxies;
 use crate::store::db::Db;
 use domain::MAX_USERNAME_LEN;
 
 /// Argon2 runs a client address may cause: 30 at once, then one every two seconds.
 const CHECKS_PER_CLIENT: (u32, Duration) = (30, Duration::from_secs(2));
-/// Failed sign-ins an account name may take: 10 at once, then one every six seconds.
-const FAILURES_PER_NAME: (u32, Duration) = (10, Duration::from_secs(6));
-/// How long a name over its failure limit is refused.
-const REFUSE_NAME_FOR: Duration = Duration::from_secs(60);
+/// Failed sign-ins a name may take from one address before each next one waits.
+const FREE_FAILURES: u32 = 5;
+/// The longest wait between two failures of a name from one address.
+const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+/// How long a name's failures from an address are remembered after the last one.
+const FAILURES_KEPT_FOR: Duration = Duration::from_secs(60 * 60);
 /// Limiter keys kept before those back at full allowance are forgotten.
 const KEYS_KEPT: usize = 10_000;
 /// How long a verified Basic credential is remembered.
 const REMEMBER_FOR: Duration = Duration::from_secs(5 * 60);
-
-/// The client's address, as the connection loop records it (`ConnectInfo`).
-pub fn client_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
-}
 
 fn quota((burst, every): (u32, Duration)) -> Quota {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
@@ -65,16 +67,38 @@ pub struct SignIn {
 }
 
 struct Inner {
+    proxies: TrustedProxies,
     by_client: DefaultKeyedRateLimiter<IpAddr>,
-    failures_by_name: DefaultKeyedRateLimiter<String>,
-    /// Names over their failure limit, refused for [`REFUSE_NAME_FOR`].
-    refused_names: moka::sync::Cache<String, ()>,
+    /// A name's failed sign-ins from one address (`None`: no address known).
+    failures: moka::sync::Cache<(String, Option<IpAddr>), Backoff>,
     /// Keyed hash of `name:password` → the account and a hash of its password hash.
     verified: moka::sync::Cache<[u8; 32], Verified>,
     /// One check at a time per credential key (see the module's notes).
     in_flight: moka::sync::Cache<[u8; 32], Arc<tokio::sync::Mutex<()>>>,
     /// Keyed with random bytes per process, so the cache's keys say nothing outside it.
     mac: Hmac<Sha256>,
+}
+
+/// Failures of one name from one address, and when it may be tried again.
+#[derive(Clone, Copy)]
+struct Backoff {
+    failures: u32,
+    not_before: Instant,
+}
+
+impl Backoff {
+    fn after_one_more(self, now: Instant) -> Self {
+        let failures = self.failures.saturating_add(1);
+        let beyond = failures.saturating_sub(FREE_FAILURES);
+        let wait = match beyond {
+            0 => Duration::ZERO,
+            n => Duration::from_secs(1u64 << (n - 1).min(20)).min(LONGEST_WAIT),
+        };
+        Self {
+            failures,
+            not_before: now + wait,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -94,16 +118,22 @@ impl Default for SignIn {
 }
 
 impl SignIn {
+    /// Sign-in limits keyed on the TCP peer: no proxy is trusted.
     pub fn new() -> Self {
+        Self::behind(TrustedProxies::default())
+    }
+
+    /// Sign-in limits keyed on the client `proxies` forward for.
+    pub fn behind(proxies: TrustedProxies) -> Self {
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
         Self {
             inner: Arc::new(Inner {
+                proxies,
                 by_client: RateLimiter::keyed(quota(CHECKS_PER_CLIENT)),
-                failures_by_name: RateLimiter::keyed(quota(FAILURES_PER_NAME)),
-                refused_names: moka::sync::Cache::builder()
+                failures: moka::sync::Cache::builder()
                     .max_capacity(100_000)
-                    .time_to_live(REFUSE_NAME_FOR)
+                    .time_to_idle(FAILURES_KEPT_FOR)
                     .build(),
                 verified: moka::sync::Cache::builder()
                     .max_capacity(10_000)
@@ -117,6 +147,11 @@ impl SignIn {
                     .expect("HMAC takes a key of any length"),
             }),
         }
+    }
+
+    /// The client a request comes from, which the limits key on.
+    pub fn client_of(&self, parts: &axum::http::request::Parts) -> Option<IpAddr> {
+        self.inner.proxies.client(&parts.extensions, &parts.headers)
     }
 
     /// Checks `name` and `password`. `remember`: a Basic-auth call, whose verified
@@ -157,8 +192,10 @@ impl SignIn {
         };
         self.admit(client, name)?;
         let checked = accounts::authenticate_with_hash(db, name, password).await?;
+        let failures_key = (name.to_owned(), client);
         match checked {
             Some((user, hash)) => {
+                self.inner.failures.invalidate(&failures_key);
                 if remember {
                     let hash_tag = tag(&hash);
                     let user_id = user.id;
@@ -169,12 +206,21 @@ impl SignIn {
                 Ok(Some(user))
             }
             None => {
-                // This attempt is simply wrong; once the failures exceed the name's
-                // limit, the next ones are refused before any hashing.
-                let name = name.to_owned();
-                if self.inner.failures_by_name.check_key(&name).is_err() {
-                    self.inner.refused_names.insert(name, ());
-                }
+                // This attempt is simply wrong; past the free ones, the next attempt
+                // from this address waits, before any hashing.
+                let now = Instant::now();
+                let first = Backoff {
+                    failures: 0,
+                    not_before: now,
+                };
+                self.inner
+                    .failures
+                    .entry(failures_key)
+                    .and_upsert_with(|known| {
+                        known
+                            .map_or(first, |entry| *entry.value())
+                            .after_one_more(now)
+                    });
                 Ok(None)
             }
         }
@@ -205,19 +251,18 @@ impl SignIn {
     fn admit(&self, client: Option<IpAddr>, name: &str) -> Result<(), ServiceError> {
         // The limiters keep a little state per key; forget the keys that are back to
         // a full allowance before there are many of them.
-        for len in [
-            self.inner.by_client.len(),
-            self.inner.failures_by_name.len(),
-        ] {
-            if len > KEYS_KEPT {
-                self.inner.by_client.retain_recent();
-                self.inner.failures_by_name.retain_recent();
-            }
+        if self.inner.by_client.len() > KEYS_KEPT {
+            self.inner.by_client.retain_recent();
         }
-        if self.inner.refused_names.contains_key(name) {
-            return Err(ServiceError::TooManyAttempts {
-                retry_after: REFUSE_NAME_FOR,
-            });
+        if let Some(backoff) = self.inner.failures.get(&(name.to_owned(), client)) {
+            let now = Instant::now();
+            if backoff.not_before > now {
+                // Whole seconds, rounded up: Retry-After cannot say less.
+                let wait = (backoff.not_before - now).as_secs_f64().ceil();
+                return Err(ServiceError::TooManyAttempts {
+                    retry_after: Duration::from_secs_f64(wait),
+                });
+            }
         }
         if let Some(client) = client {
             if let Err(not_until) = self.inner.by_client.check_key(&client) {

@@ -8,20 +8,21 @@ use crate::model::people::{Account, ApiToken, User};
 
 on_either_database!(accounts {
     /// Inserts an account whose name and password are checked and hashed (a name
-    /// taken is a unique violation).
+    /// taken is a unique violation; `None`: a removed account's name).
     fn insert_user(
         name: &str,
         role: Role,
         hash: &str,
         now: i64,
         address: Option<&str>,
-    ) -> Result<User, sqlx::Error>;
+    ) -> Result<Option<User>, sqlx::Error>;
     fn list_users() -> Result<Vec<Account>, sqlx::Error>;
     /// The number of accounts changed (0: no such name).
     fn set_email(name: &str, address: Option<&str>) -> Result<u64, sqlx::Error>;
     fn email_of(name: &str) -> Result<Option<String>, sqlx::Error>;
-    /// The number of accounts removed (0: no such name).
-    fn remove_user(name: &str) -> Result<u64, sqlx::Error>;
+    /// The number of accounts removed (0: no such name); a removed name is kept from
+    /// new accounts.
+    fn remove_user(name: &str, now: i64) -> Result<u64, sqlx::Error>;
     fn count_users() -> Result<i64, sqlx::Error>;
     /// Creates the first accounts, unless someone created accounts meanwhile (false);
     /// several replicas may try at once.

@@ -61,7 +61,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
     } else if let Ok(TypedHeader(Authorization(basic))) =
         TypedHeader::<Authorization<Basic>>::from_request_parts(parts, state).await
     {
-        let client = backend::services::sign_in::client_address(&parts.extensions);
+        let client = state.sign_in.client_of(parts);
         state
             .sign_in
             .check(&state.db, client, basic.username(), basic.password(), true)

@@ -6,7 +6,7 @@ use backend::model::order::ChangeBatch;
 use backend::model::people::User;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::state::AppState;
@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use backend::services::accounts;
 use backend::{rules::policy, Db};
 use futures::stream::{self, Stream};
@@ -21,43 +22,48 @@ use tokio::sync::broadcast;
 
 /// How often an idle stream checks that its session still holds (logout, expiry).
 const SESSION_RECHECK: Duration = Duration::from_secs(15);
-/// Open streams one session may hold (a few tabs; not an unbounded pile).
-pub const STREAMS_PER_SESSION: usize = 8;
+/// Open streams one account may hold, over all its sessions (a few tabs on a few
+/// devices; not an unbounded pile: sessions are free to make, accounts are not).
+pub const STREAMS_PER_ACCOUNT: usize = 16;
 
-/// Open streams by session token. Process-wide: a stream lives in this process only.
-static OPEN: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
+/// Open streams by account, for one router (a stream lives in this process only).
+#[derive(Clone, Default)]
+pub struct OpenStreams(Arc<Mutex<HashMap<i64, usize>>>);
 
-/// One open stream of a session; closing it (dropping this) frees the place.
-struct Slot(String);
+/// One open stream of an account; closing it (dropping this) frees the place.
+struct Slot(OpenStreams, i64);
 
-impl Slot {
-    fn take(token: &str) -> Option<Self> {
-        let mut open = OPEN.lock().ok()?;
-        let count = open.entry(token.to_owned()).or_insert(0);
-        if *count >= STREAMS_PER_SESSION {
+impl OpenStreams {
+    fn take(&self, account: i64) -> Option<Slot> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(account).or_insert(0);
+        if *count >= STREAMS_PER_ACCOUNT {
             return None;
         }
         *count += 1;
         backend::kernel::metrics::sse_client_opened();
-        Some(Self(token.to_owned()))
+        Some(Slot(self.clone(), account))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         backend::kernel::metrics::sse_client_closed();
-        if let Ok(mut open) = OPEN.lock() {
-            if let Some(count) = open.get_mut(&self.0) {
-                *count -= 1;
-                if *count == 0 {
-                    open.remove(&self.0);
-                }
+        let mut open = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.1) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.1);
             }
         }
     }
 }
 
-pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn events(
+    State(state): State<AppState>,
+    Extension(open): Extension<OpenStreams>,
+    headers: HeaderMap,
+) -> Response {
     let token = state.site.session_token(&headers);
     let user = match &token {
         Some(token) => accounts::session_user(&state.db, token).await,
@@ -65,10 +71,13 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     };
     match (user, token) {
         (Ok(Some(user)), Some(token)) => {
-            let Some(slot) = Slot::take(&token) else {
+            let Some(slot) = open.take(user.id) else {
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
-                    format!("At most {STREAMS_PER_SESSION} live pages per sign-in; close one."),
+                    format!(
+                        "At most {STREAMS_PER_ACCOUNT} live pages per account; close one \
+                         (here or on another device)."
+                    ),
                 )
                     .into_response();
             };

@@ -106,9 +106,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The server-sent event stream: open for as long as its session lasts, so outside the
-/// request timeout every other route has.
+/// request timeout every other route has. Each router counts its own open streams.
 pub fn streams() -> Router<AppState> {
-    Router::new().route("/events", get(events::events))
+    Router::new()
+        .route("/events", get(events::events))
+        .layer(axum::Extension(events::OpenStreams::default()))
 }
 
 /// Ready when the read model answers.

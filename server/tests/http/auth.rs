@@ -283,11 +283,112 @@ async fn a_guessing_burst_is_limited_and_hurts_nobody_else() {
     // Someone else, elsewhere, signs in as usual.
     let bob = app.send(basic_from("10.0.0.2", "bob:approvals-demo")).await;
     assert_eq!(bob.status, StatusCode::OK, "{:?}", bob.body);
-    // The guessed account is refused for a while, wherever the next attempt comes from.
+    // So does the guessed account's owner: a stranger's guesses lock nobody out.
     let alice = app
         .send(basic_from("10.0.0.3", "alice:approvals-demo"))
         .await;
-    assert_eq!(alice.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(alice.status, StatusCode::OK, "{:?}", alice.body);
+}
+
+/// Wrong passwords for a name from one address are free a few times, then each next
+/// try waits longer; the name's owner signs in from elsewhere meanwhile, and a success
+/// clears the count.
+#[tokio::test]
+async fn a_names_failures_slow_that_address_and_lock_nobody_out() {
+    let app = spawn_app().await;
+    for i in 0..6 {
+        let wrong = app
+            .send(basic_from("10.0.0.5", &format!("alice:guess-{i}")))
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    // The sixth failure asks for a second's wait before the next try from there,
+    // whatever the password.
+    for password in ["guess-6", "approvals-demo"] {
+        let waits = app
+            .send(basic_from("10.0.0.5", &format!("alice:{password}")))
+            .await;
+        assert_eq!(waits.status, StatusCode::TOO_MANY_REQUESTS, "{password}");
+        assert_eq!(
+            waits.headers.get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+    }
+    // The owner, elsewhere, is not held up.
+    let owner = app
+        .send(basic_from("10.0.0.6", "alice:approvals-demo"))
+        .await;
+    assert_eq!(owner.status, StatusCode::OK, "{:?}", owner.body);
+    // After the wait, the right password from there works and clears the count.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let right = app
+        .send(basic_from("10.0.0.5", "alice:approvals-demo"))
+        .await;
+    assert_eq!(right.status, StatusCode::OK, "{:?}", right.body);
+    let wrong_again = app.send(basic_from("10.0.0.5", "alice:guess-again")).await;
+    assert_eq!(wrong_again.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Behind a trusted proxy the limits key on the client it forwards for, so one
+/// guesser does not use up everyone's allowance; a peer that is not a trusted proxy
+/// cannot dodge its limit by writing X-Forwarded-For itself.
+#[tokio::test]
+async fn the_limits_key_on_the_client_a_trusted_proxy_names() {
+    use backend::services::sign_in::SignIn;
+    let app = spawn_app().await;
+    let proxies = "10.0.0.0/8".parse().expect("proxies");
+    let router = server::app(app::state::AppState {
+        sign_in: SignIn::behind(proxies),
+        ..app.state.clone()
+    });
+    let send = |request: Request<Body>| {
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            router
+                .oneshot(request)
+                .await
+                .expect("the router answers")
+                .status()
+        }
+    };
+    let via_proxy = |client: &str, user_pass: &str| {
+        let mut request = basic_from("10.0.0.1", user_pass);
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            format!("{client}, 10.0.0.2").parse().expect("a value"),
+        );
+        request
+    };
+    // One client behind the proxy spends its 30 checks (each name once, so no name's
+    // own count gets in the way) and is then refused.
+    for i in 0..30 {
+        let status = send(via_proxy("198.51.100.1", &format!("nobody-{i}:x"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "check {i}");
+    }
+    let spent = send(via_proxy("198.51.100.1", "nobody-30:x")).await;
+    assert_eq!(spent, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy still signs in.
+    let bob = send(via_proxy("198.51.100.2", "bob:approvals-demo")).await;
+    assert_eq!(bob, StatusCode::OK);
+
+    // A peer we do not trust is the client, whatever it forwards for.
+    let spoofing = |i: usize| {
+        let mut request = basic_from("192.0.2.1", &format!("nobody-{i}:x"));
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            format!("203.0.113.{i}").parse().expect("a value"),
+        );
+        request
+    };
+    for i in 0..30 {
+        assert_eq!(
+            send(spoofing(i)).await,
+            StatusCode::UNAUTHORIZED,
+            "check {i}"
+        );
+    }
+    assert_eq!(send(spoofing(30)).await, StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// A Basic-auth client's verified credentials are remembered, never a wrong password,

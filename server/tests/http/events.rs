@@ -80,3 +80,55 @@ async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the
         "the stream ended with the session"
     );
 }
+
+/// Live pages are bounded per account, not per sign-in: a person who signs in again
+/// and again (sessions cost nothing) gets no more streams, others are not affected,
+/// and a closed page frees its place.
+#[tokio::test]
+async fn an_account_holds_a_bounded_number_of_streams_over_all_its_sessions() {
+    let app = spawn_app().await;
+    let open = |session: String| {
+        let router = app.router.clone();
+        async move {
+            router
+                .oneshot(
+                    Request::builder()
+                        .uri("/events")
+                        .header(header::COOKIE, format!("approvals_session={session}"))
+                        .body(Body::empty())
+                        .expect("a request"),
+                )
+                .await
+                .expect("the router answers")
+        }
+    };
+    let mut held = Vec::new();
+    for i in 0..server::http::events::STREAMS_PER_ACCOUNT {
+        let stream = open(app.session("bob").await).await;
+        assert_eq!(stream.status(), StatusCode::OK, "stream {i}");
+        held.push(stream);
+    }
+    let refused = open(app.session("bob").await).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let text = refused
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    assert!(
+        String::from_utf8_lossy(&text).contains("live pages per account"),
+        "{text:?}"
+    );
+    // Someone else is not held back by bob's pages.
+    assert_eq!(
+        open(app.session("carol").await).await.status(),
+        StatusCode::OK
+    );
+    // A page closed: its place is bob's again.
+    drop(held.pop());
+    assert_eq!(
+        open(app.session("bob").await).await.status(),
+        StatusCode::OK
+    );
+}

@@ -47,10 +47,17 @@ pub async fn add_user(
 
 /// The answer to [`add_user`]'s insert: a name already taken is a conflict (the
 /// `UNIQUE` constraint on `users.name` decides it on both databases, however many
-/// writers race).
-fn user_added(inserted: Result<User, sqlx::Error>, name: &str) -> Result<User, ServiceError> {
+/// writers race), and so is a removed account's name, which its history keeps.
+fn user_added(
+    inserted: Result<Option<User>, sqlx::Error>,
+    name: &str,
+) -> Result<User, ServiceError> {
     match inserted {
-        Ok(user) => Ok(user),
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(ServiceError::conflict(format!(
+            "The name {name:?} belonged to an account that was removed; its orders and \
+             decisions still carry it. Choose another name."
+        ))),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(ServiceError::conflict(
             format!("A user named {name:?} already exists."),
         )),
@@ -80,7 +87,7 @@ pub async fn email_of(db: &Db, name: &str) -> Result<Option<String>, ServiceErro
 }
 
 pub async fn remove_user(db: &Db, name: &str) -> Result<(), ServiceError> {
-    let removed = stored::remove_user(db, name).await?;
+    let removed = stored::remove_user(db, name, now_ms()).await?;
     if removed == 0 {
         return Err(no_such_user(name));
     }

@@ -134,6 +134,34 @@ async fn accounts_round_trip() {
     ));
 }
 
+/// A removed account's name is never given to a new account: orders, decisions and the
+/// audit trail name people by name, so the newcomer would inherit them. Other names,
+/// and names never removed, are unaffected.
+#[tokio::test]
+async fn a_removed_name_is_never_taken_again() {
+    let (db, _dir) = crate::store::db::temporary()
+        .await
+        .expect("a fresh database");
+    add_user(&db, "erin", Role::Manager, "erins-password", None)
+        .await
+        .expect("erin");
+    remove_user(&db, "erin").await.expect("removed");
+    let again = add_user(&db, "erin", Role::Requester, "someone-else", None).await;
+    match again {
+        Err(ServiceError::Conflict { message, .. }) => {
+            assert!(
+                message.contains("belonged to an account that was removed"),
+                "{message}"
+            )
+        }
+        other => panic!("the name was taken again: {other:?}"),
+    }
+    assert!(credentials(&db, "erin").await.expect("reads").is_none());
+    add_user(&db, "frank", Role::Manager, "franks-password", None)
+        .await
+        .expect("another name is free");
+}
+
 #[tokio::test]
 async fn demo_users_are_made_only_in_an_empty_database() {
     let (db, _dir) = crate::store::db::temporary()
