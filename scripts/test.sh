@@ -80,6 +80,9 @@ BENCH_PROFILE=debug BENCH_SCALE=0.01 BENCH_REPORT=target/bench/BENCHMARKS.smoke.
 grep -q "## 6. The limit" target/bench/BENCHMARKS.smoke.md
 grep -q "## 8. Replicas" target/bench/BENCHMARKS.smoke.md
 
+step "API fuzzing: schemathesis over the OpenAPI document, as nobody and each role (seeded, 30 s each)"
+scripts/fuzz-api.sh 30
+
 step "chaos suite, short run (processes killed and frozen, read model locked, under load)"
 scripts/chaos.sh --short
 

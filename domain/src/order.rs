@@ -28,15 +28,33 @@ pub fn is_instance_id(raw: &str) -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StartOrderRequest {
+    // The bounds below restate MAX_ORDER_ID_LEN, Cents::MAX_UNIT_COST, MAX_PRODUCT_LEN
+    // and MAX_QUANTITY for the API document (an attribute takes literals only); the API
+    // document's test (server/tests/http/pages.rs) holds them to the constants.
     /// `[A-Za-z0-9._-]{1,64}`; the workflow instance id is `po-{order_id}`.
-    #[cfg_attr(feature = "ssr", schema(example = "order123"))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(example = "order123", pattern = r"^[A-Za-z0-9._-]{1,64}$")
+    )]
     pub order_id: String,
     /// Unit cost in dollars, at most two decimals.
-    #[cfg_attr(feature = "ssr", schema(example = 500.0))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            example = 500.0,
+            minimum = 0.01,
+            maximum = 10000000.0,
+            multiple_of = 0.01
+        )
+    )]
     pub cost: f64,
-    #[cfg_attr(feature = "ssr", schema(example = "Widget"))]
+    /// What is ordered (no control characters or invisible formatting).
+    #[cfg_attr(
+        feature = "ssr",
+        schema(example = "Widget", min_length = 1, max_length = 200)
+    )]
     pub product: String,
-    #[cfg_attr(feature = "ssr", schema(example = 2))]
+    #[cfg_attr(feature = "ssr", schema(example = 2, minimum = 1, maximum = 1000000))]
     pub quantity: i64,
 }
 

@@ -4,8 +4,9 @@
 //! detection waits for ever, hyper issue 3962) is dropped after 10 s; a client that
 //! never finishes its headers, after 30 s; an HTTP/2 peer that stops answering pings,
 //! after 20 s more; only so many connections are served at once (1,024; the next ones
-//! wait in the kernel's backlog), and at most 64 from one address (the next are closed
-//! at once), so one client cannot take every slot. Every connection gets `TCP_NODELAY` (pages
+//! wait in the kernel's backlog), and, once more than half of those are taken, at most
+//! 64 from one address (the next are closed at once), so one client cannot take every
+//! slot while a proxy or a busy browser is not turned away when there is room. Every connection gets `TCP_NODELAY` (pages
 //! go out in several writes; without it the last waits 40 ms for a delayed ACK) and
 //! its peer address as `ConnectInfo`, which the sign-in limits key on. On shutdown,
 //! listening stops and open connections finish what they are doing.
@@ -37,7 +38,10 @@ pub struct Limits {
     pub http2_keep_alive: (Duration, Duration),
     /// Connections served at once.
     pub max_connections: usize,
-    /// Connections served at once for one peer address.
+    /// Connections served at once for one peer address while more than half of
+    /// `max_connections` are taken. Below that, one address may hold more: a proxy, an
+    /// office behind one NAT or a browser on a laptop is one address for many people
+    /// or tabs, and has to be turned away only when others need the room.
     pub max_per_address: usize,
 }
 
@@ -152,7 +156,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(address_slot) = per_address.take(peer.ip(), limits.max_per_address) else {
+        let crowded = slots.available_permits() < limits.max_connections / 2;
+        let cap = if crowded {
+            limits.max_per_address
+        } else {
+            usize::MAX
+        };
+        let Some(address_slot) = per_address.take(peer.ip(), cap) else {
             tracing::warn!(%peer, "refused a connection: too many from this address");
             drop(stream);
             continue;

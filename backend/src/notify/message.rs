@@ -124,13 +124,12 @@ pub fn signed_headers(
 ) -> Result<[(&'static str, String); 3], standardwebhooks::WebhookError> {
     let signature =
         standardwebhooks::Webhook::from_bytes(secret.to_vec())?.sign(id, timestamp_s, body)?;
+    // Capitalised: Dapr's http binding sends only metadata keys that begin with a
+    // capital letter as headers (names are case-insensitive on the wire).
     Ok([
-        (standardwebhooks::HEADER_WEBHOOK_ID, id.to_owned()),
-        (
-            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
-            timestamp_s.to_string(),
-        ),
-        (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
+        ("Webhook-Id", id.to_owned()),
+        ("Webhook-Timestamp", timestamp_s.to_string()),
+        ("Webhook-Signature", signature),
     ])
 }
 
@@ -188,6 +187,7 @@ mod tests {
             for (name, value) in
                 signed_headers(secret, "po-1/outcome", timestamp, body).expect("signed")
             {
+                let name = axum::http::HeaderName::try_from(name).expect("a header name");
                 map.insert(name, value.parse().expect("a header value"));
             }
             map

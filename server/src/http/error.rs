@@ -186,12 +186,13 @@ where
 }
 
 /// [`ApiJson`] for a body that may be left out: no body at all (no content type, no
-/// length) stands for `T::default()`; anything sent is held to JSON as `ApiJson` is.
+/// length), or JSON `null`, stands for `T::default()`; anything else sent is held to
+/// JSON as `ApiJson` is.
 pub struct OptionalApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for OptionalApiJson<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    Json<Option<T>>: FromRequest<S, Rejection = JsonRejection>,
     T: Default,
     S: Send + Sync,
 {
@@ -207,8 +208,8 @@ where
         if sent_nothing {
             return Ok(Self(T::default()));
         }
-        ApiJson::<T>::from_request(req, state)
+        ApiJson::<Option<T>>::from_request(req, state)
             .await
-            .map(|ApiJson(value)| Self(value))
+            .map(|ApiJson(value)| Self(value.unwrap_or_default()))
     }
 }

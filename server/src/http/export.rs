@@ -40,21 +40,22 @@ const HEADER: [&str; 14] = [
     "comment",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// Text in the order id, product or requester (as the inbox filter).
+    /// Text in the order id, product or requester, as the inbox filters (at most 200
+    /// characters).
+    #[param(schema_with = super::params::search_text)]
     pub q: Option<String>,
-    /// One final status (`approved`, `rejected`, …); all of them when absent.
+    /// One final status; all of them when absent or empty.
+    #[param(schema_with = super::params::final_status)]
     pub status: Option<String>,
 }
 
 /// Download the decided orders the caller may see as CSV.
 #[utoipa::path(
     get, path = "/api/orders.csv", tag = "orders",
-    params(
-        ("q" = Option<String>, Query, description = "Text in the order id, product or requester (at most 200 characters)"),
-        ("status" = Option<String>, Query, description = "One final status: auto_approved, approved, rejected, timed_out, cancelled or failed"),
-    ),
+    params(ExportQuery),
     security(("basic" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "CSV, one row per decided order, newest decision first", content_type = "text/csv"),

@@ -14,6 +14,7 @@ pub mod headers;
 pub mod hosts;
 pub mod limits;
 pub mod orders;
+mod params;
 pub mod same_origin;
 pub mod server_timing;
 pub mod settings;
@@ -44,7 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
         export::orders_csv
     ),
     tags((name = "orders", description = "Purchase orders and their workflows")),
-    modifiers(&SecuritySchemes)
+    modifiers(&SecuritySchemes, &CommonResponses)
 )]
 pub struct ApiDoc;
 
@@ -72,6 +73,54 @@ impl utoipa::Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// The answers every operation can give whatever its own work, written once here
+/// rather than on each path: a query or body that cannot be read (400), a body past
+/// the limit (413) or not sent as JSON (415), and, for HTTP Basic, the sign-in
+/// limits (429 with `Retry-After`). Each is an [`ErrorBody`](error::ErrorBody).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder};
+        let answer = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let mut common = vec![
+                    ("400", "The query or body could not be read"),
+                    (
+                        "429",
+                        "Too many password checks from this client or for this name (HTTP \
+                         Basic); try again after Retry-After seconds",
+                    ),
+                ];
+                if operation.request_body.is_some() {
+                    common.push(("413", "The body is larger than 256 KiB"));
+                    common.push(("415", "The body was not sent as application/json"));
+                }
+                for (code, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| answer(description));
+                }
+            }
+        }
     }
 }
 

@@ -182,16 +182,20 @@ pub async fn status(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// One of submitted, awaiting_approval, auto_approved, approved, rejected,
-    /// timed_out, cancelled, failed.
+    /// One status; every status when absent or empty.
+    #[param(schema_with = super::params::any_status)]
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// `deadline` (soonest first), `amount` (largest first) or `created` (newest
     /// first); by default awaiting orders soonest deadline first, others newest first.
+    #[param(schema_with = super::params::sort_key)]
     pub sort: Option<String>,
 }
 

@@ -12,7 +12,7 @@
 //! requests by itself), and every call of a server function (`/api/…`: the sign-in
 //! among them, which carries no session yet). An API call without cookies that carries
 //! its own credentials (`Authorization: Basic` or `Bearer`) passes: those are its
-//! guard.
+//! guard; so does one without cookies to a JSON API route, which then answers 401.
 
 use app::state::AppState;
 use axum::extract::{Request, State};
@@ -34,11 +34,10 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     // cross-site requests by itself, so `Authorization` beside a cookie proves nothing
     // about who sent it. Without a cookie, API credentials are their own guard.
     let has_cookie = request.headers().contains_key(COOKIE);
-    let api_call = request.uri().path().starts_with("/api/");
     let exempt = if has_cookie {
         false
     } else {
-        !api_call || carries_credentials(request.headers())
+        !is_server_function(request.uri().path()) || carries_credentials(request.headers())
     };
     if safe || exempt {
         return next.run(request).await;
@@ -58,6 +57,19 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
                 .into_response()
         }
     }
+}
+
+/// Whether `path` calls a server function: those are the browser's own calls (the
+/// sign-in among them), guarded even without a cookie. The JSON API's routes under
+/// `/api/` are not: without a cookie or credentials they answer 401 themselves.
+fn is_server_function(path: &str) -> bool {
+    static PATHS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            leptos::server_fn::axum::server_fn_paths()
+                .map(|(path, _)| path)
+                .collect()
+        });
+    PATHS.contains(path)
 }
 
 /// Whether the request carries API credentials of its own (`Basic` or `Bearer`, as

@@ -431,4 +431,31 @@ async fn an_api_call_without_credentials_is_401_not_403() {
         ))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    // The same under /api/, where the server functions live too: the API's own JSON
+    // 401, not the browser guard's 403 in plain text.
+    let cancel = app
+        .send(request(
+            Method::POST,
+            "/api/orders/po-x/cancel",
+            None,
+            Some("application/json"),
+            "null",
+        ))
+        .await;
+    assert_eq!(cancel.status, StatusCode::UNAUTHORIZED, "{:?}", cancel.body);
+    assert!(
+        error_text(&cancel).contains("HTTP Basic"),
+        "{:?}",
+        cancel.body
+    );
+    // A server function without a cookie is still the browser's, and guarded.
+    let login = app
+        .send(form_post(
+            "/api/login",
+            None,
+            None,
+            "username=bob&password=x",
+        ))
+        .await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN);
 }

@@ -38,6 +38,71 @@ async fn health_and_the_api_document() {
         list_params.contains("\"sort\""),
         "the list's sort is documented"
     );
+    // Query parameters are documented as such (the fuzzer found them documented as
+    // path parameters), with the values they take.
+    for path in ["/api/orders", "/api/orders.csv"] {
+        for parameter in doc.body["paths"][path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+        {
+            assert_eq!(parameter["in"], "query", "{path}: {parameter}");
+        }
+    }
+    let csv_status = &doc.body["paths"]["/api/orders.csv"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "status")
+        .expect("status")["schema"]["enum"];
+    assert!(
+        csv_status.to_string().contains("\"rejected\"")
+            && !csv_status.to_string().contains("\"awaiting_approval\""),
+        "{csv_status}"
+    );
+    // The order's bounds as documented are the rules' own constants.
+    let start = &doc.body["components"]["schemas"]["StartOrderRequest"]["properties"];
+    let number = |v: &serde_json::Value| v.as_f64().expect("a number");
+    assert_eq!(
+        number(&start["quantity"]["maximum"]),
+        domain::MAX_QUANTITY as f64
+    );
+    assert_eq!(number(&start["quantity"]["minimum"]), 1.0);
+    assert_eq!(
+        number(&start["cost"]["maximum"]),
+        domain::Cents::MAX_UNIT_COST.0 as f64 / 100.0
+    );
+    assert_eq!(
+        start["product"]["maxLength"].as_u64(),
+        Some(domain::MAX_PRODUCT_LEN as u64)
+    );
+    assert_eq!(
+        start["order_id"]["pattern"].as_str(),
+        Some(format!("^[A-Za-z0-9._-]{{1,{}}}$", domain::MAX_ORDER_ID_LEN).as_str())
+    );
+    // What every operation may answer besides its own work is documented on each.
+    for (path, method, codes) in [
+        (
+            "/start-purchase-order",
+            "post",
+            &["400", "413", "415", "429"][..],
+        ),
+        (
+            "/api/orders/{instance_id}/cancel",
+            "post",
+            &["400", "413", "415", "429"],
+        ),
+        ("/api/orders", "get", &["400", "429"]),
+        ("/status/{instance_id}", "get", &["400", "429"]),
+    ] {
+        for code in codes {
+            assert!(
+                doc.body["paths"][path][method]["responses"]
+                    .get(code)
+                    .is_some(),
+                "{method} {path} documents {code}"
+            );
+        }
+    }
     // Swagger UI's page and its script, whole.
     let ui = app
         .send(request(Method::GET, "/docs/", None, None, ""))
