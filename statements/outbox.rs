@@ -102,3 +102,20 @@ pub async fn mark_failed(
     .await?;
     Ok(())
 }
+
+/// Forgets the notifications of finished orders that were delivered, or given up,
+/// before `before`: no activity of a finished workflow runs again to look for them.
+/// The number forgotten.
+pub async fn prune_delivered(db: &Pool, before: i64) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        "DELETE FROM notifications
+          WHERE COALESCE(sent_at, skipped_at) < $1
+            AND instance_id IN (SELECT instance_id FROM orders
+                                 WHERE status IN ('auto_approved', 'approved', 'rejected',
+                                                  'timed_out', 'cancelled', 'failed'))",
+        before,
+    )
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}

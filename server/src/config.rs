@@ -84,6 +84,10 @@ pub struct Config {
     #[arg(long, env = "RECONCILE_INTERVAL", default_value = "30s", value_parser = duration)]
     pub reconcile_interval: Duration,
 
+    /// How long a finished order's notifications are kept once delivered or given up (the outbox; the audit trail is kept for good)
+    #[arg(long, env = "NOTIFICATIONS_KEPT_FOR", default_value = "90d", value_parser = duration)]
+    pub notifications_kept_for: Duration,
+
     /// This replica among those sharing the database (who holds the reconciler's lease) [default: HOSTNAME@listen address]
     // The default is one a restarted replica keeps, so it takes its own lease back at once.
     #[arg(long, env = "REPLICA_ID")]

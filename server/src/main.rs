@@ -247,6 +247,7 @@ async fn serve(config: &Config, site: Site, traced: bool) -> Result<(), StartupE
         orders.clone(),
         config.reconcile_interval,
         replica.clone(),
+        config.notifications_kept_for,
     ));
     let app = server::app(AppState {
         leptos_options,

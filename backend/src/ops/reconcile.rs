@@ -10,7 +10,7 @@ use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
 use crate::model::order::{OrderFacts, OrderRow};
 use crate::model::workflow::{Approval, WaitingAt, WorkflowOrder};
-use crate::ops::lease;
+use crate::ops::{housekeeping, lease};
 use crate::services::orders::OrderService;
 use crate::store::read_model;
 use crate::workflow::engine::Snapshot;
@@ -27,10 +27,17 @@ const PER_ROW: Duration = Duration::from_secs(30);
 /// Runs a pass every `interval` while this replica (`replica`, unique among those
 /// sharing the database) holds the reconciler lease: with several replicas, one of
 /// them reconciles at a time, and another takes over within a lease time (three
-/// intervals) of its death.
-pub async fn run(orders: OrderService, interval: Duration, replica: String) {
+/// intervals) of its death. The lease holder also does the housekeeping, keeping
+/// finished orders' notifications for `keep_notifications`.
+pub async fn run(
+    orders: OrderService,
+    interval: Duration,
+    replica: String,
+    keep_notifications: Duration,
+) {
     let ttl = interval.saturating_mul(3);
     let mut everything = true;
+    let mut tidied: Option<tokio::time::Instant> = None;
     loop {
         match lease::hold(
             orders.db(),
@@ -52,6 +59,15 @@ pub async fn run(orders: OrderService, interval: Duration, replica: String) {
                     }
                 }
                 everything = false;
+                if tidied.is_none_or(|at| at.elapsed() >= housekeeping::EVERY) {
+                    tidied = Some(tokio::time::Instant::now());
+                    match housekeeping::tidy(orders.db(), orders.now_ms(), keep_notifications).await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(notifications = n, "housekeeping forgot"),
+                        Err(e) => tracing::warn!(error = %e, "housekeeping: database"),
+                    }
+                }
             }
             Ok(false) => tracing::debug!("another replica holds the reconciler lease"),
             Err(e) => tracing::warn!(error = %e, "reconciler lease: database"),
@@ -375,6 +391,8 @@ mod tests {
     use crate::store::db::Db;
     use crate::workflow::engine::memory::MemoryEngine;
 
+    const KEEP: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
     async fn holder(db: &Db) -> Option<String> {
         let sql = format!(
             "SELECT holder FROM leases WHERE name = '{}'",
@@ -399,9 +417,9 @@ mod tests {
         let orders = OrderService::new(db.clone(), engine, Duration::from_secs(3600));
         let interval = Duration::from_millis(100);
 
-        let a = tokio::spawn(run(orders.clone(), interval, "a".into()));
+        let a = tokio::spawn(run(orders.clone(), interval, "a".into(), KEEP));
         until_held_by(&db, "a").await;
-        let b = tokio::spawn(run(orders.clone(), interval, "b".into()));
+        let b = tokio::spawn(run(orders.clone(), interval, "b".into(), KEEP));
         // b tries every interval and is refused while a keeps renewing.
         tokio::time::sleep(interval * 8).await;
         assert_eq!(holder(&db).await.as_deref(), Some("a"));

@@ -37,4 +37,6 @@ on_either_database!(outbox {
         retry_at: Option<i64>,
         now: i64,
     ) -> Result<(), sqlx::Error>;
+    /// Forgets finished orders' notifications delivered or given up before `before`.
+    fn prune_delivered(before: i64) -> Result<u64, sqlx::Error>;
 });

@@ -248,6 +248,18 @@ pub struct OrderQuery {
     pub sort: Option<SortKey>,
     /// Only orders whose current level one of these may decide (none: no such filter).
     pub deciders: Vec<Decider>,
+    /// Only decided orders after this one in the decided list's order (most recently
+    /// decided first): the next page of a listing read by key, which orders decided
+    /// meanwhile cannot shift as they shift an offset.
+    pub decided_after: Option<DecidedAt>,
+}
+
+/// Where a decided order stands in the decided list: its decision's time, and its
+/// instance id among those decided in the same millisecond.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecidedAt {
+    pub decided_at: i64,
+    pub instance_id: String,
 }
 
 /// Someone an inbox is for: the reader, or the reader acting for someone who delegated

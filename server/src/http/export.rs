@@ -2,8 +2,9 @@
 //! first (what auditors ask for first). API clients sign in as for the rest of the API;
 //! in a browser the session cookie does (the Decided tab links here).
 
-use backend::model::order::OrderQuery;
+use backend::model::order::{DecidedAt, OrderQuery, OrderRow};
 use std::borrow::Cow;
+use std::time::Duration;
 
 use app::state::AppState;
 use axum::body::{Body, Bytes};
@@ -22,6 +23,11 @@ use super::error::ApiError;
 
 /// Rows read from the database at a time while the file is sent.
 const PAGE: i64 = 500;
+/// How long reading one page may take.
+const PAGE_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a whole export may take: it is outside the request timeout (a large file
+/// to a slow client takes a while), but not unbounded.
+const EXPORT_DEADLINE: Duration = Duration::from_secs(15 * 60);
 
 const HEADER: [&str; 14] = [
     "order_id",
@@ -98,10 +104,18 @@ pub async fn orders_csv(
     });
     // The first page is read before answering, so a failing database is an error
     // status, not a download that stops short.
-    let first = read_model::list(&state.db, &filter, PAGE, 0).await?;
+    let until = tokio::time::Instant::now() + EXPORT_DEADLINE;
+    let first = page(&state.db, &filter, None, until)
+        .await
+        .map_err(|e| match e {
+            PageError::Database(e) => ApiError::from(e),
+            PageError::Late(_) => {
+                ApiError::Service(backend::ServiceError::Database(sqlx::Error::PoolTimedOut))
+            }
+        })?;
     let mut head = csv_bytes(std::iter::once(HEADER.map(Cow::Borrowed)));
     head.extend(csv_bytes(first.iter().map(|r| record(&r.view()))));
-    let rest = more_pages(state.db.clone(), filter, first.len() as i64);
+    let rest = more_pages(state.db.clone(), filter, next_after(&first), until);
     let body = futures::stream::once(async move { Ok(Bytes::from(head)) }).chain(rest);
     let filename = format!(
         "orders-decided-{}.csv",
@@ -121,20 +135,59 @@ pub async fn orders_csv(
         .into_response())
 }
 
-/// The pages after the first, read one at a time as the client takes them.
+#[derive(Debug, thiserror::Error)]
+enum PageError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("the export ran past its deadline ({0})")]
+    Late(&'static str),
+}
+
+/// One page of the decided list after `after` (from the start: `None`), read by key,
+/// with a deadline of its own and the export's.
+async fn page(
+    db: &Db,
+    filter: &OrderQuery,
+    after: Option<DecidedAt>,
+    until: tokio::time::Instant,
+) -> Result<Vec<OrderRow>, PageError> {
+    let filter = OrderQuery {
+        decided_after: after,
+        ..filter.clone()
+    };
+    let deadline = until.min(tokio::time::Instant::now() + PAGE_DEADLINE);
+    tokio::time::timeout_at(deadline, read_model::list(db, &filter, PAGE, 0))
+        .await
+        .map_err(|_| PageError::Late("a page took too long, or the whole file did"))?
+        .map_err(PageError::from)
+}
+
+/// Where the page after `rows` starts, if there may be one.
+fn next_after(rows: &[OrderRow]) -> Option<DecidedAt> {
+    let last = rows.last().filter(|_| rows.len() as i64 == PAGE)?;
+    Some(DecidedAt {
+        decided_at: last.decided_at?,
+        instance_id: last.instance_id.clone(),
+    })
+}
+
+/// The pages after the first, read one at a time as the client takes them, each after
+/// the last row sent (by key, not by offset: orders decided meanwhile land before the
+/// first row and shift nothing). A failure or a missed deadline ends the body with an
+/// error, so the client sees a broken download, never a short file that looks whole.
 fn more_pages(
     db: Db,
     filter: OrderQuery,
-    first_len: i64,
-) -> impl futures::Stream<Item = Result<Bytes, sqlx::Error>> {
-    let start = (first_len == PAGE).then_some(PAGE);
-    futures::stream::unfold(start, move |offset| {
+    after: Option<DecidedAt>,
+    until: tokio::time::Instant,
+) -> impl futures::Stream<Item = Result<Bytes, PageError>> {
+    futures::stream::unfold(after, move |after| {
         let (db, filter) = (db.clone(), filter.clone());
         async move {
-            let offset = offset?;
-            match read_model::list(&db, &filter, PAGE, offset).await {
+            let after = after?;
+            match page(&db, &filter, Some(after), until).await {
                 Ok(rows) => {
-                    let next = (rows.len() as i64 == PAGE).then_some(offset + PAGE);
+                    let next = next_after(&rows);
                     let bytes = csv_bytes(rows.iter().map(|r| record(&r.view())));
                     Some((Ok(Bytes::from(bytes)), next))
                 }

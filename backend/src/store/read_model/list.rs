@@ -63,6 +63,7 @@ pub(crate) fn push_filters<'a, DB>(
     OrderStatus: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     Role: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     q.push(format!(" WHERE {} ", dialect.yes));
     if let Some(status) = query.status {
@@ -75,6 +76,17 @@ pub(crate) fn push_filters<'a, DB>(
             "status"
         };
         q.push(format!(" AND {column} IN {FINAL_STATUSES}"));
+    }
+    if let Some(after) = &query.decided_after {
+        // The decided list's order, decided_at DESC then instance_id DESC: what comes
+        // after `after`. Final rows always carry decided_at.
+        q.push(" AND (decided_at < ")
+            .push_bind(after.decided_at)
+            .push(" OR (decided_at = ")
+            .push_bind(after.decided_at)
+            .push(" AND instance_id < ")
+            .push_bind(after.instance_id.clone())
+            .push("))");
     }
     if let Some(who) = &query.requested_by {
         q.push(" AND requested_by = ").push_bind(who.clone());
@@ -133,6 +145,7 @@ where
     OrderStatus: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     Role: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     let mut q = sqlx::QueryBuilder::new(select);
     push_filters(query, &mut q, true, dialect);
