@@ -186,3 +186,24 @@ async fn one_address_may_hold_more_while_there_is_room() {
     .await
     .expect("join");
 }
+
+/// A kept-alive connection that goes quiet after its answer is closed within the
+/// header deadline: waiting for a next request that never comes holds no slot for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_kept_alive_connection_is_closed() {
+    let port = start(Limits {
+        header_read_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    })
+    .await;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut idle = connect(port);
+        idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        read_to_close(&mut idle)
+    })
+    .await
+    .expect("join");
+    let answer = answer.expect("the idle connection was still open after 20 s");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
