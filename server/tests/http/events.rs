@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use backend::services::accounts;
 use domain::OrderStatus;
 use http_body_util::BodyExt;
@@ -36,13 +36,7 @@ async fn the_event_stream_carries_only_what_its_reader_may_see_and_ends_with_the
     let response = app
         .router
         .clone()
-        .oneshot(
-            Request::builder()
-                .uri("/events")
-                .header(header::COOKIE, format!("approvals_session={session}"))
-                .body(Body::empty())
-                .expect("a request"),
-        )
+        .oneshot(crate::common::page_get("/events", &session))
         .await
         .expect("the router answers");
     assert_eq!(response.status(), StatusCode::OK);
@@ -91,13 +85,7 @@ async fn an_account_holds_a_bounded_number_of_streams_over_all_its_sessions() {
         let router = app.router.clone();
         async move {
             router
-                .oneshot(
-                    Request::builder()
-                        .uri("/events")
-                        .header(header::COOKIE, format!("approvals_session={session}"))
-                        .body(Body::empty())
-                        .expect("a request"),
-                )
+                .oneshot(crate::common::page_get("/events", &session))
                 .await
                 .expect("the router answers")
         }
