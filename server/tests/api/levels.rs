@@ -84,6 +84,7 @@ async fn approval_levels_run_in_turn_and_an_order_keeps_its_policy() {
     stack.kill_server();
     std::fs::write(&policy, "[[level]]\nrole = \"manager\"\n").expect("policy file");
     stack.start_server().await;
+    stack.until_rejoined("po-lv-before").await;
     stack.start_waiting("lv-after", 20_000.0).await;
     let (code, after) = decide(&stack, "bob", "lv-after", true).await;
     assert_eq!(code, 200, "{after}");

@@ -462,6 +462,26 @@ impl Stack {
             .await
     }
 
+    /// After a crash, until the restarted worker has rejoined daprd, calls into the
+    /// engine answer 503 ("nothing was changed"); on a loaded machine that once lasted
+    /// past 30 s (CI, the PostgreSQL round). Waits, two minutes at most, until
+    /// `instance_id`'s workflow answers again.
+    pub async fn until_rejoined(&self, instance_id: &str) {
+        let give_up = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (code, body) = self.get(WATCHER, &format!("/status/{instance_id}")).await;
+            if code == 200 {
+                return;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "the engine did not answer for {instance_id} within 2 minutes: {code} {body}\n{}",
+                self.server_log()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Polls the read model until the order reaches `status`.
     pub async fn wait_for_status(
         &self,
