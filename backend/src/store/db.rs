@@ -400,9 +400,11 @@ mod tests {
             .await
             .expect("a table");
 
-        // An autocommit write that statement_timeout cuts short keeps nothing.
+        // An autocommit write that statement_timeout cuts short keeps nothing. The
+        // deadline is far below the sleeps' second yet long enough for the RESET after
+        // them, which the deadline binds too (at 1 ms, CI once saw the RESET cut short).
         let mut conn = pool.acquire().await.expect("a connection");
-        sqlx::query("SET statement_timeout = 1")
+        sqlx::query("SET statement_timeout = 200")
             .execute(&mut *conn)
             .await
             .expect("a short deadline");
