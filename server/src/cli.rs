@@ -31,6 +31,7 @@ use std::time::Duration;
 use backend::kernel::clock::{self, from_ms};
 use backend::kernel::email::Email;
 use backend::services::accounts;
+use backend::workflow::history::{self, Recorded};
 use backend::{ops::operator, services::delegation};
 use backend::{Db, OrderService, ServiceError};
 use chrono::NaiveDate;
@@ -174,6 +175,16 @@ pub enum OrderCommand {
         /// The order's workflow instance id (po-…)
         #[arg(value_name = "ID")]
         instance_id: String,
+    },
+    /// Print the order's workflow history as daprd recorded it, one event a line
+    History {
+        /// The order's workflow instance id (po-…)
+        #[arg(value_name = "ID")]
+        instance_id: String,
+        /// JSON: each event as daprd sent it (protobuf, base64) beside its line, as a
+        /// replay fixture keeps them
+        #[arg(long)]
+        json: bool,
     },
     /// List the orders that need an operator, and why
     Stuck,
@@ -493,6 +504,19 @@ pub async fn run_order(orders: &OrderService, command: OrderCommand) -> Result<(
                         .map(|r| format!(": {r}"))
                         .unwrap_or_default()
                 );
+            }
+        }
+        OrderCommand::History { instance_id, json } => {
+            let events = operator::history(orders, &instance_id).await?;
+            if json {
+                let recorded = Recorded::new(&instance_id, &events);
+                let text = serde_json::to_string_pretty(&recorded)
+                    .map_err(|e| CliError::Refused(format!("writing JSON: {e}")))?;
+                println!("{text}");
+            } else {
+                for event in &events {
+                    println!("{}", history::describe(event));
+                }
             }
         }
         OrderCommand::Stuck => {

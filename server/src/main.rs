@@ -118,9 +118,10 @@ async fn accounts(config: &Config, command: cli::AccountCommand) -> Result<(), S
 /// Operators' commands look at and act on workflows: they need daprd too.
 async fn order(config: &Config, command: cli::OrderCommand) -> Result<(), StartupError> {
     let db = db::open(&config.database_url).await?;
-    let (client, _relay) = connect_engine(config).await?;
+    let (client, address, _relay) = connect_engine(config).await?;
     let engine = Arc::new(DaprEngine::new(
         client.scheduling_client(),
+        &address,
         config.dapr_call_timeout,
     ));
     let orders = order_service(config, db, engine);
@@ -169,11 +170,11 @@ async fn notifier(config: &Config, db: &Db, site: &Site) -> Result<Notifier, Sta
     })
 }
 
-/// A workflow client for daprd, through the token relay when daprd demands a token;
-/// the relay must live as long as the client is used.
+/// A workflow client for daprd and the address it reaches daprd at, through the token
+/// relay when daprd demands a token; the relay must live as long as the client is used.
 async fn connect_engine(
     config: &Config,
-) -> Result<(WorkflowClient, Option<TokenRelay>), StartupError> {
+) -> Result<(WorkflowClient, String, Option<TokenRelay>), StartupError> {
     if config.dapr_api_token.is_none() {
         tracing::warn!(
             "DAPR_API_TOKEN is not set: calling daprd without a token (then any local \
@@ -182,7 +183,7 @@ async fn connect_engine(
     }
     let (address, relay) =
         TokenRelay::route(&config.dapr_endpoint(), config.dapr_api_token.as_deref()).await?;
-    Ok((connect_dapr(&address).await?, relay))
+    Ok((connect_dapr(&address).await?, address, relay))
 }
 
 async fn serve(config: &Config, site: Site, traced: bool) -> Result<(), StartupError> {
@@ -202,7 +203,7 @@ async fn serve(config: &Config, site: Site, traced: bool) -> Result<(), StartupE
     }
 
     // The relay is kept for as long as the server runs: the SDK reaches daprd through it.
-    let (mut client, _relay) = connect_engine(config).await?;
+    let (mut client, address, _relay) = connect_engine(config).await?;
     let mut leptos_options = get_configuration(None)
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
@@ -218,6 +219,7 @@ async fn serve(config: &Config, site: Site, traced: bool) -> Result<(), StartupE
     let worker = client.start_worker().await.map_err(StartupError::Worker)?;
     let engine = Arc::new(DaprEngine::new(
         client.scheduling_client(),
+        &address,
         config.dapr_call_timeout,
     ));
     let orders = order_service(config, db.clone(), engine);

@@ -12,6 +12,7 @@ use crate::ops::reconcile::{self, Repair};
 use crate::services::orders::OrderService;
 use crate::store::read_model;
 use crate::workflow::engine::Snapshot;
+use crate::workflow::history::HistoryEvent;
 
 /// An order as the read model has it, and its workflow as Dapr has it (or why not).
 pub struct Inspection {
@@ -91,6 +92,27 @@ pub async fn terminate(
         });
     }
     Ok(())
+}
+
+/// The order's workflow history as daprd recorded it, oldest event first. An order the
+/// read model has lost can still be looked up by its workflow.
+pub async fn history(
+    orders: &OrderService,
+    instance_id: &str,
+) -> Result<Vec<HistoryEvent>, ServiceError> {
+    if !domain::is_instance_id(instance_id) {
+        return Err(ServiceError::NotFound(format!("No order {instance_id}.")));
+    }
+    orders
+        .engine()
+        .history(instance_id)
+        .await
+        .map_err(|e| match e.kind {
+            FailureKind::NotFound => {
+                ServiceError::NotFound(format!("Dapr has no workflow {instance_id}."))
+            }
+            _ => ServiceError::from_engine("reading the workflow's history", e),
+        })
 }
 
 /// The orders needing an operator, longest waiting first.

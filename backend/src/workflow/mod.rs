@@ -6,7 +6,9 @@
 
 pub mod activities;
 pub mod engine;
+pub mod history;
 pub mod orchestration;
+pub mod replay;
 
 use dapr::workflow::{RegistryExt, WorkflowClient};
 

@@ -7,6 +7,7 @@
 mod support;
 
 mod common;
+mod histories;
 mod levels;
 mod notifications;
 mod operations;

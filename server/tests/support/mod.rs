@@ -351,6 +351,27 @@ impl Stack {
         );
     }
 
+    /// daprd's own version, from its metadata API (what recorded a replay fixture).
+    pub async fn daprd_version(&self) -> String {
+        let metadata: Value = self
+            .http
+            .get(format!(
+                "http://127.0.0.1:{}/v1.0/metadata",
+                self.dapr_http_port
+            ))
+            .header("dapr-api-token", &self.dapr_api_token)
+            .send()
+            .await
+            .expect("daprd answers")
+            .json()
+            .await
+            .expect("daprd's metadata is JSON");
+        metadata["runtimeVersion"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_owned()
+    }
+
     /// One value of the server's Prometheus metrics: `series` is the name with its
     /// labels as the exposition writes them (`approvals_decisions_total{result="accepted",reason="none"}`);
     /// 0 when the series is not there (yet).

@@ -102,6 +102,18 @@ pub trait WorkflowEngine: Send + Sync + 'static {
         instance_id: &str,
         within: Duration,
     ) -> Result<Snapshot, EngineError>;
+
+    /// The instance's recorded history, oldest event first (`NotFound` when there is
+    /// none). An engine that records none says so.
+    async fn history(
+        &self,
+        _instance_id: &str,
+    ) -> Result<Vec<crate::workflow::history::HistoryEvent>, EngineError> {
+        Err(EngineError::new(
+            FailureKind::Other,
+            "this workflow engine records no history",
+        ))
+    }
 }
 
 pub type Engine = Arc<dyn WorkflowEngine>;
