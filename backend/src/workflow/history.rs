@@ -103,14 +103,19 @@ fn text(value: Option<&String>) -> &str {
 /// One event on one line: when, its id, what happened and its payload.
 pub fn describe(event: &HistoryEvent) -> String {
     let what = match &event.event_type {
-        Some(EventType::WorkflowStarted(e)) => match e.version.as_ref() {
-            Some(v) if !v.patches.is_empty() || v.name.is_some() => format!(
-                "turn (version {}, patches {})",
-                text(v.name.as_ref()),
-                v.patches.join(", ")
-            ),
-            _ => "turn".to_owned(),
-        },
+        Some(EventType::WorkflowStarted(e)) => {
+            let mut turn = "turn".to_owned();
+            if let Some(name) = e.version.as_ref().and_then(|v| v.name.as_ref()) {
+                turn.push_str(&format!(" (version {name})"));
+            }
+            match e.version.as_ref().map(|v| v.patches.join(", ")) {
+                Some(patches) if !patches.is_empty() => {
+                    turn.push_str(&format!(" (patches {patches})"))
+                }
+                _ => {}
+            }
+            turn
+        }
         Some(EventType::ExecutionStarted(e)) => {
             format!("started {} {}", e.name, text(e.input.as_ref()))
         }

@@ -10,11 +10,13 @@
 //! actions the code asks for in that turn are compared whole (activity name and input,
 //! timer and its time, the outcome) with the events daprd recorded for them.
 //!
-//! Patches: a patch the history does not record is taken only at the end of a
-//! history ([`dapr::workflow::OrchestrationContext::is_patched`]). A turn in the middle
-//! of a recorded history is therefore replayed with the next turn's first event after
-//! it, so that the code sees it is not at the end, as it was not when the history was
-//! recorded past that turn.
+//! Patches: code asks `is_patched` and takes a patch the history does not record only
+//! at the end of a history, in a turn being run for the first time
+//! ([`dapr::workflow::OrchestrationContext::is_patched`]). A recorded turn is never run
+//! for the first time again: the runtime only ever replays it as the past of a later
+//! turn. So each turn is replayed with one more (empty) turn begun after it, and the
+//! code sees what it would see then: a patch the history records is taken, any other
+//! is not.
 
 use std::fmt;
 
@@ -158,6 +160,19 @@ fn asked(action: &dapr_durabletask_proto::WorkflowAction) -> String {
     }
 }
 
+/// The start of a turn after `last`, with no patch of its own: it only tells the code
+/// that the turn before it is past.
+fn later_turn(last: &HistoryEvent) -> HistoryEvent {
+    HistoryEvent {
+        event_id: -1,
+        timestamp: last.timestamp,
+        router: None,
+        event_type: Some(EventType::WorkflowStarted(
+            dapr_durabletask_proto::WorkflowStartedEvent { version: None },
+        )),
+    }
+}
+
 /// Replays `history` turn by turn against `orchestrator`; the number of turns replayed,
 /// or the first turn whose actions differ from the recorded ones.
 pub async fn replay(
@@ -174,16 +189,15 @@ pub async fn replay(
     let options = WorkerOptions::default();
     for (turn, &start) in starts.iter().enumerate() {
         let end = starts.get(turn + 1).copied().unwrap_or(history.len());
-        let (actions, mut arrived): (Vec<&HistoryEvent>, Vec<&HistoryEvent>) =
+        let (actions, arrived): (Vec<&HistoryEvent>, Vec<&HistoryEvent>) =
             history[start..end].iter().partition(|e| is_action(e));
-        if let Some(next) = history.get(end) {
-            arrived.push(next);
-        }
+        let mut arrived: Vec<HistoryEvent> = arrived.into_iter().cloned().collect();
+        arrived.push(later_turn(&history[end - 1]));
         let response = OrchestrationExecutor::execute(
             orchestrator,
             instance_id,
             history[..start].to_vec(),
-            arrived.into_iter().cloned().collect(),
+            arrived,
             String::new(),
             &options,
             None,
