@@ -13,8 +13,9 @@ export DAPR_BIN_DIR=${DAPR_BIN_DIR:-$(dapr/build.sh)}
 step "format"
 cargo fmt --all --check
 
-step "landed migrations unchanged, compile-time SQL descriptions current, layers kept"
+step "landed migrations unchanged and expanding before they contract, compile-time SQL descriptions current, layers kept"
 scripts/check-migrations.sh
+scripts/check-expand-contract.py
 scripts/check-layers.py
 scripts/sqlx-prepare.sh --check
 

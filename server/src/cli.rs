@@ -492,6 +492,14 @@ pub async fn run_order(orders: &OrderService, command: OrderCommand) -> Result<(
                 }
                 Err(e) => println!("dapr        cannot say: {e}"),
             }
+            match &found.recent {
+                Ok(events) => {
+                    for event in events {
+                        println!("step        {}", history::describe(event));
+                    }
+                }
+                Err(e) => println!("step        cannot say: {e}"),
+            }
             for action in &found.actions {
                 println!(
                     "action      {} {:?} by {}{}",

@@ -18,8 +18,13 @@ use crate::workflow::history::HistoryEvent;
 pub struct Inspection {
     pub row: OrderRow,
     pub workflow: Result<Snapshot, String>,
+    /// The workflow's last recorded steps (at most [`SHOWN_STEPS`]), oldest first.
+    pub recent: Result<Vec<HistoryEvent>, String>,
     pub actions: Vec<OperatorActionRow>,
 }
+
+/// How many of the workflow's last steps `order show` prints.
+pub const SHOWN_STEPS: usize = 5;
 
 pub async fn inspect(orders: &OrderService, instance_id: &str) -> Result<Inspection, ServiceError> {
     let row = row(orders, instance_id).await?;
@@ -28,10 +33,17 @@ pub async fn inspect(orders: &OrderService, instance_id: &str) -> Result<Inspect
         .fetch(instance_id)
         .await
         .map_err(|e| e.to_string());
+    let recent = orders
+        .engine()
+        .history(instance_id)
+        .await
+        .map(|mut events| events.split_off(events.len().saturating_sub(SHOWN_STEPS)))
+        .map_err(|e| e.to_string());
     let actions = read_model::operator_actions(orders.db(), instance_id).await?;
     Ok(Inspection {
         row,
         workflow,
+        recent,
         actions,
     })
 }

@@ -18,6 +18,8 @@ use crate::workflow::engine::Snapshot;
 /// A row untouched this long (submitted, claimed, or past its deadline) is suspicious.
 const STUCK_AFTER_MS: i64 = 10_000;
 const PAGE: i64 = 200;
+/// How many of its last recorded steps the log shows beside an order needing attention.
+const RECENT_STEPS: usize = 5;
 /// Rows compared at once: one hung call never holds up the others.
 const AT_ONCE: usize = 8;
 /// The longest one row's repair may take (its engine calls have deadlines of their
@@ -362,7 +364,20 @@ async fn attention(
     }
     Ok(Some(match reason {
         Some(why) => {
-            tracing::warn!(instance_id = %row.instance_id, reason = %why, "order needs attention");
+            // The last steps daprd recorded, in the same line an operator reads first.
+            let recent = match orders.engine().history(&row.instance_id).await {
+                Ok(events) => events
+                    .iter()
+                    .rev()
+                    .take(RECENT_STEPS)
+                    .rev()
+                    .map(crate::workflow::history::describe)
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                Err(e) => format!("no history: {e}"),
+            };
+            tracing::warn!(instance_id = %row.instance_id, reason = %why, %recent,
+                "order needs attention (`server order history {}` shows all it did)", row.instance_id);
             Repair::NeedsAttention(why)
         }
         None => Repair::AttentionCleared,

@@ -1,4 +1,4 @@
-//! What operators have: `order terminate`, metrics and traces.
+//! What operators have: `order show`, `history` and `terminate`, metrics and traces.
 
 use std::time::Duration;
 
@@ -64,6 +64,30 @@ async fn an_operator_terminates_a_stuck_order_and_the_record_says_so() {
         "{shown}"
     );
     assert!(shown.contains("Redrive by olga"), "{shown}");
+    // Its last recorded steps, and its whole history as daprd recorded it.
+    assert!(
+        shown.contains("step        ") && shown.contains("terminated"),
+        "{shown}"
+    );
+    let (ok, history) = stack.admin(&["order", "history", "po-ended"], "");
+    assert!(ok, "{history}");
+    let lines: Vec<&str> = history.lines().collect();
+    assert!(
+        lines[1].contains("started PurchaseOrderApprovalWorkflow"),
+        "{history}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("activity send_approval_request_activity")),
+        "{history}"
+    );
+    assert!(lines.iter().any(|l| l.contains("terminated")), "{history}");
+    let (ok, none) = stack.admin(&["order", "history", "po-never-was"], "");
+    assert!(
+        !ok && none.contains("Dapr has no workflow po-never-was"),
+        "{none}"
+    );
     let (ok, stuck) = stack.admin(&["order", "stuck"], "");
     assert!(ok && stuck.contains("no order needs attention"), "{stuck}");
 }
