@@ -62,6 +62,27 @@ pub enum Command {
     /// Look at and act on orders that need an operator (talks to the Dapr sidecar)
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Take a consistent copy of the read model, online, into a new or empty folder
+    Backup {
+        /// The folder to write it to
+        #[arg(long, value_name = "DIR")]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup back in place of the read model (stop every replica first), then
+    /// bring it to this build's schema
+    Restore {
+        /// The folder `server backup` wrote
+        #[arg(long, value_name = "DIR")]
+        from: std::path::PathBuf,
+        /// Dapr's state was lost too (a new machine, an empty state store): the orders
+        /// that waited get a workflow again at their next start, at their level and
+        /// with their deadline
+        #[arg(long)]
+        workflows_lost: bool,
+    },
+    /// Check the settings, the database, daprd with its token, the state store, the
+    /// bindings and the clock, and say what to fix
+    Doctor,
 }
 
 /// The commands that need only the database.

@@ -13,8 +13,8 @@ use backend::services::sign_in::SignIn;
 use backend::workflow::engine::dapr::DaprEngine;
 use backend::workflow::engine::relay::TokenRelay;
 use backend::{
-    ops::lease, ops::reconcile, services::accounts, store::changes, store::db, workflow, Db,
-    OrderService,
+    ops::backup, ops::lease, ops::reconcile, services::accounts, store::changes, store::db,
+    workflow, Db, OrderService,
 };
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;
@@ -49,6 +49,10 @@ enum StartupError {
     Metrics(#[from] metrics_exporter_prometheus::BuildError),
     #[error("notifications: {0}")]
     Notify(String),
+    #[error("{0}")]
+    Backup(#[from] backup::BackupError),
+    #[error("{0} thing(s) to fix")]
+    Doctor(usize),
 }
 
 #[tokio::main]
@@ -70,6 +74,12 @@ async fn main() -> ExitCode {
     let result = match command {
         Some(Command::Accounts(command)) => accounts(&config, command).await,
         Some(Command::Order(command)) => order(&config, command).await,
+        Some(Command::Backup { to }) => backup(&config, &to).await,
+        Some(Command::Restore {
+            from,
+            workflows_lost,
+        }) => restore(&config, &from, workflows_lost).await,
+        Some(Command::Doctor) => doctor(&config).await,
         // Only serving needs the origin browsers use: the other commands run anywhere.
         None | Some(Command::Serve) => match config.site() {
             Ok(site) => serve(&config, site, telemetry.tracing()).await,
@@ -112,6 +122,69 @@ async fn connect_dapr(endpoint: &str) -> Result<WorkflowClient, StartupError> {
 async fn accounts(config: &Config, command: cli::AccountCommand) -> Result<(), StartupError> {
     let db = db::open(&config.database_url).await?;
     cli::run(&db, command).await?;
+    Ok(())
+}
+
+async fn backup(config: &Config, to: &std::path::Path) -> Result<(), StartupError> {
+    let db = db::open(&config.database_url).await?;
+    let now = backend::kernel::clock::now_ms();
+    let manifest = backup::backup(&db, &config.database_url, to, now).await?;
+    println!(
+        "backup of the read model ({}, schema {}) taken at {} in {}",
+        manifest.database,
+        manifest.schema_version.unwrap_or_default(),
+        manifest.taken_at,
+        to.display()
+    );
+    println!(
+        "Dapr's state store is not in it. Keep it as it is: restored beside it, the \
+         reconciler takes what happened after this backup from the workflows. If it is lost \
+         too, restore with --workflows-lost: the orders that waited get their workflows \
+         again, at their level and deadline (README, \"Upgrading and backups\")."
+    );
+    Ok(())
+}
+
+async fn restore(
+    config: &Config,
+    from: &std::path::Path,
+    workflows_lost: bool,
+) -> Result<(), StartupError> {
+    let now = backend::kernel::clock::now_ms();
+    let restored = backup::restore(&config.database_url, from, workflows_lost, now).await?;
+    println!(
+        "restored the read model as it was at {} (schema {} then; migrated to this build's)",
+        restored.manifest.taken_at,
+        restored.manifest.schema_version.unwrap_or_default()
+    );
+    if workflows_lost {
+        println!(
+            "{} waiting orders get their workflows again when the server starts",
+            restored.reopened
+        );
+    } else {
+        println!("start the server: the reconciler compares every unfinished order with Dapr");
+    }
+    Ok(())
+}
+
+/// Prints each check and what to fix; fails when anything needs fixing.
+async fn doctor(config: &Config) -> Result<(), StartupError> {
+    let findings = server::doctor::examine(config).await;
+    let mut to_fix = 0;
+    for finding in &findings {
+        match &finding.verdict {
+            Ok(said) => println!("ok    {:<16} {said}", finding.what),
+            Err(said) => {
+                to_fix += 1;
+                println!("FIX   {:<16} {said}", finding.what);
+            }
+        }
+    }
+    if to_fix > 0 {
+        return Err(StartupError::Doctor(to_fix));
+    }
+    println!("nothing to fix");
     Ok(())
 }
 

@@ -25,6 +25,8 @@ pub mod changes;
 pub mod delegation;
 #[path = "../../statements/lease.rs"]
 pub mod lease;
+#[path = "../../statements/maintenance.rs"]
+pub mod maintenance;
 #[path = "../../statements/orders.rs"]
 pub mod orders;
 #[path = "../../statements/outbox.rs"]

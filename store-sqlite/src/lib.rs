@@ -15,6 +15,9 @@ pub type Pool = sqlx::SqlitePool;
 
 mod dialect;
 
+/// SQLite's own: the online copy `server backup` takes.
+pub use dialect::backup;
+
 #[path = "../../statements/accounts.rs"]
 pub mod accounts;
 #[path = "../../statements/audit.rs"]
@@ -25,6 +28,8 @@ pub mod changes;
 pub mod delegation;
 #[path = "../../statements/lease.rs"]
 pub mod lease;
+#[path = "../../statements/maintenance.rs"]
+pub mod maintenance;
 #[path = "../../statements/orders.rs"]
 pub mod orders;
 #[path = "../../statements/outbox.rs"]

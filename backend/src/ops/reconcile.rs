@@ -252,7 +252,9 @@ pub async fn reconcile(
             if let Some(waiting) = waiting_at(&state) {
                 // An order with levels: its workflow says which level it asked last.
                 let number = i64::from(waiting.level.number);
-                let behind = row.level.is_none_or(|level| level < number)
+                // Submitted: reopened by a restore whose workflows were kept after all.
+                let behind = row.status == OrderStatus::Submitted
+                    || row.level.is_none_or(|level| level < number)
                     || (waiting.level.escalated
                         && row.level == Some(number)
                         && row.level_role != Some(waiting.level.role));
@@ -276,7 +278,8 @@ pub async fn reconcile(
                 // Its workflow waits for a decision, but the approval request never
                 // reached the read model (an outage longer than the activity's retries):
                 // show it as waiting, until the deadline the workflow keeps.
-                if let Some(deadline) = approval_deadline(&state) {
+                // A row that had its deadline (reopened by a restore) keeps it exactly.
+                if let Some(deadline) = row.deadline.or_else(|| approval_deadline(&state)) {
                     tracing::info!(instance_id = %row.instance_id, "recording a lost approval request");
                     read_model::mark_awaiting(
                         db,
@@ -315,10 +318,8 @@ pub async fn reconcile(
         Err(e) if e.kind == FailureKind::NotFound => {
             if row.status == OrderStatus::Submitted {
                 tracing::info!(instance_id = %row.instance_id, "scheduling orphaned order");
-                match orders.schedule(row).await {
-                    Ok(()) => repairs.push(Repair::Scheduled),
-                    Err(e) if e.kind == FailureKind::AlreadyExists => {}
-                    Err(e) => return Err(ServiceError::from_engine("rescheduling order", e)),
+                if orders.recreate(row).await? {
+                    repairs.push(Repair::Scheduled);
                 }
             } else {
                 read_model::finish(

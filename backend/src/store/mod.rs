@@ -10,7 +10,8 @@
 //! - [`changes`]: the change feed behind the event streams;
 //! - [`accounts`], [`delegation`], [`recipients`], [`outbox`], [`lease`], [`audit`]:
 //!   people and sessions, who decides for whom, who is e-mailed, what is to be sent,
-//!   which replica runs the reconciler, and the decision trail.
+//!   which replica runs the reconciler, and the decision trail;
+//! - [`maintenance`]: the schema's version, and a restore's hand-back to the reconciler.
 //!
 //! Statements know no rules: what may be read or written is decided above, by the
 //! services and `rules`.
@@ -45,6 +46,7 @@ pub mod db;
 pub mod delegation;
 pub mod group_commit;
 pub mod lease;
+pub mod maintenance;
 pub mod outbox;
 pub mod read_model;
 pub mod recipients;

@@ -17,9 +17,9 @@ use std::time::Duration;
 use domain::Role;
 
 use crate::model::workflow::{
-    Approval, ApprovalRequest, Level, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, WaitingAt,
-    WorkflowOrder, WorkflowOutput, APPROVAL_EVENT, PLACE_ORDER_ACTIVITY, RECORD_OUTCOME_ACTIVITY,
-    SEND_APPROVAL_REQUEST_ACTIVITY, SEND_REMINDER_ACTIVITY,
+    Approval, ApprovalRequest, Level, LevelAsk, Outcome, OutcomeRecord, ReminderRequest, ResumeAt,
+    WaitingAt, WorkflowOrder, WorkflowOutput, APPROVAL_EVENT, PLACE_ORDER_ACTIVITY,
+    RECORD_OUTCOME_ACTIVITY, SEND_APPROVAL_REQUEST_ACTIVITY, SEND_REMINDER_ACTIVITY,
 };
 use dapr::workflow::{
     ActivityOptions, OrchestrationContext, RetryPolicy, WorkflowContext, WorkflowContextExt,
@@ -33,9 +33,14 @@ type Output = dapr::workflow::Result<Option<String>>;
 /// went out, and only the start request's own follow-up wrote the read model).
 pub const AUTO_APPROVED_ARE_PLACED: &str = "auto-approved-orders-are-placed";
 
+/// A workflow created again for an order the read model held waiting (a backup restored
+/// into an empty Dapr state, `server restore --workflows-lost`) takes the order up where
+/// it waited: at its level, asked of the same role, with the deadline it had.
+pub const RESUMES_WHERE_IT_WAITED: &str = "restored-orders-resume-where-they-waited";
+
 /// Every patch the orchestration takes, oldest first; each new one is added at the end
 /// and records a new set of histories (scripts/record-histories.sh).
-pub const PATCHES: [&str; 1] = [AUTO_APPROVED_ARE_PLACED];
+pub const PATCHES: [&str; 2] = [AUTO_APPROVED_ARE_PLACED, RESUMES_WHERE_IT_WAITED];
 
 /// How long the activities keep trying to write the read model (locked, restarting,
 /// out of disk) before the workflow goes on without them: long enough for realistic
@@ -89,6 +94,7 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
     // Asked first thing, so that an instance takes each patch for its whole life or not
     // at all: one started before it finishes on the old steps.
     let auto_approved_are_placed = ctx.is_patched(AUTO_APPROVED_ARE_PLACED);
+    let resumes = ctx.is_patched(RESUMES_WHERE_IT_WAITED);
     let order: WorkflowOrder = ctx.get_input_typed()?;
     if !ctx.is_replaying() {
         tracing::info!(instance_id = %ctx.instance_id(), order_id = %order.order_id,
@@ -102,17 +108,23 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
         return finish(&ctx, &order, Outcome::AutoApproved);
     }
     let of = u32::try_from(levels.len()).unwrap_or(u32::MAX);
-    let mut approved_by: Vec<String> = Vec::new();
+    let resume = order.resume.as_ref().filter(|_| resumes);
+    let mut approved_by: Vec<String> = resume.map_or_else(Vec::new, |r| r.approved_by.clone());
     for (number, level) in (1..).zip(&levels) {
+        // Levels passed before it was created again.
+        if resume.is_some_and(|r| number < r.level) {
+            continue;
+        }
+        let resumed = resume.filter(|r| r.level == number);
         // Orders without levels of their own keep the seed's request, word for word.
         let ask = order.levels.is_some().then(|| LevelAsk {
             number,
             of,
-            role: level.role,
+            role: resumed.map_or(level.role, |r| r.role),
             approved_by: approved_by.clone(),
-            escalated: false,
+            escalated: resumed.is_some_and(|r| r.escalated),
         });
-        match ask_level(&ctx, &order, ask, level).await? {
+        match ask_level(&ctx, &order, ask, level, resumed).await? {
             Outcome::Approved(by) => approved_by.push(by),
             outcome => return conclude(&ctx, &order, outcome).await,
         }
@@ -124,18 +136,24 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
 /// deadline, reminding those who may decide on the way if the level has a reminder. A
 /// managers' level that escalates is asked of a director when its deadline passes, with
 /// a fresh deadline. An event for another level or role (a decision raised again after
-/// its level was passed or escalated) is dropped.
+/// its level was passed or escalated) is dropped. A level `resumed` is asked of the role
+/// it was, until the deadline it had.
 async fn ask_level(
     ctx: &OrchestrationContext,
     order: &WorkflowOrder,
     mut ask: Option<LevelAsk>,
     level: &Level,
+    resumed: Option<&ResumeAt>,
 ) -> dapr::workflow::Result<Outcome> {
     let number = ask.as_ref().map_or(1, |a| a.number);
-    let mut role = level.role;
+    let mut role = resumed.map_or(level.role, |r| r.role);
+    let mut kept_deadline =
+        resumed.and_then(|r| chrono::DateTime::from_timestamp_millis(r.deadline_ms));
     loop {
-        let deadline = ctx.current_utc_datetime()
-            + chrono::Duration::from_std(level.timeout()).unwrap_or(chrono::Duration::MAX);
+        let deadline = kept_deadline.take().unwrap_or_else(|| {
+            ctx.current_utc_datetime()
+                + chrono::Duration::from_std(level.timeout()).unwrap_or(chrono::Duration::MAX)
+        });
         if let Some(level) = &ask {
             let waiting = WaitingAt {
                 level: level.clone(),

@@ -56,6 +56,23 @@ pub struct WorkflowOrder {
     /// rule (see [`WorkflowOrder::levels`]), as for every order started without a policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub levels: Option<Vec<Level>>,
+    /// Set only on a workflow created again for an order the read model held waiting
+    /// (restored from a backup into an empty Dapr state): where it takes up the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeAt>,
+}
+
+/// Where a workflow created again takes up its order: the level it waited at (1 for the
+/// first), asked of whom, who approved the levels before, and the deadline it kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResumeAt {
+    pub level: u32,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub escalated: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
+    pub deadline_ms: i64,
 }
 
 /// One level of approval an order must pass.
@@ -350,6 +367,7 @@ mod tests {
             approval_timeout_ms: Some(30_000),
             requested_by: None,
             levels: None,
+            resume: None,
         };
         assert!(order(999.99).levels().is_empty());
         assert_eq!(
@@ -375,6 +393,7 @@ mod tests {
             approval_timeout_ms: None,
             requested_by: None,
             levels: None,
+            resume: None,
         };
         assert_eq!(order.total(), Cents(100_000));
     }

@@ -108,6 +108,7 @@ async fn bare_batch(
                     approval_timeout_ms: None,
                     requested_by: None,
                     levels: None,
+                    resume: None,
                 };
                 let began = std::time::Instant::now();
                 s.schedule_workflow(

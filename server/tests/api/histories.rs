@@ -117,6 +117,30 @@ async fn every_path_of_the_seeds_level_replays_on_this_build() {
 
     stack.start_waiting("h-late", 2_000.0).await;
     replays(&stack, "timed-out", "po-h-late").await;
+
+    // Created again by a restore into an empty Dapr state (`server restore
+    // --workflows-lost`): it takes the order up where it waited, with its deadline.
+    let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+    stack
+        .start_directly(
+            "po-h-resumed",
+            &json!({"order_id": "h-resumed", "cost": 2000.0, "product": "Widget", "quantity": 1,
+                    "approval_timeout_ms": 4000, "requested_by": "alice",
+                    "resume": {"level": 1, "role": "manager", "deadline_ms": deadline}}),
+        )
+        .await;
+    let row = stack
+        .wait_for_status("po-h-resumed", "awaiting_approval", WAIT)
+        .await;
+    assert_eq!(
+        row["approval_deadline"],
+        json!(chrono::DateTime::from_timestamp_millis(deadline)
+            .expect("a time")
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        "{row}"
+    );
+    assert_eq!(decide(&stack, "bob", "h-resumed", true).await.0, 200);
+    replays(&stack, "resumed-after-restore", "po-h-resumed").await;
 }
 
 /// A policy's levels: two levels in turn, a level escalated to a director, and a

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backups;
 mod common;
 mod histories;
 mod levels;

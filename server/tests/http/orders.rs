@@ -239,6 +239,7 @@ async fn a_start_that_finds_its_own_workflow_succeeds() {
         approval_timeout_ms: Some(3_600_000),
         requested_by: Some("alice".into()),
         levels: None,
+        resume: None,
     };
     app.engine
         .schedule("po-raced-1", &input)

@@ -280,6 +280,13 @@ impl Stack {
         approval_timeout.clone_into(&mut self.timeout);
     }
 
+    /// Stops our server as an operator would (SIGTERM: it gives its leases up).
+    pub fn stop_server(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            stop(&mut child);
+        }
+    }
+
     /// Kills our server the hard way, as a crash would.
     pub fn kill_server(&mut self) {
         if let Some(mut child) = self.server.take() {
@@ -351,6 +358,23 @@ impl Stack {
         );
     }
 
+    /// Starts a workflow instance straight through daprd's API, with `input` as it is
+    /// (an input the app itself would not send).
+    pub async fn start_directly(&self, instance_id: &str, input: &Value) {
+        let answer = self
+            .http
+            .post(format!(
+                "http://127.0.0.1:{}/v1.0/workflows/dapr/PurchaseOrderApprovalWorkflow/start?instanceID={instance_id}",
+                self.dapr_http_port
+            ))
+            .header("dapr-api-token", &self.dapr_api_token)
+            .json(input)
+            .send()
+            .await
+            .expect("daprd answers");
+        assert!(answer.status().is_success(), "start: {}", answer.status());
+    }
+
     /// daprd's own version, from its metadata API (what recorded a replay fixture).
     pub async fn daprd_version(&self) -> String {
         let metadata: Value = self
@@ -417,6 +441,11 @@ impl Stack {
     /// Runs a command of the server binary (accounts, operators' `order …`) against this
     /// stack's database and sidecar.
     pub fn admin(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        self.admin_with(args, stdin, &[])
+    }
+
+    /// As [`Stack::admin`], with `env` set (over the stack's own) for the command.
+    pub fn admin_with(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String) {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(args)
@@ -425,6 +454,8 @@ impl Stack {
             .env("DAPR_API_TOKEN", &self.dapr_api_token)
             .env("RUST_LOG", "warn")
             .env("DATABASE_URL", &self.database_url)
+            .envs(self.server_env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -2,5 +2,6 @@
 //! under the same names on both databases.
 
 pub mod accounts;
+pub mod backup;
 pub mod changes;
 pub mod outbox;

@@ -62,6 +62,7 @@ fn workflow_input(
         approval_timeout_ms: timeout.map(|t| t.as_millis() as u64),
         requested_by: row.requested_by.clone(),
         levels: policy.map(|p| p.levels_for(row.total_cents)),
+        resume: None,
     }
 }
 

@@ -10,9 +10,9 @@ use crate::kernel::clock;
 use crate::kernel::engine_error::{EngineError, FailureKind};
 use crate::kernel::error::ServiceError;
 use crate::kernel::timing::{timed, Part};
-use crate::model::order::{Finish, InsertError, OrderFacts, OrderRow};
+use crate::model::order::{Finish, InsertError, LevelAt, OrderFacts, OrderRow};
 use crate::model::people::User;
-use crate::model::workflow::{Outcome, WorkflowOrder, WorkflowOutput};
+use crate::model::workflow::{Outcome, ResumeAt, WorkflowOrder, WorkflowOutput, SINGLE_LEVEL};
 use crate::notify::outbox;
 use crate::store::read_model;
 use crate::workflow::engine::{RuntimeStatus, Snapshot};
@@ -114,6 +114,57 @@ impl OrderService {
                 &workflow_input(row, Some(self.approval_timeout), self.policy.as_deref()),
             )
             .await
+    }
+
+    /// Creates the workflow of an order we hold that has none in Dapr (the reconciler):
+    /// a fresh one for an order never asked, or, for one that waited (its row has a
+    /// deadline: reopened by `server restore --workflows-lost`), one that takes it up at
+    /// its level, asked of the same role, until the same deadline. The levels after it
+    /// are the approval policy's in force now. Whether it was created (false: it exists).
+    pub async fn recreate(&self, row: &OrderRow) -> Result<bool, ServiceError> {
+        let mut input = workflow_input(row, Some(self.approval_timeout), self.policy.as_deref());
+        if let Some(deadline) = row.deadline {
+            input.resume = Some(self.resume_at(row, &input, deadline).await?);
+        }
+        match self.engine.schedule(&row.instance_id, &input).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind == FailureKind::AlreadyExists => Ok(false),
+            Err(e) => Err(ServiceError::from_engine("rescheduling order", e)),
+        }
+    }
+
+    async fn resume_at(
+        &self,
+        row: &OrderRow,
+        input: &WorkflowOrder,
+        deadline_ms: i64,
+    ) -> Result<ResumeAt, ServiceError> {
+        let (number, role) = match row.level_at() {
+            Ok(LevelAt::Of { number, role, .. }) => (number, role),
+            Ok(LevelAt::Single) => SINGLE_LEVEL,
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
+        let levels = input.levels();
+        let Some(level) = levels.get(number as usize - 1) else {
+            return Err(ServiceError::Internal(format!(
+                "{}: it waited at level {number}, and the approval policy in force has {} \
+                 for its total; it cannot be taken up",
+                row.instance_id,
+                levels.len()
+            )));
+        };
+        let approved_by = read_model::level_approvals(&self.db, &row.instance_id)
+            .await?
+            .into_iter()
+            .map(|a| a.approved_by)
+            .collect();
+        Ok(ResumeAt {
+            level: number,
+            role,
+            escalated: role != level.role,
+            approved_by,
+            deadline_ms,
+        })
     }
 
     async fn follow_to_completion(&self, instance_id: &str) {
