@@ -2,9 +2,10 @@
 
 use axum::extract::FromRef;
 use backend::model::order::ChangeBatch;
+use backend::services::orders::OrderService;
 use backend::services::session::Site;
 use backend::services::sign_in::SignIn;
-use backend::{Db, OrderService};
+use backend::store::db::Db;
 use leptos::config::LeptosOptions;
 
 #[derive(Clone, FromRef)]

@@ -26,5 +26,3 @@ pub mod workflow;
 pub use base::{kernel, model};
 
 pub use kernel::error::ServiceError;
-pub use services::orders::OrderService;
-pub use store::db::Db;

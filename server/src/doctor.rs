@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use backend::store::db::Db;
 use backend::store::db::{self, MIGRATOR, PG_MIGRATOR};
 use backend::store::maintenance;
-use backend::Db;
 
 use crate::config::Config;
 

@@ -8,13 +8,15 @@ use std::time::Duration;
 use app::state::AppState;
 use backend::notify::sender::{DaprBindings, Sender};
 use backend::notify::Notifier;
+use backend::services::orders::OrderService;
 use backend::services::session::Site;
 use backend::services::sign_in::SignIn;
+use backend::store::db::Db;
 use backend::workflow::engine::dapr::DaprEngine;
 use backend::workflow::engine::relay::TokenRelay;
 use backend::{
     ops::backup, ops::lease, ops::reconcile, services::accounts, store::changes, store::db,
-    workflow, Db, OrderService,
+    workflow,
 };
 use dapr::workflow::WorkflowClient;
 use leptos::prelude::*;

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use backend::kernel::metrics::DECISION_SECONDS;
-use backend::{kernel::clock, store::read_model, Db};
+use backend::{kernel::clock, store::db::Db, store::read_model};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Decision answers: most in tens of milliseconds, a slow sidecar up to its deadlines.

@@ -63,7 +63,19 @@ impl Notifier {
 
 #[cfg(test)]
 pub(crate) mod fixtures {
+    use crate::kernel::email::Email;
     use crate::model::order::OrderFacts;
+    use crate::model::people::User;
+    use crate::store::db::Db;
+
+    /// An account as the store keeps it (its password never used here): the people
+    /// the notification tests notify.
+    pub async fn person(db: &Db, name: &str, role: domain::Role, email: Option<&Email>) -> User {
+        crate::store::accounts::insert_user(db, name, role, "unused", 0, email.map(Email::as_str))
+            .await
+            .expect("inserts")
+            .expect("a new name")
+    }
 
     /// alice's $2,000 desk, `po-1`: the order the notification tests notify about.
     pub fn desk_order() -> OrderFacts {

@@ -245,7 +245,6 @@ pub async fn mark_skipped(db: &Db, id: i64, why: &str, now: i64) -> Result<(), s
 mod tests {
     use super::*;
     use crate::kernel::email::Email;
-    use crate::services::accounts;
     use crate::store::read_model::mark_awaiting;
 
     /// What is still to go, as (event, recipient). The statement reads the same in
@@ -271,12 +270,10 @@ mod tests {
             ("dora", Role::Director),
         ] {
             let email = Email::parse(&format!("{name}@example.com")).expect("an address");
-            let user = accounts::add_user(&db, name, role, "a-long-password", Some(&email))
-                .await
-                .expect("a user");
+            let user = crate::notify::fixtures::person(&db, name, role, Some(&email)).await;
             people.insert(name, user);
         }
-        crate::services::delegation::add(&db, &people["dora"], "erin", 0, 10_000, 0)
+        crate::store::delegation::insert(&db, "dora", "erin", 0, 10_000, 0)
             .await
             .expect("dora hands her decisions to erin until 10,000");
         let facts = crate::notify::fixtures::desk_order();
@@ -323,9 +320,7 @@ mod tests {
             ("dora", Role::Director, Some("dora@example.com")),
         ] {
             let email = email.map(|e| Email::parse(e).expect("an address"));
-            accounts::add_user(&db, name, role, "a-long-password", email.as_ref())
-                .await
-                .expect("a user");
+            crate::notify::fixtures::person(&db, name, role, email.as_ref()).await;
         }
         let facts = crate::notify::fixtures::desk_order();
         mark_awaiting(&db, &facts, 50_000, 1_000)
@@ -418,15 +413,7 @@ mod tests {
         let (db, pool, _dir) = crate::store::db::temporary_postgres_only().await;
         let pool = &pool;
         let alice = Email::parse("alice@example.com").expect("an address");
-        accounts::add_user(
-            &db,
-            "alice",
-            Role::Requester,
-            "a-long-password",
-            Some(&alice),
-        )
-        .await
-        .expect("a user");
+        crate::notify::fixtures::person(&db, "alice", Role::Requester, Some(&alice)).await;
         let facts = crate::notify::fixtures::desk_order();
         mark_awaiting(&db, &facts, 50_000, 1_000)
             .await
@@ -463,15 +450,7 @@ mod tests {
     async fn an_outcome_goes_to_the_requester_and_the_webhook_once_and_claims_never_collide() {
         let (db, _dir) = crate::store::db::temporary().await.expect("a database");
         let alice = Email::parse("alice@example.com").expect("an address");
-        accounts::add_user(
-            &db,
-            "alice",
-            Role::Requester,
-            "a-long-password",
-            Some(&alice),
-        )
-        .await
-        .expect("a user");
+        crate::notify::fixtures::person(&db, "alice", Role::Requester, Some(&alice)).await;
         let facts = crate::notify::fixtures::desk_order();
         mark_awaiting(&db, &facts, 50_000, 1_000)
             .await
@@ -594,9 +573,7 @@ mod tests {
         let (db, _dir) = crate::store::db::temporary().await.expect("a database");
         for (name, role) in [("alice", Role::Requester), ("bob", Role::Manager)] {
             let email = Email::parse(&format!("{name}@example.com")).expect("an address");
-            accounts::add_user(&db, name, role, "a-long-password", Some(&email))
-                .await
-                .expect("a user");
+            crate::notify::fixtures::person(&db, name, role, Some(&email)).await;
         }
         let facts = crate::notify::fixtures::desk_order();
         mark_awaiting(&db, &facts, 50_000, 1_000)

@@ -316,7 +316,6 @@ fn backoff(attempts: i64) -> Duration {
 mod tests {
     use super::*;
     use crate::kernel::email::Email;
-    use crate::services::accounts;
     use crate::store::read_model::mark_awaiting;
     use domain::Role;
     use std::sync::Mutex;
@@ -356,9 +355,7 @@ mod tests {
                 Role::Manager
             };
             let email = Email::parse(&format!("{name}@example.com")).expect("an address");
-            accounts::add_user(&db, name, role, "a-long-password", Some(&email))
-                .await
-                .expect("a user");
+            crate::notify::fixtures::person(&db, name, role, Some(&email)).await;
         }
         let facts = crate::notify::fixtures::desk_order();
         let far = now_ms() + 3_600_000;

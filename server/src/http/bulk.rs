@@ -6,7 +6,7 @@
 //! (from the read model, so a reload reports the same). A request refused as a whole
 //! comes back with why, sealed for the manager who posted it (see [`super::forms`]).
 //!
-//! [`OrderService::decide_many`]: backend::OrderService::decide_many
+//! [`OrderService::decide_many`]: backend::services::orders::OrderService::decide_many
 
 use app::api::{BULK_ERROR, BULK_SEAL, BULK_SELECTED};
 use app::state::AppState;

@@ -16,7 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use backend::services::accounts;
-use backend::{rules::policy, Db};
+use backend::{rules::policy, store::db::Db};
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast;
 

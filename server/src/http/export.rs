@@ -13,7 +13,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use backend::store::read_model;
-use backend::{rules::policy, Db};
+use backend::{rules::policy, store::db::Db};
 use domain::{Cents, OrderStatus, OrderView};
 use futures::StreamExt;
 use serde::Deserialize;

@@ -319,8 +319,8 @@ async fn credentials_roles_and_the_audit_trail() {
     const AUDIT: &str =
         "SELECT instance_id, actor, accepted, reason FROM decision_audit ORDER BY id";
     let rows: Vec<(String, String, bool, Option<String>)> = match &db {
-        backend::Db::Sqlite(db) => sqlx::query_as(AUDIT).fetch_all(db).await,
-        backend::Db::Postgres(db) => sqlx::query_as(AUDIT).fetch_all(db).await,
+        backend::store::db::Db::Sqlite(db) => sqlx::query_as(AUDIT).fetch_all(db).await,
+        backend::store::db::Db::Postgres(db) => sqlx::query_as(AUDIT).fetch_all(db).await,
     }
     .expect("audit rows");
     let summary: Vec<_> = rows

@@ -1,6 +1,6 @@
 use super::*;
 
-/// A fresh database with one manager, bob (also the store's tests' fixture).
+/// A fresh database with one manager, bob.
 pub(crate) async fn with_bob() -> (Db, tempfile::TempDir, User) {
     let (db, dir) = crate::store::db::temporary()
         .await
@@ -257,4 +257,58 @@ async fn short_passwords_are_refused_by_the_accounts_layer() {
         matches!(refused, Err(ServiceError::Invalid(_))),
         "{refused:?}"
     );
+}
+
+/// Checking a token or a session used a moment ago only reads: it goes through while
+/// another writer holds SQLite's one write lock (a start inserting its order, say).
+/// On PostgreSQL the same holds while another transaction keeps every writer out of
+/// `sessions` and `api_tokens` (readers stay welcome).
+#[tokio::test]
+async fn checking_recently_used_credentials_takes_no_write_lock() {
+    let (db, _dir, bob) = with_bob().await;
+    let (_, token) = create_api_token(&db, "bob", None).await.expect("a token");
+    let session = create_session(&db, &bob).await.expect("a session");
+    // First uses mark the credentials as used.
+    assert!(token_user(&db, &token).await.expect("reads").is_some());
+    assert!(session_user(&db, &session).await.expect("reads").is_some());
+
+    let Some(pool) = db.sqlite() else {
+        let Db::Postgres(pool) = &db else { return };
+        let mut writer = pool.begin().await.expect("a transaction");
+        sqlx::query("LOCK TABLE sessions, api_tokens IN EXCLUSIVE MODE")
+            .execute(&mut *writer)
+            .await
+            .expect("keeps writers out");
+        let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            (
+                token_user(&db, &token).await,
+                session_user(&db, &session).await,
+            )
+        })
+        .await
+        .expect("checking credentials waited for the writers' lock");
+        assert!(checked.0.expect("reads").is_some());
+        assert!(checked.1.expect("reads").is_some());
+        writer.rollback().await.expect("lets go");
+        return;
+    };
+    let mut writer = pool.acquire().await.expect("a connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *writer)
+        .await
+        .expect("takes the write lock");
+    let checked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        (
+            token_user(&db, &token).await,
+            session_user(&db, &session).await,
+        )
+    })
+    .await
+    .expect("checking credentials waited for the write lock");
+    assert!(checked.0.expect("reads").is_some());
+    assert!(checked.1.expect("reads").is_some());
+    sqlx::query("ROLLBACK")
+        .execute(&mut *writer)
+        .await
+        .expect("lets go");
 }
