@@ -11,7 +11,7 @@ use crate::kernel::error::ServiceError;
 use crate::model::order::{OrderFacts, OrderRow};
 use crate::model::workflow::{Approval, WaitingAt, WorkflowOrder};
 use crate::ops::{housekeeping, lease};
-use crate::services::orders::OrderService;
+use crate::services::orders::{OrderService, Recreated};
 use crate::store::read_model;
 use crate::workflow::engine::Snapshot;
 
@@ -318,8 +318,12 @@ pub async fn reconcile(
         Err(e) if e.kind == FailureKind::NotFound => {
             if row.status == OrderStatus::Submitted {
                 tracing::info!(instance_id = %row.instance_id, "scheduling orphaned order");
-                if orders.recreate(row).await? {
-                    repairs.push(Repair::Scheduled);
+                match orders.recreate(row).await? {
+                    Recreated::Created => repairs.push(Repair::Scheduled),
+                    Recreated::Exists => {}
+                    Recreated::CannotTakeUp(why) => {
+                        repairs.extend(attention(orders, row, Some(why)).await?);
+                    }
                 }
             } else {
                 read_model::finish(
@@ -444,5 +448,57 @@ mod tests {
         a.abort();
         until_held_by(&db, "b").await;
         b.abort();
+    }
+
+    /// Restored into an empty Dapr state, an order that waited at a level the approval
+    /// policy in force no longer has cannot be taken up: the reconciler says so to an
+    /// operator instead of making up a level, and goes on with the other orders.
+    #[tokio::test]
+    async fn a_restored_order_no_workflow_can_take_up_is_an_operators() {
+        let (db, _dir) = crate::store::db::temporary().await.expect("db");
+        let engine = Arc::new(MemoryEngine::new(db.clone()));
+        // No policy: the seed's single level.
+        let orders = OrderService::new(db.clone(), engine, Duration::from_secs(3600));
+        let facts = crate::model::order::OrderFacts {
+            instance_id: "po-two".into(),
+            order_id: "two".into(),
+            product: "Desk".into(),
+            quantity: 1,
+            unit_cost: Cents(2_000_000),
+            requested_by: Some("alice".into()),
+        };
+        read_model::insert_submitted(&db, &facts, 1_000)
+            .await
+            .expect("insert");
+        let second = crate::model::workflow::LevelAsk {
+            number: 2,
+            of: 2,
+            role: domain::Role::Director,
+            approved_by: vec!["bob".into()],
+            escalated: false,
+        };
+        read_model::mark_awaiting_level(&db, &facts, &second, 90_000, 2_000)
+            .await
+            .expect("waits at level 2");
+        crate::store::maintenance::reopen_waiting(&db, 3_000)
+            .await
+            .expect("reopened by a restore");
+        let row = read_model::get(&db, "po-two")
+            .await
+            .expect("reads")
+            .expect("the row");
+        let repairs = reconcile(&orders, &row, i64::MAX)
+            .await
+            .expect("reconciles");
+        assert!(
+            matches!(&repairs[..], [Repair::NeedsAttention(why)] if why.contains("level 2")),
+            "{repairs:?}"
+        );
+        let row = read_model::get(&db, "po-two")
+            .await
+            .expect("reads")
+            .expect("the row");
+        assert_eq!(row.status, OrderStatus::Submitted, "nothing made up");
+        assert!(row.attention.is_some());
     }
 }

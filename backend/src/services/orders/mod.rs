@@ -9,6 +9,7 @@ mod start;
 mod wire;
 
 pub use decide::DecisionRequest;
+pub use start::Recreated;
 pub use wire::{Decided, Started, WorkflowFailure, WorkflowState};
 
 use std::sync::Arc;

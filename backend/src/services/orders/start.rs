@@ -120,36 +120,42 @@ impl OrderService {
     /// a fresh one for an order never asked, or, for one that waited (its row has a
     /// deadline: reopened by `server restore --workflows-lost`), one that takes it up at
     /// its level, asked of the same role, until the same deadline. The levels after it
-    /// are the approval policy's in force now. Whether it was created (false: it exists).
-    pub async fn recreate(&self, row: &OrderRow) -> Result<bool, ServiceError> {
+    /// are the approval policy's in force now.
+    pub async fn recreate(&self, row: &OrderRow) -> Result<Recreated, ServiceError> {
         let mut input = workflow_input(row, Some(self.approval_timeout), self.policy.as_deref());
         if let Some(deadline) = row.deadline {
-            input.resume = Some(self.resume_at(row, &input, deadline).await?);
+            match self.resume_at(row, &input, deadline).await? {
+                Ok(resume) => input.resume = Some(resume),
+                Err(why) => return Ok(Recreated::CannotTakeUp(why)),
+            }
         }
         match self.engine.schedule(&row.instance_id, &input).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind == FailureKind::AlreadyExists => Ok(false),
+            Ok(()) => Ok(Recreated::Created),
+            Err(e) if e.kind == FailureKind::AlreadyExists => Ok(Recreated::Exists),
             Err(e) => Err(ServiceError::from_engine("rescheduling order", e)),
         }
     }
 
+    /// Where a workflow created again takes `row` up, or why it cannot.
     async fn resume_at(
         &self,
         row: &OrderRow,
         input: &WorkflowOrder,
         deadline_ms: i64,
-    ) -> Result<ResumeAt, ServiceError> {
+    ) -> Result<Result<ResumeAt, String>, ServiceError> {
         let (number, role) = match row.level_at() {
             Ok(LevelAt::Of { number, role, .. }) => (number, role),
             Ok(LevelAt::Single) => SINGLE_LEVEL,
-            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+            Err(e) => return Ok(Err(e.to_string())),
         };
         let levels = input.levels();
-        let Some(level) = levels.get(number as usize - 1) else {
-            return Err(ServiceError::Internal(format!(
-                "{}: it waited at level {number}, and the approval policy in force has {} \
-                 for its total; it cannot be taken up",
-                row.instance_id,
+        let Some(level) = number
+            .checked_sub(1)
+            .and_then(|i| levels.get(usize::try_from(i).ok()?))
+        else {
+            return Ok(Err(format!(
+                "its workflow is gone and cannot be made again: it waited at level {number}, \
+                 and the approval policy in force has {} for its total",
                 levels.len()
             )));
         };
@@ -158,13 +164,13 @@ impl OrderService {
             .into_iter()
             .map(|a| a.approved_by)
             .collect();
-        Ok(ResumeAt {
+        Ok(Ok(ResumeAt {
             level: number,
             role,
             escalated: role != level.role,
             approved_by,
             deadline_ms,
-        })
+        }))
     }
 
     async fn follow_to_completion(&self, instance_id: &str) {
@@ -265,4 +271,14 @@ impl OrderService {
                     && input.unit_cost() == expected.unit_cost()
             })
     }
+}
+
+/// What [`OrderService::recreate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recreated {
+    Created,
+    /// Its workflow exists after all.
+    Exists,
+    /// It waited where no workflow of this build can take it up (why): an operator's.
+    CannotTakeUp(String),
 }
