@@ -340,39 +340,31 @@ impl Stack {
     /// Raises `approval_event` on the instance straight through daprd's HTTP API, as a
     /// decision raised again (by the reconciler, or a replay of a request) arrives.
     pub async fn raise_directly(&self, instance_id: &str, event: &Value) {
-        let answer = self
-            .http
-            .post(format!(
-                "http://127.0.0.1:{}/v1.0/workflows/dapr/{instance_id}/raiseEvent/approval_event",
-                self.dapr_http_port
-            ))
-            .header("dapr-api-token", &self.dapr_api_token)
-            .json(event)
-            .send()
-            .await
-            .expect("daprd answers");
-        assert!(
-            answer.status().is_success(),
-            "raiseEvent: {}",
-            answer.status()
-        );
+        self.post_to_daprd(&format!("{instance_id}/raiseEvent/approval_event"), event)
+            .await;
     }
 
     /// Starts a workflow instance straight through daprd's API, with `input` as it is
     /// (an input the app itself would not send).
     pub async fn start_directly(&self, instance_id: &str, input: &Value) {
+        let path = format!("PurchaseOrderApprovalWorkflow/start?instanceID={instance_id}");
+        self.post_to_daprd(&path, input).await;
+    }
+
+    /// POSTs `body` to daprd's workflow API at `path`, with the stack's token.
+    async fn post_to_daprd(&self, path: &str, body: &Value) {
         let answer = self
             .http
             .post(format!(
-                "http://127.0.0.1:{}/v1.0/workflows/dapr/PurchaseOrderApprovalWorkflow/start?instanceID={instance_id}",
+                "http://127.0.0.1:{}/v1.0/workflows/dapr/{path}",
                 self.dapr_http_port
             ))
             .header("dapr-api-token", &self.dapr_api_token)
-            .json(input)
+            .json(body)
             .send()
             .await
             .expect("daprd answers");
-        assert!(answer.status().is_success(), "start: {}", answer.status());
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
     }
 
     /// daprd's own version, from its metadata API (what recorded a replay fixture).
