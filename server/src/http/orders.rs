@@ -60,7 +60,7 @@ pub struct SignalApproval {
     security(("basic" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Decision applied and confirmed by the workflow (the order's outcome, or the next level asked)", body = Decided),
-        (status = 202, description = "Decision accepted; the workflow has not confirmed it yet", body = Decided),
+        (status = 202, description = "Decision recorded and sent; the workflow has not confirmed it yet (it counts if it reaches the workflow before the deadline)", body = Decided),
         (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
         (status = 403, description = "Not a manager, own order, approver_name is not the caller, the level is a director's, or the caller approved an earlier level", body = ErrorBody),
         (status = 404, description = "Unknown instance", body = ErrorBody),
@@ -111,7 +111,7 @@ pub struct CancelRequest {
     security(("basic" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Cancelled, confirmed by the workflow", body = Decided),
-        (status = 202, description = "Cancellation accepted; the workflow has not confirmed it yet", body = Decided),
+        (status = 202, description = "Cancellation recorded and sent; the workflow has not confirmed it yet (it counts if it reaches the workflow before the deadline)", body = Decided),
         (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
         (status = 403, description = "Not the order's requester", body = ErrorBody),
         (status = 404, description = "Unknown instance", body = ErrorBody),

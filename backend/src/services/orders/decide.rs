@@ -67,7 +67,12 @@ impl<'a> DecisionRequest<'a> {
 fn unconfirmed(instance_id: &str, approver: &str) -> Decided {
     Decided {
         instance_id: instance_id.to_owned(),
-        message: format!("Decision by {approver} accepted; the workflow has not confirmed it yet."),
+        // Not "taken": the event may not have reached the workflow, and if it reaches it
+        // only after the deadline (daprd or placement held up), the timeout wins.
+        message: format!(
+            "Decision by {approver} recorded and sent; the workflow has not confirmed it yet. \
+             It counts if it reaches the workflow before the deadline; check the order's status."
+        ),
         status: OrderStatus::AwaitingApproval,
         decided_by: approver.to_owned(),
         confirmed: false,

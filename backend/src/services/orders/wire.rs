@@ -25,7 +25,8 @@ pub struct Decided {
     /// when it has been accepted but not yet confirmed.
     pub status: OrderStatus,
     pub decided_by: String,
-    /// False when the decision was accepted but the workflow has not confirmed it yet.
+    /// False when the decision was recorded and sent but the workflow has not confirmed
+    /// it yet (it counts if it reaches the workflow before the deadline).
     pub confirmed: bool,
 }
 
