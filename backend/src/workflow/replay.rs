@@ -305,6 +305,22 @@ mod tests {
         }
     }
 
+    /// Each patch has its set of histories, recorded with it (and the orchestration
+    /// before any patch has one too).
+    #[test]
+    fn every_patch_recorded_its_histories() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("histories");
+        for set in ["unpatched"]
+            .into_iter()
+            .chain(crate::workflow::orchestration::PATCHES)
+        {
+            assert!(
+                root.join(set).join("approved.json").exists(),
+                "no histories recorded with {set}: run scripts/record-histories.sh {set}"
+            );
+        }
+    }
+
     /// The replayer itself: an orchestration that asks for another activity, or for a
     /// timer of another length, or ends another way, is told apart from the recorded
     /// one at the turn where it parts.

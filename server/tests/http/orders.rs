@@ -229,7 +229,6 @@ async fn malformed_server_function_arguments_are_400() {
 /// that instance is the order's own, not a reason to refuse it.
 #[tokio::test]
 async fn a_start_that_finds_its_own_workflow_succeeds() {
-    use backend::workflow::engine::WorkflowEngine;
     let app = spawn_app().await;
     let input = backend::model::workflow::WorkflowOrder {
         order_id: "raced-1".into(),
@@ -241,15 +240,17 @@ async fn a_start_that_finds_its_own_workflow_succeeds() {
         levels: None,
         resume: None,
     };
-    app.engine
-        .schedule("po-raced-1", &input)
-        .await
-        .expect("scheduled first");
+    // Created by another replica's reconciler, its first turn not run yet.
+    assert!(app
+        .engine
+        .create_unstarted("po-raced-1", &input)
+        .expect("created first"));
     let started = app.start(&app.alice, "raced-1", 10.0, 2).await;
     assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
     // Someone else's instance under that id is still a conflict.
-    app.engine
-        .schedule(
+    assert!(app
+        .engine
+        .create_unstarted(
             "po-raced-2",
             &backend::model::workflow::WorkflowOrder {
                 order_id: "raced-2".into(),
@@ -257,8 +258,7 @@ async fn a_start_that_finds_its_own_workflow_succeeds() {
                 ..input
             },
         )
-        .await
-        .expect("scheduled");
+        .expect("created"));
     let refused = app.start(&app.alice, "raced-2", 10.0, 2).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
 }

@@ -159,11 +159,15 @@ fn activity_failed(e: dapr::workflow::WorkflowError) -> EngineError {
     EngineError::new(FailureKind::Other, e.to_string())
 }
 
-#[async_trait::async_trait]
-impl WorkflowEngine for MemoryEngine {
-    async fn schedule(&self, instance_id: &str, input: &WorkflowOrder) -> Result<(), EngineError> {
-        self.check_up()?;
-        let created = self.with_instances(|map| {
+impl MemoryEngine {
+    /// Creates an instance whose first turn has not run yet (daprd has not handed it to
+    /// a worker): what another replica's schedule leaves for a moment. Whether it was new.
+    pub fn create_unstarted(
+        &self,
+        instance_id: &str,
+        input: &WorkflowOrder,
+    ) -> Result<bool, EngineError> {
+        self.with_instances(|map| {
             if map.contains_key(instance_id) {
                 return false;
             }
@@ -178,17 +182,44 @@ impl WorkflowEngine for MemoryEngine {
                 },
             );
             true
-        })?;
+        })
+    }
+
+    /// The workflow's first turn: the auto-approval, or the first level's request.
+    async fn run_first_turn(
+        &self,
+        instance_id: &str,
+        input: &WorkflowOrder,
+    ) -> Result<(), EngineError> {
+        if input.levels().is_empty() {
+            // Placed and recorded by the workflow itself, as since the patch
+            // auto-approved-orders-are-placed.
+            let record = OutcomeRecord {
+                order: input.clone(),
+                status: Outcome::AutoApproved.status_text(),
+                decided_at_ms: now_ms(),
+            };
+            activities::record_outcome(&self.db, &record, &Notifier::queue_only(self.notify))
+                .await
+                .map_err(activity_failed)?;
+            return self.complete(instance_id, input, &Outcome::AutoApproved);
+        }
+        self.ask(input, 1, &[]).await
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkflowEngine for MemoryEngine {
+    async fn schedule(&self, instance_id: &str, input: &WorkflowOrder) -> Result<(), EngineError> {
+        self.check_up()?;
+        let created = self.create_unstarted(instance_id, input)?;
         if !created {
             return Err(EngineError::new(
                 FailureKind::AlreadyExists,
                 format!("an active workflow with ID '{instance_id}' already exists"),
             ));
         }
-        if input.levels().is_empty() {
-            return self.complete(instance_id, input, &Outcome::AutoApproved);
-        }
-        self.ask(input, 1, &[]).await
+        self.run_first_turn(instance_id, input).await
     }
 
     async fn raise_approval(
