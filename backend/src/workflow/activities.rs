@@ -234,10 +234,7 @@ pub async fn record_outcome(
             .map_err(db_error)?;
         sent = notify_now(notify, id, Event::Outcome).await?;
     }
-    let placed = matches!(
-        outcome.order_status(),
-        OrderStatus::Approved | OrderStatus::AutoApproved
-    );
+    let placed = outcome.order_status() == OrderStatus::Approved;
     Ok(serde_json::json!({
         "order_placed": placed,
         "order_id": record.order.order_id,

@@ -28,11 +28,6 @@ use dapr::workflow::{
 
 type Output = dapr::workflow::Result<Option<String>>;
 
-/// Auto-approved orders are placed and recorded by the workflow, as approved ones are
-/// (the seed returned at once: nothing placed the order, no outcome webhook or e-mail
-/// went out, and only the start request's own follow-up wrote the read model).
-pub const AUTO_APPROVED_ARE_PLACED: &str = "auto-approved-orders-are-placed";
-
 /// A workflow created again for an order the read model held waiting (a backup restored
 /// into an empty Dapr state, `server restore --workflows-lost`) takes the order up where
 /// it waited: at its level, asked of the same role, with the deadline it had.
@@ -40,7 +35,7 @@ pub const RESUMES_WHERE_IT_WAITED: &str = "restored-orders-resume-where-they-wai
 
 /// Every patch the orchestration takes, oldest first; each new one is added at the end
 /// and records a new set of histories (scripts/record-histories.sh).
-pub const PATCHES: [&str; 2] = [AUTO_APPROVED_ARE_PLACED, RESUMES_WHERE_IT_WAITED];
+pub const PATCHES: [&str; 1] = [RESUMES_WHERE_IT_WAITED];
 
 /// How long the activities keep trying to write the read model (locked, restarting,
 /// out of disk) before the workflow goes on without them: long enough for realistic
@@ -93,7 +88,6 @@ fn finish(ctx: &OrchestrationContext, order: &WorkflowOrder, outcome: Outcome) -
 pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
     // Asked first thing, so that an instance takes each patch for its whole life or not
     // at all: one started before it finishes on the old steps.
-    let auto_approved_are_placed = ctx.is_patched(AUTO_APPROVED_ARE_PLACED);
     let resumes = ctx.is_patched(RESUMES_WHERE_IT_WAITED);
     let order: WorkflowOrder = ctx.get_input_typed()?;
     if !ctx.is_replaying() {
@@ -102,9 +96,6 @@ pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
     }
     let levels = order.levels();
     if levels.is_empty() {
-        if auto_approved_are_placed {
-            return conclude(&ctx, &order, Outcome::AutoApproved).await;
-        }
         return finish(&ctx, &order, Outcome::AutoApproved);
     }
     let of = u32::try_from(levels.len()).unwrap_or(u32::MAX);
@@ -246,7 +237,7 @@ async fn wait_at_level(
 /// Records the outcome (placing the order if it was approved) and ends the workflow.
 async fn conclude(ctx: &OrchestrationContext, order: &WorkflowOrder, outcome: Outcome) -> Output {
     let activity = match outcome {
-        Outcome::Approved(_) | Outcome::AutoApproved => PLACE_ORDER_ACTIVITY,
+        Outcome::Approved(_) => PLACE_ORDER_ACTIVITY,
         _ => RECORD_OUTCOME_ACTIVITY,
     };
     let record = OutcomeRecord {

@@ -406,10 +406,10 @@ pub enum InsertError {
     Db(#[from] sqlx::Error),
 }
 
-/// When an order with `status` was placed, if it was: an approval or auto-approval the
-/// workflow records is placed as it is recorded.
+/// When an order with `status` was placed, if it was: an approval the workflow decided
+/// is placed as it is recorded.
 pub fn placed_at(status: OrderStatus, now: i64) -> Option<i64> {
-    matches!(status, OrderStatus::Approved | OrderStatus::AutoApproved).then_some(now)
+    (status == OrderStatus::Approved).then_some(now)
 }
 
 /// A workflow's end, for a row we already hold (see [`finish`]).
@@ -425,11 +425,8 @@ pub struct Finish {
 
 impl Finish {
     /// An approval the workflow decided but could not record is placed here.
-    /// Only an approval: an auto-approved order found finished was placed by its
-    /// workflow's activity, which wrote its row, unless its workflow started before
-    /// the workflow placed auto-approved orders; then nothing placed it.
     pub fn placed_at(&self) -> Option<i64> {
-        (self.status == OrderStatus::Approved).then_some(self.now)
+        placed_at(self.status, self.now)
     }
 
     /// A failed order needs an operator, with the reason; any other outcome settles

@@ -55,14 +55,13 @@ pub async fn bare() -> Result<()> {
         .filter(|t| !t.is_empty());
     let (address, _relay) = TokenRelay::route(&endpoint, token.as_deref()).await?;
     let mut client = WorkflowClient::new_with_address(address).await?;
-    let run = tag();
-    // Auto-approved orders are placed by an activity that records them: the same
-    // workflow as ours, with a read model of its own (a fresh file, as `make run` has).
-    let file = std::env::temp_dir().join(format!("approvals-bench-bare-{run}.db"));
-    let db = backend::store::db::open(&format!("sqlite://{}", file.display())).await?;
+    // Auto-approved orders run no activity; the activities still need a database to be
+    // registered, so an empty in-memory one will do.
+    let db = backend::store::db::Db::Sqlite(sqlx::SqlitePool::connect("sqlite::memory:").await?);
     backend::workflow::register(&mut client, db, backend::notify::Notifier::default());
     let worker = client.start_worker().await?;
     let scheduler = client.scheduling_client();
+    let run = tag();
     // Untimed: the worker is still joining daprd's placement.
     tokio::time::sleep(SETTLE).await;
     let warmup = format!("bare-warmup-{run}");
@@ -72,9 +71,6 @@ pub async fn bare() -> Result<()> {
     let mut scheduling = within_limit(bare_batch(&scheduler, &format!("bare-{run}"), n)).await?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
     let _ = worker.shutdown().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
     append_paired("bare", rate)?;
     // The schedule call's own latency with nothing of ours in front: how much of the
     // tail of our starts (their `dapr` part) is daprd's.

@@ -1,6 +1,8 @@
 //! Starting an order: its row, then its workflow; and bringing a row up to what its
 //! workflow says (the start's follower, the reconciler).
 
+use std::time::Duration;
+
 use domain::{NewOrder, OrderStatus};
 
 use super::{workflow_input, OrderService, Started};
@@ -14,6 +16,9 @@ use crate::model::workflow::{Outcome, ResumeAt, WorkflowOrder, WorkflowOutput, S
 use crate::notify::outbox;
 use crate::store::read_model;
 use crate::workflow::engine::{RuntimeStatus, Snapshot};
+
+/// How long the auto-approval path watches for its (immediate) completion.
+const FOLLOW_WAIT: Duration = Duration::from_secs(60);
 
 impl OrderService {
     /// Records the order, then schedules its workflow. If scheduling certainly failed
@@ -81,10 +86,16 @@ impl OrderService {
                 instance_id,
             });
         }
-        // An auto-approved order's workflow records it itself (the patch
-        // auto-approved-orders-are-placed); before, this path watched for the completion
-        // and wrote it. An instance of the old steps still running meets the reconciler.
-        crate::kernel::metrics::order_started(self.needs_approval(order.total()));
+        let needs_approval = self.needs_approval(order.total());
+        crate::kernel::metrics::order_started(needs_approval);
+        if !needs_approval {
+            // Auto-approval runs no activity, so nothing inside the workflow updates the
+            // read model: watch for the (immediate) completion here; the reconciler
+            // catches what this misses.
+            let service = self.clone();
+            let instance_id = instance_id.clone();
+            tokio::spawn(async move { service.follow_to_completion(&instance_id).await });
+        }
         Ok(Started {
             message: format!(
                 "Purchase order workflow started for {}. If approval needed, use \
@@ -161,6 +172,21 @@ impl OrderService {
             approved_by,
             deadline_ms,
         }))
+    }
+
+    async fn follow_to_completion(&self, instance_id: &str) {
+        match self
+            .engine
+            .wait_for_completion(instance_id, FOLLOW_WAIT)
+            .await
+        {
+            Ok(state) => {
+                if let Err(e) = self.apply_state(&state).await {
+                    tracing::warn!(%instance_id, error = %e, "recording completion failed");
+                }
+            }
+            Err(e) => tracing::warn!(%instance_id, error = %e, "waiting for completion failed"),
+        }
     }
 
     /// Mirrors a terminal workflow state into the read model. Returns true if the row

@@ -192,16 +192,6 @@ impl MemoryEngine {
         input: &WorkflowOrder,
     ) -> Result<(), EngineError> {
         if input.levels().is_empty() {
-            // Placed and recorded by the workflow itself, as since the patch
-            // auto-approved-orders-are-placed.
-            let record = OutcomeRecord {
-                order: input.clone(),
-                status: Outcome::AutoApproved.status_text(),
-                decided_at_ms: now_ms(),
-            };
-            activities::record_outcome(&self.db, &record, &Notifier::queue_only(self.notify))
-                .await
-                .map_err(activity_failed)?;
             return self.complete(instance_id, input, &Outcome::AutoApproved);
         }
         self.ask(input, 1, &[]).await
