@@ -8,6 +8,9 @@ pub mod activities;
 pub mod engine;
 pub mod history;
 pub mod orchestration;
+/// Recorded histories replayed against this build: tests only (backend's, and the
+/// API suite's through the `testing` feature).
+#[cfg(any(test, feature = "testing"))]
 pub mod replay;
 
 use dapr::workflow::{RegistryExt, WorkflowClient};

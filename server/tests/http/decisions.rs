@@ -124,6 +124,40 @@ async fn a_decision_whose_answer_was_lost_keeps_its_claim() {
     assert_eq!(row.decided_by.as_deref(), Some("bob"));
 }
 
+/// A decision whose raise got no answer and never arrived is raised again by the
+/// decision itself, soon, until the workflow has it: not left for the reconciler's next
+/// pass, which might come after the deadline.
+#[tokio::test]
+async fn a_decision_whose_answer_was_lost_is_raised_again_until_it_lands() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.start(&app.alice, "lost-3", 600.0, 2).await.status,
+        StatusCode::OK
+    );
+    app.engine.lose_next_raise_answer(false);
+    let first = app
+        .post(
+            &app.bob,
+            "/signal-approval/po-lost-3",
+            json!({"approved": true}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{:?}", first.body);
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let row = order_row(&app, "po-lost-3").await;
+        if row.status == OrderStatus::Approved {
+            assert_eq!(row.decided_by.as_deref(), Some("bob"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "not raised again within 5 s: {row:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A decision delivered whose answer was lost: still 202 and the claim holds, and the
 /// workflow's outcome is bob's.
 #[tokio::test]

@@ -238,6 +238,7 @@ impl OrderService {
                 // in between), and the reconciler confirms it or raises it again — the
                 // workflow takes the first event only, so that is harmless.
                 tracing::warn!(%instance_id, error = %e, "decision sent, not confirmed");
+                self.keep_raising(instance_id, event, row.deadline);
                 return Ok(unconfirmed(instance_id, &approver));
             }
             // The event certainly never reached the workflow: give the claim back so
@@ -256,6 +257,40 @@ impl OrderService {
             }
             _ => self.confirm(instance_id, &approver, decision).await,
         }
+    }
+
+    /// A decision whose raise got no answer may not have reached the workflow: it is
+    /// raised again, a growing pause apart, until daprd takes it, the order moves on,
+    /// or its deadline passes (then the timer decides). Without this only the
+    /// reconciler raised it again, once its claim was 10 s old and at its next pass: behind a daprd held up for seconds (placement disseminating during a
+    /// rolling restart), such a decision could lose to a deadline it was made well
+    /// before. The workflow takes the first event only, so raising it twice is harmless.
+    fn keep_raising(&self, instance_id: &str, event: Approval, deadline: Option<i64>) {
+        let service = self.clone();
+        let instance_id = instance_id.to_owned();
+        tokio::spawn(async move {
+            let mut pause = Duration::from_millis(250);
+            loop {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(4));
+                let Ok(row) = service.get_row(&instance_id).await else {
+                    return;
+                };
+                let still_ours = row.status == OrderStatus::AwaitingApproval
+                    && row.decided_by.as_deref() == Some(event.approver_name.as_str())
+                    && (event.cancelled || row.level_number() == event.level);
+                if !still_ours || deadline.is_some_and(|d| d <= service.now_ms()) {
+                    return;
+                }
+                match service.engine.raise_approval(&instance_id, &event).await {
+                    Ok(()) => {
+                        tracing::info!(%instance_id, "unconfirmed decision raised again, and taken");
+                        return;
+                    }
+                    Err(e) => tracing::debug!(%instance_id, error = %e, "raising again"),
+                }
+            }
+        });
     }
 
     /// Who `decider` takes `request` on `row` as: themselves, or for someone whose
