@@ -86,10 +86,12 @@ fn finish(ctx: &OrchestrationContext, order: &WorkflowOrder, outcome: Outcome) -
 }
 
 pub async fn purchase_order_workflow(ctx: WorkflowContext) -> Output {
-    // Asked first thing, so that an instance takes each patch for its whole life or not
-    // at all: one started before it finishes on the old steps.
-    let resumes = ctx.is_patched(RESUMES_WHERE_IT_WAITED);
     let order: WorkflowOrder = ctx.get_input_typed()?;
+    // Patches are asked first thing, so that an instance takes each for its whole life
+    // or not at all: one started before it finishes on the old steps. This one only
+    // where its branch can be taken (a resume in the input): other instances record no
+    // patch, and their histories stay those of the orchestration before it.
+    let resumes = order.resume.is_some() && ctx.is_patched(RESUMES_WHERE_IT_WAITED);
     if !ctx.is_replaying() {
         tracing::info!(instance_id = %ctx.instance_id(), order_id = %order.order_id,
             "starting purchase order workflow");
