@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use backend::store::db;
 use backend::store::db::Db;
-use backend::store::db::{self, MIGRATOR, PG_MIGRATOR};
 use backend::store::maintenance;
 
 use crate::config::Config;
@@ -72,25 +72,21 @@ fn policy(config: &Config) -> Finding {
 /// Opens the database without changing it, and compares its schema with this build's.
 async fn database(config: &Config, findings: &mut Vec<Finding>) -> Option<Db> {
     let url = &config.database_url;
-    let (opened, newest) = if db::is_postgres(url) {
-        let newest = PG_MIGRATOR.iter().map(|m| m.version).max();
-        (db::connect_postgres(url).await.map(Db::Postgres), newest)
+    let newest = db::newest_migration(url);
+    let opened = if db::is_postgres(url) {
+        db::connect_postgres(url).await.map(Db::Postgres)
     } else {
-        let newest = MIGRATOR.iter().map(|m| m.version).max();
-        let file = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:")
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        if !std::path::Path::new(file).exists() {
+        if let Some(file) = db::sqlite_file(url).filter(|f| !f.exists()) {
             findings.push(Finding::ok(
                 "database",
-                format!("{file} does not exist yet: the server creates it at its first start"),
+                format!(
+                    "{} does not exist yet: the server creates it at its first start",
+                    file.display()
+                ),
             ));
             return None;
         }
-        (db::connect(url).await.map(Db::Sqlite), newest)
+        db::connect(url).await.map(Db::Sqlite)
     };
     let db = match opened {
         Ok(db) => db,

@@ -21,14 +21,15 @@ use sha2::{Digest, Sha256};
 
 use crate::kernel::clock::from_ms;
 use crate::ops::lease;
-use crate::store::db::{self, Db, MIGRATOR, PG_MIGRATOR};
+use crate::store::db::{self, Db};
 use crate::store::maintenance;
 
 /// The manifest's name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
 const SQLITE_FILE: &str = "read-model.db";
 const POSTGRES_FILE: &str = "read-model.pgdump";
-/// `pg_dump` and `pg_restore` may take this long before they are stopped.
+/// A copy (`VACUUM INTO`, `pg_dump`) or a restore (`pg_restore`) may take this long
+/// before it is stopped.
 const TOOL_DEADLINE: Duration = Duration::from_secs(60 * 60);
 
 /// What a backup holds.
@@ -79,16 +80,6 @@ fn kind_of(url: &str) -> &'static str {
     }
 }
 
-/// The newest migration this build knows for `url`'s database.
-fn newest_known(url: &str) -> Option<i64> {
-    let migrator = if db::is_postgres(url) {
-        &PG_MIGRATOR
-    } else {
-        &MIGRATOR
-    };
-    migrator.iter().map(|m| m.version).max()
-}
-
 async fn sha256_of(path: &Path) -> Result<String, BackupError> {
     let bytes = tokio::fs::read(path)
         .await
@@ -114,7 +105,15 @@ pub async fn backup(db: &Db, url: &str, dir: &Path, now_ms: i64) -> Result<Manif
     let file = match db {
         Db::Sqlite(pool) => {
             let path = dir.join(SQLITE_FILE);
-            store_sqlite::backup::vacuum_into(pool, &path.display().to_string()).await?;
+            let out = path.display().to_string();
+            let copy = store_sqlite::backup::vacuum_into(pool, &out);
+            tokio::time::timeout(TOOL_DEADLINE, copy)
+                .await
+                .map_err(|_| BackupError::Tool {
+                    tool: "VACUUM INTO".into(),
+                    status: format!("still running after {TOOL_DEADLINE:?}"),
+                    stderr: String::new(),
+                })??;
             path
         }
         Db::Postgres(_) => {
@@ -180,12 +179,12 @@ pub async fn check(dir: &Path, url: &str) -> Result<(Manifest, PathBuf), BackupE
             kind_of(url)
         )));
     }
-    if manifest.schema_version > newest_known(url) {
+    if manifest.schema_version > db::newest_migration(url) {
         return Err(BackupError::Refused(format!(
             "the backup's schema ({:?}) is newer than this build knows ({:?}): restore it \
              with the release that took it, or a later one",
             manifest.schema_version,
-            newest_known(url)
+            db::newest_migration(url)
         )));
     }
     let file = dir.join(&manifest.file);
@@ -280,17 +279,9 @@ async fn refuse_while_served(url: &str, now_ms: i64) -> Result<(), BackupError> 
     Ok(())
 }
 
-/// The file behind a SQLite URL (`sqlite://data/approvals.db?mode=rwc`).
+/// The file behind a SQLite URL, or why there is none.
 fn sqlite_path(url: &str) -> Result<PathBuf, BackupError> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| BackupError::Refused(format!("{url} names no SQLite file")))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Err(BackupError::Refused(format!("{url} names no SQLite file")));
-    }
-    Ok(PathBuf::from(path))
+    db::sqlite_file(url).ok_or_else(|| BackupError::Refused(format!("{url} names no SQLite file")))
 }
 
 /// Runs one of PostgreSQL's tools (from `PG_BIN_DIR`, or the `PATH`) under
@@ -377,7 +368,7 @@ mod tests {
         let folder = dir.path().join("backup");
         let manifest = backup(&db, &url, &folder, 2_000).await.expect("backup");
         assert_eq!(manifest.database, "sqlite");
-        assert_eq!(manifest.schema_version, newest_known(&url));
+        assert_eq!(manifest.schema_version, db::newest_migration(&url));
         assert!(
             backup(&db, &url, &folder, 2_000).await.is_err(),
             "a backup never writes over another"

@@ -35,6 +35,27 @@ pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// The newest migration this build has for `url`'s database (what a database it
+/// migrated is at).
+pub fn newest_migration(url: &str) -> Option<i64> {
+    let migrator = if is_postgres(url) {
+        &PG_MIGRATOR
+    } else {
+        &MIGRATOR
+    };
+    migrator.iter().map(|m| m.version).max()
+}
+
+/// The file behind a SQLite URL (`sqlite://data/approvals.db?mode=rwc`); `None` for
+/// one that names none (`sqlite::memory:`, another database).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 /// Opens (creating if needed) the SQLite database behind `url`.
 pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -262,9 +262,9 @@ impl OrderService {
     /// A decision whose raise got no answer may not have reached the workflow: it is
     /// raised again, a growing pause apart, until daprd takes it, the order moves on,
     /// or its deadline passes (then the timer decides). Without this only the
-    /// reconciler raised it again, once its claim was 10 s old and at its next pass: behind a daprd held up for seconds (placement disseminating during a
-    /// rolling restart), such a decision could lose to a deadline it was made well
-    /// before. The workflow takes the first event only, so raising it twice is harmless.
+    /// reconciler raised it again, once its claim was 10 s old and at its next pass:
+    /// behind a daprd held up for seconds (placement disseminating during a rolling
+    /// restart), such a decision could lose to a deadline it was made well before. The workflow takes the first event only, so raising it twice is harmless.
     fn keep_raising(&self, instance_id: &str, event: Approval, deadline: Option<i64>) {
         let service = self.clone();
         let instance_id = instance_id.to_owned();

@@ -110,11 +110,13 @@ impl OrderService {
     /// whose workflow was never created).
     pub async fn schedule(&self, row: &OrderRow) -> Result<(), EngineError> {
         self.engine
-            .schedule(
-                &row.instance_id,
-                &workflow_input(row, Some(self.approval_timeout), self.policy.as_deref()),
-            )
+            .schedule(&row.instance_id, &self.input_for(row))
             .await
+    }
+
+    /// The workflow input of an order we hold, under this service's timeout and policy.
+    fn input_for(&self, row: &OrderRow) -> WorkflowOrder {
+        workflow_input(row, Some(self.approval_timeout), self.policy.as_deref())
     }
 
     /// Creates the workflow of an order we hold that has none in Dapr (the reconciler):
@@ -123,7 +125,7 @@ impl OrderService {
     /// its level, asked of the same role, until the same deadline. The levels after it
     /// are the approval policy's in force now.
     pub async fn recreate(&self, row: &OrderRow) -> Result<Recreated, ServiceError> {
-        let mut input = workflow_input(row, Some(self.approval_timeout), self.policy.as_deref());
+        let mut input = self.input_for(row);
         if let Some(deadline) = row.deadline {
             match self.resume_at(row, &input, deadline).await? {
                 Ok(resume) => input.resume = Some(resume),
