@@ -1,5 +1,6 @@
 //! The decision audit trail.
 
+use base::model::order::Via;
 use domain::Decision;
 
 use crate::Pool;
@@ -12,12 +13,14 @@ pub async fn record(
     actor: &str,
     decision: Decision,
     refusal: Option<&str>,
+    via: Via,
     at: i64,
 ) -> Result<(), sqlx::Error> {
     let (approved, accepted) = (decision.approved(), refusal.is_none());
     sqlx::query!(
-        "INSERT INTO decision_audit (instance_id, actor, approved, decision, accepted, reason, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO decision_audit (instance_id, actor, approved, decision, accepted, reason, at,
+                                     via)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         instance_id,
         actor,
         approved,
@@ -25,6 +28,7 @@ pub async fn record(
         accepted,
         refusal,
         at,
+        via as _,
     )
     .execute(db)
     .await?;

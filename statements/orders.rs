@@ -9,7 +9,7 @@
 use base::model::history::{
     LevelApproval, OperatorAction, OperatorActionRow, TimelineRow, WaitingSummary,
 };
-use base::model::order::{Finish, InsertError, LevelWrite, OrderFacts, OrderRow};
+use base::model::order::{Finish, InsertError, LevelWrite, OrderFacts, OrderRow, Via};
 use base::model::workflow::LevelAsk;
 use domain::{Cents, Decision, OrderStatus, Role};
 
@@ -29,7 +29,7 @@ macro_rules! order_rows {
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
                 approval_requested_at, placed_at, attention, attention_since, level, levels,
-                level_role AS "level_role: Role", level_approvers"#
+                level_role AS "level_role: Role", level_approvers, decided_via AS "decided_via: Via""#
                 + $after
             $(, $arg)*
         )
@@ -136,13 +136,14 @@ pub async fn mark_awaiting_level(
         // theirs: its comment and time go with the approval.
         sqlx::query!(
             "INSERT INTO order_approvals (instance_id, level, role, requested_at, approved_by,
-                                          comment, approved_at)
+                                          comment, approved_at, via)
              SELECT instance_id, $1,
                     CASE WHEN level = $1 THEN level_role END,
                     CASE WHEN level = $1 THEN approval_requested_at END,
                     $2,
                     CASE WHEN level = $1 AND decided_by = $2 THEN decision_comment END,
-                    COALESCE(CASE WHEN level = $1 AND decided_by = $2 THEN claimed_at END, $3)
+                    COALESCE(CASE WHEN level = $1 AND decided_by = $2 THEN claimed_at END, $3),
+                    CASE WHEN level = $1 AND decided_by = $2 THEN decided_via END
                FROM orders WHERE instance_id = $4
              ON CONFLICT (instance_id, level) DO NOTHING",
             level,
@@ -157,7 +158,7 @@ pub async fn mark_awaiting_level(
         "UPDATE orders SET status = 'awaiting_approval', deadline = $1, level = $2, levels = $3,
                 level_role = $4, level_approvers = $5, approval_requested_at = $6,
                 decision = NULL, decided_by = NULL, decision_comment = NULL,
-                claimed_at = NULL, updated_at = $6
+                decided_via = NULL, claimed_at = NULL, updated_at = $6
           WHERE instance_id = $7
             AND (status = 'submitted'
                  OR (status = 'awaiting_approval'
@@ -219,7 +220,8 @@ pub async fn level_approvals(
 ) -> Result<Vec<LevelApproval>, sqlx::Error> {
     sqlx::query_as!(
         LevelApproval,
-        r#"SELECT level, role AS "role: Role", requested_at, approved_by, comment, approved_at
+        r#"SELECT level, role AS "role: Role", requested_at, approved_by, comment, approved_at,
+                  via AS "via: Via"
              FROM order_approvals WHERE instance_id = $1 ORDER BY level"#,
         instance_id,
     )
@@ -309,11 +311,12 @@ pub async fn claim_decision(
     decision: Decision,
     by: &str,
     comment: Option<&str>,
+    via: Via,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query!(
         "UPDATE orders SET decision = $1, decided_by = $2, decision_comment = $3,
-                claimed_at = $4, updated_at = $4
+                claimed_at = $4, updated_at = $4, decided_via = $8
           WHERE instance_id = $5 AND status = 'awaiting_approval' AND decision IS NULL
             AND (deadline IS NULL OR deadline > $4) AND level IS NOT DISTINCT FROM $6
             AND level_role IS NOT DISTINCT FROM $7",
@@ -324,6 +327,7 @@ pub async fn claim_decision(
         instance_id,
         level,
         role as _,
+        via as _,
     )
     .execute(db)
     .await?;
@@ -334,7 +338,7 @@ pub async fn claim_decision(
 pub async fn release_claim(db: &Pool, instance_id: &str, by: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE orders SET decision = NULL, decided_by = NULL, decision_comment = NULL,
-                claimed_at = NULL
+                decided_via = NULL, claimed_at = NULL
           WHERE instance_id = $1 AND status = 'awaiting_approval' AND decided_by = $2",
         instance_id,
         by,

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Browser, BrowserContext, BrowserContextOptions, Page, expect, test, TestInfo } from '@playwright/test';
 
 export const PASSWORD = 'approvals-demo';
@@ -87,4 +89,77 @@ export function inboxRow(page: Page, instanceId: string) {
  * for the page's own fetches, which the server accepts only from its own origin. */
 export function sameOrigin(page: Page): Record<string, string> {
   return { origin: new URL(page.url()).origin };
+}
+
+/** Where the main stack's SMTP sink (end2end/stack.sh, scripts/smtp-sink.py) keeps each
+ * message it accepts: one `*.eml` per recipient, its first line `X-Rcpt-To: ADDRESS`. */
+export const MAIL_DIR = path.resolve(__dirname, '../../target/e2e/main/mail');
+
+export interface Mail {
+  to: string;
+  file: string;
+  /** The headers and the body, decoded (Dapr's SMTP binding sends quoted-printable). */
+  text: string;
+}
+
+/** A message's body as its Content-Transfer-Encoding says (one char a byte in and out). */
+function decodeBody(raw: string): string {
+  const end = raw.search(/\r?\n\r?\n/);
+  if (end < 0) return raw;
+  const head = raw.slice(0, end);
+  const body = raw.slice(end).replace(/^\r?\n\r?\n/, '');
+  const encoding = /^content-transfer-encoding:\s*(\S+)/im.exec(head)?.[1].toLowerCase();
+  if (encoding === 'quoted-printable') {
+    // Soft line breaks (`=` at a line's end) go; `=3D` and the like become their byte.
+    const decoded = body
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    return `${head}\r\n\r\n${decoded}`;
+  }
+  if (encoding === 'base64') {
+    return `${head}\r\n\r\n${Buffer.from(body, 'base64').toString('latin1')}`;
+  }
+  return raw;
+}
+
+/** The messages the main stack's sink holds for `address`, oldest first. */
+export function mailsTo(address: string): Mail[] {
+  const files = fs.existsSync(MAIL_DIR) ? fs.readdirSync(MAIL_DIR).filter((f) => f.endsWith('.eml')).sort() : [];
+  return files
+    .map((name) => {
+      const file = path.join(MAIL_DIR, name);
+      const text = Buffer.from(decodeBody(fs.readFileSync(file).toString('latin1')), 'latin1').toString('utf8');
+      return { to: /^X-Rcpt-To: (.*)\r?\n/.exec(text)?.[1]?.trim() ?? '', file, text };
+    })
+    .filter((mail) => mail.to === address);
+}
+
+/** Waits (up to `timeout` ms) for the first message to `address` whose text includes
+ * `mentions`; on failure says what `address` did get. */
+export async function waitForMail(address: string, mentions: string, timeout = 30_000): Promise<Mail> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const mail = mailsTo(address).find((m) => m.text.includes(mentions));
+    if (mail) return mail;
+    if (Date.now() > deadline) {
+      const got = mailsTo(address).map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1] ?? m.file);
+      throw new Error(`no mail to ${address} mentioning ${mentions} in ${timeout} ms (in ${MAIL_DIR}); it got: ${JSON.stringify(got)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The e-mail's action link on its `Approve: URL` or `Reject: URL` line. */
+export function actionLink(mail: Mail, label: 'Approve' | 'Reject'): string {
+  const found = new RegExp(`${label}:[^\\n]*?(https?://[^\\s"'<>]+/act/al_[A-Za-z0-9_-]+=*)`).exec(mail.text);
+  if (!found) throw new Error(`no "${label}:" link in ${mail.file}:\n${mail.text}`);
+  return found[1];
+}
+
+/** The link with its token's last digit changed. Its top bit, always: the last base64
+ * digit's low bits may be padding that a decoder ignores. */
+export function tamperedLink(link: string): string {
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const at = link.replace(/=+$/, '').length - 1;
+  return link.slice(0, at) + digits[digits.indexOf(link[at]) ^ 32] + link.slice(at + 1);
 }

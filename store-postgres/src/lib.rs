@@ -17,6 +17,8 @@ mod dialect;
 
 #[path = "../../statements/accounts.rs"]
 pub mod accounts;
+#[path = "../../statements/action_links.rs"]
+pub mod action_links;
 #[path = "../../statements/audit.rs"]
 pub mod audit;
 #[path = "../../statements/changes.rs"]

@@ -20,6 +20,8 @@ pub use dialect::backup;
 
 #[path = "../../statements/accounts.rs"]
 pub mod accounts;
+#[path = "../../statements/action_links.rs"]
+pub mod action_links;
 #[path = "../../statements/audit.rs"]
 pub mod audit;
 #[path = "../../statements/changes.rs"]

@@ -467,6 +467,7 @@ pub async fn decide(
                         decision,
                         comment: comment.as_deref(),
                         approver_name: None,
+                        via: backend::model::order::Via::App,
                     },
                 )
                 .await?;

@@ -1,5 +1,9 @@
 //! What a notification says: the e-mails' subject and text, and the webhook's
 //! CloudEvent with its signature. Written from the order as it stands when it is sent.
+//!
+//! Daprd's SMTP binding sends every body as `text/html`, so a body is written as HTML:
+//! its paragraphs escaped (a product's name is whatever its requester typed) and its
+//! links as anchors a mail client can follow.
 
 use serde_json::json;
 
@@ -10,7 +14,36 @@ pub const EVENT_TYPE: &str = "com.approvals.order.decided";
 
 pub struct Email {
     pub subject: String,
+    /// HTML (see the module's notes).
     pub body: String,
+}
+
+/// An e-mail's body, paragraph by paragraph.
+#[derive(Default)]
+struct Body(String);
+
+impl Body {
+    /// A paragraph (none for empty text).
+    fn text(mut self, text: &str) -> Self {
+        if text.is_empty() {
+            return self;
+        }
+        self.0.push_str("<p>");
+        self.0.push_str(&html_escape::encode_text(text));
+        self.0.push_str("</p>\n");
+        self
+    }
+
+    /// A link whose text is `label` and the address itself, so that it reads whole
+    /// where a client shows no anchors.
+    fn link(mut self, label: &str, url: &str) -> Self {
+        let url = html_escape::encode_double_quoted_attribute(url);
+        let label = html_escape::encode_text(label);
+        // The address on a line of its own: quoted-printable breaks long lines.
+        self.0
+            .push_str(&format!("<p><a href=\"{url}\">\n{label}{url}</a></p>\n"));
+        self
+    }
 }
 
 fn link(origin: &str, row: &OrderRow) -> String {
@@ -32,8 +65,27 @@ fn facts(row: &OrderRow) -> String {
     )
 }
 
-/// A decision is asked of `name` (`reminder`: again, its deadline nearing).
-pub fn request(row: &OrderRow, name: &str, origin: &str, reminder: bool) -> Email {
+/// The two links of a request e-mail that decide the order from the mail (each opens
+/// a page that asks to confirm: opening a link decides nothing).
+pub struct ActionLinks {
+    pub approve_token: String,
+    pub reject_token: String,
+}
+
+/// Where an action link's token is opened.
+pub fn action_url(origin: &str, token: &str) -> String {
+    format!("{}/act/{token}", origin.trim_end_matches('/'))
+}
+
+/// A decision is asked of `name` (`reminder`: again, its deadline nearing), with
+/// action links when the order has a deadline for them to end at.
+pub fn request(
+    row: &OrderRow,
+    name: &str,
+    origin: &str,
+    reminder: bool,
+    actions: Option<&ActionLinks>,
+) -> Email {
     let level = match row.level_at() {
         Ok(LevelAt::Of { number, of, role }) if of > 1 => {
             format!(" This is level {number} of {of}, for a {}.", role.as_str())
@@ -52,11 +104,28 @@ pub fn request(row: &OrderRow, name: &str, origin: &str, reminder: bool) -> Emai
     };
     Email {
         subject: format!("{what}: order {} ({})", row.order_id, row.total_cents),
-        body: format!(
-            "Hello {name},\n\n{}{level}{deadline}\n\nApprove or reject it here:\n{}\n",
-            facts(row),
-            link(origin, row)
-        ),
+        body: {
+            let body = Body::default()
+                .text(&format!("Hello {name},"))
+                .text(&format!("{}{level}{deadline}", facts(row)));
+            match actions {
+                Some(links) => body
+                    .text("Decide from here:")
+                    .link("Approve: ", &action_url(origin, &links.approve_token))
+                    .link("Reject: ", &action_url(origin, &links.reject_token))
+                    .text(
+                        "Each link opens a page where you confirm the decision, with an \
+                         optional comment. The links are yours alone: they work once, until \
+                         the deadline, and only while the order waits for you.",
+                    )
+                    .text("Or open the order:")
+                    .link("", &link(origin, row)),
+                None => body
+                    .text("Approve or reject it here:")
+                    .link("", &link(origin, row)),
+            }
+            .0
+        },
     }
 }
 
@@ -66,16 +135,16 @@ pub fn outcome(row: &OrderRow, origin: &str) -> Email {
     let comment = row
         .view()
         .comment
-        .map(|c| format!("\nComment: {c}\n"))
+        .map(|c| format!("Comment: {c}"))
         .unwrap_or_default();
     Email {
         subject: format!("Order {}: {label}", row.order_id),
-        body: format!(
-            "Your order {}: {label}.\n\n{}\n{comment}\n{}\n",
-            row.order_id,
-            facts(row),
-            link(origin, row)
-        ),
+        body: Body::default()
+            .text(&format!("Your order {}: {label}.", row.order_id))
+            .text(&facts(row))
+            .text(&comment)
+            .link("", &link(origin, row))
+            .0,
     }
 }
 
@@ -144,19 +213,49 @@ mod tests {
             deadline: Some(1_795_000_000_000),
             ..OrderRow::waiting("alice")
         };
-        let mail = request(&row, "bob", "http://127.0.0.1:3000/", false);
-        assert!(request(&row, "bob", "http://x", true)
+        let mail = request(&row, "bob", "http://127.0.0.1:3000/", false, None);
+        assert!(request(&row, "bob", "http://x", true, None)
             .subject
             .starts_with("Reminder: approval needed: order 1"));
         assert_eq!(mail.subject, "Approval needed: order 1 ($2,000.00)");
-        assert!(mail.body.starts_with("Hello bob,"), "{}", mail.body);
+        assert!(mail.body.starts_with("<p>Hello bob,</p>"), "{}", mail.body);
         assert!(mail.body.contains("requested by alice"));
         assert!(
             mail.body.contains("Decide by 2026-11-18 11:06 UTC"),
             "{}",
             mail.body
         );
-        assert!(mail.body.contains("http://127.0.0.1:3000/orders/po-1\n"));
+        assert!(mail
+            .body
+            .contains("<a href=\"http://127.0.0.1:3000/orders/po-1\">"));
+        let links = ActionLinks {
+            approve_token: "al_yes".into(),
+            reject_token: "al_no".into(),
+        };
+        let mail = request(&row, "bob", "http://127.0.0.1:3000/", false, Some(&links));
+        for (label, token) in [("Approve", "al_yes"), ("Reject", "al_no")] {
+            let url = format!("http://127.0.0.1:3000/act/{token}");
+            assert!(
+                mail.body
+                    .contains(&format!("<a href=\"{url}\">\n{label}: {url}</a>")),
+                "{}",
+                mail.body
+            );
+        }
+        assert!(mail
+            .body
+            .contains("<a href=\"http://127.0.0.1:3000/orders/po-1\">"));
+        // What a requester typed is text in the mail, never markup.
+        let crafted = OrderRow {
+            product: "<b onmouseover=x>Desk</b>".into(),
+            ..row.clone()
+        };
+        let mail = request(&crafted, "bob", "http://x", false, None);
+        assert!(
+            mail.body.contains("&lt;b onmouseover=x&gt;Desk&lt;/b&gt;"),
+            "{}",
+            mail.body
+        );
 
         let approved = OrderRow {
             status: OrderStatus::Approved,

@@ -9,15 +9,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::OrderStatus;
+use domain::{Decision, OrderStatus, Role};
 
 use super::message;
 use super::outbox::{self, Channel, Claim, Claimed, Event};
 use crate::kernel::clock::now_ms;
-use crate::model::order::{LevelAt, OrderRow};
-use crate::model::workflow::SINGLE_LEVEL;
+use crate::kernel::secret;
+use crate::model::action_link::NewActionLink;
+use crate::model::order::OrderRow;
+use crate::store::action_links;
 use crate::store::db::Db;
 use crate::store::read_model;
+
+/// What an e-mail action link's token starts with (it says what the secret is, should
+/// one turn up in a log or a paste).
+pub const ACTION_TOKEN_PREFIX: &str = "al_";
 
 /// How long a claim keeps other senders off a notification.
 const CLAIM_FOR: Duration = Duration::from_secs(60);
@@ -252,18 +258,21 @@ impl Sender {
             Event::Request { level, role } | Event::Reminder { level, role } => {
                 // It still stands only while the order waits at that level, asked of
                 // that role.
-                let asked = match row.level_at() {
-                    Ok(LevelAt::Single) => SINGLE_LEVEL,
-                    Ok(LevelAt::Of { number, role, .. }) => (number, role),
-                    Err(e) => return Err(Failure::Skip(e.to_string())),
-                };
+                let asked = row.asked().map_err(|e| Failure::Skip(e.to_string()))?;
                 if row.status != OrderStatus::AwaitingApproval || asked != (level, role) {
                     return Err(Failure::Skip(
                         "the order no longer waits at that level".into(),
                     ));
                 }
                 let reminder = matches!(event, Event::Reminder { .. });
-                message::request(row, &claimed.recipient, &self.origin, reminder)
+                let links = self.action_links(claimed, row, level, role).await?;
+                message::request(
+                    row,
+                    &claimed.recipient,
+                    &self.origin,
+                    reminder,
+                    links.as_ref(),
+                )
             }
         };
         let metadata = HashMap::from([
@@ -274,6 +283,46 @@ impl Sender {
             .invoke(binding, "create", mail.body.into_bytes(), metadata)
             .await
             .map_err(Failure::Retry)
+    }
+
+    /// Fresh Approve and Reject links for this delivery of a request, kept (hashed)
+    /// before the mail goes: for its recipient, this order and this level, until the
+    /// level's deadline. None without a deadline to end at.
+    async fn action_links(
+        &self,
+        claimed: &Claimed,
+        row: &OrderRow,
+        level: u32,
+        role: Role,
+    ) -> Result<Option<message::ActionLinks>, Failure> {
+        let Some(deadline) = row.deadline else {
+            return Ok(None);
+        };
+        let mut tokens = Vec::with_capacity(2);
+        for decision in [Decision::Approve, Decision::Reject] {
+            let token = secret::new_token(ACTION_TOKEN_PREFIX);
+            let link = NewActionLink {
+                token_hash: secret::token_hash(&token),
+                notification_id: claimed.id,
+                instance_id: claimed.instance_id.clone(),
+                recipient: claimed.recipient.clone(),
+                level: i64::from(level),
+                role,
+                decision,
+                expires_at: deadline,
+            };
+            action_links::insert(&self.db, &link, now_ms())
+                .await
+                .map_err(|e| Failure::Retry(format!("keeping the action links: {e}")))?;
+            tokens.push(token);
+        }
+        let [approve_token, reject_token]: [String; 2] = tokens
+            .try_into()
+            .map_err(|_| Failure::Skip("two links were not made".into()))?;
+        Ok(Some(message::ActionLinks {
+            approve_token,
+            reject_token,
+        }))
     }
 
     async fn webhook(&self, row: &OrderRow) -> Result<(), Failure> {

@@ -248,12 +248,25 @@ impl SignIn {
 
     /// Refuses, before any hashing, a name or a client that is over its limit. The
     /// client's limit counts this check.
-    fn admit(&self, client: Option<IpAddr>, name: &str) -> Result<(), ServiceError> {
-        // The limiters keep a little state per key; forget the keys that are back to
-        // a full allowance before there are many of them.
+    /// Counts one attempt with a bearer secret that arrives without a session (an
+    /// e-mail's action link) against its client address, as a password check counts:
+    /// whoever tries many links is held to the same pace as whoever tries many
+    /// passwords.
+    pub fn admit_client(&self, client: Option<IpAddr>) -> Result<(), ServiceError> {
+        // The limiter keeps a little state per key; forget the keys that are back to a
+        // full allowance before there are many of them.
         if self.inner.by_client.len() > KEYS_KEPT {
             self.inner.by_client.retain_recent();
         }
+        match client.map(|client| self.inner.by_client.check_key(&client)) {
+            Some(Err(not_until)) => Err(ServiceError::TooManyAttempts {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn admit(&self, client: Option<IpAddr>, name: &str) -> Result<(), ServiceError> {
         if let Some(backoff) = self.inner.failures.get(&(name.to_owned(), client)) {
             let now = Instant::now();
             if backoff.not_before > now {
@@ -264,14 +277,7 @@ impl SignIn {
                 });
             }
         }
-        if let Some(client) = client {
-            if let Err(not_until) = self.inner.by_client.check_key(&client) {
-                return Err(ServiceError::TooManyAttempts {
-                    retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-                });
-            }
-        }
-        Ok(())
+        self.admit_client(client)
     }
 
     fn cache_key(&self, name: &str, password: &str) -> [u8; 32] {

@@ -3,6 +3,8 @@
 
 use domain::Decision;
 
+use crate::model::order::Via;
+
 on_either_database!(audit {
     /// Records a decision attempt at `at`; `refusal` is `None` when it was accepted.
     fn record(
@@ -10,6 +12,7 @@ on_either_database!(audit {
         actor: &str,
         decision: Decision,
         refusal: Option<&str>,
+        via: Via,
         at: i64,
     ) -> Result<(), sqlx::Error>;
 });
@@ -35,7 +38,7 @@ mod tests {
         let (db, _dir) = crate::store::db::temporary()
             .await
             .expect("a fresh database");
-        record(&db, "i-1", "bob", Decision::Approve, None, 1)
+        record(&db, "i-1", "bob", Decision::Approve, None, Via::App, 1)
             .await
             .expect("recorded");
         record(
@@ -44,6 +47,7 @@ mod tests {
             "carol",
             Decision::Reject,
             Some("already decided"),
+            Via::EmailLink,
             2,
         )
         .await

@@ -8,6 +8,7 @@
 //!   lists (built at run time, over the two databases' few differing words);
 //! - [`group_commit`]: the start path's and the outcomes' writes, batched on SQLite;
 //! - [`changes`]: the change feed behind the event streams;
+//! - [`action_links`]: the links in e-mails that decide an order;
 //! - [`accounts`], [`delegation`], [`recipients`], [`outbox`], [`lease`], [`audit`]:
 //!   people and sessions, who decides for whom, who is e-mailed, what is to be sent,
 //!   which replica runs the reconciler, and the decision trail;
@@ -40,6 +41,7 @@ macro_rules! on_either_database {
 }
 
 pub mod accounts;
+pub mod action_links;
 pub mod audit;
 pub mod changes;
 pub mod db;

@@ -1,6 +1,6 @@
 //! The ground floor: what every other layer may use and which uses none of them. The
 //! clock, the one error type of the core (and how a call to the workflow engine
-//! failed), what the server counts and times, keyed seals, e-mail addresses, and the
+//! failed), what the server counts and times, keyed seals, bearer secrets, e-mail addresses, and the
 //! faults a test arms.
 
 pub mod clock;
@@ -10,4 +10,5 @@ pub mod error;
 pub mod fault;
 pub mod metrics;
 pub mod seal;
+pub mod secret;
 pub mod timing;

@@ -21,6 +21,8 @@ pub struct LevelApproval {
     pub approved_by: String,
     pub comment: Option<String>,
     pub approved_at: i64,
+    /// Where the approval was made (`None` before this was recorded).
+    pub via: Option<crate::model::order::Via>,
 }
 
 /// What an operator may do to an order.

@@ -13,7 +13,7 @@ use crate::kernel::clock::from_ms;
 use crate::model::approvers::Approvers;
 use crate::model::people::Actor;
 use crate::model::workflow::LevelAsk;
-use crate::model::workflow::APPROVERS_SEPARATOR;
+use crate::model::workflow::{APPROVERS_SEPARATOR, SINGLE_LEVEL};
 
 /// A row as stored; turned into [`OrderView`] for the outside world.
 #[derive(Debug, Clone, FromRow)]
@@ -51,6 +51,28 @@ pub struct OrderRow {
     /// Who took part in approving the levels before (a delegate and the person they
     /// acted for, both), in level order; stored comma-separated, NULL for nobody.
     pub level_approvers: Approvers,
+    /// Where the claim on the level it waits at (or the decision that ended it) was
+    /// made; `None` before this was recorded.
+    pub decided_via: Option<Via>,
+}
+
+/// Where a decision was made: in the app (a page, the API, a bulk decision) or from
+/// an e-mail's action link, which the timeline and the audit trail say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Type)]
+#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
+pub enum Via {
+    App,
+    EmailLink,
+}
+
+impl Via {
+    /// What a timeline entry adds after the decider's name.
+    pub fn label_suffix(via: Option<Via>) -> &'static str {
+        match via {
+            Some(Via::EmailLink) => " (e-mail)",
+            Some(Via::App) | None => "",
+        }
+    }
 }
 
 impl OrderRow {
@@ -94,6 +116,16 @@ impl OrderRow {
     }
 
     /// The level a claim on this order is for (`None`: the seed's single level).
+    /// The level it waits at as a request names it: its number and the role asked
+    /// (the seed's single level is [`SINGLE_LEVEL`]). What an e-mail asked, or one of
+    /// its links decides, still stands only while this is unchanged.
+    pub fn asked(&self) -> Result<(u32, Role), InconsistentLevel> {
+        Ok(match self.level_at()? {
+            LevelAt::Single => SINGLE_LEVEL,
+            LevelAt::Of { number, role, .. } => (number, role),
+        })
+    }
+
     pub fn level_number(&self) -> Option<u32> {
         self.level.and_then(|l| u32::try_from(l).ok())
     }
@@ -167,6 +199,7 @@ impl OrderRow {
             levels: None,
             level_role: None,
             level_approvers: Approvers::default(),
+            decided_via: None,
         }
     }
 }

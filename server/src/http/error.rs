@@ -112,6 +112,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An error of the core as a page (rather than the API) says it: its status and the
+/// message a person can act on, logged here as the API's are.
+pub fn explained(e: ServiceError, what: &str) -> (StatusCode, String) {
+    e.log(what);
+    let (status, body) = service_response(e);
+    (status, body.error)
+}
+
 fn service_response(e: ServiceError) -> (StatusCode, ErrorBody) {
     match e {
         ServiceError::Invalid(errors) => (

@@ -33,7 +33,11 @@ pub fn security_headers() -> ServiceBuilder<Headers> {
         ))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Same-origin requests keep their Referer: the same-origin check falls back on
-        // it, and a failed plain form post is sent back to the page it names.
-        .layer(set(header::REFERRER_POLICY, "same-origin"))
+        // it, and a failed plain form post is sent back to the page it names. A page
+        // whose address is a secret (an e-mail's action link) sends none at all.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
 }

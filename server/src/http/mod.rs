@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod email_links;
 pub mod error;
 pub mod error_seal;
 pub mod events;
@@ -42,9 +43,15 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::status,
         orders::list_orders,
         orders::order_detail,
-        export::orders_csv
+        export::orders_csv,
+        email_links::offer,
+        email_links::act
     ),
-    tags((name = "orders", description = "Purchase orders and their workflows")),
+    tags(
+        (name = "orders", description = "Purchase orders and their workflows"),
+        (name = "e-mail links", description = "Deciding from the Approve and Reject links \
+            of an approval e-mail, without signing in: the GET shows, the POST decides")
+    ),
     modifiers(&SecuritySchemes, &CommonResponses)
 )]
 pub struct ApiDoc;
@@ -108,9 +115,11 @@ impl utoipa::Modify for CommonResponses {
                          Basic); try again after Retry-After seconds",
                     ),
                 ];
-                if operation.request_body.is_some() {
+                if let Some(body) = &operation.request_body {
                     common.push(("413", "The body is larger than 256 KiB"));
-                    common.push(("415", "The body was not sent as application/json"));
+                    if body.content.contains_key("application/json") {
+                        common.push(("415", "The body was not sent as application/json"));
+                    }
                 }
                 for (code, description) in common {
                     operation
@@ -140,6 +149,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/inbox/decide", post(bulk::decide_selected))
+        .route(
+            "/act/{token}",
+            get(email_links::offer).post(email_links::act),
+        )
         .route("/settings/email", post(settings::set_email))
         .route("/settings/delegation", post(settings::delegate))
         .route(

@@ -79,6 +79,7 @@ pub async fn signal_approval(
         decision: Decision::from_approved(signal.approved),
         comment: signal.comment.as_deref(),
         approver_name: signal.approver_name.as_deref(),
+        via: backend::model::order::Via::App,
     };
     let decided = state.orders.decide(&instance_id, &caller, request).await?;
     Ok(decided_response(decided))
@@ -130,6 +131,7 @@ pub async fn cancel_order(
         decision: Decision::Cancel,
         comment: cancel.comment.as_deref(),
         approver_name: None,
+        via: backend::model::order::Via::App,
     };
     let decided = state.orders.decide(&instance_id, &caller, request).await?;
     Ok(decided_response(decided))

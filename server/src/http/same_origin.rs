@@ -5,8 +5,8 @@
 //! could make a signed-in manager approve, and any site could sign a victim into the
 //! attacker's account.
 //!
-//! The request's `Origin` decides; without one, `Sec-Fetch-Site`; without that, the
-//! `Referer`. A request with none of them is refused too: every browser sends at least
+//! The request's `Origin` decides; without one (or `null`), `Sec-Fetch-Site`; without
+//! that, the `Referer`. A request with none of them is refused too: every browser sends at least
 //! one on a POST. The check covers every request that carries cookies, whatever else
 //! it carries (a browser attaches Basic credentials it has cached to cross-site
 //! requests by itself), and every call of a server function (`/api/…`: the sign-in
@@ -84,7 +84,10 @@ fn carries_credentials(headers: &HeaderMap) -> bool {
 /// `Err` says where the request came from instead.
 fn verdict(site: &Site, headers: &HeaderMap) -> Result<(), String> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(origin) = header(ORIGIN.as_str()) {
+    // `Origin: null` names no origin: a browser sends it from a page that sends no
+    // referrer (an e-mail link's confirmation page), as from an opaque origin (a
+    // sandboxed frame). `Sec-Fetch-Site`, which no page can set, tells them apart.
+    if let Some(origin) = header(ORIGIN.as_str()).filter(|o| *o != "null") {
         return if site.admits(origin) {
             Ok(())
         } else {
@@ -126,6 +129,8 @@ mod tests {
         assert!(ok(&[("origin", "http://localhost:3000")]));
         assert!(!ok(&[("origin", "http://127.0.0.1:8080")]), "another port");
         assert!(!ok(&[("origin", "null")]));
+        assert!(ok(&[("origin", "null"), ("sec-fetch-site", "same-origin")]));
+        assert!(!ok(&[("origin", "null"), ("sec-fetch-site", "cross-site")]));
         // Origin wins over a same-origin Referer.
         assert!(!ok(&[
             ("origin", "http://evil.example"),

@@ -8,6 +8,7 @@ mod support;
 
 mod backups;
 mod common;
+mod email_links;
 mod histories;
 mod levels;
 mod notifications;

@@ -23,6 +23,25 @@ pub struct Mail {
     pub text: String,
 }
 
+impl Mail {
+    /// The text with its quoted-printable encoding undone (daprd's SMTP binding
+    /// encodes bodies so, breaking long lines, a link's among them).
+    pub fn decoded(&self) -> String {
+        let bytes =
+            quoted_printable::decode(self.text.as_bytes(), quoted_printable::ParseMode::Robust)
+                .unwrap_or_else(|_| self.text.clone().into_bytes());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The path (`/act/al_…`) of the e-mail's `label` link ("Approve" or "Reject").
+    pub fn action_path(&self, label: &str) -> Option<String> {
+        let text = self.decoded();
+        let after = &text[text.find(&format!("{label}: http"))? + label.len() + 2..];
+        let url = &after[..after.find(['<', '"', '\r', '\n'])?];
+        Some(url[url.find("/act/")?..].to_owned())
+    }
+}
+
 impl SmtpSink {
     /// Refuses each of `refuse_once` with a temporary error the first time it is offered.
     pub fn start(refuse_once: &[&str]) -> SmtpSink {

@@ -1,31 +1,14 @@
 //! The secrets sessions and API tokens are: random, stored only as their hash, and
 //! their last use written at most once a minute.
 
-use base64::Engine;
 use domain::Role;
-use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
 
 use crate::model::people::User;
 
 /// Last use is written at most this often per session or token (not on every request).
 pub(super) const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
-pub(super) fn new_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
-
-pub(super) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub(super) use crate::kernel::secret::{new_token, token_hash};
 
 /// A user found by a session or a token, with when that credential was last marked as
 /// used.

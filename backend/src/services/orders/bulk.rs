@@ -6,7 +6,7 @@
 //! not carried in the redirect: a reload, another replica, or a crafted link can only
 //! ever show how the orders really stand, and only to someone who may see them.
 
-use crate::model::order::{LevelAt, OrderRow};
+use crate::model::order::{LevelAt, OrderRow, Via};
 use crate::model::people::{Actor, User};
 use domain::{BulkLine, Decision, OrderStatus, ValidationErrors};
 use futures::stream::{self, StreamExt};
@@ -57,6 +57,7 @@ impl OrderService {
             decision,
             comment,
             approver_name: None,
+            via: Via::App,
         };
         if let Err(ServiceError::Invalid(comment_errors)) = request.validate() {
             errors.0.extend(comment_errors.0);
@@ -72,6 +73,7 @@ impl OrderService {
                     decision,
                     comment: comment.as_deref(),
                     approver_name: None,
+                    via: Via::App,
                 };
                 let result = service.decide(&id, &user, request).await;
                 (id, result)

@@ -10,7 +10,7 @@ use domain::{
 use super::{Decided, OrderService, MAX_COMMENT_LEN};
 use crate::kernel::engine_error::FailureKind;
 use crate::kernel::error::ServiceError;
-use crate::model::order::{LevelAt, OrderRow};
+use crate::model::order::{LevelAt, OrderRow, Via};
 use crate::model::people::User;
 use crate::model::workflow::Approval;
 use crate::rules::policy;
@@ -30,6 +30,8 @@ pub struct DecisionRequest<'a> {
     pub comment: Option<&'a str>,
     /// The seed's `approver_name`: accepted when it names the caller, refused otherwise.
     pub approver_name: Option<&'a str>,
+    /// Where it is made: the audit trail and the timeline say so.
+    pub via: Via,
 }
 
 impl<'a> DecisionRequest<'a> {
@@ -79,7 +81,7 @@ fn unconfirmed(instance_id: &str, approver: &str) -> Decided {
     }
 }
 
-fn conflict_for(row: &OrderRow) -> ServiceError {
+pub(super) fn conflict_for(row: &OrderRow) -> ServiceError {
     let status = row.status;
     let message = match status {
         OrderStatus::AwaitingApproval => match &row.decided_by {
@@ -128,11 +130,13 @@ impl OrderService {
         let decision = request.decision;
         let comment = request.comment.map(str::to_owned);
         let approver_name = request.approver_name.map(str::to_owned);
+        let via = request.via;
         tokio::spawn(async move {
             let request = DecisionRequest {
                 decision,
                 comment: comment.as_deref(),
                 approver_name: approver_name.as_deref(),
+                via,
             };
             service.decide_here(&instance_id, &decider, request).await
         })
@@ -160,13 +164,8 @@ impl OrderService {
                     e.to_string()
                 }
             });
-            self.audit(
-                instance_id,
-                &decider.name,
-                request.decision,
-                refusal.as_deref(),
-            )
-            .await;
+            self.audit(instance_id, &decider.name, &request, refusal.as_deref())
+                .await;
         }
         result
     }
@@ -177,15 +176,16 @@ impl OrderService {
         &self,
         instance_id: &str,
         actor: &str,
-        decision: Decision,
+        request: &DecisionRequest<'_>,
         refusal: Option<&str>,
     ) {
         if let Err(e) = audit::record(
             &self.db,
             instance_id,
             actor,
-            decision,
+            request.decision,
             refusal,
+            request.via,
             self.now_ms(),
         )
         .await
@@ -224,6 +224,7 @@ impl OrderService {
             decision,
             &approver,
             comment,
+            request.via,
             self.now_ms(),
         )
         .await?;
@@ -296,7 +297,7 @@ impl OrderService {
     /// Who `decider` takes `request` on `row` as: themselves, or for someone whose
     /// decisions they hold now ("carol for dora"), asked only when their own role or
     /// history does not let them decide. Why not, if neither.
-    async fn acting(
+    pub(super) async fn acting(
         &self,
         decider: &User,
         row: &OrderRow,
@@ -444,6 +445,7 @@ mod tests {
             decision: Decision::Approve,
             comment: None,
             approver_name: None,
+            via: Via::App,
         };
         let deadline = waiting[0].deadline.expect("a deadline");
         clock.advance(deadline - clock.now_ms() - 1);

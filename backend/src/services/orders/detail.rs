@@ -9,7 +9,7 @@ use super::OrderService;
 use crate::kernel::clock::from_ms;
 use crate::kernel::error::ServiceError;
 use crate::model::history::OperatorAction;
-use crate::model::order::LevelAt;
+use crate::model::order::{LevelAt, Via};
 use crate::model::people::User;
 use crate::rules::policy;
 use crate::services::delegation;
@@ -65,8 +65,10 @@ impl OrderService {
                 .unwrap_or_default();
             timeline.push(TimelineEntry {
                 label: format!(
-                    "Level {}{of} approved by {}{comment}",
-                    approval.level, approval.approved_by
+                    "Level {}{of} approved by {}{}{comment}",
+                    approval.level,
+                    approval.approved_by,
+                    Via::label_suffix(approval.via)
                 ),
                 at: from_ms(approval.approved_at),
             });
@@ -88,8 +90,14 @@ impl OrderService {
         }));
         let order = row.view();
         if let (true, Some(at)) = (order.status.is_final(), row.decided_at) {
+            // A person's decision says where it was made; a timeout or an auto-approval
+            // was made nowhere.
+            let via = match order.status {
+                OrderStatus::Approved | OrderStatus::Rejected => row.decided_via,
+                _ => None,
+            };
             timeline.push(TimelineEntry {
-                label: order.status_label(),
+                label: format!("{}{}", order.status_label(), Via::label_suffix(via)),
                 at: from_ms(at),
             });
         }

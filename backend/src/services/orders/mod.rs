@@ -3,6 +3,7 @@
 //! the truth about outcomes.
 
 pub mod bulk;
+pub mod by_link;
 mod decide;
 mod detail;
 mod start;

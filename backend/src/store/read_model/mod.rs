@@ -3,7 +3,7 @@
 //! claim and the reconciler; every write is idempotent or conditional so that a
 //! replayed activity or a race cannot move an order backwards.
 
-use crate::model::order::{placed_at, Finish, InsertError, LevelWrite, OrderFacts, OrderRow};
+use crate::model::order::{placed_at, Finish, InsertError, LevelWrite, OrderFacts, OrderRow, Via};
 use crate::model::workflow::LevelAsk;
 use crate::store::db::Db;
 use domain::{Decision, OrderStatus, Role};
@@ -52,6 +52,7 @@ on_either_database!(orders {
         decision: Decision,
         by: &str,
         comment: Option<&str>,
+        via: Via,
         now: i64,
     ) -> Result<bool, sqlx::Error>;
     /// Gives a claim back when its event provably never reached the workflow.

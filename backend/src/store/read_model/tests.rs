@@ -305,6 +305,7 @@ async fn a_claimant_is_never_shown_as_deciding_a_timeout_or_failure() {
             Decision::Approve,
             "bob",
             Some("ok"),
+            Via::App,
             2_000
         )
         .await
@@ -357,6 +358,7 @@ async fn asking_the_next_level_keeps_the_approval_and_never_goes_back() {
             Decision::Approve,
             "bob",
             None,
+            Via::App,
             2_000
         )
         .await
@@ -371,6 +373,7 @@ async fn asking_the_next_level_keeps_the_approval_and_never_goes_back() {
         Decision::Approve,
         "bob",
         Some("fine"),
+        Via::App,
         2_000
     )
     .await
@@ -779,6 +782,7 @@ async fn an_order_in_trouble_is_flagged_terminated_and_recorded() {
         Decision::Reject,
         "bob",
         None,
+        Via::App,
         7_000
     )
     .await
@@ -809,6 +813,7 @@ async fn an_order_in_trouble_is_flagged_terminated_and_recorded() {
             Decision::Approve,
             "bob",
             None,
+            Via::App,
             60_000
         )
         .await
@@ -913,6 +918,7 @@ async fn an_escalation_moves_the_level_to_a_director_once() {
         Decision::Approve,
         "bob",
         None,
+        Via::App,
         1_500
     )
     .await
@@ -939,6 +945,7 @@ async fn an_escalation_moves_the_level_to_a_director_once() {
         Decision::Approve,
         "bob",
         None,
+        Via::App,
         2_500
     )
     .await
@@ -951,6 +958,7 @@ async fn an_escalation_moves_the_level_to_a_director_once() {
         Decision::Approve,
         "dora",
         None,
+        Via::App,
         2_500
     )
     .await
