@@ -9,7 +9,7 @@
 use base::model::history::{
     LevelApproval, OperatorAction, OperatorActionRow, TimelineRow, WaitingSummary,
 };
-use base::model::order::{Finish, InsertError, LevelWrite, OrderFacts, OrderRow, Via};
+use base::model::order::{Assignment, Finish, InsertError, LevelWrite, OrderFacts, OrderRow, Via};
 use base::model::workflow::LevelAsk;
 use domain::{Cents, Decision, OrderStatus, Role};
 
@@ -29,7 +29,7 @@ macro_rules! order_rows {
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
                 approval_requested_at, placed_at, attention, attention_since, level, levels,
-                level_role AS "level_role: Role", level_approvers, decided_via AS "decided_via: Via""#
+                level_role AS "level_role: Role", level_approvers, decided_via AS "decided_via: Via", assignee"#
                 + $after
             $(, $arg)*
         )
@@ -158,7 +158,7 @@ pub async fn mark_awaiting_level(
         "UPDATE orders SET status = 'awaiting_approval', deadline = $1, level = $2, levels = $3,
                 level_role = $4, level_approvers = $5, approval_requested_at = $6,
                 decision = NULL, decided_by = NULL, decision_comment = NULL,
-                decided_via = NULL, claimed_at = NULL, updated_at = $6
+                decided_via = NULL, claimed_at = NULL, assignee = NULL, updated_at = $6
           WHERE instance_id = $7
             AND (status = 'submitted'
                  OR (status = 'awaiting_approval'
@@ -249,7 +249,8 @@ pub async fn record_outcome(
          ON CONFLICT (instance_id) DO UPDATE
             SET status = excluded.status, decided_by = excluded.decided_by,
                 decided_at = excluded.decided_at, updated_at = excluded.updated_at,
-                placed_at = excluded.placed_at, attention = NULL, attention_since = NULL
+                placed_at = excluded.placed_at, attention = NULL, attention_since = NULL,
+                assignee = NULL
           WHERE orders.status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'cancelled', 'failed')",
         facts.instance_id,
@@ -281,7 +282,7 @@ pub async fn finish_row(
     let result = sqlx::query!(
         "UPDATE orders SET status = $1, decided_by = $2,
             decided_at = $3, failure = $4, updated_at = $5, placed_at = COALESCE(placed_at, $6),
-            attention = $7, attention_since = $8
+            attention = $7, attention_since = $8, assignee = NULL
           WHERE instance_id = $9 AND status NOT IN
                 ('auto_approved', 'approved', 'rejected', 'timed_out', 'cancelled', 'failed')",
         end.status as _,
@@ -332,6 +333,45 @@ pub async fn claim_decision(
     .execute(db)
     .await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// Hands a waiting order's level to someone, or back, and says so in its timeline;
+/// false when it no longer waits undecided at that level and role (or is past its
+/// deadline).
+pub async fn assign(db: &Pool, assignment: &Assignment) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let result = sqlx::query!(
+        "UPDATE orders SET assignee = $1, updated_at = $2
+          WHERE instance_id = $3 AND status = 'awaiting_approval' AND decision IS NULL
+            AND (deadline IS NULL OR deadline > $2) AND level IS NOT DISTINCT FROM $4
+            AND level_role IS NOT DISTINCT FROM $5",
+        assignment.to,
+        assignment.at,
+        assignment.instance_id,
+        assignment.level,
+        assignment.role as _,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Ok(false);
+    }
+    // Each step its own entry: the time and the names make its key.
+    let key = format!(
+        "assigned:{}:{}",
+        assignment.at,
+        assignment.to.as_deref().unwrap_or("")
+    );
+    add_timeline(
+        &mut *tx,
+        &assignment.instance_id,
+        &key,
+        &assignment.label,
+        assignment.at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Gives a claim back when its event provably never reached the workflow.

@@ -32,4 +32,14 @@ pub struct OrderDetail {
     pub can_cancel: bool,
     /// Why the order needs an operator; for those who decide orders only.
     pub attention: Option<String>,
+    /// Whether the reader may claim, assign or release this order now. Server only,
+    /// as the assignment's forms are (the browser's bundle has a budget).
+    #[cfg(feature = "ssr")]
+    #[serde(default)]
+    pub can_assign: bool,
+    /// Whom it may be assigned to (those who may decide the level it waits at); only
+    /// for a reader who may assign it.
+    #[cfg(feature = "ssr")]
+    #[serde(default)]
+    pub assignable: Vec<String>,
 }

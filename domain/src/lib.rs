@@ -18,7 +18,7 @@ pub use order::{
     instance_id_for, is_instance_id, parse_form, parse_product, parse_quantity, parse_unit_cost,
     NewOrder, OrderId, StartOrderRequest, MAX_ORDER_ID_LEN, MAX_PRODUCT_LEN, MAX_QUANTITY,
 };
-pub use status::{Decision, OrderStatus, SortKey};
+pub use status::{Decision, HeldBy, OrderStatus, SortKey};
 pub use text::{hidden_characters, is_format_char, parse_search, MAX_SEARCH_CHARS};
 pub use user::{demo, parse_username, Role, UserView, MAX_USERNAME_LEN, MIN_PASSWORD_LEN};
 pub use validation::{FieldError, ValidationErrors};

@@ -148,3 +148,71 @@ impl SortKey {
         }
     }
 }
+
+/// The inbox's filter by who holds a waiting order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldBy {
+    /// Held by the reader.
+    Me,
+    /// Held by nobody.
+    Nobody,
+}
+
+impl HeldBy {
+    pub const ALL: [HeldBy; 2] = [Self::Me, Self::Nobody];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Me => "me",
+            Self::Nobody => "nobody",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// As the inbox's filter names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Me => "Assigned to me",
+            Self::Nobody => "Unassigned",
+        }
+    }
+
+    /// The inbox's filter text as typed: a `held:me` or `held:nobody` in it (the last
+    /// one wins), and the rest of the text, which is searched as before.
+    pub fn split_from(text: &str) -> (Option<HeldBy>, String) {
+        let mut held = None;
+        let mut rest = Vec::new();
+        for word in text.split_whitespace() {
+            match word.strip_prefix("held:").and_then(Self::parse) {
+                Some(h) => held = Some(h),
+                None => rest.push(word),
+            }
+        }
+        (held, rest.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod held_tests {
+    use super::HeldBy;
+
+    #[test]
+    fn the_filter_text_carries_who_holds_an_order() {
+        assert_eq!(
+            HeldBy::split_from("desk held:me  chair"),
+            (Some(HeldBy::Me), "desk chair".into())
+        );
+        assert_eq!(
+            HeldBy::split_from("held:nobody"),
+            (Some(HeldBy::Nobody), String::new())
+        );
+        assert_eq!(
+            HeldBy::split_from("held:someone desk"),
+            (None, "held:someone desk".into())
+        );
+    }
+}

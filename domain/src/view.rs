@@ -63,6 +63,10 @@ pub struct OrderView {
     /// workflow, a state Dapr cannot load, a deadline long past with no outcome).
     #[serde(default)]
     pub needs_attention: bool,
+    /// Who holds the level it waits at (claimed it, or had it assigned); only while it
+    /// waits, and left out when nobody does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 impl OrderView {

@@ -251,10 +251,13 @@ pub async fn my_orders(offset: i64) -> Result<OrderPage, AppError> {
 /// first unless `sort` names another order (managers and directors only).
 #[server(endpoint = "inbox")]
 pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage, AppError> {
-    use backend::model::order::OrderQuery;
+    use backend::model::order::{AssignedFilter, OrderQuery};
+    use domain::HeldBy;
     Ctx::new()
         .run(async |ctx| {
             let user = ctx.require_inbox().await?;
+            // `held:me` / `held:nobody` in the filter text (the page's links set it).
+            let (held, text) = HeldBy::split_from(&text);
             let text = domain::parse_search(&text).map_err(backend::ServiceError::from)?;
             let deciders = ctx.inbox_deciders(&user).await?;
             let query = OrderQuery {
@@ -262,12 +265,20 @@ pub async fn inbox(text: String, offset: i64, sort: String) -> Result<OrderPage,
                 text,
                 sort: domain::SortKey::parse(&sort),
                 deciders: deciders.clone(),
+                assigned: held.map(|held| match held {
+                    HeldBy::Me => AssignedFilter::To(user.name.clone()),
+                    HeldBy::Nobody => AssignedFilter::Nobody,
+                }),
                 ..Default::default()
             };
             let mut page = ctx.page_of(&query, offset).await?;
-            let waiting = match query.text.as_deref().map(str::trim) {
-                None | Some("") => page.total,
-                Some(_) => ctx.waiting_for(deciders).await?,
+            // The page's total is what waits for the reader, unless a filter narrowed it.
+            let unfiltered =
+                held.is_none() && query.text.as_deref().is_none_or(|t| t.trim().is_empty());
+            let waiting = if unfiltered {
+                page.total
+            } else {
+                ctx.waiting_for(deciders).await?
             };
             page.waiting = Some(waiting_words(waiting));
             Ok(page)
@@ -322,6 +333,53 @@ pub async fn decided(text: String, offset: i64, sort: String) -> Result<OrderPag
             let mut page = ctx.page_of(&query, offset).await?;
             page.waiting = Some(waiting_for_user(ctx, &user).await?);
             Ok(page)
+        })
+        .await
+}
+
+/// The query the order page's assignment form comes back with
+/// (server/src/http/assignment.rs): changed, or why not and its seal.
+pub const ASSIGNED: &str = "assigned";
+pub const ASSIGN_ERROR: &str = "assign_error";
+pub const ASSIGN_SEAL: &str = "assign_seal";
+
+/// Who holds a waiting order, and what the reader may do about it: the order page's
+/// assignment panel (rendered on the server only, as plain forms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentPanel {
+    pub instance_id: String,
+    /// Whether it waits (nobody holds anything else).
+    pub waiting: bool,
+    pub assignee: Option<String>,
+    pub me: String,
+    pub can_assign: bool,
+    /// Whom it may be assigned to.
+    pub assignable: Vec<String>,
+    /// Why the last assignment was refused, when the page came back with one.
+    pub refused: Option<String>,
+}
+
+/// The order page's assignment panel for the signed-in reader. A refusal is shown only
+/// with this server's seal made for the reader (see [`account_settings`]).
+#[server(endpoint = "order_assignment")]
+pub async fn order_assignment(
+    instance_id: String,
+    refused: String,
+    seal: String,
+) -> Result<AssignmentPanel, AppError> {
+    Ctx::new()
+        .run(async |ctx| {
+            let user = ctx.require_user().await?;
+            let detail = ctx.state.orders.detail(&user, &instance_id).await?;
+            Ok(AssignmentPanel {
+                instance_id: detail.order.instance_id.clone(),
+                waiting: detail.order.status == domain::OrderStatus::AwaitingApproval,
+                assignee: detail.order.assignee,
+                me: user.name,
+                can_assign: detail.can_assign,
+                assignable: detail.assignable,
+                refused: ctx.notice(ASSIGN_ERROR, refused, &seal),
+            })
         })
         .await
 }

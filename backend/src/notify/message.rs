@@ -77,13 +77,24 @@ pub fn action_url(origin: &str, token: &str) -> String {
     format!("{}/act/{token}", origin.trim_end_matches('/'))
 }
 
-/// A decision is asked of `name` (`reminder`: again, its deadline nearing), with
-/// action links when the order has a deadline for them to end at.
+/// Why a decision is asked of someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asking {
+    /// The level asks for it.
+    Request,
+    /// Again, its deadline nearing.
+    Reminder,
+    /// The order's level was handed to them.
+    Assigned,
+}
+
+/// A decision is asked of `name` (see [`Asking`]), with action links when the order
+/// has a deadline for them to end at.
 pub fn request(
     row: &OrderRow,
     name: &str,
     origin: &str,
-    reminder: bool,
+    asking: Asking,
     actions: Option<&ActionLinks>,
 ) -> Email {
     let level = match row.level_at() {
@@ -97,17 +108,21 @@ pub fn request(
         .deadline
         .map(|d| format!(" Decide by {}.", from_ms(d).format("%Y-%m-%d %H:%M UTC")))
         .unwrap_or_default();
-    let what = if reminder {
-        "Reminder: approval needed"
-    } else {
-        "Approval needed"
+    let what = match asking {
+        Asking::Request => "Approval needed",
+        Asking::Reminder => "Reminder: approval needed",
+        Asking::Assigned => "Assigned to you",
+    };
+    let held = match asking {
+        Asking::Assigned => " It is assigned to you: the order's page says by whom and why.",
+        _ => "",
     };
     Email {
         subject: format!("{what}: order {} ({})", row.order_id, row.total_cents),
         body: {
             let body = Body::default()
                 .text(&format!("Hello {name},"))
-                .text(&format!("{}{level}{deadline}", facts(row)));
+                .text(&format!("{}{level}{deadline}{held}", facts(row)));
             match actions {
                 Some(links) => body
                     .text("Decide from here:")
@@ -213,8 +228,8 @@ mod tests {
             deadline: Some(1_795_000_000_000),
             ..OrderRow::waiting("alice")
         };
-        let mail = request(&row, "bob", "http://127.0.0.1:3000/", false, None);
-        assert!(request(&row, "bob", "http://x", true, None)
+        let mail = request(&row, "bob", "http://127.0.0.1:3000/", Asking::Request, None);
+        assert!(request(&row, "bob", "http://x", Asking::Reminder, None)
             .subject
             .starts_with("Reminder: approval needed: order 1"));
         assert_eq!(mail.subject, "Approval needed: order 1 ($2,000.00)");
@@ -232,7 +247,13 @@ mod tests {
             approve_token: "al_yes".into(),
             reject_token: "al_no".into(),
         };
-        let mail = request(&row, "bob", "http://127.0.0.1:3000/", false, Some(&links));
+        let mail = request(
+            &row,
+            "bob",
+            "http://127.0.0.1:3000/",
+            Asking::Request,
+            Some(&links),
+        );
         for (label, token) in [("Approve", "al_yes"), ("Reject", "al_no")] {
             let url = format!("http://127.0.0.1:3000/act/{token}");
             assert!(
@@ -250,7 +271,8 @@ mod tests {
             product: "<b onmouseover=x>Desk</b>".into(),
             ..row.clone()
         };
-        let mail = request(&crafted, "bob", "http://x", false, None);
+        let mail = request(&crafted, "bob", "http://x", Asking::Assigned, None);
+        assert!(mail.subject.starts_with("Assigned to you: order 1"));
         assert!(
             mail.body.contains("&lt;b onmouseover=x&gt;Desk&lt;/b&gt;"),
             "{}",

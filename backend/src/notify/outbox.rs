@@ -126,6 +126,8 @@ pub enum Event {
     Request { level: u32, role: Role },
     /// Its deadline nears.
     Reminder { level: u32, role: Role },
+    /// The order's level at `level` of `role` was handed to the recipient.
+    Assigned { level: u32, role: Role },
     /// The order ended.
     Outcome,
 }
@@ -141,6 +143,7 @@ impl Event {
         match self {
             Self::Request { level, role } => format!("request:{level}:{}", role.as_str()),
             Self::Reminder { level, role } => format!("reminder:{level}:{}", role.as_str()),
+            Self::Assigned { level, role } => format!("assigned:{level}:{}", role.as_str()),
             Self::Outcome => "outcome".into(),
         }
     }
@@ -158,6 +161,7 @@ impl Event {
         match kind {
             "request" => Some(Self::Request { level, role }),
             "reminder" => Some(Self::Reminder { level, role }),
+            "assigned" => Some(Self::Assigned { level, role }),
             _ => None,
         }
     }
@@ -190,7 +194,7 @@ pub async fn add_deciders(
 ) -> Result<u64, sqlx::Error> {
     let (level, role) = match event {
         Event::Request { level, role } | Event::Reminder { level, role } => (level, role),
-        Event::Outcome => return Ok(0),
+        Event::Assigned { .. } | Event::Outcome => return Ok(0),
     };
     let Some(order) = read_model::get(db, instance_id).await? else {
         return Ok(0);
@@ -203,6 +207,24 @@ pub async fn add_deciders(
             stored::add_one(db, instance_id, &key, &asked.user.name, &asked.address, now).await?;
     }
     Ok(added)
+}
+
+/// An order's level was handed to `recipient` (`event` is [`Event::Assigned`]): an
+/// e-mail to them, if they have an address; the senders deliver it. Once per person
+/// and level: handed to them again, they are not told twice.
+pub async fn add_assignee(
+    db: &Db,
+    instance_id: &str,
+    event: Event,
+    recipient: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    match crate::store::accounts::email_of(db, recipient).await? {
+        Some(address) => {
+            stored::add_one(db, instance_id, &event.key(), recipient, &address, now).await
+        }
+        None => Ok(0),
+    }
 }
 
 /// The order ended: an e-mail to its requester (if they have an address) and, with

@@ -255,7 +255,9 @@ impl Sender {
         let event = claimed.event;
         let mail = match event {
             Event::Outcome => message::outcome(row, &self.origin),
-            Event::Request { level, role } | Event::Reminder { level, role } => {
+            Event::Request { level, role }
+            | Event::Reminder { level, role }
+            | Event::Assigned { level, role } => {
                 // It still stands only while the order waits at that level, asked of
                 // that role.
                 let asked = row.asked().map_err(|e| Failure::Skip(e.to_string()))?;
@@ -264,15 +266,17 @@ impl Sender {
                         "the order no longer waits at that level".into(),
                     ));
                 }
-                let reminder = matches!(event, Event::Reminder { .. });
+                let assigned = matches!(event, Event::Assigned { .. });
+                if assigned && row.assignee.as_deref() != Some(claimed.recipient.as_str()) {
+                    return Err(Failure::Skip("the order is no longer theirs".into()));
+                }
                 let links = self.action_links(claimed, row, level, role).await?;
-                message::request(
-                    row,
-                    &claimed.recipient,
-                    &self.origin,
-                    reminder,
-                    links.as_ref(),
-                )
+                let kind = match event {
+                    Event::Reminder { .. } => message::Asking::Reminder,
+                    Event::Assigned { .. } => message::Asking::Assigned,
+                    _ => message::Asking::Request,
+                };
+                message::request(row, &claimed.recipient, &self.origin, kind, links.as_ref())
             }
         };
         let metadata = HashMap::from([

@@ -191,6 +191,46 @@ fn may_decide_for(user: &User, delegator: &Delegator, order: &OrderRow) -> bool 
         && !order.approved_a_level(&delegator.name)
 }
 
+/// Why `user` may not hand `order`'s level to `to` (a colleague, with whose
+/// decisions they hold now), or hand it back (`to` is `None`), if they may not.
+/// Holding an order decides nothing; this says only who may move it between people:
+///
+/// - someone who may decide the level (as themselves or for someone), or a director
+///   (directors may reassign any order); and the holder may always hand it back;
+/// - only to someone who may decide that level, as the inbox and a decision would let
+///   them (their role, a delegation they hold, four eyes, not their own order).
+pub fn may_assign(
+    user: &User,
+    user_delegators: &[Delegator],
+    order: &OrderRow,
+    to: Option<(&User, &[Delegator])>,
+) -> Result<(), ServiceError> {
+    if !user.decides_orders() {
+        return Err(ServiceError::Forbidden(
+            "Only managers and directors assign orders.".into(),
+        ));
+    }
+    let holder_hands_back = to.is_none() && order.assignee.as_deref() == Some(user.name.as_str());
+    let may = user.role == Role::Director
+        || holder_hands_back
+        || deciding_as(user, order, None, user_delegators).is_ok();
+    if !may {
+        return Err(ServiceError::Forbidden(
+            "You may not decide this order at the level it waits at, so you cannot assign it."
+                .into(),
+        ));
+    }
+    match to {
+        Some((colleague, delegators)) if deciding_as(colleague, order, None, delegators).is_err() => {
+            Err(ServiceError::Forbidden(format!(
+                "{} may not decide this order at the level it waits at (their role, their own                  order, or an earlier level they approved), so it cannot be assigned to them.",
+                colleague.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Why `user` may not hand their decisions to another, if they may not: only those
 /// who decide orders have any to hand on.
 pub fn may_delegate(user: &User) -> Result<(), ServiceError> {
@@ -298,6 +338,58 @@ mod tests {
             scope(&bob).restrict(OrderQuery::default()).requested_by,
             None
         );
+    }
+
+    #[test]
+    fn only_those_who_may_decide_a_level_assign_it_and_only_to_such_people() {
+        let (alice, bob, carol, dora) = (
+            user("alice", Role::Requester),
+            user("bob", Role::Manager),
+            user("carol", Role::Manager),
+            user("dora", Role::Director),
+        );
+        let none: &[Delegator] = &[];
+        let alices = order("alice");
+        assert!(
+            may_assign(&bob, none, &alices, Some((&bob, none))).is_ok(),
+            "a claim"
+        );
+        assert!(may_assign(&bob, none, &alices, Some((&carol, none))).is_ok());
+        assert!(may_assign(&alice, none, &alices, Some((&bob, none))).is_err());
+        assert!(
+            may_assign(&bob, none, &alices, Some((&alice, none))).is_err(),
+            "nobody decides their own order"
+        );
+        let directors_level = OrderRow {
+            level: Some(2),
+            levels: Some(2),
+            level_role: Some(Role::Director),
+            level_approvers: Approvers::from_iter(["carol"]),
+            assignee: Some("dora".into()),
+            ..order("alice")
+        };
+        assert!(may_assign(&bob, none, &directors_level, Some((&bob, none))).is_err());
+        assert!(may_assign(&bob, none, &directors_level, None).is_err());
+        assert!(
+            may_assign(&dora, none, &directors_level, Some((&carol, none))).is_err(),
+            "carol approved level 1"
+        );
+        assert!(may_assign(&dora, none, &directors_level, None).is_ok());
+        // A manager holding a director's decisions decides, and is assigned, for her.
+        let for_dora = [Delegator {
+            name: "dora".into(),
+            role: Role::Director,
+        }];
+        assert!(may_assign(&dora, none, &directors_level, Some((&bob, &for_dora))).is_ok());
+        assert!(may_assign(&bob, &for_dora, &directors_level, Some((&bob, &for_dora))).is_ok());
+        // A director reassigns any order; the holder hands theirs back.
+        let bobs_own = OrderRow {
+            assignee: Some("carol".into()),
+            ..order("bob")
+        };
+        assert!(may_assign(&bob, none, &bobs_own, Some((&carol, none))).is_err());
+        assert!(may_assign(&dora, none, &bobs_own, Some((&carol, none))).is_ok());
+        assert!(may_assign(&carol, none, &bobs_own, None).is_ok());
     }
 
     #[test]

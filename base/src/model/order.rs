@@ -54,6 +54,21 @@ pub struct OrderRow {
     /// Where the claim on the level it waits at (or the decision that ended it) was
     /// made; `None` before this was recorded.
     pub decided_via: Option<Via>,
+    /// Who holds the level it waits at (see [`Assignment`]).
+    pub assignee: Option<String>,
+}
+
+/// A waiting order's level handed to someone (`to`), or handed back (`None`), by
+/// whoever did it, as the timeline says (`label`). Taken only while the order still
+/// waits, undecided, at the level and role it was read at.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub instance_id: String,
+    pub level: Option<i64>,
+    pub role: Option<Role>,
+    pub to: Option<String>,
+    pub label: String,
+    pub at: i64,
 }
 
 /// Where a decision was made: in the app (a page, the API, a bulk decision) or from
@@ -165,6 +180,9 @@ impl OrderRow {
                 .then(|| self.decision_comment.clone())
                 .flatten(),
             needs_attention: self.attention.is_some(),
+            assignee: (status == OrderStatus::AwaitingApproval)
+                .then(|| self.assignee.clone())
+                .flatten(),
         }
     }
 }
@@ -200,6 +218,7 @@ impl OrderRow {
             level_role: None,
             level_approvers: Approvers::default(),
             decided_via: None,
+            assignee: None,
         }
     }
 }
@@ -285,6 +304,15 @@ pub struct OrderQuery {
     /// decided first): the next page of a listing read by key, which orders decided
     /// meanwhile cannot shift as they shift an offset.
     pub decided_after: Option<DecidedAt>,
+    /// Only orders held by this person, or held by nobody.
+    pub assigned: Option<AssignedFilter>,
+}
+
+/// The inbox's filter by who holds an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignedFilter {
+    To(String),
+    Nobody,
 }
 
 /// Where a decided order stands in the decided list: its decision's time, and its

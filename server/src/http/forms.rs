@@ -44,21 +44,34 @@ pub fn back<P: FormPage>(
     query: &[(&str, &str)],
     refused: Option<&str>,
 ) -> Response {
+    back_to(state, headers, P::PATH, P::REFUSED, query, refused)
+}
+
+/// [`back`] to a page whose path is known only at run time (an order's), its refusal
+/// under the query names `refused_names`.
+pub fn back_to(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    refused_names: (&'static str, &'static str),
+    query: &[(&str, &str)],
+    refused: Option<&str>,
+) -> Response {
     let mut target = form_urlencoded::Serializer::new(String::new());
     target.extend_pairs(query);
     if let Some(refused) = refused {
         target.extend_pairs(notice::sealed_message(
             &state.site,
             headers,
-            P::REFUSED,
+            refused_names,
             refused,
         ));
     }
     let target = target.finish();
     if target.is_empty() {
-        super::see_other(P::PATH.to_owned())
+        super::see_other(path.to_owned())
     } else {
-        super::see_other(format!("{}?{target}", P::PATH))
+        super::see_other(format!("{path}?{target}"))
     }
 }
 

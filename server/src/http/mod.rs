@@ -2,6 +2,7 @@
 //! list and its CSV export, the inbox's bulk decisions, health and the OpenAPI document
 //! with Swagger UI.
 
+pub mod assignment;
 pub mod auth;
 pub mod bulk;
 pub mod email_links;
@@ -40,6 +41,8 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::start_purchase_order,
         orders::signal_approval,
         orders::cancel_order,
+        orders::assign_order,
+        assignment::assign,
         orders::status,
         orders::list_orders,
         orders::order_detail,
@@ -147,8 +150,13 @@ pub fn router() -> Router<AppState> {
             "/api/orders/{instance_id}/cancel",
             post(orders::cancel_order),
         )
+        .route(
+            "/api/orders/{instance_id}/assign",
+            post(orders::assign_order),
+        )
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/inbox/decide", post(bulk::decide_selected))
+        .route("/orders/{instance_id}/assign", post(assignment::assign))
         .route(
             "/act/{token}",
             get(email_links::offer).post(email_links::act),

@@ -4,11 +4,13 @@ use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use backend::model::order::OrderQuery;
+use backend::model::order::{AssignedFilter, OrderQuery};
 use backend::rules::policy;
-use backend::services::orders::{Decided, DecisionRequest, Started, WorkflowState};
+use backend::services::orders::{Assigned, Decided, DecisionRequest, Started, WorkflowState};
 use backend::store::read_model;
-use domain::{Decision, NewOrder, OrderDetail, OrderStatus, OrderView, SortKey, StartOrderRequest};
+use domain::{
+    Decision, HeldBy, NewOrder, OrderDetail, OrderStatus, OrderView, SortKey, StartOrderRequest,
+};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -137,6 +139,57 @@ pub async fn cancel_order(
     Ok(decided_response(decided))
 }
 
+/// Who is to hold a waiting order.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AssignRequest {
+    /// The colleague to hold it (the caller: a claim); `null` hands it back.
+    #[schema(example = "carol")]
+    pub to: Option<String>,
+    /// Optional note for the timeline (why).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Claim a waiting order ("I'll take this"), assign it to a colleague, or release it.
+/// Holding it decides nothing: whoever the policy lets decide the level still may.
+/// Anyone who may decide the level it waits at may assign it, only to someone who may
+/// decide that level too; directors may reassign any order; the holder may release
+/// it. The assignment ends with the level. The timeline records each step and the
+/// assignee is e-mailed.
+#[utoipa::path(
+    post, path = "/api/orders/{instance_id}/assign", tag = "orders",
+    params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
+    request_body = AssignRequest,
+    security(("basic" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Who holds it now (`changed` false: it already stood so, nothing was written)", body = Assigned),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorBody),
+        (status = 403, description = "The caller may not assign this order, or the assignee may not decide its level", body = ErrorBody),
+        (status = 404, description = "Unknown order, or not the caller's to see", body = ErrorBody),
+        (status = 409, description = "The order no longer waits undecided at the level it was read at (decided, cancelled, timed out, or moved on)", body = ErrorBody),
+        (status = 422, description = "Invalid fields (an empty or unknown name, a comment too long)", body = ErrorBody),
+        (status = 503, description = "The database is busy; nothing was changed", body = ErrorBody),
+    )
+)]
+pub async fn assign_order(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(instance_id): Path<String>,
+    ApiJson(request): ApiJson<AssignRequest>,
+) -> Result<Json<Assigned>, ApiError> {
+    Ok(Json(
+        state
+            .orders
+            .assign(
+                &caller,
+                &instance_id,
+                request.to.as_deref(),
+                request.comment.as_deref(),
+            )
+            .await?,
+    ))
+}
+
 /// One order in full: the order, its timeline (levels asked and approved, reminders,
 /// the outcome, operators' actions, oldest first) and what the caller may do with it
 /// now. The same as the order's page shows. Requesters see only their own orders; any
@@ -199,6 +252,10 @@ pub struct ListQuery {
     /// first); by default awaiting orders soonest deadline first, others newest first.
     #[param(schema_with = super::params::sort_key)]
     pub sort: Option<String>,
+    /// `me`: only orders the caller holds (claimed or assigned to them); `nobody`:
+    /// only orders nobody holds.
+    #[param(schema_with = super::params::held_by)]
+    pub assigned: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -263,10 +320,24 @@ pub async fn list_orders(
             )
         })?),
     };
+    let assigned = match query.assigned.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match HeldBy::parse(raw) {
+            Some(HeldBy::Me) => Some(AssignedFilter::To(caller.name.clone())),
+            Some(HeldBy::Nobody) => Some(AssignedFilter::Nobody),
+            None => {
+                return Err(ApiError::BadRequest(
+                    StatusCode::BAD_REQUEST,
+                    format!("Unknown assigned {raw:?}; use me or nobody."),
+                ))
+            }
+        },
+    };
     let db = &state.db;
     let filter = policy::scope(&caller).restrict(OrderQuery {
         status,
         sort,
+        assigned,
         ..Default::default()
     });
     let (rows, total) = tokio::try_join!(

@@ -2,7 +2,7 @@
 //! each one takes, from the domain's own lists, so the document cannot drift from
 //! what the handlers accept. An empty value means "not given", as the handlers read it.
 
-use domain::{OrderStatus, SortKey, MAX_SEARCH_CHARS};
+use domain::{HeldBy, OrderStatus, SortKey, MAX_SEARCH_CHARS};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
@@ -25,6 +25,11 @@ pub fn final_status() -> ObjectBuilder {
             .filter(|s| s.is_final())
             .map(|s| s.as_str()),
     )
+}
+
+/// Whom a waiting order is held by.
+pub fn held_by() -> ObjectBuilder {
+    one_of(HeldBy::ALL.iter().map(|h| h.as_str()))
 }
 
 /// A list's order.

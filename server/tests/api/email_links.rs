@@ -280,3 +280,44 @@ async fn a_link_stops_when_the_delegation_it_came_under_ends() {
         "{labels:?}"
     );
 }
+
+/// Issue 25 §2: the person an order is assigned to is e-mailed, with links of their
+/// own that decide it; the one who assigned it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assignee_is_emailed_with_links_that_decide() {
+    let sink = SmtpSink::start(&[]);
+    let (stack, _dir) = stack_with_mail(&sink, None).await;
+    stack.start_waiting("assign-1", 2_500.0).await;
+    mail_about(&sink, "carol", "assign-1", false).await;
+    let (code, assigned) = stack
+        .post(
+            "bob",
+            "/api/orders/po-assign-1/assign",
+            serde_json::json!({"to": "carol", "comment": "yours"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{assigned}");
+    let subject = "Subject: Assigned to you: order assign-1 ";
+    let deadline = std::time::Instant::now() + WAIT;
+    let mail = loop {
+        if let Some(mail) = sink
+            .to("carol@example.com")
+            .into_iter()
+            .find(|m| m.text.contains(subject))
+        {
+            break mail;
+        }
+        assert!(std::time::Instant::now() < deadline, "carol was not told");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (code, page) = confirm(&stack, &mail.action_path("Approve").expect("a link"), "").await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Approved by carol"), "{page}");
+    assert!(
+        !sink
+            .to("bob@example.com")
+            .iter()
+            .any(|m| m.text.contains(subject)),
+        "the one who assigned it is not told"
+    );
+}

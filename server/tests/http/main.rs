@@ -8,6 +8,7 @@
 //! `server::app` on why that once stalled a page now and then, and
 //! `building_another_router_never_stalls_a_page_being_rendered`.
 
+mod assignments;
 mod auth;
 mod bulk;
 mod common;

@@ -39,15 +39,7 @@ impl<'a> DecisionRequest<'a> {
     /// it will be kept (trimmed; none when empty).
     pub(super) fn validate(&self) -> Result<Option<&'a str>, ServiceError> {
         let mut errors = ValidationErrors::default();
-        let comment = self.comment.map(str::trim).filter(|c| !c.is_empty());
-        if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
-            errors.push(
-                "comment",
-                format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
-            );
-        } else if let Some(why) = comment.and_then(|c| hidden_characters(c, "comment")) {
-            errors.push("comment", why);
-        }
+        let comment = checked_comment(self.comment, &mut errors);
         if self
             .approver_name
             .is_some_and(|n| n.trim().chars().count() > MAX_USERNAME_LEN)
@@ -63,6 +55,24 @@ impl<'a> DecisionRequest<'a> {
             Err(errors.into())
         }
     }
+}
+
+/// A comment as it will be kept (trimmed; none when empty), or what is wrong with it
+/// in `errors`: the same rules for a decision's comment and an assignment's.
+pub(super) fn checked_comment<'a>(
+    comment: Option<&'a str>,
+    errors: &mut ValidationErrors,
+) -> Option<&'a str> {
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
+        errors.push(
+            "comment",
+            format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
+        );
+    } else if let Some(why) = comment.and_then(|c| hidden_characters(c, "comment")) {
+        errors.push("comment", why);
+    }
+    comment
 }
 
 /// A decision taken (its claim holds) that the workflow has not confirmed yet: 202.

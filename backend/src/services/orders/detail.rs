@@ -9,13 +9,49 @@ use super::OrderService;
 use crate::kernel::clock::from_ms;
 use crate::kernel::error::ServiceError;
 use crate::model::history::OperatorAction;
+use crate::model::order::OrderRow;
 use crate::model::order::{LevelAt, Via};
-use crate::model::people::User;
+use crate::model::people::{Delegator, User};
 use crate::rules::policy;
+use crate::services::accounts;
 use crate::services::delegation;
 use crate::store::read_model;
+use std::collections::HashMap;
 
 impl OrderService {
+    /// Everyone `row`'s level may be assigned to: whoever may decide it now, as
+    /// themselves or for someone whose decisions they hold (the policy's rule).
+    async fn assignable(&self, row: &OrderRow, now: i64) -> Result<Vec<String>, ServiceError> {
+        let users = accounts::list_users(&self.db).await?;
+        let roles: HashMap<&str, Role> = users
+            .iter()
+            .map(|a| (a.user.name.as_str(), a.user.role))
+            .collect();
+        let delegations = delegation::current(&self.db, None, now).await?;
+        let mut names = Vec::new();
+        for account in &users {
+            let user = &account.user;
+            if !user.decides_orders() {
+                continue;
+            }
+            let delegators: Vec<Delegator> = delegations
+                .iter()
+                .filter(|d| d.delegate == user.name && d.starts_at <= now)
+                .filter_map(|d| {
+                    roles.get(d.delegator.as_str()).map(|role| Delegator {
+                        name: d.delegator.clone(),
+                        role: *role,
+                    })
+                })
+                .collect();
+            if policy::deciding_as(user, row, None, &delegators).is_ok() {
+                names.push(user.name.clone());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// The order with its timeline, if `user` may see it (otherwise "no such order").
     /// `can_decide` follows the same rule as a decision does: as themselves, or for
     /// someone whose decisions they hold now.
@@ -36,6 +72,15 @@ impl OrderService {
                 policy::deciding_as(user, &row, None, &delegators).is_ok()
             });
         let can_cancel = waiting && policy::may_cancel(user, &row).is_ok();
+        let can_assign = waiting && row.decision.is_none() && user.decides_orders() && {
+            let delegators = delegation::delegators(&self.db, &user.name, now).await?;
+            policy::may_assign(user, &delegators, &row, None).is_ok()
+        };
+        let assignable = if can_assign {
+            self.assignable(&row, now).await?
+        } else {
+            Vec::new()
+        };
 
         let mut timeline = vec![TimelineEntry {
             label: "Submitted".into(),
@@ -120,6 +165,8 @@ impl OrderService {
         }
         timeline.sort_by_key(|entry| entry.at);
         Ok(OrderDetail {
+            can_assign,
+            assignable,
             attention: policy::attention_reason(user, &row),
             can_decide,
             can_cancel,

@@ -2,6 +2,7 @@
 //! follow. The read model gates every request (it knows every order); the workflow is
 //! the truth about outcomes.
 
+mod assign;
 pub mod bulk;
 pub mod by_link;
 mod decide;
@@ -11,7 +12,7 @@ mod wire;
 
 pub use decide::DecisionRequest;
 pub use start::Recreated;
-pub use wire::{Decided, Started, WorkflowFailure, WorkflowState};
+pub use wire::{Assigned, Decided, Started, WorkflowFailure, WorkflowState};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -30,6 +30,17 @@ pub struct Decided {
     pub confirmed: bool,
 }
 
+/// Answer to an assignment: who holds the order now.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Assigned {
+    pub instance_id: String,
+    /// Who holds the level it waits at now (`null`: nobody).
+    pub assignee: Option<String>,
+    pub message: String,
+    /// False when it already stood so: nothing was written.
+    pub changed: bool,
+}
+
 /// A workflow instance's state in the seed's `/status` shape.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkflowState {

@@ -4,7 +4,7 @@
 use domain::{OrderStatus, Role, SortKey};
 
 use super::FINAL_STATUSES;
-use crate::model::order::{OrderQuery, OrderRow};
+use crate::model::order::{AssignedFilter, OrderQuery, OrderRow};
 use crate::store::db::Db;
 
 /// Where the two databases' SQL differs in the filters built at run time.
@@ -76,6 +76,15 @@ pub(crate) fn push_filters<'a, DB>(
             "status"
         };
         q.push(format!(" AND {column} IN {FINAL_STATUSES}"));
+    }
+    match &query.assigned {
+        Some(AssignedFilter::To(name)) => {
+            q.push(" AND assignee = ").push_bind(name.clone());
+        }
+        Some(AssignedFilter::Nobody) => {
+            q.push(" AND assignee IS NULL");
+        }
+        None => {}
     }
     if let Some(after) = &query.decided_after {
         // The decided list's order, decided_at DESC then instance_id DESC: what comes

@@ -3,7 +3,9 @@
 //! claim and the reconciler; every write is idempotent or conditional so that a
 //! replayed activity or a race cannot move an order backwards.
 
-use crate::model::order::{placed_at, Finish, InsertError, LevelWrite, OrderFacts, OrderRow, Via};
+use crate::model::order::{
+    placed_at, Assignment, Finish, InsertError, LevelWrite, OrderFacts, OrderRow, Via,
+};
 use crate::model::workflow::LevelAsk;
 use crate::store::db::Db;
 use domain::{Decision, OrderStatus, Role};
@@ -55,6 +57,9 @@ on_either_database!(orders {
         via: Via,
         now: i64,
     ) -> Result<bool, sqlx::Error>;
+    /// Hands a waiting order's level to someone or back (see [`Assignment`]); false
+    /// when it has moved on.
+    fn assign(assignment: &Assignment) -> Result<bool, sqlx::Error>;
     /// Gives a claim back when its event provably never reached the workflow.
     fn release_claim(instance_id: &str, by: &str) -> Result<(), sqlx::Error>;
     fn get(instance_id: &str) -> Result<Option<OrderRow>, sqlx::Error>;
