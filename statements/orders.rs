@@ -29,7 +29,8 @@ macro_rules! order_rows {
                 created_at, deadline, decision AS "decision: Decision", decided_by,
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
                 approval_requested_at, placed_at, attention, attention_since, level, levels,
-                level_role AS "level_role: Role", level_approvers, decided_via AS "decided_via: Via", assignee"#
+                level_role AS "level_role: Role", level_approvers, decided_via AS "decided_via: Via", assignee,
+                question_since"#
                 + $after
             $(, $arg)*
         )

@@ -43,3 +43,18 @@ pub struct OrderDetail {
     #[serde(default)]
     pub assignable: Vec<String>,
 }
+
+/// A comment in an order's thread (the API's; the pages show the thread in the
+/// timeline, so the browser's bundle has no use for it).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CommentView {
+    pub id: i64,
+    pub author: String,
+    pub text: String,
+    /// A question to the requester (asked by someone who decides the order).
+    pub question: bool,
+    #[serde(deserialize_with = "crate::rfc3339::de")]
+    pub at: DateTime<Utc>,
+}

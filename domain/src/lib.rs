@@ -12,6 +12,8 @@ mod user;
 mod validation;
 mod view;
 
+#[cfg(feature = "ssr")]
+pub use detail::CommentView;
 pub use detail::{OrderDetail, TimelineEntry};
 pub use money::{group_thousands, Cents};
 pub use order::{

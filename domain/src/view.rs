@@ -67,6 +67,9 @@ pub struct OrderView {
     /// waits, and left out when nobody does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// A question to the requester waits for their answer (in the order's thread).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub question_open: bool,
 }
 
 impl OrderView {

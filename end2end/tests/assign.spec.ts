@@ -24,7 +24,7 @@ test('a manager claims an order, everyone sees who holds it, and she hands it on
   await expect(inboxRow(carol.page, id)).toContainText('alice · held by bob');
 
   await panel.getByLabel('Assign to').selectOption('carol');
-  await panel.getByLabel('Comment (optional)').fill('You know this vendor');
+  await panel.getByLabel('Why (optional, for the timeline)').fill('You know this vendor');
   await panel.getByRole('button', { name: 'Assign', exact: true }).click();
   await expect(panel.getByTestId('held-by')).toHaveText('Held by carol.');
   await bob.page.screenshot({ path: testInfo.outputPath('assigned.png'), fullPage: true });

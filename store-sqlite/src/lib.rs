@@ -26,6 +26,8 @@ pub mod action_links;
 pub mod audit;
 #[path = "../../statements/changes.rs"]
 pub mod changes;
+#[path = "../../statements/comments.rs"]
+pub mod comments;
 #[path = "../../statements/delegation.rs"]
 pub mod delegation;
 #[path = "../../statements/lease.rs"]

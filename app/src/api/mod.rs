@@ -102,7 +102,7 @@ mod context;
 #[cfg(feature = "ssr")]
 pub mod notice;
 #[cfg(feature = "ssr")]
-use context::Ctx;
+pub(crate) use context::Ctx;
 #[cfg(feature = "ssr")]
 pub use context::{error_is_sealed, ERROR_SEAL};
 
@@ -343,46 +343,10 @@ pub const ASSIGNED: &str = "assigned";
 pub const ASSIGN_ERROR: &str = "assign_error";
 pub const ASSIGN_SEAL: &str = "assign_seal";
 
-/// Who holds a waiting order, and what the reader may do about it: the order page's
-/// assignment panel (rendered on the server only, as plain forms).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssignmentPanel {
-    pub instance_id: String,
-    /// Whether it waits (nobody holds anything else).
-    pub waiting: bool,
-    pub assignee: Option<String>,
-    pub me: String,
-    pub can_assign: bool,
-    /// Whom it may be assigned to.
-    pub assignable: Vec<String>,
-    /// Why the last assignment was refused, when the page came back with one.
-    pub refused: Option<String>,
-}
-
-/// The order page's assignment panel for the signed-in reader. A refusal is shown only
-/// with this server's seal made for the reader (see [`account_settings`]).
-#[server(endpoint = "order_assignment")]
-pub async fn order_assignment(
-    instance_id: String,
-    refused: String,
-    seal: String,
-) -> Result<AssignmentPanel, AppError> {
-    Ctx::new()
-        .run(async |ctx| {
-            let user = ctx.require_user().await?;
-            let detail = ctx.state.orders.detail(&user, &instance_id).await?;
-            Ok(AssignmentPanel {
-                instance_id: detail.order.instance_id.clone(),
-                waiting: detail.order.status == domain::OrderStatus::AwaitingApproval,
-                assignee: detail.order.assignee,
-                me: user.name,
-                can_assign: detail.can_assign,
-                assignable: detail.assignable,
-                refused: ctx.notice(ASSIGN_ERROR, refused, &seal),
-            })
-        })
-        .await
-}
+/// The query the order page's thread form comes back with (server/src/http/comments.rs).
+pub const COMMENTED: &str = "commented";
+pub const COMMENT_ERROR: &str = "comment_error";
+pub const COMMENT_SEAL: &str = "comment_seal";
 
 /// The query the settings form's answer comes back with (server/src/http/settings.rs):
 /// saved, or why not and its seal (see `api::notice`).

@@ -412,11 +412,15 @@ fn PendingRow(
 /// bundle less than an element of its own. A row keeps its place (and this text) while
 /// the list refetches; a holder who changes shows when the row is next drawn.
 fn held_by(order: &OrderView) -> String {
-    let requester = order.requested_by.as_deref().unwrap_or_default();
-    match &order.assignee {
-        Some(holder) => format!("{requester} · held by {holder}"),
-        None => requester.to_owned(),
+    let mut text = order.requested_by.clone().unwrap_or_default();
+    if order.question_open {
+        text.push_str(" · question open");
     }
+    if let Some(holder) = &order.assignee {
+        text.push_str(" · held by ");
+        text.push_str(holder);
+    }
+    text
 }
 
 #[component]

@@ -5,4 +5,6 @@ pub mod login;
 pub mod my_orders;
 pub mod new_order;
 pub mod order;
+#[cfg(feature = "ssr")]
+mod order_panels;
 pub mod settings;

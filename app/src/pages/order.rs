@@ -23,88 +23,21 @@ fn OrderView() -> impl IntoView {
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
     view! {
         <OrderLive id=id.clone()/>
-        <Assignment id/>
+        <Panels id/>
     }
 }
 
-/// Who holds the order, and the forms to claim, assign or release it: plain forms,
-/// rendered on the server only (outside the island, so the bundle does not grow).
-/// After a post the page comes back saying how it went.
+/// Beside the order: its thread's form and who holds it (see
+/// [`super::order_panels`]), rendered on the server only.
 #[component]
-fn Assignment(id: String) -> impl IntoView {
-    use crate::api::{order_assignment, ASSIGNED, ASSIGN_ERROR, ASSIGN_SEAL};
-    let query = leptos_router::hooks::use_query_map();
-    let (saved, refused, seal) = query.with_untracked(|q| {
-        (
-            q.get(ASSIGNED).is_some(),
-            q.get(ASSIGN_ERROR).unwrap_or_default(),
-            q.get(ASSIGN_SEAL).unwrap_or_default(),
-        )
-    });
-    let panel = Resource::new_blocking(
-        || (),
-        move |_| order_assignment(id.clone(), refused.clone(), seal.clone()),
-    );
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                // The order itself (or why it cannot be shown) is the island's to say.
-                panel.await.ok().filter(|p| p.waiting).map(|p| view! { <AssignmentForms p saved/> })
-            })}
-        </Suspense>
+fn Panels(id: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        super::order_panels::panels(id)
     }
-}
-
-#[component]
-fn AssignmentForms(p: crate::api::AssignmentPanel, saved: bool) -> impl IntoView {
-    let action = format!("/orders/{}/assign", p.instance_id);
-    let held = match &p.assignee {
-        Some(name) if *name == p.me => "You hold this order.".to_owned(),
-        Some(name) => format!("Held by {name}."),
-        None => "Nobody holds this order yet.".to_owned(),
-    };
-    let others: Vec<String> = p
-        .assignable
-        .iter()
-        .filter(|name| Some(*name) != p.assignee.as_ref())
-        .cloned()
-        .collect();
-    let claim = p.can_assign && p.assignee.as_ref() != Some(&p.me) && p.assignable.contains(&p.me);
-    let release = p.can_assign && p.assignee.is_some();
-    view! {
-        <section class="card assignment" aria-labelledby="assignment-heading" data-testid="assignment">
-            <h2 id="assignment-heading">"Assignment"</h2>
-            {saved.then(|| view! { <p class="notice ok" role="status">"Saved."</p> })}
-            {p.refused.map(|why| view! { <p class="notice error" role="alert">{why}</p> })}
-            <p data-testid="held-by">{held}</p>
-            {p.can_assign.then(|| view! {
-                <p class="hint">"Holding an order decides nothing: anyone who may decide it still can."</p>
-            })}
-            {claim.then(|| view! {
-                <form method="post" action=action.clone() class="decide">
-                    <input type="hidden" name="action" value="claim"/>
-                    <button type="submit" class="primary">"Claim: I'll take this"</button>
-                </form>
-            })}
-            {(p.can_assign && !others.is_empty()).then(|| view! {
-                <form method="post" action=action.clone() class="stack assign">
-                    <input type="hidden" name="action" value="assign"/>
-                    <label for="assign-to">"Assign to"</label>
-                    <select id="assign-to" name="to">
-                        {others.into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
-                    </select>
-                    <label for="assign-comment">"Comment (optional)"</label>
-                    <input id="assign-comment" name="comment" maxlength="500"/>
-                    <button type="submit">"Assign"</button>
-                </form>
-            })}
-            {release.then(|| view! {
-                <form method="post" action=action.clone() class="decide">
-                    <input type="hidden" name="action" value="release"/>
-                    <button type="submit" class="cancel">"Release"</button>
-                </form>
-            })}
-        </section>
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = id;
     }
 }
 

@@ -8,6 +8,7 @@
 use serde_json::json;
 
 use crate::kernel::clock::from_ms;
+use crate::model::comment::CommentRow;
 use crate::model::order::{LevelAt, OrderRow};
 
 pub const EVENT_TYPE: &str = "com.approvals.order.decided";
@@ -141,6 +142,32 @@ pub fn request(
             }
             .0
         },
+    }
+}
+
+/// A comment in the order's thread, to one of its other participants (`name`).
+pub fn comment(row: &OrderRow, comment: &CommentRow, name: &str, origin: &str) -> Email {
+    let (subject, said) = if comment.question {
+        (
+            format!("Question about order {}", row.order_id),
+            format!("{} asks about order {}:", comment.author, row.order_id),
+        )
+    } else {
+        (
+            format!("Comment on order {}", row.order_id),
+            format!("{} wrote about order {}:", comment.author, row.order_id),
+        )
+    };
+    Email {
+        subject,
+        body: Body::default()
+            .text(&format!("Hello {name},"))
+            .text(&said)
+            .text(&format!("“{}”", comment.text))
+            .text(&facts(row))
+            .text("Answer on the order's page:")
+            .link("", &link(origin, row))
+            .0,
     }
 }
 

@@ -128,6 +128,8 @@ pub enum Event {
     Reminder { level: u32, role: Role },
     /// The order's level at `level` of `role` was handed to the recipient.
     Assigned { level: u32, role: Role },
+    /// Comment `id` was written in the order's thread.
+    Comment { id: i64 },
     /// The order ended.
     Outcome,
 }
@@ -144,6 +146,7 @@ impl Event {
             Self::Request { level, role } => format!("request:{level}:{}", role.as_str()),
             Self::Reminder { level, role } => format!("reminder:{level}:{}", role.as_str()),
             Self::Assigned { level, role } => format!("assigned:{level}:{}", role.as_str()),
+            Self::Comment { id } => format!("comment:{id}"),
             Self::Outcome => "outcome".into(),
         }
     }
@@ -151,6 +154,9 @@ impl Event {
     fn parse_key(key: &str) -> Option<Self> {
         if key == "outcome" {
             return Some(Self::Outcome);
+        }
+        if let Some(id) = key.strip_prefix("comment:") {
+            return id.parse().ok().map(|id| Self::Comment { id });
         }
         let mut parts = key.split(':');
         let (kind, level, role) = (parts.next()?, parts.next()?, parts.next()?);
@@ -194,7 +200,7 @@ pub async fn add_deciders(
 ) -> Result<u64, sqlx::Error> {
     let (level, role) = match event {
         Event::Request { level, role } | Event::Reminder { level, role } => (level, role),
-        Event::Assigned { .. } | Event::Outcome => return Ok(0),
+        Event::Assigned { .. } | Event::Comment { .. } | Event::Outcome => return Ok(0),
     };
     let Some(order) = read_model::get(db, instance_id).await? else {
         return Ok(0);
@@ -225,6 +231,38 @@ pub async fn add_assignee(
         }
         None => Ok(0),
     }
+}
+
+/// Comment `id` was written in `order`'s thread by `author`: an e-mail to each other
+/// participant with an address (its requester, whoever may decide it, whoever decided
+/// it: the policy's `may_discuss`); the senders deliver them.
+pub async fn add_thread(
+    db: &Db,
+    order: &crate::model::order::OrderRow,
+    id: i64,
+    author: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let key = Event::Comment { id }.key();
+    let mut added = 0;
+    for candidate in recipients::candidates(db, now).await? {
+        let name = candidate.user.name.as_str();
+        if name != author
+            && crate::rules::policy::may_discuss(&candidate.user, &candidate.delegators, order)
+                .is_ok()
+        {
+            added += stored::add_one(db, &order.instance_id, &key, name, &candidate.address, now)
+                .await?;
+        }
+    }
+    // The requester decides no orders, so is no candidate: asked on their own.
+    if let Some(requester) = order.requested_by.as_deref().filter(|r| *r != author) {
+        if let Some(address) = crate::store::accounts::email_of(db, requester).await? {
+            added +=
+                stored::add_one(db, &order.instance_id, &key, requester, &address, now).await?;
+        }
+    }
+    Ok(added)
 }
 
 /// The order ended: an e-mail to its requester (if they have an address) and, with

@@ -255,6 +255,13 @@ impl Sender {
         let event = claimed.event;
         let mail = match event {
             Event::Outcome => message::outcome(row, &self.origin),
+            Event::Comment { id } => {
+                let comment = crate::store::comments::get(&self.db, id)
+                    .await
+                    .map_err(|e| Failure::Retry(format!("read model: {e}")))?
+                    .ok_or_else(|| Failure::Skip("the comment is gone".into()))?;
+                message::comment(row, &comment, &claimed.recipient, &self.origin)
+            }
             Event::Request { level, role }
             | Event::Reminder { level, role }
             | Event::Assigned { level, role } => {

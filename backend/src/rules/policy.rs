@@ -231,6 +231,34 @@ pub fn may_assign(
     }
 }
 
+/// Whether `user` takes part in `order`'s thread (reads and writes it): its
+/// requester, whoever may decide it while it waits (as themselves or for someone
+/// whose decisions they hold), and whoever decided a level of it or its outcome.
+/// Everyone else who may see the order is refused (403); those who may not see it get
+/// the order's 404 before this is asked.
+pub fn may_discuss(
+    user: &User,
+    delegators: &[Delegator],
+    order: &OrderRow,
+) -> Result<(), ServiceError> {
+    let requester = order.requested_by.as_deref() == Some(user.name.as_str());
+    let decides = order.status == domain::OrderStatus::AwaitingApproval
+        && deciding_as(user, order, None, delegators).is_ok();
+    let decided = order.approved_a_level(&user.name)
+        || order
+            .last_decider()
+            .is_some_and(|record| Actor::parse(record).into_people().any(|n| n == user.name));
+    if requester || decides || decided {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only the order's requester and those who decide it, or decided it, take part in \
+             its thread."
+                .into(),
+        ))
+    }
+}
+
 /// Why `user` may not hand their decisions to another, if they may not: only those
 /// who decide orders have any to hand on.
 pub fn may_delegate(user: &User) -> Result<(), ServiceError> {
@@ -390,6 +418,45 @@ mod tests {
         assert!(may_assign(&bob, none, &bobs_own, Some((&carol, none))).is_err());
         assert!(may_assign(&dora, none, &bobs_own, Some((&carol, none))).is_ok());
         assert!(may_assign(&carol, none, &bobs_own, None).is_ok());
+    }
+
+    #[test]
+    fn the_thread_is_the_requesters_and_its_deciders() {
+        let (alice, dave, bob, dora) = (
+            user("alice", Role::Requester),
+            user("dave", Role::Requester),
+            user("bob", Role::Manager),
+            user("dora", Role::Director),
+        );
+        let none: &[Delegator] = &[];
+        let waiting = order("alice");
+        assert!(may_discuss(&alice, none, &waiting).is_ok());
+        assert!(may_discuss(&bob, none, &waiting).is_ok());
+        assert!(may_discuss(&dave, none, &waiting).is_err());
+        let directors_level = OrderRow {
+            level: Some(2),
+            levels: Some(2),
+            level_role: Some(Role::Director),
+            level_approvers: Approvers::from_iter(["carol"]),
+            ..order("alice")
+        };
+        assert!(
+            may_discuss(&bob, none, &directors_level).is_err(),
+            "not his level"
+        );
+        assert!(may_discuss(&user("carol", Role::Manager), none, &directors_level).is_ok());
+        assert!(may_discuss(&dora, none, &directors_level).is_ok());
+        // Once decided: its deciders (a delegate and whom they acted for) and its
+        // requester, nobody else.
+        let decided = OrderRow {
+            status: domain::OrderStatus::Approved,
+            decided_by: Some("erin for dora".into()),
+            ..order("alice")
+        };
+        assert!(may_discuss(&bob, none, &decided).is_err());
+        assert!(may_discuss(&dora, none, &decided).is_ok());
+        assert!(may_discuss(&user("erin", Role::Manager), none, &decided).is_ok());
+        assert!(may_discuss(&alice, none, &decided).is_ok());
     }
 
     #[test]

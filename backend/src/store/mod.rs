@@ -8,6 +8,7 @@
 //!   lists (built at run time, over the two databases' few differing words);
 //! - [`group_commit`]: the start path's and the outcomes' writes, batched on SQLite;
 //! - [`changes`]: the change feed behind the event streams;
+//! - [`comments`]: the orders' threads;
 //! - [`action_links`]: the links in e-mails that decide an order;
 //! - [`accounts`], [`delegation`], [`recipients`], [`outbox`], [`lease`], [`audit`]:
 //!   people and sessions, who decides for whom, who is e-mailed, what is to be sent,
@@ -44,6 +45,7 @@ pub mod accounts;
 pub mod action_links;
 pub mod audit;
 pub mod changes;
+pub mod comments;
 pub mod db;
 pub mod delegation;
 pub mod group_commit;

@@ -5,6 +5,7 @@
 
 pub mod action_link;
 pub mod approvers;
+pub mod comment;
 pub mod history;
 pub mod notification;
 pub mod order;

@@ -56,6 +56,9 @@ pub struct OrderRow {
     pub decided_via: Option<Via>,
     /// Who holds the level it waits at (see [`Assignment`]).
     pub assignee: Option<String>,
+    /// Since when a question to the requester waits for their answer (see
+    /// `model::comment`).
+    pub question_since: Option<i64>,
 }
 
 /// A waiting order's level handed to someone (`to`), or handed back (`None`), by
@@ -183,6 +186,7 @@ impl OrderRow {
             assignee: (status == OrderStatus::AwaitingApproval)
                 .then(|| self.assignee.clone())
                 .flatten(),
+            question_open: status == OrderStatus::AwaitingApproval && self.question_since.is_some(),
         }
     }
 }
@@ -219,6 +223,7 @@ impl OrderRow {
             level_approvers: Approvers::default(),
             decided_via: None,
             assignee: None,
+            question_since: None,
         }
     }
 }

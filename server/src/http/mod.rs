@@ -5,6 +5,7 @@
 pub mod assignment;
 pub mod auth;
 pub mod bulk;
+pub mod comments;
 pub mod email_links;
 pub mod error;
 pub mod error_seal;
@@ -43,6 +44,9 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::cancel_order,
         orders::assign_order,
         assignment::assign,
+        comments::list,
+        comments::add,
+        comments::post_form,
         orders::status,
         orders::list_orders,
         orders::order_detail,
@@ -157,6 +161,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/inbox/decide", post(bulk::decide_selected))
         .route("/orders/{instance_id}/assign", post(assignment::assign))
+        .route("/orders/{instance_id}/comments", post(comments::post_form))
+        .route(
+            "/api/orders/{instance_id}/comments",
+            get(comments::list).post(comments::add),
+        )
         .route(
             "/act/{token}",
             get(email_links::offer).post(email_links::act),

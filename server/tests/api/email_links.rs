@@ -321,3 +321,71 @@ async fn the_assignee_is_emailed_with_links_that_decide() {
         "the one who assigned it is not told"
     );
 }
+
+/// Issue 25 §3: a comment in the order's thread reaches its other participants by
+/// e-mail (the requester and those who decide it), never its author.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_reaches_the_other_participants_by_email() {
+    let sink = SmtpSink::start(&[]);
+    let (stack, _dir) = stack_with_mail(&sink, None).await;
+    stack.start_waiting("talk-1", 2_500.0).await;
+    let (code, asked) = stack
+        .post(
+            "bob",
+            "/api/orders/po-talk-1/comments",
+            serde_json::json!({"text": "Which vendor?", "question": true}),
+        )
+        .await;
+    assert_eq!(code, 201, "{asked}");
+    let told = |name: &'static str, subject: &'static str| {
+        let sink = &sink;
+        async move {
+            let deadline = std::time::Instant::now() + WAIT;
+            loop {
+                if let Some(mail) = sink
+                    .to(&format!("{name}@example.com"))
+                    .into_iter()
+                    .find(|m| m.text.contains(subject))
+                {
+                    return mail;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name}: no {subject:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let to_alice = told("alice", "Subject: Question about order talk-1").await;
+    assert!(
+        to_alice.decoded().contains("Which vendor?"),
+        "{}",
+        to_alice.decoded()
+    );
+    assert!(to_alice.decoded().contains("/orders/po-talk-1"));
+    told("carol", "Subject: Question about order talk-1").await;
+    told("dora", "Subject: Question about order talk-1").await;
+
+    let (code, answered) = stack
+        .post(
+            "alice",
+            "/api/orders/po-talk-1/comments",
+            serde_json::json!({"text": "Acme, as before"}),
+        )
+        .await;
+    assert_eq!(code, 201, "{answered}");
+    told("bob", "Subject: Comment on order talk-1").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !sink
+            .to("bob@example.com")
+            .iter()
+            .any(|m| m.text.contains("Question about order talk-1")),
+        "the author is not told of his own comment"
+    );
+    assert!(!sink
+        .to("alice@example.com")
+        .iter()
+        .any(|m| m.text.contains("Comment on order talk-1")));
+}

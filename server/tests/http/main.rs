@@ -11,6 +11,7 @@
 mod assignments;
 mod auth;
 mod bulk;
+mod comments;
 mod common;
 mod decisions;
 mod delegation;

@@ -58,21 +58,31 @@ impl<'a> DecisionRequest<'a> {
 }
 
 /// A comment as it will be kept (trimmed; none when empty), or what is wrong with it
-/// in `errors`: the same rules for a decision's comment and an assignment's.
-pub(super) fn checked_comment<'a>(
+/// in `errors`: the same rules for a decision's comment, an assignment's and the
+/// order's thread (`field` names it).
+pub(super) fn checked_text<'a>(
+    field: &str,
     comment: Option<&'a str>,
     errors: &mut ValidationErrors,
 ) -> Option<&'a str> {
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
         errors.push(
-            "comment",
-            format!("Use at most {MAX_COMMENT_LEN} characters for the comment."),
+            field,
+            format!("Use at most {MAX_COMMENT_LEN} characters for the {field}."),
         );
-    } else if let Some(why) = comment.and_then(|c| hidden_characters(c, "comment")) {
-        errors.push("comment", why);
+    } else if let Some(why) = comment.and_then(|c| hidden_characters(c, field)) {
+        errors.push(field, why);
     }
     comment
+}
+
+/// [`checked_text`] for a field named `comment`.
+pub(super) fn checked_comment<'a>(
+    comment: Option<&'a str>,
+    errors: &mut ValidationErrors,
+) -> Option<&'a str> {
+    checked_text("comment", comment, errors)
 }
 
 /// A decision taken (its claim holds) that the workflow has not confirmed yet: 202.

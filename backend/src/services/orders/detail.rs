@@ -15,7 +15,7 @@ use crate::model::people::{Delegator, User};
 use crate::rules::policy;
 use crate::services::accounts;
 use crate::services::delegation;
-use crate::store::read_model;
+use crate::store::{comments, read_model};
 use std::collections::HashMap;
 
 impl OrderService {
@@ -127,6 +127,22 @@ impl OrderService {
                 label,
                 at: from_ms(at),
             });
+        }
+        // The thread, for those who take part in it: in the timeline, which the order's
+        // page follows live.
+        if self.discusses(user, &row).await? {
+            let requester = row.requested_by.as_deref().unwrap_or("the requester");
+            for c in comments::list(&self.db, &row.instance_id).await? {
+                let label = if c.question {
+                    format!("{} asked {requester}: “{}”", c.author, c.text)
+                } else {
+                    format!("{}: “{}”", c.author, c.text)
+                };
+                timeline.push(TimelineEntry {
+                    label,
+                    at: from_ms(c.at),
+                });
+            }
         }
         let events = read_model::timeline(&self.db, &row.instance_id).await?;
         timeline.extend(events.into_iter().map(|e| TimelineEntry {

@@ -5,6 +5,7 @@
 mod assign;
 pub mod bulk;
 pub mod by_link;
+mod comments;
 mod decide;
 mod detail;
 mod start;

@@ -1,0 +1,201 @@
+//! What the order page shows beside the order (server only): the form that writes in
+//! its thread (which the timeline shows, live), whether a question to the requester is
+//! open, and who holds the order with the forms to claim, assign or release it. Plain
+//! forms that work without JavaScript; after a post the page comes back saying how it
+//! went (`server::http::comments`, `server::http::assignment`).
+//!
+//! Read here during rendering, not through a server function: a server function costs
+//! the browser's bundle its answer's decoding even when only the server calls it, and
+//! the bundle has a budget.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{
+    AppError, Ctx, ASSIGNED, ASSIGN_ERROR, ASSIGN_SEAL, COMMENTED, COMMENT_ERROR, COMMENT_SEAL,
+};
+
+/// The reader's part in the order's thread.
+struct ThreadPanel {
+    instance_id: String,
+    participant: bool,
+    requester: Option<String>,
+    is_requester: bool,
+    /// Since when a question to the requester is open (UTC, as written).
+    question_since: Option<String>,
+    /// Why the last post was refused, when the page came back with one.
+    refused: Option<String>,
+}
+
+/// Who holds the order, and what the reader may do about it.
+struct AssignmentPanel {
+    instance_id: String,
+    waiting: bool,
+    assignee: Option<String>,
+    me: String,
+    can_assign: bool,
+    assignable: Vec<String>,
+    refused: Option<String>,
+}
+
+/// The two panels for order `id`, as its page renders them.
+pub fn panels(id: String) -> AnyView {
+    // Contexts are read now, while rendering; the reads below run later.
+    let ctx = Ctx::new();
+    let query = use_query_map();
+    let (commented, assigned, refusals) = query.with_untracked(|q| {
+        let get = |name| q.get(name).unwrap_or_default();
+        (
+            q.get(COMMENTED).is_some(),
+            q.get(ASSIGNED).is_some(),
+            [
+                get(COMMENT_ERROR),
+                get(COMMENT_SEAL),
+                get(ASSIGN_ERROR),
+                get(ASSIGN_SEAL),
+            ],
+        )
+    });
+    view! {
+        <Suspense>
+            {Suspend::new(async move {
+                // The order itself (or why it cannot be shown) is the island's to say.
+                read(&ctx, &id, refusals).await.ok().map(|(thread, assignment)| view! {
+                    {thread.participant.then(|| view! { <ThreadForm p=thread saved=commented/> })}
+                    {assignment.waiting.then(|| view! { <AssignmentForms p=assignment saved=assigned/> })}
+                })
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+async fn read(
+    ctx: &Ctx,
+    instance_id: &str,
+    [comment_refused, comment_seal, assign_refused, assign_seal]: [String; 4],
+) -> Result<(ThreadPanel, AssignmentPanel), AppError> {
+    let user = ctx.require_user().await?;
+    let orders = &ctx.state.orders;
+    let detail = orders.detail(&user, instance_id).await?;
+    let row = orders.order_for(&user, instance_id).await?;
+    let waiting = detail.order.status == domain::OrderStatus::AwaitingApproval;
+    let thread = ThreadPanel {
+        instance_id: row.instance_id.clone(),
+        participant: orders.discusses(&user, &row).await?,
+        requester: row.requested_by.clone(),
+        is_requester: row.requested_by.as_deref() == Some(user.name.as_str()),
+        question_since: row.question_since.filter(|_| waiting).map(|at| {
+            backend::kernel::clock::from_ms(at)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        }),
+        refused: ctx.notice(COMMENT_ERROR, comment_refused, &comment_seal),
+    };
+    let assignment = AssignmentPanel {
+        instance_id: detail.order.instance_id.clone(),
+        waiting,
+        assignee: detail.order.assignee,
+        me: user.name,
+        can_assign: detail.can_assign,
+        assignable: detail.assignable,
+        refused: ctx.notice(ASSIGN_ERROR, assign_refused, &assign_seal),
+    };
+    Ok((thread, assignment))
+}
+
+#[component]
+fn ThreadForm(p: ThreadPanel, saved: bool) -> impl IntoView {
+    let action = format!("/orders/{}/comments", p.instance_id);
+    let requester = p
+        .requester
+        .clone()
+        .unwrap_or_else(|| "the requester".into());
+    let open = p.question_since.clone().map(|since| {
+        let whose = if p.is_requester {
+            "you".to_owned()
+        } else {
+            requester.clone()
+        };
+        view! {
+            <p class="hint" data-testid="question-open">
+                "A question to " {whose} " is open since " {since}
+                ". The deadline keeps running while it is: an answer does not stop it."
+            </p>
+        }
+    });
+    view! {
+        <section class="card thread" aria-labelledby="thread-heading" data-testid="thread">
+            <h2 id="thread-heading">"Questions and answers"</h2>
+            <p class="muted">"The thread shows in the timeline above, to "
+                {requester.clone()} " and to whoever decides this order."</p>
+            {saved.then(|| view! { <p class="notice ok" role="status">"Posted."</p> })}
+            {p.refused.map(|why| view! { <p class="notice error" role="alert">{why}</p> })}
+            {open}
+            <form method="post" action=action class="stack">
+                <label for="thread-text">{if p.is_requester { "Your answer or message" } else { "Your message" }}</label>
+                <textarea id="thread-text" name="text" rows="3" maxlength="500" required=true></textarea>
+                {(!p.is_requester).then(|| view! {
+                    <label class="check">
+                        <input type="checkbox" name="question" value="1"/>
+                        " Ask " {requester.clone()} " (marks the order \u{201c}question open\u{201d} until they answer)"
+                    </label>
+                })}
+                <button type="submit" class="primary">"Post"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn AssignmentForms(p: AssignmentPanel, saved: bool) -> impl IntoView {
+    let action = format!("/orders/{}/assign", p.instance_id);
+    let held = match &p.assignee {
+        Some(name) if *name == p.me => "You hold this order.".to_owned(),
+        Some(name) => format!("Held by {name}."),
+        None => "Nobody holds this order yet.".to_owned(),
+    };
+    let others: Vec<String> = p
+        .assignable
+        .iter()
+        .filter(|name| Some(*name) != p.assignee.as_ref())
+        .cloned()
+        .collect();
+    let claim = p.can_assign && p.assignee.as_ref() != Some(&p.me) && p.assignable.contains(&p.me);
+    let release = p.can_assign && p.assignee.is_some();
+    view! {
+        <section class="card assignment" aria-labelledby="assignment-heading" data-testid="assignment">
+            <h2 id="assignment-heading">"Assignment"</h2>
+            {saved.then(|| view! { <p class="notice ok" role="status">"Saved."</p> })}
+            {p.refused.map(|why| view! { <p class="notice error" role="alert">{why}</p> })}
+            <p data-testid="held-by">{held}</p>
+            {p.can_assign.then(|| view! {
+                <p class="hint">"Holding an order decides nothing: anyone who may decide it still can."</p>
+            })}
+            {claim.then(|| view! {
+                <form method="post" action=action.clone() class="decide">
+                    <input type="hidden" name="action" value="claim"/>
+                    <button type="submit" class="primary">"Claim: I'll take this"</button>
+                </form>
+            })}
+            {(p.can_assign && !others.is_empty()).then(|| view! {
+                <form method="post" action=action.clone() class="stack assign">
+                    <input type="hidden" name="action" value="assign"/>
+                    <label for="assign-to">"Assign to"</label>
+                    <select id="assign-to" name="to">
+                        {others.into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
+                    </select>
+                    <label for="assign-comment">"Why (optional, for the timeline)"</label>
+                    <input id="assign-comment" name="comment" maxlength="500"/>
+                    <button type="submit">"Assign"</button>
+                </form>
+            })}
+            {release.then(|| view! {
+                <form method="post" action=action.clone() class="decide">
+                    <input type="hidden" name="action" value="release"/>
+                    <button type="submit" class="cancel">"Release"</button>
+                </form>
+            })}
+        </section>
+    }
+}
