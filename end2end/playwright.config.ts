@@ -37,8 +37,22 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    { name: 'approvals', testIgnore: /timeout/, use: { baseURL: 'http://127.0.0.1:3100' } },
+    { name: 'approvals', testIgnore: /timeout|phone/, use: { baseURL: 'http://127.0.0.1:3100' } },
     { name: 'timeout', testMatch: /timeout/, use: { baseURL: 'http://127.0.0.1:3101' } },
+    // A phone, 375 px wide, on the main stack: the stories of deciding where people are
+    // (an e-mail's link, assigning, the thread) and the phone's own checks (width, touch
+    // targets, the countdown, axe).
+    {
+      name: 'phone',
+      testMatch: /email-link|assign|thread|phone/,
+      use: {
+        baseURL: 'http://127.0.0.1:3100',
+        viewport: { width: 375, height: 740 },
+        isMobile: true,
+        hasTouch: true,
+        deviceScaleFactor: 2,
+      },
+    },
   ],
   // Two stacks: one with a long approval timeout, one with a short one for the timeout story.
   webServer: [stack('main', 3100, '120s', 24100), stack('timeout', 3101, '30s', 24200)],

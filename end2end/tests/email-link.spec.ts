@@ -2,6 +2,7 @@ import { test, expect } from '@playwright/test';
 import {
   actionLink,
   printPageErrorsOnFailure,
+  projectContext,
   signIn,
   submitOrder,
   tamperedLink,
@@ -27,7 +28,7 @@ test('a manager approves from the e-mail without signing in, and the link works 
   const approve = actionLink(mail, 'Approve');
 
   // A browser that has never signed in: the link is all it has.
-  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+  const context = await browser.newContext(projectContext(testInfo));
   const page = await context.newPage();
   const unexpected = watchResponses(page);
   const response = await page.goto(approve);
@@ -38,7 +39,7 @@ test('a manager approves from the e-mail without signing in, and the link works 
   const summary = page.getByTestId('link-summary');
   await expect(summary).toContainText('$1,300.00');
   await expect(summary).toContainText('alice');
-  const comment = page.locator('form textarea[name=comment]');
+  const comment = page.locator('form [name=comment]');
   await expect(comment).toBeVisible();
   const confirm = page.getByTestId('link-confirm');
   await expect(confirm).toContainText('Approve order');
@@ -88,7 +89,7 @@ test('a manager signed in in the same browser rejects from the e-mail', async ({
   const bob = await signIn(browser, testInfo, 'bob');
   const response = await bob.page.goto(reject);
   expect(response?.status()).toBe(200);
-  await bob.page.locator('form textarea[name=comment]').fill('Not this quarter');
+  await bob.page.locator('form [name=comment]').fill('Not this quarter');
   await bob.page.getByTestId('link-confirm').click();
   await expect(bob.page.getByTestId('link-result')).toContainText('Rejected by bob');
   await expect(alice.page.getByTestId('order-status')).toHaveText('Rejected by bob');

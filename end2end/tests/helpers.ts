@@ -43,6 +43,13 @@ export function watchResponses(page: Page, allowed: number[] = []): string[] {
   return unexpected;
 }
 
+/** What a new browser context of this test's project is: its base URL and, for the
+ * phone project, its screen (`browser.newContext` takes none of the project's `use`). */
+export function projectContext(testInfo: TestInfo): BrowserContextOptions {
+  const { baseURL, viewport, isMobile, hasTouch, deviceScaleFactor } = testInfo.project.use;
+  return { baseURL, viewport, isMobile, hasTouch, deviceScaleFactor };
+}
+
 export async function signIn(
   browser: Browser,
   testInfo: TestInfo,
@@ -51,7 +58,7 @@ export async function signIn(
   contextOptions: BrowserContextOptions = {},
   prepare: (context: BrowserContext) => Promise<void> = async () => {},
 ) {
-  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ...contextOptions });
+  const context = await browser.newContext({ ...projectContext(testInfo), ...contextOptions });
   // Before any page exists (a fake clock, say), so no page is changed while it hydrates.
   await prepare(context);
   const page = await context.newPage();

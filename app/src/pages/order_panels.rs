@@ -134,7 +134,7 @@ fn ThreadForm(p: ThreadPanel, saved: bool) -> impl IntoView {
             {open}
             <form method="post" action=action class="stack">
                 <label for="thread-text">{if p.is_requester { "Your answer or message" } else { "Your message" }}</label>
-                <textarea id="thread-text" name="text" rows="3" maxlength="500" required=true></textarea>
+                <input id="thread-text" name="text" maxlength="500" required=true autocomplete="off"/>
                 {(!p.is_requester).then(|| view! {
                     <label class="check">
                         <input type="checkbox" name="question" value="1"/>

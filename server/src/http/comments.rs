@@ -9,13 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use axum_extra::extract::Form;
-use backend::ServiceError;
 use domain::CommentView;
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ErrorBody};
-use super::forms::{back_to, OUR_SIDE, UNREADABLE};
+use super::forms::OrderForm;
 
 /// A comment to write.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -80,7 +79,7 @@ pub async fn add(
 }
 
 /// The order page's form.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct CommentForm {
     #[serde(default)]
     text: String,
@@ -89,69 +88,27 @@ pub struct CommentForm {
     question: Option<String>,
 }
 
-/// The order page's thread form.
-#[utoipa::path(
-    post, path = "/orders/{instance_id}/comments", tag = "orders",
-    params(("instance_id" = String, Path, description = "Workflow instance id, `po-{order_id}`")),
-    request_body(content = CommentForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 303, description = "Back to the order's page: with `commented=1` when written, otherwise with why not, sealed for the poster; to `/login` when not signed in"),
-        (status = 403, description = "The post did not come from this site's own page"),
-    )
-)]
+/// The order page's thread form (a page's plumbing, like the other plain forms: not
+/// in the API document; the JSON API's is `POST /api/orders/{instance_id}/comments`).
 pub async fn post_form(
     State(state): State<AppState>,
     Path(instance_id): Path<String>,
     headers: HeaderMap,
     form: Result<Form<CommentForm>, axum_extra::extract::FormRejection>,
 ) -> Response {
-    let page = format!(
-        "/orders/{}",
-        form_urlencoded::byte_serialize(instance_id.as_bytes()).collect::<String>()
-    );
-    let back = |query: &[(&str, &str)], refused: Option<&str>| {
-        back_to(
-            &state,
-            &headers,
-            &page,
-            (COMMENT_ERROR, COMMENT_SEAL),
-            query,
-            refused,
-        )
+    let form_page = OrderForm {
+        done: COMMENTED,
+        refused: (COMMENT_ERROR, COMMENT_SEAL),
+        what: "a comment",
     };
-    let user = match state.site.user(&state.db, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return super::see_other("/login".into()),
-        Err(e) => {
-            e.log("the session of a comment");
-            return back(&[], Some(OUR_SIDE));
-        }
-    };
-    let Ok(Form(post)) = form else {
-        return back(&[], Some(UNREADABLE));
-    };
-    let question = post.question.is_some();
-    match state
-        .orders
-        .comment(&user, &instance_id, &post.text, question)
+    let orders = &state.orders;
+    form_page
+        .answer(&state, &headers, &instance_id, form, async |user, post| {
+            let question = post.question.is_some();
+            orders
+                .comment(&user, &instance_id, &post.text, question)
+                .await
+                .map(|_| ())
+        })
         .await
-    {
-        Ok(_) => back(&[(COMMENTED, "1")], None),
-        Err(e) => {
-            let refused = match e {
-                ServiceError::Invalid(errors) => errors
-                    .0
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                ServiceError::Forbidden(why) | ServiceError::NotFound(why) => why,
-                other => {
-                    other.log("a comment");
-                    OUR_SIDE.to_owned()
-                }
-            };
-            back(&[], Some(&refused))
-        }
-    }
 }

@@ -138,7 +138,7 @@ fn confirmation(token: &str, offer: &LinkOffer) -> AnyView {
         </dl>
         <form method="post" action=format!("/act/{token}") class="stack">
             <label for="comment">"Comment (optional)"</label>
-            <textarea id="comment" name="comment" rows="3" maxlength="500"></textarea>
+            <input id="comment" name="comment" maxlength="500" autocomplete="off"/>
             <button type="submit" class=class data-testid="link-confirm">{button}</button>
         </form>
         <p><a href=format!("/orders/{}", o.instance_id)>"Open the order instead"</a>" (sign in)"</p>

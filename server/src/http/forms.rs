@@ -15,7 +15,9 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum_extra::extract::Form;
+use axum_extra::extract::FormRejection;
 use backend::model::people::User;
+use backend::ServiceError;
 use serde::de::DeserializeOwned;
 
 /// What a form that could not be read comes back with.
@@ -109,6 +111,70 @@ impl<T: PlainForm> FromRequest<AppState> for Posted<T> {
                 tracing::debug!(%rejection, page = T::Page::PATH, "a form post could not be read");
                 Err(back::<T::Page>(state, &headers, &[], Some(UNREADABLE)))
             }
+        }
+    }
+}
+
+/// A plain form on an order's page (`/orders/{instance_id}`): what its answer comes
+/// back with (`done` when it worked; a refusal and its seal otherwise) and what it is
+/// called in the log.
+pub struct OrderForm {
+    pub done: &'static str,
+    pub refused: (&'static str, &'static str),
+    pub what: &'static str,
+}
+
+impl OrderForm {
+    /// Runs `work` for the signed-in poster and answers with a 303 back to the order's
+    /// page, saying how it went; not signed in, to the sign-in page.
+    pub async fn answer<T>(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        instance_id: &str,
+        form: Result<Form<T>, FormRejection>,
+        work: impl AsyncFnOnce(User, T) -> Result<(), ServiceError>,
+    ) -> Response {
+        let page = format!(
+            "/orders/{}",
+            form_urlencoded::byte_serialize(instance_id.as_bytes()).collect::<String>()
+        );
+        let back = |query: &[(&str, &str)], refused: Option<&str>| {
+            back_to(state, headers, &page, self.refused, query, refused)
+        };
+        let user = match state.site.user(&state.db, headers).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return super::see_other("/login".into()),
+            Err(e) => {
+                e.log(self.what);
+                return back(&[], Some(OUR_SIDE));
+            }
+        };
+        let Ok(Form(posted)) = form else {
+            return back(&[], Some(UNREADABLE));
+        };
+        match work(user, posted).await {
+            Ok(()) => back(&[(self.done, "1")], None),
+            Err(e) => back(&[], Some(&refusal(e, self.what))),
+        }
+    }
+}
+
+/// What a plain form tells the person who posted it when its work was refused: their
+/// mistake, or the rule, in the app's words; anything else as ours (logged here).
+fn refusal(e: ServiceError, what: &str) -> String {
+    match e {
+        ServiceError::Invalid(errors) => errors
+            .0
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        ServiceError::Forbidden(why) | ServiceError::NotFound(why) => why,
+        ServiceError::Conflict { message, .. } => message,
+        other => {
+            other.log(what);
+            OUR_SIDE.to_owned()
         }
     }
 }

@@ -196,6 +196,25 @@ async fn an_email_link_decides_once_and_is_refused_after_the_fact() {
     assert_eq!(row["status"], "approved");
     assert_eq!(row["decided_by"], "bob");
     assert_eq!(row["comment"], "fine by mail");
+
+    // Posts of links count against the client as password checks do: whoever tries
+    // link after link is slowed down (30 at once, then one every 2 s).
+    let mut limited = None;
+    for attempt in 0..40 {
+        let (code, page) = confirm(&stack, &format!("/act/al_guess{attempt}"), "").await;
+        if code == 429 {
+            limited = Some((attempt, page));
+            break;
+        }
+        assert_eq!(code, 404, "{page}");
+    }
+    let (attempt, page) = limited.expect("a client trying links is held back");
+    // The allowance is shared with the password checks this client made above.
+    assert!(
+        (15..=30).contains(&attempt),
+        "held back after {attempt} posts"
+    );
+    assert!(page.contains("Too many attempts"), "{page}");
 }
 
 /// Issue 25 §1: a link decides only while its recipient may. carol decides a

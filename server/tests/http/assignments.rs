@@ -8,30 +8,17 @@ use std::time::Duration;
 use axum::http::{header, StatusCode};
 use backend::rules::approval_policy::ApprovalPolicy;
 use backend::services::accounts;
-use domain::{OrderStatus, Role};
+use domain::Role;
 use serde_json::{json, Value};
 
 use crate::common::{
     error_text, form_post, from_another_site, order_row, page_get, spawn_app, spawn_app_with,
-    Answer, TestApp, SITE,
+    waiting_order, Answer, TestApp, SITE,
 };
 
 async fn assign(app: &TestApp, token: &str, instance_id: &str, body: Value) -> Answer {
     app.post(token, &format!("/api/orders/{instance_id}/assign"), body)
         .await
-}
-
-async fn waiting(app: &TestApp, token: &str, order_id: &str, cost: f64) -> String {
-    let started = app.start(token, order_id, cost, 1).await;
-    assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
-    let instance_id = format!("po-{order_id}");
-    for _ in 0..200 {
-        if order_row(app, &instance_id).await.status == OrderStatus::AwaitingApproval {
-            return instance_id;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{instance_id} never waited");
 }
 
 async fn timeline(app: &TestApp, token: &str, instance_id: &str) -> Vec<String> {
@@ -60,8 +47,8 @@ async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<String> {
 async fn claim_assign_and_release_follow_the_policy_on_every_path() {
     let app = spawn_app().await;
     let dave = app.account_with_token("dave", Role::Requester).await;
-    let id = waiting(&app, &app.alice, "as-1", 2_000.0).await;
-    let other = waiting(&app, &app.alice, "as-2", 3_000.0).await;
+    let id = waiting_order(&app, &app.alice, "as-1", 2_000.0).await;
+    let other = waiting_order(&app, &app.alice, "as-2", 3_000.0).await;
 
     // Who may not: the requester (403), a stranger (404, as for no order), nobody for
     // an order that is not there.
@@ -202,7 +189,7 @@ async fn an_assignment_ends_with_its_level() {
         .await
         .expect("a token")
         .1;
-    let id = waiting(&app, &app.alice, "lv-1", 20_000.0).await;
+    let id = waiting_order(&app, &app.alice, "lv-1", 20_000.0).await;
     assert_eq!(
         assign(&app, &app.bob, &id, json!({"to": "bob"}))
             .await
@@ -248,7 +235,7 @@ async fn an_assignment_ends_with_its_level() {
 #[tokio::test]
 async fn the_order_page_claims_and_releases_with_plain_forms() {
     let app = spawn_app().await;
-    let id = waiting(&app, &app.alice, "pf-1", 2_000.0).await;
+    let id = waiting_order(&app, &app.alice, "pf-1", 2_000.0).await;
     let bob = app.session("bob").await;
     let origin = format!("http://{SITE}");
     let path = format!("/orders/{id}/assign");

@@ -3,26 +3,13 @@
 //! question to the requester that stays open until they answer, the text rules, the
 //! timeline, and the order page's plain form.
 
-use std::time::Duration;
-
 use axum::http::{header, StatusCode};
-use domain::{OrderStatus, Role};
+use domain::Role;
 use serde_json::{json, Value};
 
-use crate::common::{error_text, form_post, order_row, page_get, spawn_app, Answer, TestApp, SITE};
-
-async fn waiting(app: &TestApp, order_id: &str) -> String {
-    let started = app.start(&app.alice, order_id, 2_000.0, 1).await;
-    assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
-    let instance_id = format!("po-{order_id}");
-    for _ in 0..200 {
-        if order_row(app, &instance_id).await.status == OrderStatus::AwaitingApproval {
-            return instance_id;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{instance_id} never waited");
-}
+use crate::common::{
+    error_text, form_post, order_row, page_get, spawn_app, waiting_order, Answer, TestApp, SITE,
+};
 
 async fn write(app: &TestApp, token: &str, id: &str, body: Value) -> Answer {
     app.post(token, &format!("/api/orders/{id}/comments"), body)
@@ -42,7 +29,7 @@ async fn question_open(app: &TestApp, token: &str, id: &str) -> bool {
 async fn the_requester_and_the_deciders_ask_and_answer_in_the_thread() {
     let app = spawn_app().await;
     let dave = app.account_with_token("dave", Role::Requester).await;
-    let id = waiting(&app, "th-1").await;
+    let id = waiting_order(&app, &app.alice, "th-1", 2_000.0).await;
 
     // bob asks alice; the order shows the question open.
     let asked = write(
@@ -160,7 +147,7 @@ async fn the_requester_and_the_deciders_ask_and_answer_in_the_thread() {
 #[tokio::test]
 async fn the_order_page_asks_and_answers_with_a_plain_form() {
     let app = spawn_app().await;
-    let id = waiting(&app, "th-2").await;
+    let id = waiting_order(&app, &app.alice, "th-2", 2_000.0).await;
     let origin = format!("http://{SITE}");
     let path = format!("/orders/{id}/comments");
     let (bob, alice) = (app.session("bob").await, app.session("alice").await);

@@ -317,3 +317,18 @@ pub async fn outcome(app: &TestApp, token: &str, instance_id: &str) -> String {
         .unwrap_or_default();
     output["status"].as_str().unwrap_or_default().to_owned()
 }
+
+/// An order of `cost` started by `token`'s account, once its workflow waits for a
+/// decision; its instance id.
+pub async fn waiting_order(app: &TestApp, token: &str, order_id: &str, cost: f64) -> String {
+    let started = app.start(token, order_id, cost, 1).await;
+    assert_eq!(started.status, StatusCode::OK, "{:?}", started.body);
+    let instance_id = format!("po-{order_id}");
+    for _ in 0..200 {
+        if order_row(app, &instance_id).await.status == domain::OrderStatus::AwaitingApproval {
+            return instance_id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{instance_id} never waited");
+}
