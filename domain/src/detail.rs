@@ -42,6 +42,15 @@ pub struct OrderDetail {
     #[cfg(feature = "ssr")]
     #[serde(default)]
     pub assignable: Vec<String>,
+    /// Whether the reader takes part in the order's thread (server only, as above).
+    #[cfg(feature = "ssr")]
+    #[serde(default)]
+    pub can_discuss: bool,
+    /// Since when a question to the requester waits for an answer, while the order
+    /// waits (server only, as above).
+    #[cfg(feature = "ssr")]
+    #[serde(default, deserialize_with = "crate::rfc3339::de_opt")]
+    pub question_since: Option<DateTime<Utc>>,
 }
 
 /// A comment in an order's thread (the API's; the pages show the thread in the

@@ -76,26 +76,23 @@ async fn read(
     [comment_refused, comment_seal, assign_refused, assign_seal]: [String; 4],
 ) -> Result<(ThreadPanel, AssignmentPanel), AppError> {
     let user = ctx.require_user().await?;
-    let orders = &ctx.state.orders;
-    let detail = orders.detail(&user, instance_id).await?;
-    let row = orders.order_for(&user, instance_id).await?;
-    let waiting = detail.order.status == domain::OrderStatus::AwaitingApproval;
+    let detail = ctx.state.orders.detail(&user, instance_id).await?;
+    let order = detail.order;
+    let is_requester = order.requested_by.as_deref() == Some(user.name.as_str());
     let thread = ThreadPanel {
-        instance_id: row.instance_id.clone(),
-        participant: orders.discusses(&user, &row).await?,
-        requester: row.requested_by.clone(),
-        is_requester: row.requested_by.as_deref() == Some(user.name.as_str()),
-        question_since: row.question_since.filter(|_| waiting).map(|at| {
-            backend::kernel::clock::from_ms(at)
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()
-        }),
+        instance_id: order.instance_id.clone(),
+        participant: detail.can_discuss,
+        requester: order.requested_by.clone(),
+        is_requester,
+        question_since: detail
+            .question_since
+            .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
         refused: ctx.notice(COMMENT_ERROR, comment_refused, &comment_seal),
     };
     let assignment = AssignmentPanel {
-        instance_id: detail.order.instance_id.clone(),
-        waiting,
-        assignee: detail.order.assignee,
+        instance_id: order.instance_id,
+        waiting: order.status == domain::OrderStatus::AwaitingApproval,
+        assignee: order.assignee,
         me: user.name,
         can_assign: detail.can_assign,
         assignable: detail.assignable,

@@ -30,22 +30,24 @@ pub async fn candidates(db: &Db, now: i64) -> Result<Vec<Candidate>, sqlx::Error
     let (people, held) = (stored::people(db).await?, stored::held(db, now).await?);
     Ok(people
         .into_iter()
-        .map(|(user, address)| {
-            let delegators = held
-                .iter()
-                .filter(|(delegate, _, role)| *delegate == user.name && role.decides_orders())
-                .map(|(_, delegator, role)| Delegator {
-                    name: delegator.clone(),
-                    role: *role,
-                })
-                .collect();
-            Candidate {
-                user,
-                address,
-                delegators,
-            }
+        .map(|(user, address)| Candidate {
+            delegators: holding(&held, &user.name),
+            user,
+            address,
         })
         .collect())
+}
+
+/// Whose decisions `delegate` holds, among the delegations in force (`held`, as
+/// `store::recipients::held` reads them): direct ones, from people who decide orders.
+pub fn holding(held: &[(String, String, Role)], delegate: &str) -> Vec<Delegator> {
+    held.iter()
+        .filter(|(to, _, role)| to == delegate && role.decides_orders())
+        .map(|(_, delegator, role)| Delegator {
+            name: delegator.clone(),
+            role: *role,
+        })
+        .collect()
 }
 
 /// Those of `candidates` the policy lets decide `order` at `level` (1 for the seed's

@@ -41,28 +41,13 @@ async fn stack_with_mail(sink: &SmtpSink, policy: Option<&str>) -> (Stack, tempf
 
 /// The mail to `name` about order `order_id` (the first that names it).
 async fn mail_about(sink: &SmtpSink, name: &str, order_id: &str, reminder: bool) -> Mail {
-    let address = format!("{name}@example.com");
     let subject = if reminder {
         format!("Subject: Reminder: approval needed: order {order_id} ")
     } else {
         format!("Subject: Approval needed: order {order_id} ")
     };
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(mail) = sink
-            .to(&address)
-            .into_iter()
-            .find(|m| m.text.contains(&subject))
-        {
-            return mail;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail to {address} about {order_id}: {:?}",
-            sink.messages().iter().map(|m| &m.to).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    sink.wait_for_one(&format!("{name}@example.com"), &subject)
+        .await
 }
 
 /// Opens a link as a browser that never signed in: status, Referrer-Policy, page.
@@ -236,26 +221,8 @@ async fn a_link_stops_when_the_delegation_it_came_under_ends() {
     assert!(page.contains("level 1 approved by bob"), "{page}");
 
     // Level 2, a director's: dora, and carol for her.
-    let wait_for_level_2 = |name: &'static str| {
-        let sink = &sink;
-        async move {
-            let deadline = std::time::Instant::now() + WAIT;
-            loop {
-                let mails: Vec<Mail> = sink
-                    .to(&format!("{name}@example.com"))
-                    .into_iter()
-                    .filter(|m| m.decoded().contains("level 2 of 2"))
-                    .collect();
-                if let Some(mail) = mails.into_iter().next() {
-                    return mail;
-                }
-                assert!(std::time::Instant::now() < deadline, "{name} was not asked");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
-    let carols = wait_for_level_2("carol").await;
-    let doras = wait_for_level_2("dora").await;
+    let carols = sink.wait_for_one("carol@example.com", "level 2 of 2").await;
+    let doras = sink.wait_for_one("dora@example.com", "level 2 of 2").await;
     let carols_link = carols.action_path("Approve").expect("carol's link");
     assert_eq!(
         open(&stack, &carols_link).await.0,
@@ -317,18 +284,7 @@ async fn the_assignee_is_emailed_with_links_that_decide() {
         .await;
     assert_eq!(code, 200, "{assigned}");
     let subject = "Subject: Assigned to you: order assign-1 ";
-    let deadline = std::time::Instant::now() + WAIT;
-    let mail = loop {
-        if let Some(mail) = sink
-            .to("carol@example.com")
-            .into_iter()
-            .find(|m| m.text.contains(subject))
-        {
-            break mail;
-        }
-        assert!(std::time::Instant::now() < deadline, "carol was not told");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let mail = sink.wait_for_one("carol@example.com", subject).await;
     let (code, page) = confirm(&stack, &mail.action_path("Approve").expect("a link"), "").await;
     assert_eq!(code, 200, "{page}");
     assert!(page.contains("Approved by carol"), "{page}");
@@ -356,25 +312,10 @@ async fn a_comment_reaches_the_other_participants_by_email() {
         )
         .await;
     assert_eq!(code, 201, "{asked}");
-    let told = |name: &'static str, subject: &'static str| {
+    let told = |name: &str, subject: &'static str| {
+        let address = format!("{name}@example.com");
         let sink = &sink;
-        async move {
-            let deadline = std::time::Instant::now() + WAIT;
-            loop {
-                if let Some(mail) = sink
-                    .to(&format!("{name}@example.com"))
-                    .into_iter()
-                    .find(|m| m.text.contains(subject))
-                {
-                    return mail;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{name}: no {subject:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+        async move { sink.wait_for_one(&address, subject).await }
     };
     let to_alice = told("alice", "Subject: Question about order talk-1").await;
     assert!(

@@ -104,6 +104,27 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Waits (up to [`super::WAIT`]) for a message to `address` whose decoded text
+    /// contains `text`; returns the first.
+    pub async fn wait_for_one(&self, address: &str, text: &str) -> Mail {
+        let deadline = Instant::now() + super::WAIT;
+        loop {
+            if let Some(mail) = self
+                .to(address)
+                .into_iter()
+                .find(|m| m.decoded().contains(text))
+            {
+                return mail;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no mail to {address} with {text:?}; all: {:?}",
+                self.messages().iter().map(|m| &m.to).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until `address` has received `count` messages; returns them.
     pub async fn wait_for(&self, address: &str, count: usize, within: Duration) -> Vec<Mail> {
         let deadline = Instant::now() + within;

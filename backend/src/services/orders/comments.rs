@@ -37,12 +37,6 @@ impl OrderService {
         Ok(row)
     }
 
-    /// Whether `user` takes part in the order's thread (for its page and timeline).
-    pub async fn discusses(&self, user: &User, row: &OrderRow) -> Result<bool, ServiceError> {
-        let delegators = delegation::delegators(&self.db, &user.name, self.now_ms()).await?;
-        Ok(policy::may_discuss(user, &delegators, row).is_ok())
-    }
-
     /// The order's thread, oldest first.
     pub async fn comments(
         &self,

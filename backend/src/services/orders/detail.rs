@@ -11,43 +11,29 @@ use crate::kernel::error::ServiceError;
 use crate::model::history::OperatorAction;
 use crate::model::order::OrderRow;
 use crate::model::order::{LevelAt, Via};
-use crate::model::people::{Delegator, User};
+use crate::model::people::User;
+use crate::notify::recipients::holding;
 use crate::rules::policy;
 use crate::services::accounts;
 use crate::services::delegation;
 use crate::store::{comments, read_model};
-use std::collections::HashMap;
 
 impl OrderService {
     /// Everyone `row`'s level may be assigned to: whoever may decide it now, as
-    /// themselves or for someone whose decisions they hold (the policy's rule).
+    /// themselves or for someone whose decisions they hold (the policy's rule, with
+    /// the delegations grouped as the e-mail recipients' are).
     async fn assignable(&self, row: &OrderRow, now: i64) -> Result<Vec<String>, ServiceError> {
-        let users = accounts::list_users(&self.db).await?;
-        let roles: HashMap<&str, Role> = users
-            .iter()
-            .map(|a| (a.user.name.as_str(), a.user.role))
+        let held = crate::store::recipients::held(&self.db, now).await?;
+        let mut names: Vec<String> = accounts::list_users(&self.db)
+            .await?
+            .into_iter()
+            .map(|account| account.user)
+            .filter(|user| {
+                user.decides_orders()
+                    && policy::deciding_as(user, row, None, &holding(&held, &user.name)).is_ok()
+            })
+            .map(|user| user.name)
             .collect();
-        let delegations = delegation::current(&self.db, None, now).await?;
-        let mut names = Vec::new();
-        for account in &users {
-            let user = &account.user;
-            if !user.decides_orders() {
-                continue;
-            }
-            let delegators: Vec<Delegator> = delegations
-                .iter()
-                .filter(|d| d.delegate == user.name && d.starts_at <= now)
-                .filter_map(|d| {
-                    roles.get(d.delegator.as_str()).map(|role| Delegator {
-                        name: d.delegator.clone(),
-                        role: *role,
-                    })
-                })
-                .collect();
-            if policy::deciding_as(user, row, None, &delegators).is_ok() {
-                names.push(user.name.clone());
-            }
-        }
         names.sort();
         Ok(names)
     }
@@ -63,19 +49,21 @@ impl OrderService {
         let row = self.order_for(user, instance_id).await?;
         let now = self.now_ms();
         let waiting = row.status == OrderStatus::AwaitingApproval;
-        // Whose decisions the reader holds is read only when their own right is not
-        // enough, as a decision reads it.
+        // Whose decisions the reader holds, read once for every rule below; only those
+        // who decide orders hold anyone's.
+        let delegators = if user.decides_orders() {
+            delegation::delegators(&self.db, &user.name, now).await?
+        } else {
+            Vec::new()
+        };
         let can_decide = waiting
             && user.decides_orders()
-            && (policy::may_decide(user, &row, None).is_ok() || {
-                let delegators = delegation::delegators(&self.db, &user.name, now).await?;
-                policy::deciding_as(user, &row, None, &delegators).is_ok()
-            });
+            && policy::deciding_as(user, &row, None, &delegators).is_ok();
         let can_cancel = waiting && policy::may_cancel(user, &row).is_ok();
-        let can_assign = waiting && row.decision.is_none() && user.decides_orders() && {
-            let delegators = delegation::delegators(&self.db, &user.name, now).await?;
-            policy::may_assign(user, &delegators, &row, None).is_ok()
-        };
+        let can_assign = waiting
+            && row.decision.is_none()
+            && policy::may_assign(user, &delegators, &row, None).is_ok();
+        let can_discuss = policy::may_discuss(user, &delegators, &row).is_ok();
         let assignable = if can_assign {
             self.assignable(&row, now).await?
         } else {
@@ -130,7 +118,7 @@ impl OrderService {
         }
         // The thread, for those who take part in it: in the timeline, which the order's
         // page follows live.
-        if self.discusses(user, &row).await? {
+        if can_discuss {
             let requester = row.requested_by.as_deref().unwrap_or("the requester");
             for c in comments::list(&self.db, &row.instance_id).await? {
                 let label = if c.question {
@@ -183,6 +171,8 @@ impl OrderService {
         Ok(OrderDetail {
             can_assign,
             assignable,
+            can_discuss,
+            question_since: row.question_since.filter(|_| waiting).map(from_ms),
             attention: policy::attention_reason(user, &row),
             can_decide,
             can_cancel,
