@@ -1,6 +1,7 @@
 import { test, expect } from '@playwright/test';
 import {
   PASSWORD,
+  hydrated,
   inboxRow,
   printPageErrorsOnFailure,
   sameOrigin,
@@ -99,6 +100,7 @@ test('a director away delegates to a manager, who approves for her', async ({ br
     const id = await submitOrder(alice.page, product, '7500', '2');
     const bob = await signIn(browser, testInfo, 'bob');
     await bob.page.goto(`/?q=${encodeURIComponent(product)}`);
+    await hydrated(inboxRow(bob.page, id));
     await inboxRow(bob.page, id).getByRole('button', { name: 'Approve' }).click();
     await expect(bob.page.locator('.notice.ok')).toContainText('now waits for a director');
 

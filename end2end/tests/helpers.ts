@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Browser, BrowserContext, BrowserContextOptions, Page, expect, test, TestInfo } from '@playwright/test';
+import { Browser, BrowserContext, BrowserContextOptions, Locator, Page, expect, test, TestInfo } from '@playwright/test';
 
 export const PASSWORD = 'approvals-demo';
 
@@ -90,6 +90,15 @@ export function seconds(text: string | null): number {
 
 export function inboxRow(page: Page, instanceId: string) {
   return page.locator(`tr[data-instance="${instanceId}"]`);
+}
+
+/** Waits until an inbox row's countdown ticks: the island has hydrated, so a click
+ * on its buttons is the island's (with its notice), not a plain form post that
+ * reloads the page (which a loaded machine can otherwise make the test race into). */
+export async function hydrated(row: Locator) {
+  const timer = row.getByRole('timer');
+  const start = seconds(await timer.textContent());
+  await expect.poll(async () => seconds(await timer.textContent()), { timeout: 10_000 }).toBeLessThan(start);
 }
 
 /** The Origin header the page itself would send: calls made with `page.request` stand
