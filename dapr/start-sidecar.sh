@@ -49,6 +49,12 @@
 #   WEBHOOK_URL []                where outcome events are posted: daprd gets the
 #                                 `notify-webhook` output binding (bindings.http; the
 #                                 server's NOTIFY_WEBHOOK_BINDING)
+#   ATTACHMENTS_DIR [$DATA_DIR/attachments]
+#                                 where orders' attached files are kept: daprd gets the
+#                                 `attachments` output binding (bindings.localstorage;
+#                                 the server's ATTACHMENTS_BINDING); "off": none
+#   MAX_BODY_SIZE [16Mi]          daprd --max-body-size: a 10 MB file travels base64
+#                                 (13.4 MB) to the binding
 #   WATCH_PARENT [0]              1: stop when the parent process is gone
 #   STARTUP_TIMEOUT [90]          seconds to wait for each process to be healthy
 #   DAPR_BIN_DIR []               see dapr/build.sh (which this script calls)
@@ -188,6 +194,25 @@ spec:
     value: "${SMTP_SKIP_TLS_VERIFY:-false}"
 EOF
   )
+fi
+# Attached files: a directory of their own under the data directory, unless turned off.
+ATTACHMENTS_DIR=${ATTACHMENTS_DIR:-$DATA_DIR/attachments}
+rm -f "$resources/attachments.yaml"
+if [ "$ATTACHMENTS_DIR" != off ]; then
+  mkdir -p "$ATTACHMENTS_DIR"
+  chmod 700 "$ATTACHMENTS_DIR"
+  cat >"$resources/attachments.yaml" <<EOF
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: attachments
+spec:
+  type: bindings.localstorage
+  version: v1
+  metadata:
+  - name: rootPath
+    value: "$(cd "$ATTACHMENTS_DIR" && pwd -P)"
+EOF
 fi
 if [ -n "${WEBHOOK_URL:-}" ]; then
   cat >"$resources/notify-webhook.yaml" <<EOF
@@ -378,6 +403,7 @@ start daprd "$BIN/daprd" \
   --scheduler-host-address "127.0.0.1:$SCHEDULER_PORT" \
   --resources-path "$resources" \
   --config "$config" \
+  --max-body-size "${MAX_BODY_SIZE:-16Mi}" \
   --metrics-listen-address 127.0.0.1 \
   "${dm[@]}" \
   --log-level "$DAPR_LOG_LEVEL"

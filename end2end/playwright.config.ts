@@ -40,11 +40,11 @@ export default defineConfig({
     { name: 'approvals', testIgnore: /timeout|phone/, use: { baseURL: 'http://127.0.0.1:3100' } },
     { name: 'timeout', testMatch: /timeout/, use: { baseURL: 'http://127.0.0.1:3101' } },
     // A phone, 375 px wide, on the main stack: the stories of deciding where people are
-    // (an e-mail's link, assigning, the thread) and the phone's own checks (width, touch
+    // (an e-mail's link, assigning, the thread, files) and the phone's own checks (width, touch
     // targets, the countdown, axe).
     {
       name: 'phone',
-      testMatch: /email-link|assign|thread|phone/,
+      testMatch: /email-link|assign|thread|attach|phone/,
       use: {
         baseURL: 'http://127.0.0.1:3100',
         viewport: { width: 375, height: 740 },

@@ -186,7 +186,8 @@ start_sidecar() {
   base=$((CLUSTER_DAPR_BASE + 10 * i))
   mkdir -p "$dir/pids"
   rm -f "$dir/sidecar.ready"
-  DATA_DIR=$dir DAPR_PROCESSES=daprd \
+  # One directory of attached files for every replica, as one bucket in a deployment.
+  DATA_DIR=$dir DAPR_PROCESSES=daprd ATTACHMENTS_DIR=${ATTACHMENTS_DIR:-$DATA_DIR/attachments} \
     DAPR_HTTP_PORT=$base DAPR_GRPC_PORT=$((base + 1)) DAPR_INTERNAL_GRPC_PORT=$((base + 2)) \
     DAPRD_METRICS_PORT=$((base + 3)) \
     bash dapr/start-sidecar.sh >>"$dir/sidecar.out" 2>&1 &

@@ -30,7 +30,7 @@ macro_rules! order_rows {
                 claimed_at, decided_at, failure, updated_at, requested_by, decision_comment,
                 approval_requested_at, placed_at, attention, attention_since, level, levels,
                 level_role AS "level_role: Role", level_approvers, decided_via AS "decided_via: Via", assignee,
-                question_since"#
+                question_since, attachments"#
                 + $after
             $(, $arg)*
         )

@@ -3,6 +3,8 @@
 //! I/O. With the `ssr` feature the types also map to database columns (`sqlx::Type`)
 //! and OpenAPI schemas; the browser build has neither.
 
+#[cfg(feature = "ssr")]
+mod attachment;
 mod detail;
 mod money;
 mod order;
@@ -12,6 +14,11 @@ mod user;
 mod validation;
 mod view;
 
+#[cfg(feature = "ssr")]
+pub use attachment::{
+    clean_file_name, AttachmentView, FileType, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
+    MAX_FILE_NAME_CHARS,
+};
 #[cfg(feature = "ssr")]
 pub use detail::CommentView;
 pub use detail::{OrderDetail, TimelineEntry};

@@ -63,13 +63,32 @@ pub struct OrderView {
     /// workflow, a state Dapr cannot load, a deadline long past with no outcome).
     #[serde(default)]
     pub needs_attention: bool,
+    // The three below are the API's; the pages' lists word them on the server (`note`),
+    // as each would cost the browser's bundle its decoding.
     /// Who holds the level it waits at (claimed it, or had it assigned); only while it
     /// waits, and left out when nobody does.
+    #[cfg(feature = "ssr")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
     /// A question to the requester waits for their answer (in the order's thread).
+    #[cfg(feature = "ssr")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub question_open: bool,
+    /// How many files are attached (the quote and the like).
+    #[cfg(feature = "ssr")]
+    #[serde(default, skip_serializing_if = "crate::view::is_zero")]
+    pub attachments: u8,
+    /// The pages' lists only (empty, and left out, in the API): who asked for it,
+    /// whether a question to them is open, how many files it carries and who holds
+    /// it, in one text ("alice · question open · 2 files · held by bob").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub note: String,
+}
+
+#[cfg(feature = "ssr")]
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl OrderView {

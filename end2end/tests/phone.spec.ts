@@ -60,7 +60,7 @@ async function onAPhone(page: Page) {
   await accessible(page);
 }
 
-test('on a phone: the inbox, an order with its thread and assignment, and an e-mail link', async ({ browser }, testInfo) => {
+test('on a phone: the inbox, an order with its thread, files and assignment, and an e-mail link', async ({ browser }, testInfo) => {
   const alice = await signIn(browser, testInfo, 'alice');
   const product = uniqueProduct('Phone-sized desk');
   const id = await submitOrder(alice.page, product, '650', '2');
@@ -89,6 +89,14 @@ test('on a phone: the inbox, an order with its thread and assignment, and an e-m
   await testInfo.attach('order on a phone', { path: testInfo.outputPath('phone-order.png'), contentType: 'image/png' });
   await alice.page.goto(`/orders/${id}`);
   await expect(alice.page.getByTestId('question-open')).toBeVisible();
+  // alice attaches the quote on her phone; the list and its form fit too.
+  await alice.page.getByLabel('Attach the quote or another file').setInputFiles({
+    name: 'quote.pdf',
+    mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.4\n% a quote\ntrailer << >>\n%%EOF\n'),
+  });
+  await alice.page.getByTestId('files').getByRole('button', { name: 'Attach', exact: true }).click();
+  await expect(alice.page.getByTestId('files').getByRole('link', { name: 'quote.pdf' })).toBeVisible();
   await onAPhone(alice.page);
 
   // carol decides from her e-mail, on her phone, without signing in.

@@ -133,6 +133,10 @@ pub struct Config {
     #[arg(long, env = "NOTIFY_WEBHOOK_BINDING", value_parser = trimmed)]
     pub notify_webhook_binding: Option<String>,
 
+    /// The Dapr output binding attached files are kept through (dapr/start-sidecar.sh makes attachments, local storage under the data directory); off: no attachments
+    #[arg(long, env = "ATTACHMENTS_BINDING", default_value = "attachments", value_parser = trimmed)]
+    pub attachments_binding: String,
+
     /// The key webhook events are signed with (16 characters at least; needed with NOTIFY_WEBHOOK_BINDING)
     #[arg(long, env = "WEBHOOK_SECRET", value_parser = trimmed, hide_env_values = true)]
     pub webhook_secret: Option<String>,
@@ -200,6 +204,14 @@ impl Config {
     }
 
     /// The gRPC address of the Dapr sidecar.
+    /// The binding attached files go through, unless they are off.
+    pub fn attachments_binding(&self) -> Option<&str> {
+        match self.attachments_binding.as_str() {
+            "" | "off" => None,
+            name => Some(name),
+        }
+    }
+
     pub fn dapr_endpoint(&self) -> String {
         match (&self.dapr_grpc_endpoint, self.dapr_grpc_port) {
             (Some(endpoint), _) => endpoint.clone(),
@@ -315,6 +327,8 @@ mod tests {
         ("DAPR_STATE", "dapr/start-sidecar.sh"),
         // read by dapr/start-sidecar.sh, not by the server
         ("WORKFLOW_RETENTION", "dapr/start-sidecar.sh"),
+        // read by dapr/start-sidecar.sh (the attachments binding's directory)
+        ("ATTACHMENTS_DIR", "dapr/start-sidecar.sh"),
         // read by dapr/build.sh and dapr/start-sidecar.sh, not by the server
         ("DAPR_BIN_DIR", "dapr/start-sidecar.sh"),
         // read by scripts/stack-lib.sh (it sets NOTIFY_EMAIL_BINDING), not by the server

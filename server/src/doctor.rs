@@ -219,24 +219,34 @@ async fn sidecar(config: &Config) -> Vec<Finding> {
              (see dapr/resources/statestore.yaml)",
         ),
     });
-    for (setting, binding) in [
-        ("NOTIFY_EMAIL_BINDING", &config.notify_email_binding),
-        ("NOTIFY_WEBHOOK_BINDING", &config.notify_webhook_binding),
+    for (setting, binding, made) in [
+        (
+            "NOTIFY_EMAIL_BINDING",
+            config.notify_email_binding.as_deref(),
+            "add the component (make run makes notify-email from SMTP_HOST) or unset it",
+        ),
+        (
+            "NOTIFY_WEBHOOK_BINDING",
+            config.notify_webhook_binding.as_deref(),
+            "add the component (make run makes notify-webhook from WEBHOOK_URL) or unset it",
+        ),
+        (
+            "ATTACHMENTS_BINDING",
+            config.attachments_binding(),
+            "add the component (make run makes attachments, local storage under the data \
+             directory; a deployment, deploy/k8s/dapr-attachments.yaml) or set it to off",
+        ),
     ] {
         let Some(name) = binding else { continue };
         let found = metadata
             .registered_components
             .iter()
-            .find(|c| &c.name == name && c.r#type.starts_with("bindings."));
+            .find(|c| c.name == name && c.r#type.starts_with("bindings."));
         findings.push(match found {
             Some(c) => Finding::ok("binding", format!("{name} ({}) for {setting}", c.r#type)),
             None => Finding::fix(
                 "binding",
-                format!(
-                    "{setting} names {name}, which daprd does not have: add the component \
-                     (make run makes notify-email from SMTP_HOST, notify-webhook from \
-                     WEBHOOK_URL) or unset {setting}"
-                ),
+                format!("{setting} names {name}, which daprd does not have: {made}"),
             ),
         });
     }

@@ -12,6 +12,7 @@ use backend::services::orders::OrderService;
 use backend::services::session::Site;
 use backend::services::sign_in::SignIn;
 use backend::store::db::Db;
+use backend::store::files::DaprFiles;
 use backend::workflow::engine::dapr::DaprEngine;
 use backend::workflow::engine::relay::TokenRelay;
 use backend::{
@@ -208,6 +209,23 @@ async fn order(config: &Config, command: cli::OrderCommand) -> Result<(), Startu
 fn order_service(config: &Config, db: Db, engine: Arc<DaprEngine>) -> OrderService {
     let orders =
         OrderService::new(db, engine, config.approval_timeout).with_notifications(config.notify());
+    // A file of 10 MB takes longer to store than a workflow call, in a bucket above all.
+    let files_timeout = config.dapr_call_timeout.max(Duration::from_secs(30));
+    let orders = match config.attachments_binding() {
+        Some(binding) => match DaprFiles::connect(
+            &config.dapr_endpoint(),
+            config.dapr_api_token.as_deref(),
+            binding,
+            files_timeout,
+        ) {
+            Ok(files) => orders.with_files(Arc::new(files)),
+            Err(e) => {
+                tracing::error!(error = %e, "attached files are off");
+                orders
+            }
+        },
+        None => orders,
+    };
     match &config.policy {
         Some(policy) => orders.with_policy(policy.clone()),
         None => orders,

@@ -22,6 +22,8 @@ pub use dialect::backup;
 pub mod accounts;
 #[path = "../../statements/action_links.rs"]
 pub mod action_links;
+#[path = "../../statements/attachments.rs"]
+pub mod attachments;
 #[path = "../../statements/audit.rs"]
 pub mod audit;
 #[path = "../../statements/changes.rs"]

@@ -166,8 +166,16 @@ impl Ctx {
             read_model::count(db, query)
         )
         .map_err(ServiceError::from)?;
+        let orders = rows
+            .iter()
+            .map(|r| {
+                let mut order = r.view();
+                order.note = super::note(&order);
+                order
+            })
+            .collect();
         Ok(OrderPage {
-            orders: rows.iter().map(|r| r.view()).collect(),
+            orders,
             total,
             offset,
             server_now_ms: clock::now_ms(),
@@ -241,13 +249,48 @@ fn redirect_with_error(
     seal: impl FnOnce(&[(String, String)]) -> String,
 ) {
     let (path, referer) = back;
+    match error_url(path, referer, error, kept, seal)
+        .and_then(|url| header::HeaderValue::from_str(&url).ok())
+    {
+        Some(value) => {
+            response.set_status(StatusCode::SEE_OTHER);
+            response.insert_header(header::LOCATION, value);
+        }
+        None => response.set_status(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// The page at `page` (an absolute URL) carrying server function `path`'s `error` as
+/// [`redirect_with_error`] sends a form post back with it, sealed for whoever sent
+/// `headers`: for a form the browser posted somewhere else than to the function (the
+/// order form with files, `server::http::order_form`), so its page shows the error as
+/// the function's.
+pub fn refused_page(
+    site: &backend::services::session::Site,
+    headers: &axum::http::HeaderMap,
+    page: &str,
+    path: &str,
+    error: &AppError,
+    kept: &[(&'static str, String)],
+) -> Option<String> {
+    error_url(path, page, error, kept, |query| {
+        notice::seal(site, headers, &sealed_parts(query))
+    })
+}
+
+fn error_url(
+    path: &str,
+    referer: &str,
+    error: &AppError,
+    kept: &[(&'static str, String)],
+    seal: impl FnOnce(&[(String, String)]) -> String,
+) -> Option<String> {
     // Drop the error of an earlier attempt so the query never piles up.
-    let mut base = referer.clone();
+    let mut base = referer.to_owned();
     ServerFnUrlError::<AppError>::strip_error_info(&mut base);
-    let Ok(mut url) = ServerFnUrlError::new(path, error.clone()).to_url(&base) else {
-        response.set_status(StatusCode::BAD_REQUEST);
-        return;
-    };
+    let mut url = ServerFnUrlError::new(path, error.clone())
+        .to_url(&base)
+        .ok()?;
     // Fields kept from an earlier attempt, and an earlier seal, are replaced, not
     // repeated.
     let others: Vec<(String, String)> = url
@@ -261,13 +304,7 @@ fn redirect_with_error(
         .extend_pairs(&others)
         .extend_pairs(kept.iter().map(|(k, v)| (*k, v.as_str())))
         .append_pair(ERROR_SEAL, &sealed);
-    match header::HeaderValue::from_str(url.as_str()) {
-        Ok(value) => {
-            response.set_status(StatusCode::SEE_OTHER);
-            response.insert_header(header::LOCATION, value);
-        }
-        Err(_) => response.set_status(StatusCode::BAD_REQUEST),
-    }
+    Some(url.into())
 }
 
 /// The service's errors as the pages see them; ours (5xx) are logged here, once.
@@ -278,6 +315,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(errors) => Self::Invalid(errors),
             ServiceError::NotFound(m) => Self::NotFound(m),
             ServiceError::Forbidden(m) => Self::Forbidden(m),
+            ServiceError::TooLarge(m) | ServiceError::UnsupportedType(m) => Self::BadRequest(m),
             ServiceError::Conflict {
                 message,
                 decided_by,

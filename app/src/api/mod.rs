@@ -91,6 +91,25 @@ pub struct OrderPage {
     pub waiting: Option<String>,
 }
 
+/// An order's note in the pages' lists (see `OrderView::note`).
+#[cfg(feature = "ssr")]
+pub fn note(order: &OrderView) -> String {
+    let mut text = order.requested_by.clone().unwrap_or_default();
+    if order.question_open {
+        text.push_str(" · question open");
+    }
+    match order.attachments {
+        0 => {}
+        1 => text.push_str(" · 1 file"),
+        n => text.push_str(&format!(" · {n} files")),
+    }
+    if let Some(holder) = &order.assignee {
+        text.push_str(" · held by ");
+        text.push_str(holder);
+    }
+    text
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionResult {
     pub message: String,
@@ -104,7 +123,7 @@ pub mod notice;
 #[cfg(feature = "ssr")]
 pub(crate) use context::Ctx;
 #[cfg(feature = "ssr")]
-pub use context::{error_is_sealed, ERROR_SEAL};
+pub use context::{error_is_sealed, refused_page, ERROR_SEAL};
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "me")]
@@ -210,7 +229,8 @@ pub async fn submit_order(
 }
 
 #[cfg(feature = "ssr")]
-fn generated_order_id() -> String {
+/// An order id for a form that left it empty: the day and 32 random bits.
+pub fn generated_order_id() -> String {
     use rand_core::RngCore;
     let mut bytes = [0u8; 4];
     rand_core::OsRng.fill_bytes(&mut bytes);
@@ -347,6 +367,12 @@ pub const ASSIGN_SEAL: &str = "assign_seal";
 pub const COMMENTED: &str = "commented";
 pub const COMMENT_ERROR: &str = "comment_error";
 pub const COMMENT_SEAL: &str = "comment_seal";
+
+/// The query the order page's upload form comes back with
+/// (server/src/http/attachments.rs).
+pub const ATTACHED: &str = "attached";
+pub const ATTACH_ERROR: &str = "attach_error";
+pub const ATTACH_SEAL: &str = "attach_seal";
 
 /// The query the settings form's answer comes back with (server/src/http/settings.rs):
 /// saved, or why not and its seal (see `api::notice`).

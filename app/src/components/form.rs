@@ -58,6 +58,25 @@ impl Submitted {
             .unwrap_or_default()
     }
 
+    /// Whether a file was chosen in the file input `name`: such a form is the browser's
+    /// to post, as `multipart/form-data` (a server function takes no files).
+    pub fn has_file(&self, name: &str) -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            self.fields.as_ref().is_some_and(|data| {
+                js_sys::Reflect::get(&data.get(name), &"size".into())
+                    .ok()
+                    .and_then(|size| size.as_f64())
+                    .is_some_and(|size| size > 0.0)
+            })
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = name;
+            false
+        }
+    }
+
     /// The `value` of the button that submitted the form.
     pub fn submitter_value(&self) -> Option<&str> {
         self.submitter.as_deref()

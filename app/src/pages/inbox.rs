@@ -394,7 +394,7 @@ fn PendingRow(
             <td>{order.product.clone()}</td>
             <td class="num">{order.quantity}</td>
             <td class="num">{order.total.to_string()}</td>
-            <td>{held_by(&order)}</td>
+            <td>{order.note.clone()}</td>
             <td><LocalTime at=order.created_at/></td>
             <td>
                 {deadline_ms.map(|deadline_ms| view! { <Countdown deadline_ms now/> })}
@@ -406,21 +406,6 @@ fn PendingRow(
             }}</td>
         </tr>
     }
-}
-
-/// The requester, and who holds the order if anyone does: one text, which costs the
-/// bundle less than an element of its own. A row keeps its place (and this text) while
-/// the list refetches; a holder who changes shows when the row is next drawn.
-fn held_by(order: &OrderView) -> String {
-    let mut text = order.requested_by.clone().unwrap_or_default();
-    if order.question_open {
-        text.push_str(" · question open");
-    }
-    if let Some(holder) = &order.assignee {
-        text.push_str(" · held by ");
-        text.push_str(holder);
-    }
-    text
 }
 
 #[component]

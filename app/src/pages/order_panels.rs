@@ -1,8 +1,9 @@
-//! What the order page shows beside the order (server only): the form that writes in
-//! its thread (which the timeline shows, live), whether a question to the requester is
-//! open, and who holds the order with the forms to claim, assign or release it. Plain
-//! forms that work without JavaScript; after a post the page comes back saying how it
-//! went (`server::http::comments`, `server::http::assignment`).
+//! What the order page shows beside the order (server only): its attached files with
+//! the requester's form to add more, the form that writes in its thread (which the
+//! timeline shows, live), whether a question to the requester is open, and who holds
+//! the order with the forms to claim, assign or release it. Plain forms that work
+//! without JavaScript; after a post the page comes back saying how it went
+//! (`server::http::attachments`, `server::http::comments`, `server::http::assignment`).
 //!
 //! Read here during rendering, not through a server function: a server function costs
 //! the browser's bundle its answer's decoding even when only the server calls it, and
@@ -11,9 +12,20 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use domain::{AttachmentView, MAX_ATTACHMENTS};
+
 use crate::api::{
-    AppError, Ctx, ASSIGNED, ASSIGN_ERROR, ASSIGN_SEAL, COMMENTED, COMMENT_ERROR, COMMENT_SEAL,
+    AppError, Ctx, ASSIGNED, ASSIGN_ERROR, ASSIGN_SEAL, ATTACHED, ATTACH_ERROR, ATTACH_SEAL,
+    COMMENTED, COMMENT_ERROR, COMMENT_SEAL,
 };
+
+/// The order's files, and whether the reader may add one.
+struct FilesPanel {
+    instance_id: String,
+    files: Vec<AttachmentView>,
+    can_attach: bool,
+    refused: Option<String>,
+}
 
 /// The reader's part in the order's thread.
 struct ThreadPanel {
@@ -43,16 +55,19 @@ pub fn panels(id: String) -> AnyView {
     // Contexts are read now, while rendering; the reads below run later.
     let ctx = Ctx::new();
     let query = use_query_map();
-    let (commented, assigned, refusals) = query.with_untracked(|q| {
+    let (commented, assigned, attached, refusals) = query.with_untracked(|q| {
         let get = |name| q.get(name).unwrap_or_default();
         (
             q.get(COMMENTED).is_some(),
             q.get(ASSIGNED).is_some(),
+            q.get(ATTACHED).is_some(),
             [
                 get(COMMENT_ERROR),
                 get(COMMENT_SEAL),
                 get(ASSIGN_ERROR),
                 get(ASSIGN_SEAL),
+                get(ATTACH_ERROR),
+                get(ATTACH_SEAL),
             ],
         )
     });
@@ -60,7 +75,9 @@ pub fn panels(id: String) -> AnyView {
         <Suspense>
             {Suspend::new(async move {
                 // The order itself (or why it cannot be shown) is the island's to say.
-                read(&ctx, &id, refusals).await.ok().map(|(thread, assignment)| view! {
+                read(&ctx, &id, refusals).await.ok().map(|(files, thread, assignment)| view! {
+                    {(files.can_attach || !files.files.is_empty() || files.refused.is_some())
+                        .then(|| view! { <Files p=files saved=attached/> })}
                     {thread.participant.then(|| view! { <ThreadForm p=thread saved=commented/> })}
                     {assignment.waiting.then(|| view! { <AssignmentForms p=assignment saved=assigned/> })}
                 })
@@ -73,12 +90,27 @@ pub fn panels(id: String) -> AnyView {
 async fn read(
     ctx: &Ctx,
     instance_id: &str,
-    [comment_refused, comment_seal, assign_refused, assign_seal]: [String; 4],
-) -> Result<(ThreadPanel, AssignmentPanel), AppError> {
+    [comment_refused, comment_seal, assign_refused, assign_seal, attach_refused, attach_seal]: [String; 6],
+) -> Result<(FilesPanel, ThreadPanel, AssignmentPanel), AppError> {
     let user = ctx.require_user().await?;
-    let detail = ctx.state.orders.detail(&user, instance_id).await?;
+    let (detail, files) = tokio::join!(
+        ctx.state.orders.detail(&user, instance_id),
+        ctx.state.orders.attachments(&user, instance_id),
+    );
+    let (detail, files) = (detail?, files?);
     let order = detail.order;
     let is_requester = order.requested_by.as_deref() == Some(user.name.as_str());
+    let files = FilesPanel {
+        instance_id: order.instance_id.clone(),
+        can_attach: is_requester
+            && matches!(
+                order.status,
+                domain::OrderStatus::Submitted | domain::OrderStatus::AwaitingApproval
+            )
+            && i64::from(order.attachments) < MAX_ATTACHMENTS,
+        files,
+        refused: ctx.notice(ATTACH_ERROR, attach_refused, &attach_seal),
+    };
     let thread = ThreadPanel {
         instance_id: order.instance_id.clone(),
         participant: detail.can_discuss,
@@ -98,7 +130,53 @@ async fn read(
         assignable: detail.assignable,
         refused: ctx.notice(ASSIGN_ERROR, assign_refused, &assign_seal),
     };
-    Ok((thread, assignment))
+    Ok((files, thread, assignment))
+}
+
+/// A size as people read it.
+fn size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} KB", (b + 512) / 1024),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+#[component]
+fn Files(p: FilesPanel, saved: bool) -> impl IntoView {
+    let id = p.instance_id.clone();
+    let rows = p
+        .files
+        .into_iter()
+        .map(|f| {
+            let href = format!("/api/orders/{}/attachments/{}", id, f.id);
+            let kind = domain::FileType::from_mime(&f.content_type).map(|k| k.label()).unwrap_or("file");
+            view! {
+                <li>
+                    <a href=href download=f.name.clone()>{f.name.clone()}</a>
+                    <span class="muted">" " {kind} ", " {size(f.size)} ", added by " {f.added_by}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let action = format!("/orders/{}/attachments", p.instance_id);
+    view! {
+        <section class="card files" aria-labelledby="files-heading" data-testid="files">
+            <h2 id="files-heading">"Files"</h2>
+            {saved.then(|| view! { <p class="notice ok" role="status">"Attached."</p> })}
+            {p.refused.map(|why| view! { <p class="notice error" role="alert">{why}</p> })}
+            <ul class="file-list">{rows}</ul>
+            {p.can_attach.then(|| view! {
+                <form method="post" action=action enctype="multipart/form-data" class="stack">
+                    <label for="attach-file">"Attach the quote or another file"</label>
+                    <input id="attach-file" name="file" type="file" multiple required
+                        accept="application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"/>
+                    <p class="hint">"PDF, PNG or JPEG, up to 10 MB each; at most 5 files per order."</p>
+                    <button type="submit" class="primary">"Attach"</button>
+                </form>
+            })}
+        </section>
+    }
 }
 
 #[component]

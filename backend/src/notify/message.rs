@@ -90,13 +90,15 @@ pub enum Asking {
 }
 
 /// A decision is asked of `name` (see [`Asking`]), with action links when the order
-/// has a deadline for them to end at.
+/// has a deadline for them to end at; `files` names what is attached to it (the
+/// files themselves are on the order's page, for those who may see it).
 pub fn request(
     row: &OrderRow,
     name: &str,
     origin: &str,
     asking: Asking,
     actions: Option<&ActionLinks>,
+    files: &[String],
 ) -> Email {
     let level = match row.level_at() {
         Ok(LevelAt::Of { number, of, role }) if of > 1 => {
@@ -121,9 +123,15 @@ pub fn request(
     Email {
         subject: format!("{what}: order {} ({})", row.order_id, row.total_cents),
         body: {
+            let attached = match files {
+                [] => String::new(),
+                [one] => format!("Attached to it: {one} (on the order's page)."),
+                many => format!("Attached to it: {} (on the order's page).", many.join(", ")),
+            };
             let body = Body::default()
                 .text(&format!("Hello {name},"))
-                .text(&format!("{}{level}{deadline}{held}", facts(row)));
+                .text(&format!("{}{level}{deadline}{held}", facts(row)))
+                .text(&attached);
             match actions {
                 Some(links) => body
                     .text("Decide from here:")
@@ -255,10 +263,20 @@ mod tests {
             deadline: Some(1_795_000_000_000),
             ..OrderRow::waiting("alice")
         };
-        let mail = request(&row, "bob", "http://127.0.0.1:3000/", Asking::Request, None);
-        assert!(request(&row, "bob", "http://x", Asking::Reminder, None)
-            .subject
-            .starts_with("Reminder: approval needed: order 1"));
+        let mail = request(
+            &row,
+            "bob",
+            "http://127.0.0.1:3000/",
+            Asking::Request,
+            None,
+            &[],
+        );
+        assert!(!mail.body.contains("Attached"), "{}", mail.body);
+        assert!(
+            request(&row, "bob", "http://x", Asking::Reminder, None, &[])
+                .subject
+                .starts_with("Reminder: approval needed: order 1")
+        );
         assert_eq!(mail.subject, "Approval needed: order 1 ($2,000.00)");
         assert!(mail.body.starts_with("<p>Hello bob,</p>"), "{}", mail.body);
         assert!(mail.body.contains("requested by alice"));
@@ -280,6 +298,13 @@ mod tests {
             "http://127.0.0.1:3000/",
             Asking::Request,
             Some(&links),
+            &["quote.pdf".into(), "<i>site</i>.png".into()],
+        );
+        assert!(
+            mail.body
+                .contains("Attached to it: quote.pdf, &lt;i&gt;site&lt;/i&gt;.png (on the order"),
+            "{}",
+            mail.body
         );
         for (label, token) in [("Approve", "al_yes"), ("Reject", "al_no")] {
             let url = format!("http://127.0.0.1:3000/act/{token}");
@@ -298,7 +323,7 @@ mod tests {
             product: "<b onmouseover=x>Desk</b>".into(),
             ..row.clone()
         };
-        let mail = request(&crafted, "bob", "http://x", Asking::Assigned, None);
+        let mail = request(&crafted, "bob", "http://x", Asking::Assigned, None, &[]);
         assert!(mail.subject.starts_with("Assigned to you: order 1"));
         assert!(
             mail.body.contains("&lt;b onmouseover=x&gt;Desk&lt;/b&gt;"),

@@ -283,7 +283,15 @@ impl Sender {
                     Event::Assigned { .. } => message::Asking::Assigned,
                     _ => message::Asking::Request,
                 };
-                message::request(row, &claimed.recipient, &self.origin, kind, links.as_ref())
+                let files = self.attached(row).await?;
+                message::request(
+                    row,
+                    &claimed.recipient,
+                    &self.origin,
+                    kind,
+                    links.as_ref(),
+                    &files,
+                )
             }
         };
         let metadata = HashMap::from([
@@ -294,6 +302,17 @@ impl Sender {
             .invoke(binding, "create", mail.body.into_bytes(), metadata)
             .await
             .map_err(Failure::Retry)
+    }
+
+    /// The names of the files attached to `row`, for a request to name them.
+    async fn attached(&self, row: &OrderRow) -> Result<Vec<String>, Failure> {
+        if row.attachments == 0 {
+            return Ok(Vec::new());
+        }
+        let files = crate::store::attachments::list(&self.db, &row.instance_id)
+            .await
+            .map_err(|e| Failure::Retry(format!("read model: {e}")))?;
+        Ok(files.into_iter().map(|f| f.name).collect())
     }
 
     /// Fresh Approve and Reject links for this delivery of a request, kept (hashed)

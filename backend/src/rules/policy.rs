@@ -259,6 +259,37 @@ pub fn may_discuss(
     }
 }
 
+/// Whether `user` may attach a file to `order`: its requester, while it waits (the
+/// quote belongs with the request, before anyone has decided it; the order form
+/// attaches its files before the workflow starts). Everyone else who may see the order
+/// is refused (403); a requester whose order moved on, 409.
+pub fn may_attach(user: &User, order: &OrderRow) -> Result<(), ServiceError> {
+    if order.requested_by.as_deref() != Some(user.name.as_str()) {
+        return Err(ServiceError::Forbidden(
+            "Only the order's requester attaches files to it.".into(),
+        ));
+    }
+    let waits = matches!(
+        order.status,
+        domain::OrderStatus::Submitted | domain::OrderStatus::AwaitingApproval
+    ) && order.decided_by.is_none();
+    if !waits {
+        return Err(ServiceError::Conflict {
+            message: format!(
+                "Files are attached while an order waits for approval; order {} is {}.",
+                order.order_id,
+                order
+                    .status
+                    .label(order.decided_by.as_deref())
+                    .to_lowercase()
+            ),
+            status: Some(order.status),
+            decided_by: None,
+        });
+    }
+    Ok(())
+}
+
 /// Why `user` may not hand their decisions to another, if they may not: only those
 /// who decide orders have any to hand on.
 pub fn may_delegate(user: &User) -> Result<(), ServiceError> {

@@ -9,6 +9,8 @@
 //! - [`group_commit`]: the start path's and the outcomes' writes, batched on SQLite;
 //! - [`changes`]: the change feed behind the event streams;
 //! - [`comments`]: the orders' threads;
+//! - [`attachments`], [`files`]: the orders' attached files, their rows and their
+//!   bytes (these through a Dapr output binding: a directory, or an S3 bucket);
 //! - [`action_links`]: the links in e-mails that decide an order;
 //! - [`accounts`], [`delegation`], [`recipients`], [`outbox`], [`lease`], [`audit`]:
 //!   people and sessions, who decides for whom, who is e-mailed, what is to be sent,
@@ -43,11 +45,13 @@ macro_rules! on_either_database {
 
 pub mod accounts;
 pub mod action_links;
+pub mod attachments;
 pub mod audit;
 pub mod changes;
 pub mod comments;
 pub mod db;
 pub mod delegation;
+pub mod files;
 pub mod group_commit;
 pub mod lease;
 pub mod maintenance;

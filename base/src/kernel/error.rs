@@ -15,6 +15,13 @@ pub enum ServiceError {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// What was sent is larger than the app takes (an attached file past its limit).
+    #[error("{0}")]
+    TooLarge(String),
+    /// What was sent is of a kind the app does not take (a file that is not a PDF,
+    /// PNG or JPEG by its content).
+    #[error("{0}")]
+    UnsupportedType(String),
     /// The request cannot be taken in the current state (an order already decided, an
     /// account name in use).
     #[error("{message}")]

@@ -95,6 +95,7 @@ fn refusal_reason(e: &ServiceError) -> &'static str {
         ServiceError::Invalid(_) => "invalid",
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Forbidden(_) => "forbidden",
+        ServiceError::TooLarge(_) | ServiceError::UnsupportedType(_) => "invalid",
         ServiceError::Conflict { .. } => "conflict",
         ServiceError::TooManyAttempts { .. } => "too_many_attempts",
         ServiceError::Unavailable { .. } => "unavailable",

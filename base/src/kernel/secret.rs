@@ -17,7 +17,12 @@ pub fn new_token(prefix: &str) -> String {
 
 /// What is stored of a token: its SHA-256, in hex.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
+    sha256_hex(token.as_bytes())
+}
+
+/// SHA-256 in lowercase hex (a token's stored form, an attached file's digest).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -59,6 +59,8 @@ pub struct OrderRow {
     /// Since when a question to the requester waits for their answer (see
     /// `model::comment`).
     pub question_since: Option<i64>,
+    /// How many files are attached (see `model::attachment`).
+    pub attachments: i64,
 }
 
 /// A waiting order's level handed to someone (`to`), or handed back (`None`), by
@@ -187,6 +189,8 @@ impl OrderRow {
                 .then(|| self.assignee.clone())
                 .flatten(),
             question_open: status == OrderStatus::AwaitingApproval && self.question_since.is_some(),
+            attachments: u8::try_from(self.attachments).unwrap_or(u8::MAX),
+            note: String::new(),
         }
     }
 }
@@ -224,6 +228,7 @@ impl OrderRow {
             decided_via: None,
             assignee: None,
             question_since: None,
+            attachments: 0,
         }
     }
 }

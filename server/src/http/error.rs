@@ -131,6 +131,8 @@ fn service_response(e: ServiceError) -> (StatusCode, ErrorBody) {
         ),
         ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, body(m)),
         ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, body(m)),
+        ServiceError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, body(m)),
+        ServiceError::UnsupportedType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, body(m)),
         ServiceError::Conflict {
             message,
             status,

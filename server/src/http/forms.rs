@@ -135,6 +135,23 @@ impl OrderForm {
         form: Result<Form<T>, FormRejection>,
         work: impl AsyncFnOnce(User, T) -> Result<(), ServiceError>,
     ) -> Response {
+        let posted = form
+            .map(|Form(posted)| posted)
+            .map_err(|_| UNREADABLE.to_owned());
+        self.answer_posted(state, headers, instance_id, posted, work)
+            .await
+    }
+
+    /// [`answer`](Self::answer) for a post read otherwise (a file's multipart body):
+    /// `posted` is what it carried, or why it could not be read, in the app's words.
+    pub async fn answer_posted<T>(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        instance_id: &str,
+        posted: Result<T, String>,
+        work: impl AsyncFnOnce(User, T) -> Result<(), ServiceError>,
+    ) -> Response {
         let page = format!(
             "/orders/{}",
             form_urlencoded::byte_serialize(instance_id.as_bytes()).collect::<String>()
@@ -150,8 +167,9 @@ impl OrderForm {
                 return back(&[], Some(OUR_SIDE));
             }
         };
-        let Ok(Form(posted)) = form else {
-            return back(&[], Some(UNREADABLE));
+        let posted = match posted {
+            Ok(posted) => posted,
+            Err(why) => return back(&[], Some(&why)),
         };
         match work(user, posted).await {
             Ok(()) => back(&[(self.done, "1")], None),
@@ -162,7 +180,7 @@ impl OrderForm {
 
 /// What a plain form tells the person who posted it when its work was refused: their
 /// mistake, or the rule, in the app's words; anything else as ours (logged here).
-fn refusal(e: ServiceError, what: &str) -> String {
+pub fn refusal(e: ServiceError, what: &str) -> String {
     match e {
         ServiceError::Invalid(errors) => errors
             .0
@@ -170,8 +188,17 @@ fn refusal(e: ServiceError, what: &str) -> String {
             .map(|e| e.message.as_str())
             .collect::<Vec<_>>()
             .join(" "),
-        ServiceError::Forbidden(why) | ServiceError::NotFound(why) => why,
+        ServiceError::Forbidden(why)
+        | ServiceError::NotFound(why)
+        | ServiceError::TooLarge(why)
+        | ServiceError::UnsupportedType(why) => why,
         ServiceError::Conflict { message, .. } => message,
+        // The app's own words too (a file store down, daprd busy), logged as ours.
+        ServiceError::Unavailable { ref message, .. } => {
+            let message = message.clone();
+            e.log(what);
+            message
+        }
         other => {
             other.log(what);
             OUR_SIDE.to_owned()

@@ -22,8 +22,13 @@ pub fn extractors() -> DefaultBodyLimit {
 }
 
 /// Refuses a body past [`MAX_BODY`]: at once when `Content-Length` says so, else (a
-/// chunked body) once that much has arrived, the rest unread.
+/// chunked body) once that much has arrived, the rest unread. File uploads are the
+/// exception: their routes read the body a part at a time under limits of their own
+/// (`super::attachments`), so they pass unbuffered.
 pub async fn bounded_body(request: Request, next: Next) -> Response {
+    if super::attachments::is_upload(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)

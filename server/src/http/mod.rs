@@ -3,6 +3,7 @@
 //! with Swagger UI.
 
 pub mod assignment;
+pub mod attachments;
 pub mod auth;
 pub mod bulk;
 pub mod comments;
@@ -16,6 +17,7 @@ pub mod fresh_owner;
 pub mod headers;
 pub mod hosts;
 pub mod limits;
+pub mod order_form;
 pub mod orders;
 mod params;
 pub mod same_origin;
@@ -45,6 +47,9 @@ use utoipa_swagger_ui::SwaggerUi;
         orders::assign_order,
         comments::list,
         comments::add,
+        attachments::upload,
+        attachments::list,
+        attachments::download,
         orders::status,
         orders::list_orders,
         orders::order_detail,
@@ -163,6 +168,28 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/orders/{instance_id}/comments",
             get(comments::list).post(comments::add),
+        )
+        .route(
+            "/api/orders/{instance_id}/attachments",
+            get(attachments::list).post(attachments::upload).layer(
+                axum::extract::DefaultBodyLimit::max(attachments::MAX_UPLOAD_BODY),
+            ),
+        )
+        .route(
+            "/api/orders/{instance_id}/attachments/{id}",
+            get(attachments::download),
+        )
+        .route(
+            "/orders/{instance_id}/attachments",
+            post(attachments::post_form).layer(axum::extract::DefaultBodyLimit::max(
+                attachments::MAX_ORDER_FORM_BODY,
+            )),
+        )
+        .route(
+            "/orders/new",
+            post(order_form::new_order).layer(axum::extract::DefaultBodyLimit::max(
+                attachments::MAX_ORDER_FORM_BODY,
+            )),
         )
         .route(
             "/act/{token}",

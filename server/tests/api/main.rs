@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod attachments;
 mod backups;
 mod common;
 mod email_links;

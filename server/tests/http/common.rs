@@ -12,6 +12,7 @@ use backend::rules::approval_policy::ApprovalPolicy;
 use backend::services::session::Site;
 use backend::services::sign_in::SignIn;
 use backend::services::{accounts, orders::OrderService};
+use backend::store::files::MemoryFiles;
 use backend::store::{changes, db::Db};
 use backend::workflow::engine::memory::MemoryEngine;
 use domain::Role;
@@ -31,6 +32,8 @@ pub struct TestApp {
     pub orders: OrderService,
     pub changes: tokio::sync::broadcast::Sender<backend::model::order::ChangeBatch>,
     pub engine: Arc<MemoryEngine>,
+    /// Attached files' bytes, in memory (the API tests use daprd's real binding).
+    pub files: Arc<MemoryFiles>,
     pub alice: String,
     pub bob: String,
     pub carol: String,
@@ -62,7 +65,9 @@ pub async fn spawn_app_with(policy: Option<ApprovalPolicy>) -> TestApp {
         token("carol").await,
     );
     let engine = Arc::new(MemoryEngine::new(db.clone()));
-    let orders = OrderService::new(db.clone(), engine.clone(), Duration::from_secs(3600));
+    let files = Arc::new(MemoryFiles::default());
+    let orders = OrderService::new(db.clone(), engine.clone(), Duration::from_secs(3600))
+        .with_files(files.clone());
     let orders = match policy {
         Some(policy) => orders.with_policy(policy),
         None => orders,
@@ -87,6 +92,7 @@ pub async fn spawn_app_with(policy: Option<ApprovalPolicy>) -> TestApp {
         orders,
         changes,
         engine,
+        files,
         alice,
         bob,
         carol,
@@ -272,6 +278,48 @@ pub fn form_post(
     builder
         .body(Body::from(body.to_owned()))
         .expect("a request")
+}
+
+/// A browser's `multipart/form-data` post with `session`'s cookie (and this site's
+/// origin, or `origin`): `parts` are (field, file name for a file, bytes).
+pub fn multipart_post(
+    path: &str,
+    session: Option<&str>,
+    origin: Option<&str>,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> Request<Body> {
+    const BOUNDARY: &str = "----approvals-test-boundary";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match file {
+            Some(file) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::ORIGIN, origin.unwrap_or(&format!("http://{SITE}")));
+    if let Some(session) = session {
+        builder = builder.header(header::COOKIE, format!("approvals_session={session}"));
+    }
+    builder.body(Body::from(body)).expect("a request")
 }
 
 /// A form another site's page posts with `session`'s cookie.

@@ -9,6 +9,7 @@
 //! `building_another_router_never_stalls_a_page_being_rendered`.
 
 mod assignments;
+mod attachments;
 mod auth;
 mod bulk;
 mod comments;

@@ -319,6 +319,22 @@ impl Stack {
         assert!(status.success(), "kill -{signal} {pid}");
     }
 
+    /// The stack's data directory (the sidecar's resources, its attached files).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A request of `who`'s (a name signs in with the demo password; `apv_…` is a
+    /// token; "" is nobody), for what the helpers here do not cover.
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        who: &str,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.request(method, who, path)
+    }
+
     pub fn dapr_api_token_file(&self) -> PathBuf {
         self.dir.path().join("dapr-api-token")
     }

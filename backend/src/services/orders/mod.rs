@@ -3,6 +3,7 @@
 //! the truth about outcomes.
 
 mod assign;
+mod attachments;
 pub mod bulk;
 pub mod by_link;
 mod comments;
@@ -11,6 +12,7 @@ mod detail;
 mod start;
 mod wire;
 
+pub use attachments::{too_large, Upload};
 pub use decide::DecisionRequest;
 pub use start::Recreated;
 pub use wire::{Assigned, Decided, Started, WorkflowFailure, WorkflowState};
@@ -30,6 +32,7 @@ use crate::notify::Channels;
 use crate::rules::approval_policy::ApprovalPolicy;
 use crate::rules::policy;
 use crate::store::db::Db;
+use crate::store::files::Files;
 use crate::store::group_commit::GroupCommit;
 use crate::store::read_model;
 use crate::workflow::engine::Engine;
@@ -48,6 +51,8 @@ pub struct OrderService {
     policy: Option<Arc<ApprovalPolicy>>,
     /// The outcomes recorded here (auto-approvals, the reconciler's) notify too.
     notify: Channels,
+    /// Where attached files' bytes are kept; `None`: attachments are off.
+    files: Option<Arc<dyn Files>>,
 }
 
 /// The workflow input for an order we hold; `timeout` is the approval timeout it runs
@@ -80,6 +85,15 @@ impl OrderService {
             approval_timeout,
             policy: None,
             notify: Channels::default(),
+            files: None,
+        }
+    }
+
+    /// The same service keeping attached files in `files`.
+    pub fn with_files(self, files: Arc<dyn Files>) -> Self {
+        Self {
+            files: Some(files),
+            ..self
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use domain::{NewOrder, OrderStatus};
 
-use super::{workflow_input, OrderService, Started};
+use super::{workflow_input, OrderService, Started, Upload};
 use crate::kernel::clock;
 use crate::kernel::engine_error::{EngineError, FailureKind};
 use crate::kernel::error::ServiceError;
@@ -25,8 +25,21 @@ impl OrderService {
     /// the record is removed again, so a failed start leaves nothing behind; if the
     /// engine's answer was lost, the order stands and the reconciler makes sure its
     /// workflow exists.
-    #[tracing::instrument(name = "start", skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn start(&self, order: NewOrder, requester: &User) -> Result<Started, ServiceError> {
+        self.start_with_files(order, requester, Vec::new()).await
+    }
+
+    /// [`start`](Self::start) with files attached before its workflow begins, so that
+    /// the first e-mail asking for a decision names them. A file refused or not stored
+    /// stops the start: nothing of the order is left (its row, its files' rows and
+    /// bytes go again).
+    #[tracing::instrument(name = "start", skip_all, fields(instance_id = tracing::field::Empty))]
+    pub async fn start_with_files(
+        &self,
+        order: NewOrder,
+        requester: &User,
+        files: Vec<Upload>,
+    ) -> Result<Started, ServiceError> {
         let facts = OrderFacts::from_new(&order, &requester.name);
         let instance_id = facts.instance_id.clone();
         tracing::Span::current().record("instance_id", instance_id.as_str());
@@ -49,6 +62,18 @@ impl OrderService {
             }
             Err(InsertError::Db(e)) => return Err(e.into()),
         };
+        let mut stored = Vec::new();
+        for upload in files {
+            match self.store_file(&row, requester, upload).await {
+                Ok((_, key)) => stored.push(key),
+                Err(e) => {
+                    // The order's row takes its files' rows with it (ON DELETE CASCADE).
+                    read_model::delete_submitted(&self.db, &instance_id).await?;
+                    self.forget_files(&stored).await;
+                    return Err(e);
+                }
+            }
+        }
         let scheduled = match timed(Part::Dapr, self.schedule(&row)).await {
             // The reconciler, at start-up, may schedule a just-inserted order first:
             // an instance made from this very row is ours, not a conflict.
@@ -71,6 +96,7 @@ impl OrderService {
             }
             if e.certainly_not_applied() {
                 read_model::delete_submitted(&self.db, &instance_id).await?;
+                self.forget_files(&stored).await;
                 return Err(ServiceError::from_engine("scheduling workflow", e));
             }
             // Maybe created, maybe not: the order stands (submitted), and the

@@ -18,6 +18,10 @@
 //   - bindings.smtp and bindings.http (output only): the notifications, e-mail
 //     and webhooks, each used only when its component is configured (see
 //     dapr/start-sidecar.sh: SMTP_HOST, WEBHOOK_URL).
+//   - bindings.localstorage (output only): the orders' attached files, in a
+//     directory under the data directory (start-sidecar.sh: ATTACHMENTS_DIR). A
+//     deployment uses Dapr's own sidecar and an S3-compatible bucket instead
+//     (deploy/k8s/dapr-attachments.yaml).
 //
 // Every other registry (pubsub, input bindings, secret stores, locks, crypto,
 // configuration, conversation, HTTP middleware) is empty. In standalone mode
@@ -39,6 +43,7 @@ import (
 	"go.opencensus.io/stats/view"
 
 	bindingshttp "github.com/dapr/components-contrib/bindings/http"
+	bindingslocalstorage "github.com/dapr/components-contrib/bindings/localstorage"
 	bindingssmtp "github.com/dapr/components-contrib/bindings/smtp"
 	nrsqlite "github.com/dapr/components-contrib/nameresolution/sqlite"
 	statepgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
@@ -93,7 +98,7 @@ func newRegistry() *registry.Options {
 	nrReg.Logger = logContrib
 	nrReg.RegisterComponent(nrsqlite.NewResolver, "sqlite")
 
-	// Empty registries for everything else (bindings: output only, the two above).
+	// Empty registries for everything else (bindings: output only, the three above).
 	secretReg := secretstoresLoader.NewRegistry()
 	secretReg.Logger = logContrib
 	configReg := configurationLoader.NewRegistry()
@@ -106,6 +111,7 @@ func newRegistry() *registry.Options {
 	bindingsReg.Logger = logContrib
 	bindingsReg.RegisterOutputBinding(bindingssmtp.NewSMTP, "smtp")
 	bindingsReg.RegisterOutputBinding(bindingshttp.NewHTTP, "http")
+	bindingsReg.RegisterOutputBinding(bindingslocalstorage.NewLocalStorage, "localstorage")
 	cryptoReg := cryptoLoader.NewRegistry()
 	cryptoReg.Logger = logContrib
 	conversationReg := conversationLoader.NewRegistry()
@@ -137,7 +143,7 @@ func main() {
 		fmt.Println(buildinfo.Version()) //nolint:forbidigo
 		return
 	case opts.BuildInfo:
-		fmt.Printf("Version: %s\nGit Commit: %s\nGit Version: %s\nComponents: state.sqlite, state.postgresql, nameresolution.sqlite, bindings.smtp, bindings.http\n", //nolint:forbidigo
+		fmt.Printf("Version: %s\nGit Commit: %s\nGit Version: %s\nComponents: state.sqlite, state.postgresql, nameresolution.sqlite, bindings.smtp, bindings.http, bindings.localstorage\n", //nolint:forbidigo
 			buildinfo.Version(), buildinfo.Commit(), buildinfo.GitVersion())
 		return
 	case opts.WaitCommand:
