@@ -4,6 +4,7 @@
 #   BENCH_SCALE   multiplies every N (default 1)
 #   BENCH_PROFILE release (default) or debug (the smoke run in `make test`)
 #   BENCH_REPORT  where the report goes (default BENCHMARKS.md)
+#   BENCH_DECISION_ROUNDS  rounds of section 9 (default 3)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
@@ -86,6 +87,20 @@ for round in 1 2 3 4 5; do
   # The bare run's process hosts the worker our server would: the same priority.
   DAPR_GRPC_ENDPOINT=http://127.0.0.1:$DAPR_GRPC_PORT nice -n "$APP_NICE" "$bench_bin" bare
   start_server
+done
+export SERVER_PID=$server
+
+# Section 9: the decision path, ours and the workflow alone, alternating as above, at
+# each concurrency in turn, three rounds (BENCH_DECISION_ROUNDS).
+rm -f "$BENCH_OUT/decisions.json"
+for round in $(seq 1 "${BENCH_DECISION_ROUNDS:-3}"); do
+  for concurrency in 1 16 64; do
+    echo "bench: section 9, round $round, concurrency $concurrency: ours, then the workflow alone" >&2
+    "$bench_bin" decide "$concurrency"
+    stop_server
+    DAPR_GRPC_ENDPOINT=http://127.0.0.1:$DAPR_GRPC_PORT nice -n "$APP_NICE" "$bench_bin" bare-decide "$concurrency"
+    start_server
+  done
 done
 export SERVER_PID=$server
 

@@ -77,9 +77,10 @@ step "site build (server + hydrating WASM)"
 scripts/build-site.sh
 
 step "benchmark harness smoke run (tiny N, debug build; numbers not kept)"
-BENCH_PROFILE=debug BENCH_SCALE=0.01 BENCH_REPORT=target/bench/BENCHMARKS.smoke.md scripts/bench.sh
+BENCH_PROFILE=debug BENCH_SCALE=0.01 BENCH_DECISION_ROUNDS=1 BENCH_REPORT=target/bench/BENCHMARKS.smoke.md scripts/bench.sh
 grep -q "## 6. The limit" target/bench/BENCHMARKS.smoke.md
 grep -q "## 8. Replicas" target/bench/BENCHMARKS.smoke.md
+grep -q "## 9. The decision path" target/bench/BENCHMARKS.smoke.md
 
 step "API fuzzing: schemathesis over the OpenAPI document, as nobody and each role (seeded, 30 s each)"
 scripts/fuzz-api.sh 30

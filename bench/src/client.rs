@@ -34,6 +34,16 @@ fn parse_server_timing(header: &str) -> ServerTiming {
         .collect()
 }
 
+/// An answer's `Server-Timing` (empty when the server sends none).
+fn timing_of(response: &reqwest::Response) -> ServerTiming {
+    response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .map(parse_server_timing)
+        .unwrap_or_default()
+}
+
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
@@ -87,6 +97,16 @@ impl Api {
     /// Approves one order as bob through the server at `base`; returns how long it took
     /// to answer 200 (which it does once the workflow is COMPLETED).
     pub async fn approve_at(&self, base: &str, instance_id: &str) -> Result<Duration> {
+        Ok(self.approve_timed_at(base, instance_id).await?.0)
+    }
+
+    /// [`approve_at`](Self::approve_at), with the server's own account of its parts
+    /// (`Server-Timing`).
+    pub async fn approve_timed_at(
+        &self,
+        base: &str,
+        instance_id: &str,
+    ) -> Result<(Duration, ServerTiming)> {
         let t = Instant::now();
         let response = self
             .http
@@ -98,7 +118,35 @@ impl Api {
         if response.status().as_u16() != 200 {
             return Err(format!("approve {instance_id}: {}", response.status()).into());
         }
-        Ok(t.elapsed())
+        Ok((t.elapsed(), timing_of(&response)))
+    }
+
+    /// Polls the read model every `every` until order `order_id` has `status`.
+    pub async fn wait_until(&self, order_id: &str, status: &str, every: Duration) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let now: Option<(String,)> = match &self.db {
+                ReadModel::Sqlite(db) => {
+                    sqlx::query_as("SELECT status FROM orders WHERE order_id = ?")
+                        .bind(order_id)
+                        .fetch_optional(db)
+                        .await?
+                }
+                ReadModel::Postgres(db) => {
+                    sqlx::query_as("SELECT status FROM orders WHERE order_id = $1")
+                        .bind(order_id)
+                        .fetch_optional(db)
+                        .await?
+                }
+            };
+            if now.is_some_and(|(s,)| s == status) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{order_id} did not reach {status} within 120 s").into());
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// A request as alice, authenticated the way `auth` says.
@@ -162,13 +210,7 @@ impl Api {
         if !response.status().is_success() {
             return Err(format!("start {order_id}: {}", response.status()).into());
         }
-        let timing = response
-            .headers()
-            .get("server-timing")
-            .and_then(|v| v.to_str().ok())
-            .map(parse_server_timing)
-            .unwrap_or_default();
-        Ok((started.elapsed(), timing))
+        Ok((started.elapsed(), timing_of(&response)))
     }
 
     /// How many orders of one run (order ids starting `prefix-`) have `status`, and

@@ -7,6 +7,9 @@
 //!   straight through the Dapr workflow client and worker in this process, no HTTP, no
 //!   read model, with our server stopped). Each appends one run to `paired.json`;
 //!   alternating them lets both see the same machine and the same daprd state.
+//! - then `bench decide C` and `bench bare-decide C` (section 9: the decision path, an
+//!   order that needs approval from start to confirmed approval, ours and bare) in
+//!   rounds at concurrency 1, 16 and 64; each appends to `decisions.json`.
 //! - then `bench replicas` against a cluster of one replica and one of two
 //!   (`scripts/cluster.sh`), for section 8.
 //! - `bench report`: puts everything together in `BENCHMARKS.md`.
@@ -39,10 +42,12 @@ async fn main() {
         "api" => scenarios::api::run().await,
         "auto" => scenarios::paired::auto().await,
         "bare" => scenarios::paired::bare().await,
+        "decide" => scenarios::decisions::ours().await,
+        "bare-decide" => scenarios::decisions::bare().await,
         "replicas" => scenarios::replicas::run().await,
         "report" => report::write(),
         "chaos" => chaos::run().await,
-        _ => Err("usage: bench api|auto|bare|replicas|report|chaos".into()),
+        _ => Err("usage: bench api|auto|bare|decide C|bare-decide C|replicas|report|chaos".into()),
     };
     if let Err(e) = result {
         eprintln!("bench {mode}: {e}");
