@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+use super::paired::{within_limit, BareWorker};
 use crate::client::{Api, ServerTiming};
 use crate::stats::{ms, percentile};
-use crate::{env, out_dir, read_json, scaled, tag, Error, Result};
+use crate::{out_dir, read_json, scaled, tag, Error, Result};
 
 /// The concurrencies measured, and how many orders a run at each takes.
 pub const CONCURRENCIES: [usize; 3] = [1, 16, 64];
@@ -29,8 +30,6 @@ pub fn orders_at(concurrency: usize) -> usize {
 }
 /// How often both sides look whether an order waits yet.
 const POLL: Duration = Duration::from_millis(10);
-/// A run that takes longer has met a stuck workflow: fail instead of hanging.
-const RUN_LIMIT: Duration = Duration::from_secs(300);
 
 fn concurrency_arg() -> Result<usize> {
     std::env::args()
@@ -98,33 +97,18 @@ async fn ours_batch(
 
 /// One bare run at the concurrency given on the command line.
 pub async fn bare() -> Result<()> {
-    use backend::workflow::engine::relay::TokenRelay;
-    use dapr::workflow::WorkflowClient;
     let concurrency = concurrency_arg()?;
-    let endpoint = env("DAPR_GRPC_ENDPOINT")?;
-    let token = std::env::var("DAPR_API_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty());
-    let (address, _relay) = TokenRelay::route(&endpoint, token.as_deref()).await?;
-    let mut client = WorkflowClient::new_with_address(address).await?;
     // The activities record the order as ours do, in a database of this run's own.
     let dir = out_dir().join("bare-decide");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let db =
         backend::store::db::open(&format!("sqlite://{}", dir.join("orders.db").display())).await?;
-    backend::workflow::register(
-        &mut client,
-        db.clone(),
-        backend::notify::Notifier::default(),
-    );
-    let worker = client.start_worker().await?;
-    let scheduler = client.scheduling_client();
-    // Untimed: the worker is still joining daprd's placement.
-    tokio::time::sleep(super::paired::SETTLE).await;
+    let bare = BareWorker::start(db.clone()).await?;
+    let scheduler = &bare.scheduler;
     let run = tag();
     within_limit(bare_batch(
-        &scheduler,
+        scheduler,
         &db,
         &format!("bdw-{run}"),
         scaled(20),
@@ -134,7 +118,7 @@ pub async fn bare() -> Result<()> {
     let n = orders_at(concurrency);
     let started = Instant::now();
     let mut whole = within_limit(bare_batch(
-        &scheduler,
+        scheduler,
         &db,
         &format!("bd{concurrency}-{run}"),
         n,
@@ -142,7 +126,7 @@ pub async fn bare() -> Result<()> {
     ))
     .await?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
-    let _ = worker.shutdown().await;
+    bare.stop().await;
     append("bare", concurrency, rate, &mut whole, None)?;
     println!("decisions, bare at {concurrency}: {rate:.0} orders/s");
     Ok(())
@@ -212,12 +196,6 @@ async fn bare_batch(
         .collect()
         .await;
     results.into_iter().collect()
-}
-
-async fn within_limit<T>(run: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    tokio::time::timeout(RUN_LIMIT, run)
-        .await
-        .map_err(|_| format!("a run took over {} s", RUN_LIMIT.as_secs()))?
 }
 
 /// Adds one run to `decisions.json`: under `"c{C}"`, each side's rates and whole-order

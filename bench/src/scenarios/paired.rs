@@ -21,7 +21,7 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 /// A run that takes longer has met a stuck workflow: fail instead of hanging.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
-async fn within_limit<T>(run: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+pub async fn within_limit<T>(run: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(RUN_LIMIT, run)
         .await
         .map_err(|_| format!("a run took over {} s", RUN_LIMIT.as_secs()))?
@@ -43,34 +43,58 @@ pub async fn auto() -> Result<()> {
     Ok(())
 }
 
+/// The workflow worker a bare run hosts in this process (our workflow and activities,
+/// writing to `db`), reached the way our server reaches daprd: through the token relay
+/// when daprd wants a token. Ready once joined to daprd's placement.
+pub struct BareWorker {
+    pub scheduler: dapr::workflow::WorkflowSchedulingClient,
+    worker: dapr::workflow::WorkerHandle,
+    _relay: Option<backend::workflow::engine::relay::TokenRelay>,
+}
+
+impl BareWorker {
+    pub async fn start(db: backend::store::db::Db) -> Result<Self> {
+        use backend::workflow::engine::relay::TokenRelay;
+        use dapr::workflow::WorkflowClient;
+        let endpoint = env("DAPR_GRPC_ENDPOINT")?;
+        let token = std::env::var("DAPR_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
+        let (address, relay) = TokenRelay::route(&endpoint, token.as_deref()).await?;
+        let mut client = WorkflowClient::new_with_address(address).await?;
+        backend::workflow::register(&mut client, db, backend::notify::Notifier::default());
+        let worker = client.start_worker().await?;
+        let scheduler = client.scheduling_client();
+        // Untimed: the worker is still joining daprd's placement.
+        tokio::time::sleep(SETTLE).await;
+        Ok(Self {
+            scheduler,
+            worker,
+            _relay: relay,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.worker.shutdown().await;
+    }
+}
+
 /// One run of scenario 6: the workflow alone, through the Dapr client and worker in
 /// this process.
 pub async fn bare() -> Result<()> {
-    use backend::workflow::engine::relay::TokenRelay;
-    use dapr::workflow::WorkflowClient;
-    let endpoint = env("DAPR_GRPC_ENDPOINT")?;
-    // The same way in as our server's: through the token relay when daprd wants one.
-    let token = std::env::var("DAPR_API_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty());
-    let (address, _relay) = TokenRelay::route(&endpoint, token.as_deref()).await?;
-    let mut client = WorkflowClient::new_with_address(address).await?;
     // Auto-approved orders run no activity; the activities still need a database to be
     // registered, so an empty in-memory one will do.
     let db = backend::store::db::Db::Sqlite(sqlx::SqlitePool::connect("sqlite::memory:").await?);
-    backend::workflow::register(&mut client, db, backend::notify::Notifier::default());
-    let worker = client.start_worker().await?;
-    let scheduler = client.scheduling_client();
+    let bare = BareWorker::start(db).await?;
+    let scheduler = &bare.scheduler;
     let run = tag();
-    // Untimed: the worker is still joining daprd's placement.
-    tokio::time::sleep(SETTLE).await;
     let warmup = format!("bare-warmup-{run}");
-    within_limit(bare_batch(&scheduler, &warmup, scaled(WARMUP_N))).await?;
+    within_limit(bare_batch(scheduler, &warmup, scaled(WARMUP_N))).await?;
     let n = scaled(PAIRED_N);
     let started = Instant::now();
-    let mut scheduling = within_limit(bare_batch(&scheduler, &format!("bare-{run}"), n)).await?;
+    let mut scheduling = within_limit(bare_batch(scheduler, &format!("bare-{run}"), n)).await?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
-    let _ = worker.shutdown().await;
+    bare.stop().await;
     append_paired("bare", rate)?;
     // The schedule call's own latency with nothing of ours in front: how much of the
     // tail of our starts (their `dapr` part) is daprd's.

@@ -16,7 +16,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use backend::services::orders::Upload;
+use backend::services::orders::{too_large, Upload};
 use backend::ServiceError;
 use domain::{AttachmentView, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -71,7 +71,7 @@ pub enum Unread {
 impl From<MultipartError> for Unread {
     fn from(e: MultipartError) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Unread::Refused(backend_too_large())
+            Unread::Refused(too_large())
         } else {
             Unread::Malformed(format!("The form could not be read: {}.", e.body_text()))
         }
@@ -97,10 +97,6 @@ impl Unread {
     }
 }
 
-fn backend_too_large() -> ServiceError {
-    backend::services::orders::too_large()
-}
-
 /// Reads a multipart body: text fields, and up to `max_files` files in `file` parts (a
 /// part without a file, as a browser sends for an empty file input, is skipped).
 pub async fn read_multipart(request: Request, max_files: usize) -> Result<Posted, Unread> {
@@ -123,7 +119,7 @@ pub async fn read_multipart(request: Request, max_files: usize) -> Result<Posted
             let mut bytes = Vec::new();
             while let Some(chunk) = part.chunk().await? {
                 if bytes.len() + chunk.len() > MAX_ATTACHMENT_BYTES {
-                    return Err(Unread::Refused(backend_too_large()));
+                    return Err(Unread::Refused(too_large()));
                 }
                 bytes.extend_from_slice(&chunk);
             }
